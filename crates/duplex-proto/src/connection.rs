@@ -1,0 +1,518 @@
+//! The WebSocket connection state machine: bytes in, events out; commands in, bytes out.
+//!
+//! This is the whole of RFC 6455 after the handshake, with no I/O: the driver reads from its
+//! socket into a `BytesMut`, hands it to [`Connection::receive`] until that returns `Ok(None)`,
+//! and writes whatever [`Connection::outgoing`] holds. Frames are unmasked and text is validated
+//! *as bytes arrive*, even inside a partial frame, so invalid UTF-8 fails the connection before
+//! the rest of the message is read. A frame that arrives whole becomes a message without a copy.
+
+use bytes::{Buf, Bytes, BytesMut};
+
+use crate::close::CloseFrame;
+use crate::config::Config;
+use crate::error::{ProtocolError, SendError};
+use crate::frame::{FrameHeader, OpCode, MAX_HEADER_LEN};
+use crate::mask::{apply_mask, apply_mask_at};
+use crate::message::{Event, Message, Utf8Bytes};
+use crate::send_buffer::SendBuffer;
+use crate::utf8::Utf8Validator;
+
+/// Which end of the connection we are. Clients mask what they send; servers never do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// The end that sent the opening handshake.
+    Client,
+    /// The end that accepted it.
+    Server,
+}
+
+/// Where the closing handshake stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseState {
+    /// Neither side has sent a close frame.
+    Open,
+    /// We sent a close frame (or failed the connection) and wait for the peer's.
+    CloseSent,
+    /// Both close frames have been exchanged: the server closes TCP now; a client waits briefly
+    /// for the server to do so.
+    Closed,
+}
+
+/// One WebSocket connection after the opening handshake.
+///
+/// Its methods come in four kinds:
+/// - **getters**: [`role`](Self::role), [`config`](Self::config),
+///   [`close_state`](Self::close_state), [`can_send`](Self::can_send);
+/// - **input**: [`receive`](Self::receive) parses bytes the peer sent into [`Event`]s;
+/// - **commands**: [`send`](Self::send), [`send_text`](Self::send_text),
+///   [`send_binary`](Self::send_binary), [`ping`](Self::ping), [`pong`](Self::pong),
+///   [`close`](Self::close) encode frames;
+/// - **output**: [`outgoing`](Self::outgoing) holds the bytes to write, including automatic
+///   pongs and close replies produced by `receive`. Write them after every call.
+///
+/// ```
+/// use bytes::{Buf, BytesMut};
+/// use duplex_proto::{Connection, Config, Event, Message, Role};
+///
+/// let mut client = Connection::new(Role::Client, Config::default());
+/// let mut server = Connection::new(Role::Server, Config::default());
+/// client.send_text("hello").unwrap();
+///
+/// // Carry the client's bytes to the server.
+/// let out = client.outgoing();
+/// let mut wire = BytesMut::from(&out.copy_to_bytes(out.remaining())[..]);
+/// let event = server.receive(&mut wire).unwrap();
+/// assert_eq!(event, Some(Event::Message(Message::text("hello"))));
+/// assert_eq!(server.receive(&mut wire).unwrap(), None); // need more bytes
+/// ```
+#[derive(Debug)]
+pub struct Connection {
+    role: Role,
+    config: Config,
+    /// The frame whose header we have and whose payload is still arriving.
+    frame: Option<IncomingFrame>,
+    /// The fragmented message being assembled, if any.
+    fragments: Option<Fragments>,
+    /// Validates the text message in progress.
+    utf8: Utf8Validator,
+    /// Whether a negotiated extension gives RSV1 a meaning.
+    rsv1_allowed: bool,
+    out: SendBuffer,
+    close_sent: bool,
+    close_received: bool,
+    /// A protocol error failed the connection: later input is only scanned for the peer's
+    /// close frame, so the socket is not reset while the peer is still sending.
+    failed: bool,
+    /// While failed: payload bytes of the current frame still to skip, or `None` when the
+    /// input can no longer be parsed as frames.
+    drain_skip: Option<u64>,
+}
+
+#[derive(Debug)]
+struct IncomingFrame {
+    header: FrameHeader,
+    /// Payload bytes already unmasked (and validated, for text).
+    processed: usize,
+    /// Whether the payload is text to validate as it arrives.
+    is_text: bool,
+}
+
+#[derive(Debug)]
+struct Fragments {
+    is_text: bool,
+    data: BytesMut,
+}
+
+/// How much a read buffer grows ahead of a large frame's payload at a time: enough to make
+/// reads efficient, small enough that a peer announcing a huge frame and sending nothing
+/// cannot make us allocate it.
+const MAX_RESERVE: usize = 256 * 1024;
+
+impl Connection {
+    /// A connection in the open state.
+    pub fn new(role: Role, config: Config) -> Self {
+        Connection {
+            role,
+            config,
+            frame: None,
+            fragments: None,
+            utf8: Utf8Validator::new(),
+            rsv1_allowed: false,
+            out: SendBuffer::default(),
+            close_sent: false,
+            close_received: false,
+            failed: false,
+            drain_skip: Some(0),
+        }
+    }
+
+    /// Which end we are.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The limits in force.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Where the closing handshake stands.
+    pub fn close_state(&self) -> CloseState {
+        match (self.close_sent, self.close_received) {
+            (false, false) => CloseState::Open,
+            (true, true) => CloseState::Closed,
+            // A close received is answered at once, so only a failed connection waits here.
+            (true, false) | (false, true) => CloseState::CloseSent,
+        }
+    }
+
+    /// True while data frames may still be sent (no close frame sent yet).
+    pub fn can_send(&self) -> bool {
+        !self.close_sent
+    }
+
+    /// True once the peer's close frame arrived, or the connection failed and its input can no
+    /// longer be parsed: nothing more needs to be read, and the transport may be closed.
+    pub fn is_receive_done(&self) -> bool {
+        self.close_received || (self.failed && self.drain_skip.is_none())
+    }
+
+    /// True if a protocol error failed the connection.
+    pub fn is_failed(&self) -> bool {
+        self.failed
+    }
+
+    /// Parses frames from the front of `buf`, consuming them, until one yields an event.
+    ///
+    /// Returns `Ok(None)` when `buf` holds no complete event yet: read more bytes into it and
+    /// call again. On a protocol violation the close frame with the matching code is queued in
+    /// [`outgoing`](Self::outgoing) and the error returned. After that, and after the peer's
+    /// close, every call returns `Ok(None)`; keep feeding input until
+    /// [`is_receive_done`](Self::is_receive_done), which a failed connection reaches when the
+    /// peer's close frame arrives.
+    pub fn receive(&mut self, buf: &mut BytesMut) -> Result<Option<Event>, ProtocolError> {
+        if self.failed {
+            self.drain(buf);
+            return Ok(None);
+        }
+        match self.receive_inner(buf) {
+            Ok(event) => Ok(event),
+            Err(err) => {
+                self.fail(&err);
+                self.drain(buf);
+                Err(err)
+            }
+        }
+    }
+
+    /// Skips frames after a failure, looking only for the peer's close.
+    fn drain(&mut self, buf: &mut BytesMut) {
+        while let Some(skip) = self.drain_skip {
+            if self.close_received {
+                buf.clear();
+                return;
+            }
+            if skip > 0 {
+                let n = (buf.len() as u64).min(skip);
+                buf.advance(n as usize);
+                self.drain_skip = Some(skip - n);
+                if n < skip {
+                    return;
+                }
+                continue;
+            }
+            match FrameHeader::decode(buf) {
+                Ok(Some((header, n))) => {
+                    buf.advance(n);
+                    self.close_received = header.opcode == OpCode::Close;
+                    self.drain_skip = Some(header.payload_len);
+                }
+                Ok(None) => return,
+                Err(_) => self.drain_skip = None,
+            }
+        }
+        buf.clear();
+    }
+
+    fn receive_inner(&mut self, buf: &mut BytesMut) -> Result<Option<Event>, ProtocolError> {
+        loop {
+            if self.close_received {
+                buf.clear();
+                return Ok(None);
+            }
+            let frame = match self.frame.take() {
+                Some(frame) => frame,
+                None => {
+                    let Some((header, header_len)) = FrameHeader::decode(buf).inspect_err(|_| {
+                        self.drain_skip = None;
+                    })?
+                    else {
+                        return Ok(None);
+                    };
+                    let is_text = self.check_header(&header).inspect_err(|_| {
+                        buf.advance(header_len);
+                        self.drain_skip = Some(header.payload_len);
+                    })?;
+                    buf.advance(header_len);
+                    IncomingFrame {
+                        header,
+                        processed: 0,
+                        is_text,
+                    }
+                }
+            };
+            let frame = self.frame.insert(frame);
+            // Bounded by max_frame_size in check_header, which is a usize.
+            let len = frame.header.payload_len as usize;
+            let available = buf.len().min(len);
+            if available > frame.processed {
+                let fresh = &mut buf[frame.processed..available];
+                if let Some(key) = frame.header.mask {
+                    apply_mask_at(fresh, key, frame.processed);
+                }
+                if frame.is_text && self.utf8.feed(fresh).is_err() {
+                    self.drain_skip = Some(len as u64);
+                    return Err(ProtocolError::InvalidUtf8);
+                }
+                frame.processed = available;
+            }
+            if available < len {
+                buf.reserve((len - available).min(MAX_RESERVE));
+                return Ok(None);
+            }
+            let header = frame.header;
+            let is_text = frame.is_text;
+            self.frame = None;
+            let payload = buf.split_to(len).freeze();
+            if let Some(event) = self.on_frame(header, is_text, payload)? {
+                return Ok(Some(event));
+            }
+        }
+    }
+
+    /// Checks a header against the connection's state before any payload is read; returns
+    /// whether the payload is text to validate.
+    fn check_header(&mut self, h: &FrameHeader) -> Result<bool, ProtocolError> {
+        if h.rsv2 || h.rsv3 || (h.rsv1 && !self.rsv1_allowed) {
+            return Err(ProtocolError::ReservedBits);
+        }
+        match (self.role, h.mask.is_some()) {
+            (Role::Server, false) => return Err(ProtocolError::UnmaskedFrame),
+            (Role::Client, true) => return Err(ProtocolError::MaskedFrame),
+            _ => {}
+        }
+        if h.opcode.is_control() {
+            if !h.fin {
+                return Err(ProtocolError::FragmentedControlFrame);
+            }
+            if h.payload_len > 125 {
+                return Err(ProtocolError::ControlFrameTooBig);
+            }
+            return Ok(false);
+        }
+        if h.payload_len > self.config.max_frame_size as u64 {
+            return Err(ProtocolError::FrameTooBig {
+                size: h.payload_len,
+                limit: self.config.max_frame_size,
+            });
+        }
+        let (is_text, so_far) = match (h.opcode, &self.fragments) {
+            (OpCode::Continuation, Some(f)) => (f.is_text, f.data.len() as u64),
+            (OpCode::Continuation, None) => return Err(ProtocolError::UnexpectedContinuation),
+            (_, Some(_)) => return Err(ProtocolError::ExpectedContinuation),
+            (opcode, None) => {
+                self.utf8 = Utf8Validator::new();
+                (opcode == OpCode::Text, 0)
+            }
+        };
+        let size = so_far + h.payload_len;
+        if size > self.config.max_message_size as u64 {
+            return Err(ProtocolError::MessageTooBig {
+                size,
+                limit: self.config.max_message_size,
+            });
+        }
+        Ok(is_text)
+    }
+
+    /// Acts on a whole frame whose header passed [`Self::check_header`].
+    fn on_frame(
+        &mut self,
+        header: FrameHeader,
+        is_text: bool,
+        payload: Bytes,
+    ) -> Result<Option<Event>, ProtocolError> {
+        let message = match header.opcode {
+            OpCode::Text | OpCode::Binary if header.fin => payload,
+            OpCode::Text | OpCode::Binary => {
+                let mut data = BytesMut::with_capacity(payload.len() * 2);
+                data.extend_from_slice(&payload);
+                self.fragments = Some(Fragments { is_text, data });
+                return Ok(None);
+            }
+            OpCode::Continuation => {
+                let Some(fragments) = self.fragments.as_mut() else {
+                    return Err(ProtocolError::UnexpectedContinuation);
+                };
+                fragments.data.extend_from_slice(&payload);
+                if !header.fin {
+                    return Ok(None);
+                }
+                match self.fragments.take() {
+                    Some(f) => f.data.freeze(),
+                    None => return Err(ProtocolError::UnexpectedContinuation),
+                }
+            }
+            OpCode::Ping => {
+                if self.config.auto_pong && self.can_send() {
+                    self.write_frame(OpCode::Pong, true, &payload, None);
+                }
+                return Ok(Some(Event::Ping(payload)));
+            }
+            OpCode::Pong => return Ok(Some(Event::Pong(payload))),
+            OpCode::Close => {
+                // Even an invalid close ends the peer's side: it will send nothing more.
+                self.close_received = true;
+                let frame = CloseFrame::parse(&payload)?;
+                if !self.close_sent {
+                    // Echo the peer's code and reason: its payload was just validated.
+                    self.close_sent = true;
+                    self.write_frame(OpCode::Close, true, &payload, None);
+                }
+                return Ok(Some(Event::Close(frame)));
+            }
+        };
+        if is_text {
+            self.utf8.finish().map_err(|_| ProtocolError::InvalidUtf8)?;
+            return Ok(Some(Event::Message(Message::Text(Utf8Bytes::from_validated(message)))));
+        }
+        Ok(Some(Event::Message(Message::Binary(message))))
+    }
+
+    /// Fails the connection: queue a close frame with the error's code, stop delivering input.
+    fn fail(&mut self, err: &ProtocolError) {
+        self.failed = true;
+        self.frame = None;
+        self.fragments = None;
+        if !self.close_sent {
+            self.close_sent = true;
+            let mut reason = err.to_string();
+            reason.truncate(123);
+            let payload = CloseFrame::new(err.close_code(), reason)
+                .encode()
+                .unwrap_or_else(|_| Bytes::from_static(&[0x03, 0xea])); // 1002, no reason
+            self.write_frame(OpCode::Close, true, &payload, None);
+        }
+    }
+
+    /// Queues a message.
+    ///
+    /// A server queues a large payload by reference (no copy); a client masks it while copying.
+    pub fn send(&mut self, message: Message) -> Result<(), SendError> {
+        let (opcode, payload) = match message {
+            Message::Text(text) => (OpCode::Text, text.into_bytes()),
+            Message::Binary(data) => (OpCode::Binary, data),
+        };
+        self.check_can_send()?;
+        self.write_frame(opcode, true, &payload.clone(), Some(payload));
+        Ok(())
+    }
+
+    /// Queues a text message, copying it.
+    pub fn send_text(&mut self, text: &str) -> Result<(), SendError> {
+        self.check_can_send()?;
+        self.write_frame(OpCode::Text, true, text.as_bytes(), None);
+        Ok(())
+    }
+
+    /// Queues a binary message, copying it.
+    pub fn send_binary(&mut self, data: &[u8]) -> Result<(), SendError> {
+        self.check_can_send()?;
+        self.write_frame(OpCode::Binary, true, data, None);
+        Ok(())
+    }
+
+    /// Queues one frame of a message sent in pieces: `first` is true for its first frame (which
+    /// carries `Text` or `Binary`), `fin` for its last. The caller keeps pieces of one message
+    /// together; the peer checks that text is UTF-8 as a whole.
+    pub fn send_fragment(
+        &mut self,
+        is_text: bool,
+        first: bool,
+        fin: bool,
+        data: &[u8],
+    ) -> Result<(), SendError> {
+        self.check_can_send()?;
+        let opcode = match (first, is_text) {
+            (false, _) => OpCode::Continuation,
+            (true, true) => OpCode::Text,
+            (true, false) => OpCode::Binary,
+        };
+        self.write_frame(opcode, fin, data, None);
+        Ok(())
+    }
+
+    /// Queues a ping with up to 125 bytes of payload.
+    pub fn ping(&mut self, payload: &[u8]) -> Result<(), SendError> {
+        self.control(OpCode::Ping, payload)
+    }
+
+    /// Queues a pong with up to 125 bytes of payload (pongs to pings are automatic by default).
+    pub fn pong(&mut self, payload: &[u8]) -> Result<(), SendError> {
+        self.control(OpCode::Pong, payload)
+    }
+
+    /// Starts the closing handshake (or answers a close, if the peer's arrived and auto-reply was
+    /// somehow skipped). `None` sends a close frame with no status code. Nothing may be sent
+    /// afterwards; keep calling [`receive`](Self::receive) until [`Event::Close`].
+    pub fn close(&mut self, frame: Option<CloseFrame>) -> Result<(), SendError> {
+        self.check_can_send()?;
+        let payload = match frame {
+            Some(frame) => frame.encode()?,
+            None => Bytes::new(),
+        };
+        self.close_sent = true;
+        self.write_frame(OpCode::Close, true, &payload, None);
+        Ok(())
+    }
+
+    /// The bytes waiting to be written to the peer. Write as many as the socket takes, then
+    /// [`Buf::advance`] past them (`write_buf` does both).
+    pub fn outgoing(&mut self) -> &mut SendBuffer {
+        &mut self.out
+    }
+
+    /// Gives back buffer memory that idle connections do not need.
+    pub fn shrink_when_idle(&mut self) {
+        self.out.shrink_when_empty();
+    }
+
+    /// Tells the connection that an extension gives RSV1 a meaning (permessage-deflate).
+    pub fn allow_rsv1(&mut self, allowed: bool) {
+        self.rsv1_allowed = allowed;
+    }
+
+    fn control(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), SendError> {
+        self.check_can_send()?;
+        if payload.len() > 125 {
+            return Err(SendError::ControlPayloadTooBig(payload.len()));
+        }
+        self.write_frame(opcode, true, payload, None);
+        Ok(())
+    }
+
+    fn check_can_send(&self) -> Result<(), SendError> {
+        if self.close_sent {
+            return Err(SendError::Closed);
+        }
+        Ok(())
+    }
+
+    /// Encodes one frame into the send buffer: masked with a fresh random key for a client,
+    /// by reference to `shared` for a server when it is given and large.
+    fn write_frame(&mut self, opcode: OpCode, fin: bool, payload: &[u8], shared: Option<Bytes>) {
+        let mut header = FrameHeader::new(opcode, payload.len() as u64).with_fin(fin);
+        if self.role == Role::Client {
+            header.mask = Some(rand::random());
+        }
+        let mut head = [0u8; MAX_HEADER_LEN];
+        let head_len = header.encode(&mut head);
+        self.out.put_slice(&head[..head_len]);
+        match (header.mask, shared) {
+            (Some(key), _) => {
+                let staged = self.out.stage(payload.len());
+                staged.copy_from_slice(payload);
+                apply_mask(staged, key);
+            }
+            (None, Some(shared)) => self.out.put_shared(shared),
+            (None, None) => self.out.put_slice(payload),
+        }
+    }
+}
+
+impl CloseState {
+    /// True when no more frames will be exchanged.
+    pub fn is_closed(self) -> bool {
+        self == CloseState::Closed
+    }
+}

@@ -1,0 +1,32 @@
+#!/usr/bin/env node
+// Peer echo server for the duplex client: Node `ws`.
+// Usage: node node_echo_server.mjs PORT   (listens on 127.0.0.1:PORT, prints "ready")
+// Echoes every text/binary message as the same type; selects the first subprotocol the client
+// offers that is in SUPPORTED; answers a close with the same code and reason (ws does that itself).
+// permessage-deflate is left off (ws's server default), so this peer exercises plain frames;
+// the Python peer negotiates permessage-deflate when the client offers it.
+import { WebSocketServer } from 'ws';
+
+const port = Number(process.argv[2]);
+if (!Number.isInteger(port) || port <= 0) {
+  console.error('usage: node node_echo_server.mjs PORT');
+  process.exit(2);
+}
+const SUPPORTED = ['chat', 'superchat'];
+
+const wss = new WebSocketServer({
+  host: '127.0.0.1',
+  port,
+  maxPayload: 64 * 1024 * 1024,
+  handleProtocols: (offered /* Set, in the client's order */) => {
+    for (const p of offered) if (SUPPORTED.includes(p)) return p;
+    return false;
+  },
+});
+wss.on('connection', (ws) => {
+  ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+  ws.on('error', (err) => console.error(`connection error: ${err.message}`));
+});
+wss.on('listening', () => console.log('ready'));
+wss.on('error', (err) => { console.error(`server error: ${err.message}`); process.exit(1); });
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(0));

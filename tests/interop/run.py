@@ -1,0 +1,276 @@
+#!/usr/bin/env python3
+"""Interop tests of duplex against peers nobody here wrote.
+
+    python3 tests/interop/run.py [--no-setup] [--no-build] [--self-test] [--timeout SECONDS]
+
+1. setup.sh (Chromium, node_modules, .venv) unless --no-setup;
+2. cargo build of `duplex` and the `interop_client` example unless --no-build;
+3. `duplex echo` on a free port, with three clients against it: Node ws, Python websockets and
+   headless Chromium;
+4. a Python websockets and a Node ws echo server, each on a free port, with duplex's
+   interop_client against it.
+
+--self-test runs the three clients against the two peer echo servers instead (no duplex needed):
+it proves the harness itself.
+
+Prints one line per pair, `PASS <client> -> <server>` or `FAIL <client> -> <server>: <reason>`
+(followed by the client's and the server's output), then `interop: N passed, M failed`. Exits 1 on
+any failure. Every process it starts is stopped by its PID (its process group), on failure and on
+Ctrl-C too.
+"""
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+VENV_PY = os.path.join(HERE, ".venv", "bin", "python")
+BUILD_CMD = ["cargo", "build", "--release", "-p", "duplex-cli", "--bin", "duplex",
+             "-p", "duplex", "--example", "interop_client"]
+PROTOCOLS = ["chat", "superchat"]
+
+started = []  # every subprocess.Popen this script started
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(cmd, log_path):
+    log = open(log_path, "wb")
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL, start_new_session=True)
+    log.close()
+    started.append(proc)
+    return proc
+
+
+def stop(proc):
+    """Stop a process this script started, and its children (its own process group)."""
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+    # The leader may have exited while children (e.g. chromium) live on in its group.
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        pass
+    if proc in started:
+        started.remove(proc)
+
+
+def stop_all():
+    for proc in list(started):
+        stop(proc)
+
+
+def tail(path, lines=40):
+    try:
+        with open(path, "rb") as f:
+            text = f.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+    out = text.rstrip("\n").splitlines()
+    if len(out) > lines:
+        out = [f"... ({len(out) - lines} earlier lines in {path})"] + out[-lines:]
+    return "\n".join(out)
+
+
+def wait_listening(proc, port, timeout, log_path):
+    """Wait until 127.0.0.1:port accepts TCP connections; returns an error string or None."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return f"server exited with code {proc.returncode} before listening"
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return None
+        except OSError:
+            time.sleep(0.1)
+    return f"server not listening on 127.0.0.1:{port} after {timeout:.0f} s"
+
+
+def reason_from(output, rc):
+    fails = [line[5:] for line in output.splitlines() if line.startswith("FAIL ")]
+    if fails:
+        more = f" (+{len(fails) - 1} more)" if len(fails) > 1 else ""
+        return fails[0] + more
+    lines = [line for line in output.splitlines() if line.strip()]
+    last = lines[-1] if lines else "no output"
+    return f"exit code {rc}: {last}"
+
+
+class Runner:
+    def __init__(self, workdir, timeout):
+        self.workdir = workdir
+        self.timeout = timeout
+        self.passed = 0
+        self.failed = 0
+        self.n = 0
+
+    def report(self, ok, name, reason="", details=""):
+        if ok:
+            self.passed += 1
+            print(f"PASS {name}", flush=True)
+        else:
+            self.failed += 1
+            print(f"FAIL {name}: {reason}", flush=True)
+            if details:
+                print("\n".join("    " + line for line in details.splitlines()), flush=True)
+
+    def with_server(self, server_name, server_cmd_for_port, clients):
+        """Start a server on a free port, run each (client_name, cmd_for_url) against it."""
+        self.n += 1
+        port = free_port()
+        slog = os.path.join(self.workdir, f"server-{self.n}.log")
+        proc = start(server_cmd_for_port(port), slog)
+        try:
+            err = wait_listening(proc, port, 30, slog)
+            if err:
+                for client_name, _ in clients:
+                    self.report(False, f"{client_name} -> {server_name}", err,
+                                "server output:\n" + tail(slog))
+                return
+            url = f"ws://127.0.0.1:{port}"
+            for client_name, client_cmd_for_url in clients:
+                self.run_client(f"{client_name} -> {server_name}", client_cmd_for_url(url),
+                                proc, slog)
+        finally:
+            stop(proc)
+
+    def run_client(self, name, cmd, server_proc, slog):
+        self.n += 1
+        clog = os.path.join(self.workdir, f"client-{self.n}.log")
+        proc = start(cmd, clog)
+        timed_out = False
+        try:
+            proc.wait(timeout=self.timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+        rc = proc.poll()
+        stop(proc)
+        output = tail(clog, 10_000)
+        server_note = ""
+        if server_proc.poll() is not None:
+            server_note = f" [the server exited with code {server_proc.returncode}]"
+        if timed_out:
+            self.report(False, name, f"timed out after {self.timeout:.0f} s{server_note}",
+                        f"client output:\n{tail(clog)}\nserver output:\n{tail(slog)}")
+        elif rc == 0:
+            self.report(True, name)
+        else:
+            self.report(False, name, reason_from(output, rc) + server_note,
+                        f"client output:\n{tail(clog)}\nserver output (so far):\n{tail(slog, 20)}")
+
+
+def target_dir():
+    try:
+        out = subprocess.run(["cargo", "metadata", "--format-version", "1", "--no-deps"],
+                             cwd=ROOT, capture_output=True, text=True, check=True).stdout
+        return json.loads(out)["target_directory"]
+    except (subprocess.CalledProcessError, OSError, ValueError, KeyError):
+        return os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--no-setup", action="store_true", help="skip tests/interop/setup.sh")
+    ap.add_argument("--no-build", action="store_true", help="skip the cargo build")
+    ap.add_argument("--self-test", action="store_true",
+                    help="run the clients against the peer echo servers (no duplex)")
+    ap.add_argument("--timeout", type=float, default=120.0, help="seconds per pair (default 120)")
+    args = ap.parse_args()
+
+    def on_signal(signum, _frame):
+        stop_all()
+        print(f"interop: interrupted by signal {signum}", flush=True)
+        sys.exit(130)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    t_start = time.monotonic()
+    if not args.no_setup:
+        t0 = time.monotonic()
+        r = subprocess.run(["bash", os.path.join(HERE, "setup.sh")], cwd=ROOT)
+        if r.returncode != 0:
+            print("FAIL setup: tests/interop/setup.sh exited with code", r.returncode)
+            print("interop: 0 passed, 1 failed")
+            return 1
+        print(f"interop: setup took {time.monotonic() - t0:.1f} s", flush=True)
+
+    node = ["node"]
+    clients = [
+        ("node-ws", lambda url: node + [os.path.join(HERE, "node_client.mjs"), url]),
+        ("python-websockets", lambda url: [VENV_PY, os.path.join(HERE, "python_client.py"), url]),
+        ("chromium", lambda url: node + [os.path.join(HERE, "browser_client.mjs"), url]),
+    ]
+    peers = [
+        ("python-websockets echo",
+         lambda port: [VENV_PY, "-u", os.path.join(HERE, "python_echo_server.py"), str(port)]),
+        ("node-ws echo", lambda port: node + [os.path.join(HERE, "node_echo_server.mjs"), str(port)]),
+    ]
+
+    with tempfile.TemporaryDirectory(prefix="duplex-interop-") as workdir:
+        runner = Runner(workdir, args.timeout)
+        try:
+            if args.self_test:
+                for peer_name, peer_cmd in peers:
+                    runner.with_server(peer_name, peer_cmd, clients)
+            else:
+                if not args.no_build:
+                    t0 = time.monotonic()
+                    print("interop: " + " ".join(BUILD_CMD), flush=True)
+                    r = subprocess.run(BUILD_CMD, cwd=ROOT)
+                    if r.returncode != 0:
+                        print(f"FAIL build: cargo exited with code {r.returncode}")
+                        print("interop: 0 passed, 1 failed")
+                        return 1
+                    print(f"interop: build took {time.monotonic() - t0:.1f} s", flush=True)
+                release = os.path.join(target_dir(), "release")
+                duplex = os.path.join(release, "duplex")
+                interop_client = os.path.join(release, "examples", "interop_client")
+                for path in (duplex, interop_client):
+                    if not os.access(path, os.X_OK):
+                        print(f"FAIL build: {path} is missing (build it, or drop --no-build)")
+                        print("interop: 0 passed, 1 failed")
+                        return 1
+
+                def duplex_echo(port):
+                    cmd = [duplex, "echo", "--listen", f"127.0.0.1:{port}"]
+                    for p in PROTOCOLS:
+                        cmd += ["--protocol", p]
+                    return cmd
+
+                runner.with_server("duplex echo", duplex_echo, clients)
+                for peer_name, peer_cmd in peers:
+                    runner.with_server(peer_name, peer_cmd,
+                                       [("duplex interop_client", lambda url: [interop_client, url])])
+        finally:
+            stop_all()
+
+        print(f"interop: took {time.monotonic() - t_start:.1f} s", flush=True)
+        print(f"interop: {runner.passed} passed, {runner.failed} failed", flush=True)
+        return 0 if runner.failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
