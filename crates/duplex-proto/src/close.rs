@@ -136,30 +136,50 @@ mod tests {
 
     #[test]
     fn sendable_codes_follow_rfc_6455_and_the_iana_registry() {
-        for ok in [1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 3999, 4000, 4999] {
+        for ok in [
+            1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 3999,
+            4000, 4999,
+        ] {
             assert!(CloseCode(ok).is_sendable(), "{ok}");
         }
-        for bad in [0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535] {
+        for bad in [
+            0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535,
+        ] {
             assert!(!CloseCode(bad).is_sendable(), "{bad}");
-            assert_eq!(CloseFrame::parse(&bad.to_be_bytes()), Err(ProtocolError::InvalidCloseCode(bad)));
+            assert_eq!(
+                CloseFrame::parse(&bad.to_be_bytes()),
+                Err(ProtocolError::InvalidCloseCode(bad))
+            );
         }
     }
 
     #[test]
     fn parses_payloads() {
         assert_eq!(CloseFrame::parse(b""), Ok(None));
-        assert_eq!(CloseFrame::parse(b"\x03"), Err(ProtocolError::InvalidClosePayload));
-        assert_eq!(CloseFrame::parse(b"\x03\xe8"), Ok(Some(CloseFrame::new(1000, ""))));
+        assert_eq!(
+            CloseFrame::parse(b"\x03"),
+            Err(ProtocolError::InvalidClosePayload)
+        );
+        assert_eq!(
+            CloseFrame::parse(b"\x03\xe8"),
+            Ok(Some(CloseFrame::new(1000, "")))
+        );
         assert_eq!(
             CloseFrame::parse(&[b"\x0f\xa0", "bye ✓".as_bytes()].concat()),
             Ok(Some(CloseFrame::new(4000, "bye ✓")))
         );
-        assert_eq!(CloseFrame::parse(b"\x03\xe8\xff"), Err(ProtocolError::InvalidUtf8));
+        assert_eq!(
+            CloseFrame::parse(b"\x03\xe8\xff"),
+            Err(ProtocolError::InvalidUtf8)
+        );
     }
 
     #[test]
     fn refuses_to_encode_what_may_not_be_sent() {
-        assert_eq!(CloseFrame::new(1005, "").encode(), Err(SendError::InvalidCloseCode(1005)));
+        assert_eq!(
+            CloseFrame::new(1005, "").encode(),
+            Err(SendError::InvalidCloseCode(1005))
+        );
         assert_eq!(
             CloseFrame::new(1000, "x".repeat(124)).encode(),
             Err(SendError::ControlPayloadTooBig(126))

@@ -223,9 +223,10 @@ impl Connection {
             let frame = match self.frame.take() {
                 Some(frame) => frame,
                 None => {
-                    let Some((header, header_len)) = FrameHeader::decode(buf).inspect_err(|_| {
-                        self.drain_skip = None;
-                    })?
+                    let Some((header, header_len)) =
+                        FrameHeader::decode(buf).inspect_err(|_| {
+                            self.drain_skip = None;
+                        })?
                     else {
                         return Ok(None);
                     };
@@ -364,7 +365,9 @@ impl Connection {
         };
         if is_text {
             self.utf8.finish().map_err(|_| ProtocolError::InvalidUtf8)?;
-            return Ok(Some(Event::Message(Message::Text(Utf8Bytes::from_validated(message)))));
+            return Ok(Some(Event::Message(Message::Text(
+                Utf8Bytes::from_validated(message),
+            ))));
         }
         Ok(Some(Event::Message(Message::Binary(message))))
     }
@@ -460,6 +463,11 @@ impl Connection {
     /// [`Buf::advance`] past them (`write_buf` does both).
     pub fn outgoing(&mut self) -> &mut SendBuffer {
         &mut self.out
+    }
+
+    /// How many bytes wait in [`outgoing`](Self::outgoing).
+    pub fn outgoing_len(&self) -> usize {
+        self.out.len()
     }
 
     /// Gives back buffer memory that idle connections do not need.

@@ -229,9 +229,24 @@ mod tests {
 
     #[test]
     fn round_trips_every_length_form() {
-        for len in [0u64, 1, 125, 126, 127, 0xffff, 0x1_0000, 1 << 40, (1 << 63) - 1] {
+        for len in [
+            0u64,
+            1,
+            125,
+            126,
+            127,
+            0xffff,
+            0x1_0000,
+            1 << 40,
+            (1 << 63) - 1,
+        ] {
             for mask in [None, Some([9, 8, 7, 6])] {
-                for opcode in [OpCode::Text, OpCode::Binary, OpCode::Continuation, OpCode::Ping] {
+                for opcode in [
+                    OpCode::Text,
+                    OpCode::Binary,
+                    OpCode::Continuation,
+                    OpCode::Ping,
+                ] {
                     let mut h = FrameHeader::new(opcode, len);
                     h.mask = mask;
                     h.fin = len % 2 == 0;
@@ -261,13 +276,18 @@ mod tests {
     fn rejects_a_64_bit_length_with_the_top_bit_set() {
         let mut wire = vec![0x82, 127];
         wire.extend_from_slice(&(1u64 << 63).to_be_bytes());
-        assert_eq!(FrameHeader::decode(&wire), Err(ProtocolError::InvalidLength));
+        assert_eq!(
+            FrameHeader::decode(&wire),
+            Err(ProtocolError::InvalidLength)
+        );
     }
 
     #[test]
     fn decodes_the_rfc_examples() {
         // RFC 6455 5.7: a single-frame masked text message "Hello".
-        let wire = [0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58];
+        let wire = [
+            0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58,
+        ];
         let (h, n) = FrameHeader::decode(&wire).unwrap().unwrap();
         assert_eq!(n, 6);
         assert_eq!(h.opcode, OpCode::Text);
@@ -275,7 +295,9 @@ mod tests {
         assert_eq!(h.mask, Some([0x37, 0xfa, 0x21, 0x3d]));
         assert_eq!(h.payload_len, 5);
         // 256 bytes binary message in a single unmasked frame.
-        let (h, n) = FrameHeader::decode(&[0x82, 0x7e, 0x01, 0x00]).unwrap().unwrap();
+        let (h, n) = FrameHeader::decode(&[0x82, 0x7e, 0x01, 0x00])
+            .unwrap()
+            .unwrap();
         assert_eq!((h.payload_len, n, h.mask), (256, 4, None));
     }
 }

@@ -104,21 +104,36 @@ mod tests {
         let expected = std::str::from_utf8(bytes).is_ok();
         for cut in 0..=bytes.len() {
             let mut v = Utf8Validator::new();
-            let ok = v.feed(&bytes[..cut]).is_ok() && v.feed(&bytes[cut..]).is_ok() && v.finish().is_ok();
+            let ok = v.feed(&bytes[..cut]).is_ok()
+                && v.feed(&bytes[cut..]).is_ok()
+                && v.finish().is_ok();
             assert_eq!(ok, expected, "{bytes:x?} cut at {cut}");
         }
         let mut v = Utf8Validator::new();
-        let ok = bytes.iter().all(|b| v.feed(std::slice::from_ref(b)).is_ok()) && v.finish().is_ok();
+        let ok = bytes
+            .iter()
+            .all(|b| v.feed(std::slice::from_ref(b)).is_ok())
+            && v.finish().is_ok();
         assert_eq!(ok, expected, "{bytes:x?} byte by byte");
     }
 
     #[test]
     fn agrees_with_std_at_every_split() {
-        for s in ["", "a", "κόσμε", "€uro", "𝄞 music", "日本語テキスト", "\u{10ffff}"] {
+        for s in [
+            "",
+            "a",
+            "κόσμε",
+            "€uro",
+            "𝄞 music",
+            "日本語テキスト",
+            "\u{10ffff}",
+        ] {
             split_agrees(s.as_bytes());
         }
         for bad in [
-            &[0xce, 0xba, 0xe1, 0xbd, 0xb9, 0xcf, 0x83, 0xce, 0xbc, 0xce, 0xb5, 0xed, 0xa0, 0x80][..],
+            &[
+                0xce, 0xba, 0xe1, 0xbd, 0xb9, 0xcf, 0x83, 0xce, 0xbc, 0xce, 0xb5, 0xed, 0xa0, 0x80,
+            ][..],
             &[0xf4, 0x90, 0x80, 0x80],
             &[0xc0, 0xaf],
             &[0xe0, 0x80, 0xaf],

@@ -1,1 +1,66 @@
-//! x
+//! `duplex`: WebSocket client and server for tokio.
+//!
+//! The protocol is [`duplex_proto`], a state machine with no I/O; this crate connects it to
+//! sockets. It speaks the browser's verbs: [`connect`] to a URL with subprotocols, [`send`]
+//! text or binary, [`close`] with a code and reason, and receive messages, pings, pongs and the
+//! close as typed [`Event`]s. Servers [`accept`] a stream (or wrap one an HTTP server upgraded).
+//!
+//! [`send`]: WebSocket::send
+//! [`close`]: WebSocket::close
+//!
+//! An echo server:
+//!
+//! ```no_run
+//! #[tokio::main(flavor = "current_thread")]
+//! async fn main() -> Result<(), duplex::Error> {
+//!     let listener = tokio::net::TcpListener::bind("127.0.0.1:9001").await?;
+//!     loop {
+//!         let (stream, _) = listener.accept().await?;
+//!         tokio::spawn(async move {
+//!             let mut ws = duplex::accept(stream).await?;
+//!             while let Some(message) = ws.recv().await? {
+//!                 ws.feed(message).await?; // written with the next read, coalesced
+//!             }
+//!             Ok::<_, duplex::Error>(())
+//!         });
+//!     }
+//! }
+//! ```
+//!
+//! A client:
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), duplex::Error> {
+//! let (mut ws, response) = duplex::ClientBuilder::new()
+//!     .protocol("chat")
+//!     .connect("ws://127.0.0.1:9001/")
+//!     .await?;
+//! println!("open, subprotocol {:?}", response.protocol);
+//! ws.send("hello").await?;
+//! if let Some(reply) = ws.recv().await? {
+//!     println!("echo: {}", reply.as_text().unwrap_or("<binary>"));
+//! }
+//! ws.close(duplex::CloseCode::NORMAL, "bye").await?;
+//! # Ok(()) }
+//! ```
+
+mod client;
+mod error;
+mod io;
+mod server;
+mod split;
+mod websocket;
+
+pub use client::{connect, ClientBuilder, Target};
+pub use duplex_proto::handshake::client::Response;
+pub use duplex_proto::handshake::server::Request;
+pub use duplex_proto::{CloseCode, CloseFrame, Config, Event, Message, Role, Utf8Bytes};
+pub use error::{Error, Result};
+pub use server::{accept, ProtocolSelector, ServerBuilder};
+pub use split::{WebSocketReader, WebSocketWriter};
+pub use websocket::{Options, WebSocket};
+
+/// Shared byte buffers, as used in [`Message`] payloads.
+pub use bytes::Bytes;
+/// The sans-IO protocol core, for lower-level use.
+pub use duplex_proto as proto;

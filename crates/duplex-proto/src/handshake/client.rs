@@ -52,7 +52,11 @@ impl ClientRequest {
         let path = path.into();
         ClientRequest {
             host: host.into(),
-            path: if path.is_empty() { "/".to_owned() } else { path },
+            path: if path.is_empty() {
+                "/".to_owned()
+            } else {
+                path
+            },
             key: generate_key(),
             protocols: Vec::new(),
             extensions: Vec::new(),
@@ -111,10 +115,16 @@ impl ClientRequest {
             self.path, self.host, self.key
         );
         if !self.protocols.is_empty() {
-            out.push_str(&format!("Sec-WebSocket-Protocol: {}\r\n", self.protocols.join(", ")));
+            out.push_str(&format!(
+                "Sec-WebSocket-Protocol: {}\r\n",
+                self.protocols.join(", ")
+            ));
         }
         if !self.extensions.is_empty() {
-            out.push_str(&format!("Sec-WebSocket-Extensions: {}\r\n", self.extensions.join(", ")));
+            out.push_str(&format!(
+                "Sec-WebSocket-Extensions: {}\r\n",
+                self.extensions.join(", ")
+            ));
         }
         if let Some(origin) = &self.origin {
             if !clean(origin) {
@@ -155,7 +165,12 @@ impl ClientRequest {
         let headers: Vec<(String, String)> = res
             .headers
             .iter()
-            .map(|h| (h.name.to_owned(), String::from_utf8_lossy(h.value).into_owned()))
+            .map(|h| {
+                (
+                    h.name.to_owned(),
+                    String::from_utf8_lossy(h.value).into_owned(),
+                )
+            })
             .collect();
         let status = res.code.unwrap_or(0);
         if status != 101 {
@@ -166,7 +181,11 @@ impl ClientRequest {
             });
         }
         let invalid = |why: &str| Err(HandshakeError::InvalidResponse(why.to_owned()));
-        let values = |name: &'static str| headers.iter().filter(move |(n, _)| n.eq_ignore_ascii_case(name));
+        let values = |name: &'static str| {
+            headers
+                .iter()
+                .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+        };
         if !values("Upgrade").any(|(_, v)| header_has_token(v.as_bytes(), "websocket")) {
             return invalid("missing Upgrade: websocket");
         }
@@ -184,7 +203,11 @@ impl ClientRequest {
         let protocol = match chosen.as_slice() {
             [] => None,
             [one] if self.protocols.contains(one) => Some(one.clone()),
-            [one] => return invalid(&format!("server chose subprotocol {one:?}, which was not offered")),
+            [one] => {
+                return invalid(&format!(
+                    "server chose subprotocol {one:?}, which was not offered"
+                ))
+            }
             _ => return invalid("server chose more than one subprotocol"),
         };
         let extensions: Vec<String> = values("Sec-WebSocket-Extensions")
@@ -192,12 +215,18 @@ impl ClientRequest {
             .collect();
         if let Some(ext) = extensions.iter().find(|e| {
             let name = e.split(';').next().unwrap_or("").trim();
-            !self
-                .extensions
-                .iter()
-                .any(|offer| offer.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case(name))
+            !self.extensions.iter().any(|offer| {
+                offer
+                    .split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .eq_ignore_ascii_case(name)
+            })
         }) {
-            return invalid(&format!("server accepted extension {ext:?}, which was not offered"));
+            return invalid(&format!(
+                "server accepted extension {ext:?}, which was not offered"
+            ));
         }
         Ok(Some((
             Response {
@@ -227,7 +256,10 @@ mod tests {
         let req = ClientRequest::new("h", "/").protocol("a").protocol("b");
         let mut wire = answer(&req, "Sec-WebSocket-Protocol: b\r\n").into_bytes();
         wire.extend_from_slice(b"\x81\x00");
-        let (res, n) = req.parse_response(&wire, DEFAULT_MAX_HEAD).unwrap().unwrap();
+        let (res, n) = req
+            .parse_response(&wire, DEFAULT_MAX_HEAD)
+            .unwrap()
+            .unwrap();
         assert_eq!(res.protocol.as_deref(), Some("b"));
         assert_eq!(&wire[n..], b"\x81\x00");
         assert_eq!(req.parse_response(&wire[..20], DEFAULT_MAX_HEAD), Ok(None));
@@ -242,18 +274,33 @@ mod tests {
             Err(HandshakeError::InvalidResponse(_))
         ));
         assert!(matches!(
-            check(answer(&req, "Sec-WebSocket-Extensions: permessage-deflate\r\n")),
+            check(answer(
+                &req,
+                "Sec-WebSocket-Extensions: permessage-deflate\r\n"
+            )),
             Err(HandshakeError::InvalidResponse(_))
         ));
         let wrong_key = answer(&req, "").replace(&accept_key(req.key().as_bytes()), "AAAA");
-        assert!(matches!(check(wrong_key), Err(HandshakeError::InvalidResponse(_))));
+        assert!(matches!(
+            check(wrong_key),
+            Err(HandshakeError::InvalidResponse(_))
+        ));
         let refused = "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n".to_owned();
-        assert!(matches!(check(refused), Err(HandshakeError::Rejected { status: 403, .. })));
+        assert!(matches!(
+            check(refused),
+            Err(HandshakeError::Rejected { status: 403, .. })
+        ));
     }
 
     #[test]
     fn refuses_to_encode_header_injection() {
-        assert!(ClientRequest::new("h", "/").header("X", "a\r\nB: c").encode().is_err());
-        assert!(ClientRequest::new("h", "/").protocol("a b").encode().is_err());
+        assert!(ClientRequest::new("h", "/")
+            .header("X", "a\r\nB: c")
+            .encode()
+            .is_err());
+        assert!(ClientRequest::new("h", "/")
+            .protocol("a b")
+            .encode()
+            .is_err());
     }
 }

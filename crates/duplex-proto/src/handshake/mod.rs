@@ -71,9 +71,8 @@ pub(crate) fn header_items(value: &str) -> impl Iterator<Item = &str> {
 /// A subprotocol name is an HTTP token (RFC 6455 4.1, RFC 2616 2.2).
 pub(crate) fn is_token(s: &str) -> bool {
     !s.is_empty()
-        && s.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-        })
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 #[cfg(test)]
@@ -93,6 +92,12 @@ mod tests {
         let a = generate_key();
         let b = generate_key();
         assert_ne!(a, b);
-        assert_eq!(base64::engine::general_purpose::STANDARD.decode(a).unwrap().len(), 16);
+        assert_eq!(
+            base64::engine::general_purpose::STANDARD
+                .decode(a)
+                .unwrap()
+                .len(),
+            16
+        );
     }
 }

@@ -88,12 +88,18 @@ impl Request {
     }
 
     fn from_parts(path: &str, raw: &[httparse::Header<'_>]) -> Result<Request, HandshakeError> {
-        let find = |name: &'static str| raw.iter().filter(move |h| h.name.eq_ignore_ascii_case(name));
+        let find = |name: &'static str| {
+            raw.iter()
+                .filter(move |h| h.name.eq_ignore_ascii_case(name))
+        };
         let single = |name: &'static str| -> Result<Option<&[u8]>, HandshakeError> {
             let mut values = find(name);
             let first = values.next().map(|h| h.value);
             if values.next().is_some() {
-                return Err(HandshakeError::bad_request(400, format!("duplicate {name} header")));
+                return Err(HandshakeError::bad_request(
+                    400,
+                    format!("duplicate {name} header"),
+                ));
             }
             Ok(first)
         };
@@ -130,7 +136,12 @@ impl Request {
         }
         let key = match single("Sec-WebSocket-Key")? {
             Some(key) => key.trim_ascii(),
-            None => return Err(HandshakeError::bad_request(400, "missing Sec-WebSocket-Key")),
+            None => {
+                return Err(HandshakeError::bad_request(
+                    400,
+                    "missing Sec-WebSocket-Key",
+                ))
+            }
         };
         let decoded = base64::engine::general_purpose::STANDARD.decode(key);
         if decoded.map(|k| k.len()) != Ok(16) {
@@ -147,7 +158,12 @@ impl Request {
 
         let headers: Vec<(String, String)> = raw
             .iter()
-            .map(|h| (h.name.to_owned(), String::from_utf8_lossy(h.value).into_owned()))
+            .map(|h| {
+                (
+                    h.name.to_owned(),
+                    String::from_utf8_lossy(h.value).into_owned(),
+                )
+            })
             .collect();
         let list = |name: &str| -> Vec<String> {
             headers
@@ -255,11 +271,12 @@ impl HandshakeError {
     pub fn response(&self) -> Option<Vec<u8>> {
         match self {
             HandshakeError::BadRequest { status, detail, .. } => Some(reject(*status, detail)),
-            HandshakeError::HeadTooLarge { limit } => Some(reject(
-                431,
-                &format!("request head exceeds {limit} bytes"),
-            )),
-            HandshakeError::Malformed(detail) => Some(reject(400, &format!("malformed HTTP: {detail}"))),
+            HandshakeError::HeadTooLarge { limit } => {
+                Some(reject(431, &format!("request head exceeds {limit} bytes")))
+            }
+            HandshakeError::Malformed(detail) => {
+                Some(reject(400, &format!("malformed HTTP: {detail}")))
+            }
             _ => None,
         }
     }
@@ -308,11 +325,16 @@ mod tests {
         let wire = GOOD
             .replace("Upgrade: websocket", "upgrade: WebSocket")
             .replace("Connection: Upgrade", "connection: keep-alive, upgrade");
-        let (req, n) = Request::parse(wire.as_bytes(), DEFAULT_MAX_HEAD).unwrap().unwrap();
+        let (req, n) = Request::parse(wire.as_bytes(), DEFAULT_MAX_HEAD)
+            .unwrap()
+            .unwrap();
         assert_eq!(n, wire.len());
         assert_eq!(req.key, "dGhlIHNhbXBsZSBub25jZQ==");
         for cut in 0..wire.len() {
-            assert_eq!(Request::parse(&wire.as_bytes()[..cut], DEFAULT_MAX_HEAD), Ok(None));
+            assert_eq!(
+                Request::parse(&wire.as_bytes()[..cut], DEFAULT_MAX_HEAD),
+                Ok(None)
+            );
         }
     }
 
@@ -321,28 +343,56 @@ mod tests {
         assert_eq!(status_of(&GOOD.replace("GET", "POST")), 405);
         assert_eq!(status_of(&GOOD.replace("HTTP/1.1", "HTTP/1.0")), 400);
         assert_eq!(status_of(&GOOD.replace("Upgrade: websocket\r\n", "")), 426);
-        assert_eq!(status_of(&GOOD.replace("Connection: Upgrade", "Connection: close")), 400);
+        assert_eq!(
+            status_of(&GOOD.replace("Connection: Upgrade", "Connection: close")),
+            400
+        );
         assert_eq!(status_of(&GOOD.replace("Version: 13", "Version: 8")), 426);
-        assert_eq!(status_of(&GOOD.replace("Sec-WebSocket-Version: 13\r\n", "")), 426);
-        assert_eq!(status_of(&GOOD.replace("dGhlIHNhbXBsZSBub25jZQ==", "c2hvcnQ=")), 400);
-        assert_eq!(status_of(&GOOD.replace("dGhlIHNhbXBsZSBub25jZQ==", "!!!")), 400);
-        assert_eq!(status_of(&GOOD.replace("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n", "")), 400);
-        let dup = GOOD.replace("Host: h\r\n", "Host: h\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n");
+        assert_eq!(
+            status_of(&GOOD.replace("Sec-WebSocket-Version: 13\r\n", "")),
+            426
+        );
+        assert_eq!(
+            status_of(&GOOD.replace("dGhlIHNhbXBsZSBub25jZQ==", "c2hvcnQ=")),
+            400
+        );
+        assert_eq!(
+            status_of(&GOOD.replace("dGhlIHNhbXBsZSBub25jZQ==", "!!!")),
+            400
+        );
+        assert_eq!(
+            status_of(&GOOD.replace("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n", "")),
+            400
+        );
+        let dup = GOOD.replace(
+            "Host: h\r\n",
+            "Host: h\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n",
+        );
         assert_eq!(status_of(&dup), 400);
         assert_eq!(status_of(&GOOD.replace("Host: h\r\n", "")), 400);
-        assert_eq!(status_of(&GOOD.replace("Host: h\r\n", "Sec-WebSocket-Protocol: a b\r\n")), 400);
+        assert_eq!(
+            status_of(&GOOD.replace("Host: h\r\n", "Sec-WebSocket-Protocol: a b\r\n")),
+            400
+        );
     }
 
     #[test]
     fn refuses_an_oversized_head() {
-        let big = GOOD.replace("Host: h", &format!("Host: h\r\nX-Pad: {}", "a".repeat(9000)));
+        let big = GOOD.replace(
+            "Host: h",
+            &format!("Host: h\r\nX-Pad: {}", "a".repeat(9000)),
+        );
         assert_eq!(
             Request::parse(big.as_bytes(), DEFAULT_MAX_HEAD),
-            Err(HandshakeError::HeadTooLarge { limit: DEFAULT_MAX_HEAD })
+            Err(HandshakeError::HeadTooLarge {
+                limit: DEFAULT_MAX_HEAD
+            })
         );
         assert_eq!(
             Request::parse(&big.as_bytes()[..8500], DEFAULT_MAX_HEAD),
-            Err(HandshakeError::HeadTooLarge { limit: DEFAULT_MAX_HEAD })
+            Err(HandshakeError::HeadTooLarge {
+                limit: DEFAULT_MAX_HEAD
+            })
         );
     }
 
@@ -354,9 +404,14 @@ mod tests {
              Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits, x-foo\r\n\
              Origin: https://example.com\r\n",
         );
-        let (req, _) = Request::parse(wire.as_bytes(), DEFAULT_MAX_HEAD).unwrap().unwrap();
+        let (req, _) = Request::parse(wire.as_bytes(), DEFAULT_MAX_HEAD)
+            .unwrap()
+            .unwrap();
         assert_eq!(req.protocols, ["a", "b", "c"]);
-        assert_eq!(req.extensions, ["permessage-deflate; client_max_window_bits", "x-foo"]);
+        assert_eq!(
+            req.extensions,
+            ["permessage-deflate; client_max_window_bits", "x-foo"]
+        );
         assert_eq!(req.origin.as_deref(), Some("https://example.com"));
     }
 }

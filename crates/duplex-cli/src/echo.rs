@@ -1,0 +1,85 @@
+//! `duplex echo`: the server that conformance, interop and benchmark runs talk to.
+
+use anyhow::Context as _;
+use duplex::{Config, Event, ServerBuilder};
+use tokio::net::TcpListener;
+
+use crate::args::EchoArgs;
+
+/// Runs the echo server until interrupted.
+pub fn run(args: EchoArgs) -> anyhow::Result<()> {
+    let runtime = if args.threads <= 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(args.threads)
+            .enable_all()
+            .build()?
+    };
+    runtime.block_on(serve(args))
+}
+
+async fn serve(args: EchoArgs) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let mut server = ServerBuilder::new()
+        .protocols(args.protocols.iter().cloned())
+        .config(Config::default().max_message_size(args.max_message_size));
+    for origin in &args.allow_origins {
+        server = server.allow_origin(origin.clone());
+    }
+    tracing::info!("listening on ws://{}", listener.local_addr()?);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, peer) = match accepted {
+                    Ok(pair) => pair,
+                    Err(e) => {
+                        tracing::warn!("accept failed: {e}");
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let server = server.clone();
+                tokio::spawn(async move {
+                    match echo_one(&server, stream).await {
+                        Ok(summary) => tracing::info!("{peer}: {summary}"),
+                        Err(e) => tracing::info!("{peer}: {e}"),
+                    }
+                });
+            }
+            _ = tokio::signal::ctrl_c() => {
+                tracing::info!("interrupted, stopping");
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Echoes one connection until it closes; returns a one-line summary for the log.
+async fn echo_one(
+    server: &ServerBuilder,
+    stream: tokio::net::TcpStream,
+) -> Result<String, duplex::Error> {
+    let mut ws = server.accept(stream).await?;
+    let mut messages = 0u64;
+    loop {
+        match ws.next_event().await? {
+            Event::Message(message) => {
+                messages += 1;
+                ws.feed(message).await?;
+            }
+            Event::Close(frame) => {
+                let how = match frame {
+                    Some(f) => format!("closed {} {:?}", f.code, f.reason),
+                    None => "closed without status".to_owned(),
+                };
+                return Ok(format!("{how} after {messages} messages"));
+            }
+            Event::Ping(_) | Event::Pong(_) => {}
+        }
+    }
+}

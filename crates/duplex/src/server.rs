@@ -1,0 +1,244 @@
+//! Accepting a server connection: read the request, apply policy, answer.
+//!
+//! [`accept`] takes any connected stream; [`ServerBuilder`] holds the policy: limits, the
+//! subprotocols this server speaks, the origins it trusts and how long a client may take to
+//! send its request. Refusals are answered with an HTTP status and a one-line reason (never a
+//! silent drop), because the person debugging the client needs to know why.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use duplex_proto::handshake::server::{reject, Request, DEFAULT_MAX_HEAD};
+use duplex_proto::{Config, HandshakeError, Role};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+
+use crate::error::{Error, Result};
+use crate::io::poll_read_into;
+use crate::websocket::{Options, WebSocket};
+
+/// Accepts a WebSocket connection on a connected stream with default settings.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), duplex::Error> {
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:9001").await?;
+/// let (stream, _) = listener.accept().await?;
+/// let mut ws = duplex::accept(stream).await?;
+/// while let Some(message) = ws.recv().await? {
+///     ws.send(message).await?;
+/// }
+/// # Ok(()) }
+/// ```
+pub async fn accept<S: AsyncRead + AsyncWrite + Unpin>(stream: S) -> Result<WebSocket<S>> {
+    ServerBuilder::new().accept(stream).await
+}
+
+/// Chooses the subprotocol from the request, or refuses it with an HTTP status.
+pub type ProtocolSelector =
+    Arc<dyn Fn(&Request) -> std::result::Result<Option<String>, u16> + Send + Sync>;
+
+/// Server-side policy and limits.
+///
+/// ```
+/// use std::time::Duration;
+/// let server = duplex::ServerBuilder::new()
+///     .protocols(["chat", "superchat"])
+///     .allow_origin("https://example.com")
+///     .handshake_timeout(Duration::from_secs(5));
+/// # let _ = server;
+/// ```
+#[derive(Clone)]
+pub struct ServerBuilder {
+    config: Config,
+    options: Options,
+    protocols: Vec<String>,
+    selector: Option<ProtocolSelector>,
+    allowed_origins: Option<Vec<String>>,
+    handshake_timeout: Duration,
+    max_head: usize,
+}
+
+impl std::fmt::Debug for ServerBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerBuilder")
+            .field("config", &self.config)
+            .field("options", &self.options)
+            .field("protocols", &self.protocols)
+            .field("allowed_origins", &self.allowed_origins)
+            .field("handshake_timeout", &self.handshake_timeout)
+            .field("max_head", &self.max_head)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for ServerBuilder {
+    fn default() -> Self {
+        ServerBuilder {
+            config: Config::default(),
+            options: Options::default(),
+            protocols: Vec::new(),
+            selector: None,
+            allowed_origins: None,
+            handshake_timeout: Duration::from_secs(10),
+            max_head: DEFAULT_MAX_HEAD,
+        }
+    }
+}
+
+impl ServerBuilder {
+    /// Default policy: any origin, no subprotocol, 10 s for the request, 8 KiB request head.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The subprotocols this server speaks. The first one the client offers (in the client's
+    /// order of preference) is chosen; when the client offers some and none match, the
+    /// handshake is answered without one, as RFC 6455 allows.
+    pub fn protocols<I: IntoIterator<Item = T>, T: Into<String>>(mut self, protocols: I) -> Self {
+        self.protocols = protocols.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Chooses subprotocols with a function instead (it may refuse with a status code).
+    pub fn protocol_selector(
+        mut self,
+        select: impl Fn(&Request) -> std::result::Result<Option<String>, u16> + Send + Sync + 'static,
+    ) -> Self {
+        self.selector = Some(Arc::new(select));
+        self
+    }
+
+    /// Accepts requests from this origin (exact match, such as `https://example.com`); once any
+    /// origin is allowed, others are refused with 403. Requests without `Origin` (non-browser
+    /// clients) are not affected.
+    pub fn allow_origin(mut self, origin: impl Into<String>) -> Self {
+        self.allowed_origins
+            .get_or_insert_with(Vec::new)
+            .push(origin.into());
+        self
+    }
+
+    /// Sets the protocol limits.
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Sets the driver options.
+    pub fn options(mut self, options: Options) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// How long a client may take to send its whole request. Default 10 s.
+    pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.handshake_timeout = timeout;
+        self
+    }
+
+    /// Largest request head accepted (431 beyond). Default 8 KiB.
+    pub fn max_request_head(mut self, bytes: usize) -> Self {
+        self.max_head = bytes;
+        self
+    }
+
+    /// Reads the request from `stream`, answers it, and returns the connection.
+    pub async fn accept<S: AsyncRead + AsyncWrite + Unpin>(
+        &self,
+        mut stream: S,
+    ) -> Result<WebSocket<S>> {
+        let mut buf = BytesMut::with_capacity(1024);
+        let read = tokio::time::timeout(
+            self.handshake_timeout,
+            self.read_request(&mut stream, &mut buf),
+        )
+        .await;
+        let request = match read {
+            Ok(Ok(request)) => request,
+            Ok(Err(Error::Handshake(e))) => {
+                if let Some(response) = e.response() {
+                    let _ = stream.write_all(&response).await;
+                    let _ = stream.shutdown().await;
+                }
+                return Err(e.into());
+            }
+            Ok(Err(e)) => return Err(e),
+            Err(_) => {
+                let _ = stream
+                    .write_all(&reject(408, "the handshake took too long"))
+                    .await;
+                let _ = stream.shutdown().await;
+                return Err(Error::Timeout("handshake"));
+            }
+        };
+        match self.decide(&request) {
+            Ok(protocol) => {
+                stream
+                    .write_all(&request.accept(protocol.as_deref(), None, &[]))
+                    .await?;
+                stream.flush().await?;
+                Ok(WebSocket::from_upgraded(
+                    stream,
+                    Role::Server,
+                    self.config,
+                    self.options,
+                    protocol,
+                    buf,
+                ))
+            }
+            Err(e) => {
+                if let Some(response) = e.response() {
+                    let _ = stream.write_all(&response).await;
+                    let _ = stream.shutdown().await;
+                }
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Reads until a whole request head has arrived; leaves what follows it in `buf`.
+    async fn read_request<S: AsyncRead + Unpin>(
+        &self,
+        stream: &mut S,
+        buf: &mut BytesMut,
+    ) -> Result<Request> {
+        loop {
+            if let Some((request, head_len)) = Request::parse(buf, self.max_head)? {
+                let _ = buf.split_to(head_len);
+                return Ok(request);
+            }
+            let n = std::future::poll_fn(|cx| poll_read_into(stream, cx, buf)).await?;
+            if n == 0 {
+                return Err(HandshakeError::Malformed(
+                    "connection closed during the request".into(),
+                )
+                .into());
+            }
+        }
+    }
+
+    /// Applies the origin and subprotocol policy to a valid request.
+    pub fn decide(&self, request: &Request) -> std::result::Result<Option<String>, HandshakeError> {
+        if let (Some(allowed), Some(origin)) = (&self.allowed_origins, &request.origin) {
+            if !allowed.iter().any(|a| a.eq_ignore_ascii_case(origin)) {
+                return Err(HandshakeError::BadRequest {
+                    status: 403,
+                    reason: "Forbidden",
+                    detail: format!("origin {origin} is not allowed"),
+                });
+            }
+        }
+        if let Some(select) = &self.selector {
+            return select(request).map_err(|status| HandshakeError::BadRequest {
+                status,
+                reason: duplex_proto::handshake::reason_phrase(status),
+                detail: "subprotocol refused".into(),
+            });
+        }
+        Ok(request
+            .protocols
+            .iter()
+            .find(|offered| self.protocols.iter().any(|ours| ours == *offered))
+            .cloned())
+    }
+}

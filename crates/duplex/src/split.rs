@@ -1,0 +1,111 @@
+//! The reading and writing halves of a [`WebSocket`](crate::WebSocket), for two tasks.
+//!
+//! Both halves share the connection behind one `std` mutex that is held only inside a single
+//! `poll` call, never across an `.await`, so a slow reader cannot block a writer for longer
+//! than it takes to parse what is already buffered. The reader still answers pings and closes
+//! by itself, because the core queues those replies and the next poll of either half writes
+//! them.
+
+use std::future::poll_fn;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use duplex_proto::{CloseCode, CloseFrame, Event, Message};
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use crate::error::Result;
+use crate::websocket::Core;
+
+/// The receiving half of a split [`WebSocket`](crate::WebSocket).
+#[derive(Debug)]
+pub struct WebSocketReader<S> {
+    shared: Arc<Mutex<Core<S>>>,
+}
+
+/// The sending half of a split [`WebSocket`](crate::WebSocket).
+#[derive(Debug)]
+pub struct WebSocketWriter<S> {
+    shared: Arc<Mutex<Core<S>>>,
+}
+
+pub(crate) fn split<S>(core: Core<S>) -> (WebSocketReader<S>, WebSocketWriter<S>) {
+    let shared = Arc::new(Mutex::new(core));
+    (
+        WebSocketReader {
+            shared: shared.clone(),
+        },
+        WebSocketWriter { shared },
+    )
+}
+
+fn lock<S>(shared: &Mutex<Core<S>>) -> MutexGuard<'_, Core<S>> {
+    // A panic while holding the lock leaves the core consistent at poll granularity.
+    shared
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketReader<S> {
+    /// Waits for the next event; see [`WebSocket::next_event`](crate::WebSocket::next_event).
+    pub async fn next_event(&mut self) -> Result<Event> {
+        poll_fn(|cx| lock(&self.shared).poll_next_event(cx)).await
+    }
+
+    /// Waits for the next message; `Ok(None)` after a clean close.
+    pub async fn recv(&mut self) -> Result<Option<Message>> {
+        poll_fn(|cx| lock(&self.shared).poll_next_message(cx)).await
+    }
+
+    /// The peer's close frame, once it has arrived.
+    pub fn close_frame(&self) -> Option<CloseFrame> {
+        lock(&self.shared).peer_close().cloned()
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketWriter<S> {
+    /// Queues a message and writes everything queued.
+    pub async fn send(&mut self, message: impl Into<Message>) -> Result<()> {
+        lock(&self.shared).conn().send(message.into())?;
+        self.flush().await
+    }
+
+    /// Queues a message, writing only once the queue is large.
+    pub async fn feed(&mut self, message: impl Into<Message>) -> Result<()> {
+        let must_flush = {
+            let mut core = lock(&self.shared);
+            core.conn().send(message.into())?;
+            core.conn().outgoing_len() >= core.options().write_buffer_size
+        };
+        if must_flush {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    /// Writes everything queued.
+    pub async fn flush(&mut self) -> Result<()> {
+        poll_fn(|cx| lock(&self.shared).poll_flush(cx)).await
+    }
+
+    /// Sends a ping.
+    pub async fn ping(&mut self, payload: impl AsRef<[u8]>) -> Result<()> {
+        lock(&self.shared).conn().ping(payload.as_ref())?;
+        self.flush().await
+    }
+
+    /// Bytes queued but not yet written.
+    pub fn buffered_amount(&self) -> usize {
+        lock(&self.shared).conn().outgoing_len()
+    }
+
+    /// The subprotocol agreed in the handshake.
+    pub fn protocol(&self) -> Option<String> {
+        lock(&self.shared).protocol().map(str::to_owned)
+    }
+
+    /// Sends a close frame and writes it. The reading half sees the peer's answer as
+    /// [`Event::Close`] (or `Ok(None)` from `recv`) and then ends the connection.
+    pub async fn close(&mut self, code: impl Into<CloseCode>, reason: &str) -> Result<()> {
+        lock(&self.shared).start_close(Some(CloseFrame::new(code, reason)))?;
+        self.flush().await
+    }
+}
