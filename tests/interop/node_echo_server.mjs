@@ -23,7 +23,10 @@ const wss = new WebSocketServer({
     return false;
   },
 });
-wss.on('connection', (ws) => {
+wss.on('connection', (ws, req) => {
+  const offered = req.headers['sec-websocket-extensions'];
+  console.log(`connection from ${req.socket.remotePort}: subprotocol=${JSON.stringify(ws.protocol)} ` +
+    `extensions offered=${JSON.stringify(offered ?? null)} accepted=${JSON.stringify(ws.extensions || null)}`);
   ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
   ws.on('error', (err) => console.error(`connection error: ${err.message}`));
 });

@@ -13,6 +13,7 @@ import signal
 import sys
 
 from websockets.asyncio.server import serve
+from websockets.exceptions import ConnectionClosed
 
 SUPPORTED = ["chat", "superchat"]
 
@@ -25,8 +26,16 @@ def select_subprotocol(connection, offered):
 
 
 async def echo(ws):
-    async for message in ws:
-        await ws.send(message)
+    offered = ws.request.headers.get("Sec-WebSocket-Extensions")
+    accepted = ws.response.headers.get("Sec-WebSocket-Extensions")
+    print(f"connection from {ws.remote_address[0]}:{ws.remote_address[1]}: "
+          f"subprotocol={ws.subprotocol!r} extensions offered={offered!r} accepted={accepted!r}",
+          flush=True)
+    try:
+        async for message in ws:
+            await ws.send(message)
+    except ConnectionClosed:  # a close code other than 1000/1001 (e.g. 4000) ends up here
+        pass
 
 
 async def main(port):

@@ -200,6 +200,8 @@ def main():
     args = ap.parse_args()
 
     def on_signal(signum, _frame):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         stop_all()
         print(f"interop: interrupted by signal {signum}", flush=True)
         sys.exit(130)
