@@ -9,7 +9,7 @@ OK/INFORMATIONAL (with the reason from the per-case report), and exits non-zero 
 FAILED / NON-STRICT / UNIMPLEMENTED / other non-OK result or on a case that did not run.
 The last line is always `autobahn: N passed, M failed`.
 
-Needs tests/autobahn/setup.sh to have been run (it creates tests/autobahn/.venv).
+Runs tests/autobahn/setup.sh first when tests/autobahn/.venv has no wstest.
 Standard library only.
 """
 
@@ -52,6 +52,7 @@ QUICK_DEFLATE_CASES = [
     "13.1.1", "13.2.1", "13.3.1", "13.4.1", "13.5.1", "13.6.1", "13.7.1",
 ]
 
+MAX_DETAILS = 40  # failing cases per direction printed with their reasons; the rest as ids
 PASS_BEHAVIORS = ("OK", "INFORMATIONAL")
 MAIN_BEHAVIORS = ("OK", "NON-STRICT", "INFORMATIONAL", "UNIMPLEMENTED", "FAILED")
 
@@ -237,7 +238,7 @@ def case_sort_key(case_id):
     return tuple(int(p) if p.isdigit() else 0 for p in case_id.split("."))
 
 
-def read_report(outdir, agent, expected):
+def read_report(outdir, agent, expected, quiet=False):
     """Returns (results, problems): results maps case id -> (behavior, behaviorClose, reason)."""
     index_path = os.path.join(outdir, "index.json")
     problems = []
@@ -246,7 +247,8 @@ def read_report(outdir, agent, expected):
         with open(index_path) as f:
             index = json.load(f)
     except (OSError, ValueError) as e:
-        problems.append("no usable report %s (%s)" % (index_path, e))
+        if not quiet:  # otherwise the error already reported explains it
+            problems.append("no usable report %s (%s)" % (index_path, e))
         return results, problems
     if agent not in index:
         problems.append("agent %r not in %s (agents: %s)"
@@ -315,10 +317,18 @@ def summarize(direction, results, expected, extra_problems):
 
     if bad:
         log("  not OK (%d):" % len(bad))
-        for case_id, behavior, close, reason in bad:
+        for case_id, behavior, close, reason in bad[:MAX_DETAILS]:
             log("  - %s: behavior=%s behaviorClose=%s" % (case_id, behavior, close))
             for line in reason.splitlines():
                 log("      " + line)
+        if len(bad) > MAX_DETAILS:
+            groups = {}
+            for case_id, behavior, close, _ in bad[MAX_DETAILS:]:
+                groups.setdefault((behavior, close), []).append(case_id)
+            log("  ... and %d more (details in the per-case reports):" % (len(bad) - MAX_DETAILS))
+            for (behavior, close), ids in sorted(groups.items()):
+                log("  - behavior=%s behaviorClose=%s: %s"
+                    % (behavior, close, compress_ids(ids, limit=len(ids))))
     if missing:
         log("  MISSING: %d expected case(s) did not run: %s"
             % (len(missing), compress_ids(missing)))
@@ -371,7 +381,8 @@ def run_server_direction(args, cases, exclude):
     write_spec(spec_path, spec)
     expected = resolve_cases(spec_path)
     if not expected:
-        raise RunError("the case selection is empty for the server direction")
+        raise RunError("the case selection is empty for the server direction%s"
+                       % (" (12.* and 13.* need --deflate)" if exclude else ""))
 
     log()
     log("=== server direction: duplex echo on 127.0.0.1:%d, %d cases ===" % (port, len(expected)))
@@ -387,7 +398,7 @@ def run_server_direction(args, cases, exclude):
             _run_fuzzingclient(args, outdir, spec_path, expected, server, server_log, problems)
     finally:
         stop_process(server, "duplex echo")
-    results, report_problems = read_report(outdir, agent, expected)
+    results, report_problems = read_report(outdir, agent, expected, quiet=bool(problems))
     return summarize("server", results, expected, problems + report_problems)
 
 
@@ -426,7 +437,8 @@ def run_client_direction(args, cases, exclude):
     write_spec(spec_path, spec)
     expected = resolve_cases(spec_path)
     if not expected:
-        raise RunError("the case selection is empty for the client direction")
+        raise RunError("the case selection is empty for the client direction%s"
+                       % (" (12.* and 13.* need --deflate)" if exclude else ""))
 
     log()
     log("=== client direction: wstest fuzzingserver on 127.0.0.1:%d, %d cases ==="
@@ -447,7 +459,7 @@ def run_client_direction(args, cases, exclude):
             _run_client(args, outdir, port, agent, expected, server, wstest_log, problems)
     finally:
         stop_process(server, "wstest fuzzingserver")
-    results, report_problems = read_report(outdir, agent, expected)
+    results, report_problems = read_report(outdir, agent, expected, quiet=bool(problems))
     return summarize("client", results, expected, problems + report_problems)
 
 
@@ -564,8 +576,11 @@ def main(argv):
     all_ok = True
     try:
         if not (os.path.exists(WSTEST) and os.path.exists(VENV_PY)):
-            raise RunError("%s not found: run tests/autobahn/setup.sh first"
-                           % os.path.relpath(WSTEST, REPO))
+            setup = os.path.join(HERE, "setup.sh")
+            log("autobahn: %s not found; running %s" % (os.path.relpath(WSTEST, REPO),
+                                                        os.path.relpath(setup, REPO)))
+            if subprocess.call(["bash", setup], cwd=REPO) != 0:
+                raise RunError("tests/autobahn/setup.sh failed")
         if not args.no_build:
             build(args)
         if not (args.binary and args.client_binary):

@@ -233,6 +233,8 @@ impl Connection {
                     let is_text = self.check_header(&header).inspect_err(|_| {
                         buf.advance(header_len);
                         self.drain_skip = Some(header.payload_len);
+                        // Even an invalid close frame means the peer will send nothing more.
+                        self.close_received |= header.opcode == OpCode::Close;
                     })?;
                     buf.advance(header_len);
                     IncomingFrame {

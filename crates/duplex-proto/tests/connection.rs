@@ -285,6 +285,17 @@ fn after_a_failure_input_is_drained_until_the_peer_closes() {
 }
 
 #[test]
+fn an_invalid_close_frame_still_ends_the_peers_side() {
+    // Autobahn 7.3.6: a close frame too long to be valid. The peer sends nothing after it, so
+    // waiting for another close would only delay the teardown.
+    let mut conn = server();
+    let (_, err) = feed(&mut conn, &client_frame(true, 8, &[0x03; 126]));
+    assert_eq!(err, Some(ProtocolError::ControlFrameTooBig));
+    assert!(conn.is_receive_done());
+    assert_eq!(sent_close_code(&mut conn), Some(1002));
+}
+
+#[test]
 fn the_close_handshake_initiated_by_the_peer() {
     let mut conn = server();
     let (events, _) = feed(

@@ -62,6 +62,8 @@ pub(crate) struct Core<S> {
     options: Options,
     protocol: Option<String>,
     peer_close: Option<CloseFrame>,
+    /// Our side of the TCP connection is shut down (FIN sent).
+    write_shut: bool,
 }
 
 /// A WebSocket connection: the browser's verbs over any byte stream.
@@ -105,6 +107,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
                 options,
                 protocol,
                 peer_close: None,
+                write_shut: false,
             },
         }
     }
@@ -323,9 +326,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
         self.timer = Some(Box::pin(tokio::time::sleep(self.options.close_timeout)));
     }
 
-    /// Ends the transport after the closing handshake or a failure: write our last frames, read
-    /// until the peer is done (its close frame, or for a client the server's end of stream),
-    /// then close our side. Bounded by the close timeout; I/O errors just end it early.
+    /// Ends the transport after the closing handshake or a failure: write our last frames,
+    /// read until the peer is done (its close frame, or for a client the server's end of
+    /// stream), then close our side. Bounded by the close timeout; I/O errors end it early.
+    ///
+    /// A server that failed the connection sends FIN right after its close frame: the peer may
+    /// never complete the frame we gave up on, so its close reply could be hidden inside that
+    /// frame's remaining length. Reading on until the peer closes too means nothing unread is
+    /// left in our receive buffer, which would turn our close into a reset.
     fn poll_teardown(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let timed_out = |timer: &mut Option<Pin<Box<Sleep>>>, cx: &mut Context<'_>| {
             timer
@@ -338,11 +346,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
                 _ => {}
             }
         }
-        // A server closes TCP as soon as the peer is done sending; a client waits for the
-        // server to close first (RFC 6455 7.1.1), so it reads until end of stream.
-        let wait_for_eof = self.conn.role() == Role::Client;
+        let is_server = self.conn.role() == Role::Server;
+        if is_server && self.conn.is_failed() && !self.write_shut {
+            if Pin::new(&mut self.io).poll_shutdown(cx).is_pending()
+                && !timed_out(&mut self.timer, cx)
+            {
+                return Poll::Pending;
+            }
+            self.write_shut = true;
+        }
+        // A server closes TCP once the peer is done sending; a client waits for the server to
+        // close first (RFC 6455 7.1.1), and so does a failed server that already sent FIN.
+        let wait_for_eof = !is_server || self.write_shut;
         while wait_for_eof || !self.conn.is_receive_done() {
-            self.read_buf.clear();
             match poll_read_into(&mut self.io, cx, &mut self.read_buf) {
                 Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) => break,
                 Poll::Ready(Ok(_)) => {
@@ -354,7 +370,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
         }
         self.read_buf = BytesMut::new();
         self.timer = None;
-        let _ = ready!(Pin::new(&mut self.io).poll_shutdown(cx));
+        if !self.write_shut {
+            let _ = ready!(Pin::new(&mut self.io).poll_shutdown(cx));
+            self.write_shut = true;
+        }
         Poll::Ready(())
     }
 }

@@ -66,6 +66,7 @@ async fn close_code_for(frames: Vec<u8>, config: Config) -> (u16, String) {
         }
     }
     let code = find_close(&answer).expect("server sent a close frame");
+    drop(client); // the server waits for our end of stream after its FIN
     (code, server.await.unwrap())
 }
 
