@@ -56,7 +56,7 @@ pub use duplex_proto::handshake::client::Response;
 pub use duplex_proto::handshake::server::Request;
 pub use duplex_proto::{CloseCode, CloseFrame, Config, Event, Message, Role, Utf8Bytes};
 pub use error::{Error, Result};
-pub use server::{accept, ProtocolSelector, ServerBuilder};
+pub use server::{accept, Accepted, ProtocolSelector, ServerBuilder};
 pub use split::{WebSocketReader, WebSocketWriter};
 pub use websocket::{Options, WebSocket};
 

@@ -171,20 +171,11 @@ impl ServerBuilder {
                 return Err(Error::Timeout("handshake"));
             }
         };
-        match self.decide(&request) {
-            Ok(protocol) => {
-                stream
-                    .write_all(&request.accept(protocol.as_deref(), None, &[]))
-                    .await?;
+        match self.negotiate(&request) {
+            Ok(accepted) => {
+                stream.write_all(&accepted.response(&request)).await?;
                 stream.flush().await?;
-                Ok(WebSocket::from_upgraded(
-                    stream,
-                    Role::Server,
-                    self.config,
-                    self.options,
-                    protocol,
-                    buf,
-                ))
+                Ok(self.wrap(stream, accepted, buf))
             }
             Err(e) => {
                 if let Some(response) = e.response() {
@@ -217,8 +208,10 @@ impl ServerBuilder {
         }
     }
 
-    /// Applies the origin and subprotocol policy to a valid request.
-    pub fn decide(&self, request: &Request) -> std::result::Result<Option<String>, HandshakeError> {
+    /// Applies this server's policy (origin, subprotocol) to a valid request: what to answer,
+    /// or the refusal. Used by [`ServerBuilder::accept`] and by upgrades inside another HTTP
+    /// server, which send [`Accepted::response_headers`] with their own 101 response.
+    pub fn negotiate(&self, request: &Request) -> std::result::Result<Accepted, HandshakeError> {
         if let (Some(allowed), Some(origin)) = (&self.allowed_origins, &request.origin) {
             if !allowed.iter().any(|a| a.eq_ignore_ascii_case(origin)) {
                 return Err(HandshakeError::BadRequest {
@@ -228,17 +221,70 @@ impl ServerBuilder {
                 });
             }
         }
-        if let Some(select) = &self.selector {
-            return select(request).map_err(|status| HandshakeError::BadRequest {
+        let protocol = match &self.selector {
+            Some(select) => select(request).map_err(|status| HandshakeError::BadRequest {
                 status,
                 reason: duplex_proto::handshake::reason_phrase(status),
                 detail: "subprotocol refused".into(),
-            });
+            })?,
+            None => request
+                .protocols
+                .iter()
+                .find(|offered| self.protocols.iter().any(|ours| ours == *offered))
+                .cloned(),
+        };
+        Ok(Accepted {
+            protocol,
+            extensions: None,
+        })
+    }
+
+    /// Turns a stream whose 101 answer has been sent into a server connection.
+    pub fn wrap<S: AsyncRead + AsyncWrite + Unpin>(
+        &self,
+        io: S,
+        accepted: Accepted,
+        leftover: BytesMut,
+    ) -> WebSocket<S> {
+        WebSocket::from_upgraded(
+            io,
+            Role::Server,
+            self.config,
+            self.options,
+            accepted.protocol,
+            leftover,
+        )
+    }
+}
+
+/// What the server agreed to in the handshake.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accepted {
+    /// The chosen subprotocol.
+    pub protocol: Option<String>,
+    /// The `Sec-WebSocket-Extensions` answer, if an extension was accepted.
+    pub extensions: Option<String>,
+}
+
+impl Accepted {
+    /// The headers of the 101 answer besides `Upgrade` and `Connection`: the accept key, the
+    /// subprotocol and the extensions.
+    pub fn response_headers(&self, request: &Request) -> Vec<(&'static str, String)> {
+        let mut headers = vec![(
+            "Sec-WebSocket-Accept",
+            duplex_proto::handshake::accept_key(request.key.as_bytes()),
+        )];
+        if let Some(protocol) = &self.protocol {
+            headers.push(("Sec-WebSocket-Protocol", protocol.clone()));
         }
-        Ok(request
-            .protocols
-            .iter()
-            .find(|offered| self.protocols.iter().any(|ours| ours == *offered))
-            .cloned())
+        if let Some(extensions) = &self.extensions {
+            headers.push(("Sec-WebSocket-Extensions", extensions.clone()));
+        }
+        headers
+    }
+
+    /// The whole 101 answer.
+    pub fn response(&self, request: &Request) -> Vec<u8> {
+        request.accept(self.protocol.as_deref(), self.extensions.as_deref(), &[])
     }
 }

@@ -72,29 +72,53 @@ impl Request {
         if head_len > max_head {
             return Err(HandshakeError::HeadTooLarge { limit: max_head });
         }
-        if req.method != Some("GET") {
+        let headers: Vec<(&str, &[u8])> = req.headers.iter().map(|h| (h.name, h.value)).collect();
+        let request = Self::from_head(
+            req.method.unwrap_or(""),
+            req.version.unwrap_or(0),
+            req.path.unwrap_or("/"),
+            &headers,
+        )?;
+        Ok(Some((request, head_len)))
+    }
+
+    /// Checks a request whose head another HTTP parser already read (hyper, for an upgrade
+    /// inside an existing server): method, HTTP/1.`version_minor`, target and headers.
+    ///
+    /// ```
+    /// use duplex_proto::handshake::server::Request;
+    /// let headers: &[(&str, &[u8])] = &[
+    ///     ("host", b"example.com"),
+    ///     ("upgrade", b"websocket"),
+    ///     ("connection", b"Upgrade"),
+    ///     ("sec-websocket-key", b"dGhlIHNhbXBsZSBub25jZQ=="),
+    ///     ("sec-websocket-version", b"13"),
+    /// ];
+    /// let request = Request::from_head("GET", 1, "/ws", headers).unwrap();
+    /// assert_eq!(request.path, "/ws");
+    /// ```
+    pub fn from_head(
+        method: &str,
+        version_minor: u8,
+        path: &str,
+        raw: &[(&str, &[u8])],
+    ) -> Result<Request, HandshakeError> {
+        if method != "GET" {
             return Err(HandshakeError::bad_request(
                 405,
                 "a WebSocket handshake must use GET",
             ));
         }
-        if req.version != Some(1) {
+        if version_minor != 1 {
             return Err(HandshakeError::bad_request(
                 400,
                 "a WebSocket handshake needs HTTP/1.1",
             ));
         }
-        Self::from_parts(req.path.unwrap_or("/"), req.headers).map(|r| Some((r, head_len)))
-    }
-
-    fn from_parts(path: &str, raw: &[httparse::Header<'_>]) -> Result<Request, HandshakeError> {
-        let find = |name: &'static str| {
-            raw.iter()
-                .filter(move |h| h.name.eq_ignore_ascii_case(name))
-        };
+        let find = |name: &'static str| raw.iter().filter(move |h| h.0.eq_ignore_ascii_case(name));
         let single = |name: &'static str| -> Result<Option<&[u8]>, HandshakeError> {
             let mut values = find(name);
-            let first = values.next().map(|h| h.value);
+            let first = values.next().map(|h| h.1);
             if values.next().is_some() {
                 return Err(HandshakeError::bad_request(
                     400,
@@ -104,13 +128,13 @@ impl Request {
             Ok(first)
         };
 
-        if !find("Upgrade").any(|h| header_has_token(h.value, "websocket")) {
+        if !find("Upgrade").any(|h| header_has_token(h.1, "websocket")) {
             return Err(HandshakeError::bad_request(
                 426,
                 "this is a WebSocket endpoint: send Upgrade: websocket",
             ));
         }
-        if !find("Connection").any(|h| header_has_token(h.value, "upgrade")) {
+        if !find("Connection").any(|h| header_has_token(h.1, "upgrade")) {
             return Err(HandshakeError::bad_request(
                 400,
                 "Connection header must contain the Upgrade token",
@@ -158,12 +182,7 @@ impl Request {
 
         let headers: Vec<(String, String)> = raw
             .iter()
-            .map(|h| {
-                (
-                    h.name.to_owned(),
-                    String::from_utf8_lossy(h.value).into_owned(),
-                )
-            })
+            .map(|h| (h.0.to_owned(), String::from_utf8_lossy(h.1).into_owned()))
             .collect();
         let list = |name: &str| -> Vec<String> {
             headers
