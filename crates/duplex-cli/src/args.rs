@@ -37,6 +37,7 @@ pub enum Command {
     #[command(after_help = "Examples:\n  \
         duplex echo                                   # ws://127.0.0.1:9001\n  \
         duplex echo --listen 0.0.0.0:8080 --protocol chat\n  \
+        duplex echo --deflate                         # permessage-deflate when offered\n  \
         duplex echo --allow-origin https://example.com")]
     Echo(EchoArgs),
 }
@@ -56,6 +57,13 @@ pub struct EchoArgs {
     /// Largest message accepted, in bytes (larger ones close the connection with 1009).
     #[arg(long, value_name = "BYTES", default_value_t = 64 << 20)]
     pub max_message_size: usize,
+    /// Accept permessage-deflate (RFC 7692) when the client offers it.
+    #[arg(long)]
+    pub deflate: bool,
+    /// With --deflate: no context takeover either way, so idle connections hold no deflate
+    /// memory (lower compression on small repetitive messages).
+    #[arg(long, requires = "deflate")]
+    pub deflate_lean: bool,
     /// Worker threads; 1 runs everything on the current thread.
     #[arg(long, default_value_t = 1)]
     pub threads: usize,

@@ -1,7 +1,7 @@
 //! `duplex echo`: the server that conformance, interop and benchmark runs talk to.
 
 use anyhow::Context as _;
-use duplex::{Config, Event, ServerBuilder};
+use duplex::{Config, DeflateConfig, Event, ServerBuilder};
 use tokio::net::TcpListener;
 
 use crate::args::EchoArgs;
@@ -28,6 +28,13 @@ async fn serve(args: EchoArgs) -> anyhow::Result<()> {
     let mut server = ServerBuilder::new()
         .protocols(args.protocols.iter().cloned())
         .config(Config::default().max_message_size(args.max_message_size));
+    if args.deflate {
+        server = server.deflate(if args.deflate_lean {
+            DeflateConfig::lean()
+        } else {
+            DeflateConfig::default()
+        });
+    }
     for origin in &args.allow_origins {
         server = server.allow_origin(origin.clone());
     }

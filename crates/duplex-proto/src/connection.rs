@@ -10,6 +10,7 @@ use bytes::{Buf, Bytes, BytesMut};
 
 use crate::close::CloseFrame;
 use crate::config::Config;
+use crate::deflate::{Deflate, DeflateConfig, DeflateParams, InflateError};
 use crate::error::{ProtocolError, SendError};
 use crate::frame::{FrameHeader, OpCode, MAX_HEADER_LEN};
 use crate::mask::{apply_mask, apply_mask_at};
@@ -75,8 +76,10 @@ pub struct Connection {
     fragments: Option<Fragments>,
     /// Validates the text message in progress.
     utf8: Utf8Validator,
-    /// Whether a negotiated extension gives RSV1 a meaning.
-    rsv1_allowed: bool,
+    /// permessage-deflate, when negotiated: RSV1 marks a compressed message.
+    deflate: Option<Box<Deflate>>,
+    /// Reused buffer for compressing outgoing messages.
+    scratch: Vec<u8>,
     out: SendBuffer,
     close_sent: bool,
     close_received: bool,
@@ -100,6 +103,8 @@ struct IncomingFrame {
 #[derive(Debug)]
 struct Fragments {
     is_text: bool,
+    /// RSV1 was set on the first frame: `data` is deflate data to inflate at the end.
+    compressed: bool,
     data: BytesMut,
 }
 
@@ -117,7 +122,8 @@ impl Connection {
             frame: None,
             fragments: None,
             utf8: Utf8Validator::new(),
-            rsv1_allowed: false,
+            deflate: None,
+            scratch: Vec::new(),
             out: SendBuffer::default(),
             close_sent: false,
             close_received: false,
@@ -264,10 +270,9 @@ impl Connection {
                 return Ok(None);
             }
             let header = frame.header;
-            let is_text = frame.is_text;
             self.frame = None;
             let payload = buf.split_to(len).freeze();
-            if let Some(event) = self.on_frame(header, is_text, payload)? {
+            if let Some(event) = self.on_frame(header, payload)? {
                 return Ok(Some(event));
             }
         }
@@ -276,7 +281,9 @@ impl Connection {
     /// Checks a header against the connection's state before any payload is read; returns
     /// whether the payload is text to validate.
     fn check_header(&mut self, h: &FrameHeader) -> Result<bool, ProtocolError> {
-        if h.rsv2 || h.rsv3 || (h.rsv1 && !self.rsv1_allowed) {
+        // RSV1 means "compressed" on the first frame of a message, once deflate is agreed.
+        let rsv1_ok = self.deflate.is_some() && matches!(h.opcode, OpCode::Text | OpCode::Binary);
+        if h.rsv2 || h.rsv3 || (h.rsv1 && !rsv1_ok) {
             return Err(ProtocolError::ReservedBits);
         }
         match (self.role, h.mask.is_some()) {
@@ -300,12 +307,13 @@ impl Connection {
             });
         }
         let (is_text, so_far) = match (h.opcode, &self.fragments) {
-            (OpCode::Continuation, Some(f)) => (f.is_text, f.data.len() as u64),
+            (OpCode::Continuation, Some(f)) => (f.is_text && !f.compressed, f.data.len() as u64),
             (OpCode::Continuation, None) => return Err(ProtocolError::UnexpectedContinuation),
             (_, Some(_)) => return Err(ProtocolError::ExpectedContinuation),
             (opcode, None) => {
                 self.utf8 = Utf8Validator::new();
-                (opcode == OpCode::Text, 0)
+                // Compressed text is validated once inflated, not as it arrives.
+                (opcode == OpCode::Text && !h.rsv1, 0)
             }
         };
         let size = so_far + h.payload_len;
@@ -322,15 +330,20 @@ impl Connection {
     fn on_frame(
         &mut self,
         header: FrameHeader,
-        is_text: bool,
         payload: Bytes,
     ) -> Result<Option<Event>, ProtocolError> {
-        let message = match header.opcode {
-            OpCode::Text | OpCode::Binary if header.fin => payload,
+        let (message, is_text, compressed) = match header.opcode {
+            OpCode::Text | OpCode::Binary if header.fin => {
+                (payload, header.opcode == OpCode::Text, header.rsv1)
+            }
             OpCode::Text | OpCode::Binary => {
                 let mut data = BytesMut::with_capacity(payload.len() * 2);
                 data.extend_from_slice(&payload);
-                self.fragments = Some(Fragments { is_text, data });
+                self.fragments = Some(Fragments {
+                    is_text: header.opcode == OpCode::Text,
+                    compressed: header.rsv1,
+                    data,
+                });
                 return Ok(None);
             }
             OpCode::Continuation => {
@@ -342,13 +355,13 @@ impl Connection {
                     return Ok(None);
                 }
                 match self.fragments.take() {
-                    Some(f) => f.data.freeze(),
+                    Some(f) => (f.data.freeze(), f.is_text, f.compressed),
                     None => return Err(ProtocolError::UnexpectedContinuation),
                 }
             }
             OpCode::Ping => {
                 if self.config.auto_pong && self.can_send() {
-                    self.write_frame(OpCode::Pong, true, &payload, None);
+                    self.write_frame(OpCode::Pong, true, false, &payload, None);
                 }
                 return Ok(Some(Event::Ping(payload)));
             }
@@ -360,18 +373,46 @@ impl Connection {
                 if !self.close_sent {
                     // Echo the peer's code and reason: its payload was just validated.
                     self.close_sent = true;
-                    self.write_frame(OpCode::Close, true, &payload, None);
+                    self.write_frame(OpCode::Close, true, false, &payload, None);
                 }
                 return Ok(Some(Event::Close(frame)));
             }
         };
+        if compressed {
+            let message = self.inflate(&message)?;
+            if is_text {
+                if simdutf8::basic::from_utf8(&message).is_err() {
+                    return Err(ProtocolError::InvalidUtf8);
+                }
+                return Ok(Some(Event::Message(Message::Text(
+                    Utf8Bytes::from_validated(message),
+                ))));
+            }
+            return Ok(Some(Event::Message(Message::Binary(message))));
+        }
         if is_text {
+            // Uncompressed text was validated as it arrived; only the end remains to check.
             self.utf8.finish().map_err(|_| ProtocolError::InvalidUtf8)?;
             return Ok(Some(Event::Message(Message::Text(
                 Utf8Bytes::from_validated(message),
             ))));
         }
         Ok(Some(Event::Message(Message::Binary(message))))
+    }
+
+    /// Inflates a whole compressed message within the message size limit.
+    fn inflate(&mut self, data: &[u8]) -> Result<Bytes, ProtocolError> {
+        let limit = self.config.max_message_size;
+        let deflate = self.deflate.as_mut().ok_or(ProtocolError::ReservedBits)?;
+        let mut out = Vec::new();
+        match deflate.decompress(data, &mut out, limit) {
+            Ok(()) => Ok(Bytes::from(out)),
+            Err(InflateError::Corrupt) => Err(ProtocolError::InvalidCompressedData),
+            Err(InflateError::TooBig) => Err(ProtocolError::MessageTooBig {
+                size: out.len() as u64,
+                limit,
+            }),
+        }
     }
 
     /// Fails the connection: queue a close frame with the error's code, stop delivering input.
@@ -386,7 +427,7 @@ impl Connection {
             let payload = CloseFrame::new(err.close_code(), reason)
                 .encode()
                 .unwrap_or_else(|_| Bytes::from_static(&[0x03, 0xea])); // 1002, no reason
-            self.write_frame(OpCode::Close, true, &payload, None);
+            self.write_frame(OpCode::Close, true, false, &payload, None);
         }
     }
 
@@ -399,27 +440,44 @@ impl Connection {
             Message::Binary(data) => (OpCode::Binary, data),
         };
         self.check_can_send()?;
-        self.write_frame(opcode, true, &payload.clone(), Some(payload));
+        self.write_message(opcode, &payload.clone(), Some(payload));
         Ok(())
     }
 
     /// Queues a text message, copying it.
     pub fn send_text(&mut self, text: &str) -> Result<(), SendError> {
         self.check_can_send()?;
-        self.write_frame(OpCode::Text, true, text.as_bytes(), None);
+        self.write_message(OpCode::Text, text.as_bytes(), None);
         Ok(())
     }
 
     /// Queues a binary message, copying it.
     pub fn send_binary(&mut self, data: &[u8]) -> Result<(), SendError> {
         self.check_can_send()?;
-        self.write_frame(OpCode::Binary, true, data, None);
+        self.write_message(OpCode::Binary, data, None);
         Ok(())
+    }
+
+    /// One whole message: compressed when deflate is agreed and the message is large enough.
+    fn write_message(&mut self, opcode: OpCode, payload: &[u8], shared: Option<Bytes>) {
+        match self.deflate.as_mut() {
+            Some(deflate) if deflate.should_compress(payload.len()) => {
+                let mut scratch = std::mem::take(&mut self.scratch);
+                deflate.compress(payload, &mut scratch);
+                self.write_frame(opcode, true, true, &scratch, None);
+                // Keep a modest buffer for the next message; give back a big one.
+                if scratch.capacity() <= 64 * 1024 {
+                    scratch.clear();
+                    self.scratch = scratch;
+                }
+            }
+            _ => self.write_frame(opcode, true, false, payload, shared),
+        }
     }
 
     /// Queues one frame of a message sent in pieces: `first` is true for its first frame (which
     /// carries `Text` or `Binary`), `fin` for its last. The caller keeps pieces of one message
-    /// together; the peer checks that text is UTF-8 as a whole.
+    /// together; the peer checks that text is UTF-8 as a whole. Pieces are never compressed.
     pub fn send_fragment(
         &mut self,
         is_text: bool,
@@ -433,7 +491,7 @@ impl Connection {
             (true, true) => OpCode::Text,
             (true, false) => OpCode::Binary,
         };
-        self.write_frame(opcode, fin, data, None);
+        self.write_frame(opcode, fin, false, data, None);
         Ok(())
     }
 
@@ -457,7 +515,7 @@ impl Connection {
             None => Bytes::new(),
         };
         self.close_sent = true;
-        self.write_frame(OpCode::Close, true, &payload, None);
+        self.write_frame(OpCode::Close, true, false, &payload, None);
         Ok(())
     }
 
@@ -475,11 +533,20 @@ impl Connection {
     /// Gives back buffer memory that idle connections do not need.
     pub fn shrink_when_idle(&mut self) {
         self.out.shrink_when_empty();
+        self.scratch = Vec::new();
     }
 
-    /// Tells the connection that an extension gives RSV1 a meaning (permessage-deflate).
-    pub fn allow_rsv1(&mut self, allowed: bool) {
-        self.rsv1_allowed = allowed;
+    /// Turns on permessage-deflate with the parameters the handshake agreed (see
+    /// [`DeflateConfig::accept_offers`] and [`DeflateConfig::check_answer`]); `config` supplies
+    /// our own level, threshold and limits.
+    pub fn enable_deflate(&mut self, params: &DeflateParams, config: &DeflateConfig) {
+        let is_server = self.role == Role::Server;
+        self.deflate = Some(Box::new(Deflate::new(params, config, is_server)));
+    }
+
+    /// True once permessage-deflate is on.
+    pub fn is_deflate_enabled(&self) -> bool {
+        self.deflate.is_some()
     }
 
     fn control(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), SendError> {
@@ -487,7 +554,7 @@ impl Connection {
         if payload.len() > 125 {
             return Err(SendError::ControlPayloadTooBig(payload.len()));
         }
-        self.write_frame(opcode, true, payload, None);
+        self.write_frame(opcode, true, false, payload, None);
         Ok(())
     }
 
@@ -500,8 +567,16 @@ impl Connection {
 
     /// Encodes one frame into the send buffer: masked with a fresh random key for a client,
     /// by reference to `shared` for a server when it is given and large.
-    fn write_frame(&mut self, opcode: OpCode, fin: bool, payload: &[u8], shared: Option<Bytes>) {
+    fn write_frame(
+        &mut self,
+        opcode: OpCode,
+        fin: bool,
+        rsv1: bool,
+        payload: &[u8],
+        shared: Option<Bytes>,
+    ) {
         let mut header = FrameHeader::new(opcode, payload.len() as u64).with_fin(fin);
+        header.rsv1 = rsv1;
         if self.role == Role::Client {
             header.mask = Some(rand::random());
         }

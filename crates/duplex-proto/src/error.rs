@@ -41,6 +41,9 @@ pub enum ProtocolError {
     /// A text message or close reason that is not UTF-8.
     #[error("invalid UTF-8 in text")]
     InvalidUtf8,
+    /// A compressed message that does not inflate.
+    #[error("invalid compressed data")]
+    InvalidCompressedData,
     /// A close frame with a one-byte payload.
     #[error("close frame payload of one byte")]
     InvalidClosePayload,
@@ -75,7 +78,9 @@ impl ProtocolError {
     /// ```
     pub fn close_code(&self) -> CloseCode {
         match self {
-            ProtocolError::InvalidUtf8 => CloseCode::INVALID_PAYLOAD,
+            ProtocolError::InvalidUtf8 | ProtocolError::InvalidCompressedData => {
+                CloseCode::INVALID_PAYLOAD
+            }
             ProtocolError::FrameTooBig { .. } | ProtocolError::MessageTooBig { .. } => {
                 CloseCode::MESSAGE_TOO_BIG
             }

@@ -8,6 +8,7 @@
 //!   validation. [`close`]: close codes and payloads.
 //! - [`Connection`]: framing, fragmentation, control frames and the closing handshake.
 //! - [`handshake`]: the opening handshake, client and server.
+//! - [`deflate`]: permessage-deflate (RFC 7692), negotiation and codec.
 //!
 //! ```
 //! use bytes::{Buf, BytesMut};
@@ -27,6 +28,7 @@
 pub mod close;
 mod config;
 mod connection;
+pub mod deflate;
 mod error;
 pub mod frame;
 pub mod handshake;
@@ -39,6 +41,7 @@ pub use bytes;
 pub use close::{CloseCode, CloseFrame};
 pub use config::Config;
 pub use connection::{CloseState, Connection, Role};
+pub use deflate::{DeflateConfig, DeflateParams};
 pub use error::{HandshakeError, ProtocolError, SendError};
 pub use frame::{FrameHeader, OpCode};
 pub use mask::{apply_mask, apply_mask_at};

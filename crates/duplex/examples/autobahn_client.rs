@@ -4,10 +4,11 @@
 //! cargo run --release -p duplex --example autobahn_client -- ws://127.0.0.1:9001 duplex
 //! ```
 //!
-//! For each case it connects to `/runCase?case=N&agent=AGENT` and echoes every message until
-//! the server closes; then it asks the server to write its reports.
+//! For each case it connects to `/runCase?case=N&agent=AGENT`, offering permessage-deflate as
+//! a browser does, and echoes every message until the server closes; then it asks the server to
+//! write its reports.
 
-use duplex::{Event, Message};
+use duplex::{ClientBuilder, DeflateConfig, Event, Message};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -24,9 +25,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let _ = ws.recv().await;
     eprintln!("running {count} cases as {agent}");
 
+    let client = ClientBuilder::new().deflate(DeflateConfig::default());
     for case in 1..=count {
         let url = format!("{base}/runCase?case={case}&agent={agent}");
-        match duplex::connect(&url).await {
+        match client.connect(&url).await {
             Ok((ws, _)) => echo(ws).await,
             Err(e) => eprintln!("case {case}: connect failed: {e}"),
         }

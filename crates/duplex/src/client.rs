@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use duplex_proto::handshake::client::{ClientRequest, Response, DEFAULT_MAX_HEAD};
-use duplex_proto::{Config, HandshakeError, Role};
+use duplex_proto::{Config, DeflateConfig, HandshakeError, Role};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -53,6 +53,7 @@ pub struct ClientBuilder {
     origin: Option<String>,
     config: Config,
     options: Options,
+    deflate: Option<DeflateConfig>,
     connect_timeout: Duration,
     max_head: usize,
 }
@@ -65,6 +66,7 @@ impl Default for ClientBuilder {
             origin: None,
             config: Config::default(),
             options: Options::default(),
+            deflate: None,
             connect_timeout: Duration::from_secs(10),
             max_head: DEFAULT_MAX_HEAD,
         }
@@ -180,6 +182,13 @@ impl ClientBuilder {
         self
     }
 
+    /// Offers permessage-deflate (RFC 7692) with these settings; the server may decline.
+    /// [`WebSocket::is_compressed`] tells whether it was agreed.
+    pub fn deflate(mut self, config: DeflateConfig) -> Self {
+        self.deflate = Some(config);
+        self
+    }
+
     /// Limits DNS, TCP connect and the handshake together. Default 10 s.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
@@ -220,6 +229,9 @@ impl ClientBuilder {
         for (name, value) in &self.headers {
             request = request.header(name.clone(), value.clone());
         }
+        if let Some(deflate) = &self.deflate {
+            request = request.extension(deflate.client_offer());
+        }
         stream.write_all(&request.encode()?).await?;
         stream.flush().await?;
 
@@ -227,7 +239,14 @@ impl ClientBuilder {
         loop {
             if let Some((response, head_len)) = request.parse_response(&buf, self.max_head)? {
                 let _ = buf.split_to(head_len);
-                let ws = WebSocket::from_upgraded(
+                let agreed = match &self.deflate {
+                    Some(deflate) => deflate
+                        .check_answer(&response.extensions)
+                        .map_err(HandshakeError::InvalidResponse)?
+                        .map(|params| (params, *deflate)),
+                    None => None,
+                };
+                let mut ws = WebSocket::from_upgraded(
                     stream,
                     Role::Client,
                     self.config,
@@ -235,6 +254,9 @@ impl ClientBuilder {
                     response.protocol.clone(),
                     buf,
                 );
+                if let Some((params, deflate)) = agreed {
+                    ws.core.conn().enable_deflate(&params, &deflate);
+                }
                 return Ok((ws, response));
             }
             let n = std::future::poll_fn(|cx| poll_read_into(&mut stream, cx, &mut buf)).await?;

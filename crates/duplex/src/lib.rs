@@ -54,7 +54,9 @@ mod websocket;
 pub use client::{connect, ClientBuilder, Target};
 pub use duplex_proto::handshake::client::Response;
 pub use duplex_proto::handshake::server::Request;
-pub use duplex_proto::{CloseCode, CloseFrame, Config, Event, Message, Role, Utf8Bytes};
+pub use duplex_proto::{
+    CloseCode, CloseFrame, Config, DeflateConfig, Event, Message, Role, Utf8Bytes,
+};
 pub use error::{Error, Result};
 pub use server::{accept, Accepted, ProtocolSelector, ServerBuilder};
 pub use split::{WebSocketReader, WebSocketWriter};

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use duplex_proto::handshake::server::{reject, Request, DEFAULT_MAX_HEAD};
-use duplex_proto::{Config, HandshakeError, Role};
+use duplex_proto::{Config, DeflateConfig, DeflateParams, HandshakeError, Role};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
 use crate::error::{Error, Result};
@@ -54,6 +54,7 @@ pub struct ServerBuilder {
     protocols: Vec<String>,
     selector: Option<ProtocolSelector>,
     allowed_origins: Option<Vec<String>>,
+    deflate: Option<DeflateConfig>,
     handshake_timeout: Duration,
     max_head: usize,
 }
@@ -65,6 +66,7 @@ impl std::fmt::Debug for ServerBuilder {
             .field("options", &self.options)
             .field("protocols", &self.protocols)
             .field("allowed_origins", &self.allowed_origins)
+            .field("deflate", &self.deflate)
             .field("handshake_timeout", &self.handshake_timeout)
             .field("max_head", &self.max_head)
             .finish_non_exhaustive()
@@ -79,6 +81,7 @@ impl Default for ServerBuilder {
             protocols: Vec::new(),
             selector: None,
             allowed_origins: None,
+            deflate: None,
             handshake_timeout: Duration::from_secs(10),
             max_head: DEFAULT_MAX_HEAD,
         }
@@ -115,6 +118,13 @@ impl ServerBuilder {
         self.allowed_origins
             .get_or_insert_with(Vec::new)
             .push(origin.into());
+        self
+    }
+
+    /// Accepts permessage-deflate (RFC 7692) when a client offers it, with these settings.
+    /// Off by default. [`DeflateConfig::lean`] keeps idle connections free of deflate memory.
+    pub fn deflate(mut self, config: DeflateConfig) -> Self {
+        self.deflate = Some(config);
         self
     }
 
@@ -233,9 +243,18 @@ impl ServerBuilder {
                 .find(|offered| self.protocols.iter().any(|ours| ours == *offered))
                 .cloned(),
         };
+        let (deflate, extensions) = match self.deflate.and_then(|config| {
+            config
+                .accept_offers(&request.extensions)
+                .map(|agreed| (config, agreed))
+        }) {
+            Some((config, (params, answer))) => (Some((params, config)), Some(answer)),
+            None => (None, None),
+        };
         Ok(Accepted {
             protocol,
-            extensions: None,
+            extensions,
+            deflate,
         })
     }
 
@@ -246,14 +265,18 @@ impl ServerBuilder {
         accepted: Accepted,
         leftover: BytesMut,
     ) -> WebSocket<S> {
-        WebSocket::from_upgraded(
+        let mut ws = WebSocket::from_upgraded(
             io,
             Role::Server,
             self.config,
             self.options,
             accepted.protocol,
             leftover,
-        )
+        );
+        if let Some((params, config)) = accepted.deflate {
+            ws.core.conn().enable_deflate(&params, &config);
+        }
+        ws
     }
 }
 
@@ -264,6 +287,8 @@ pub struct Accepted {
     pub protocol: Option<String>,
     /// The `Sec-WebSocket-Extensions` answer, if an extension was accepted.
     pub extensions: Option<String>,
+    /// The permessage-deflate agreement and our settings for it.
+    pub deflate: Option<(DeflateParams, DeflateConfig)>,
 }
 
 impl Accepted {

@@ -122,6 +122,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         self.core.peer_close.as_ref()
     }
 
+    /// True if permessage-deflate was agreed in the handshake.
+    pub fn is_compressed(&self) -> bool {
+        self.core.conn.is_deflate_enabled()
+    }
+
     /// Bytes queued but not yet written, like the browser's `bufferedAmount`.
     pub fn buffered_amount(&self) -> usize {
         self.core.conn.outgoing_len()

@@ -218,3 +218,32 @@ async fn a_dropped_connection_is_reported_as_abnormal() {
     let (mut ws, _) = duplex::connect(&url).await.unwrap();
     assert!(matches!(ws.recv().await, Err(Error::AbnormalClosure)));
 }
+
+#[tokio::test]
+async fn permessage_deflate_is_negotiated_only_when_both_sides_want_it() {
+    use duplex::DeflateConfig;
+    let with = echo_server(ServerBuilder::new().deflate(DeflateConfig::default())).await;
+    let without = echo_server(ServerBuilder::new()).await;
+    let json = "{\"temperature\": 21.5, \"unit\": \"C\"}".repeat(1000);
+    for (url, offer, expected) in [
+        (&with, true, true),
+        (&with, false, false),
+        (&without, true, false),
+    ] {
+        let mut builder = ClientBuilder::new();
+        if offer {
+            builder = builder.deflate(DeflateConfig::lean());
+        }
+        let (mut ws, response) = builder.connect(url).await.unwrap();
+        assert_eq!(ws.is_compressed(), expected, "{url} offer={offer}");
+        assert_eq!(response.extensions.is_empty(), !expected);
+        for _ in 0..3 {
+            ws.send(json.clone()).await.unwrap();
+            assert_eq!(
+                ws.recv().await.unwrap().unwrap().as_text(),
+                Some(json.as_str())
+            );
+        }
+        ws.close(CloseCode::NORMAL, "").await.unwrap();
+    }
+}

@@ -1,0 +1,310 @@
+//! permessage-deflate (RFC 7692): negotiation in [`negotiation`], the codec here.
+//!
+//! A message is compressed whole with a sync flush and the trailing `00 00 ff ff` removed; a
+//! received one is inflated whole, once its last frame has arrived, with that tail restored.
+//! Working on whole messages lets a direction without context takeover borrow a per-thread
+//! compressor or inflater instead of owning one, so such connections hold no deflate memory
+//! at all between messages; with context takeover each connection owns its state, created on
+//! first use. Inflating stops as soon as the output passes the message limit, so a small frame
+//! that would inflate to gigabytes costs no more than the limit.
+
+pub mod negotiation;
+
+use std::cell::RefCell;
+
+use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
+
+pub use negotiation::{DeflateConfig, DeflateParams};
+
+/// The four bytes a sync flush ends with, removed before sending and restored before inflating.
+const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
+
+/// Why inflating a message failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum InflateError {
+    /// The data is not valid deflate.
+    Corrupt,
+    /// The inflated message exceeds the limit.
+    TooBig,
+}
+
+/// One connection's compression state, after negotiation.
+#[derive(Debug)]
+pub(crate) struct Deflate {
+    /// Window bits of our compressor, or `None` when we must not compress (window 8, which
+    /// zlib cannot produce for raw deflate; sending uncompressed is always allowed).
+    send_window_bits: Option<u8>,
+    /// Window bits the peer compresses with (at least 9: a larger window inflates anything a
+    /// smaller one produced).
+    receive_window_bits: u8,
+    /// Reset our compressor after every message (and so share one per thread).
+    send_no_context_takeover: bool,
+    /// The peer resets its compressor after every message (and so we share an inflater).
+    receive_no_context_takeover: bool,
+    level: u32,
+    threshold: usize,
+    compressor: Option<Box<Compress>>,
+    inflater: Option<Box<Decompress>>,
+}
+
+impl Deflate {
+    /// The state for `params` as seen from our side (`is_server` picks which direction is ours).
+    pub(crate) fn new(params: &DeflateParams, config: &DeflateConfig, is_server: bool) -> Self {
+        let (send_bits, receive_bits, send_reset, receive_reset) = if is_server {
+            (
+                params.server_max_window_bits,
+                params.client_max_window_bits,
+                params.server_no_context_takeover,
+                params.client_no_context_takeover,
+            )
+        } else {
+            (
+                params.client_max_window_bits,
+                params.server_max_window_bits,
+                params.client_no_context_takeover,
+                params.server_no_context_takeover,
+            )
+        };
+        Deflate {
+            send_window_bits: (send_bits >= 9)
+                .then_some(send_bits.min(config.max_window_bits.max(9))),
+            receive_window_bits: receive_bits.max(9),
+            send_no_context_takeover: send_reset || config.no_context_takeover,
+            receive_no_context_takeover: receive_reset,
+            level: config.level,
+            threshold: config.threshold,
+            compressor: None,
+            inflater: None,
+        }
+    }
+
+    /// True if a message of `len` bytes should be compressed.
+    pub(crate) fn should_compress(&self, len: usize) -> bool {
+        self.send_window_bits.is_some() && len >= self.threshold
+    }
+
+    /// Compresses a whole message into `out` (cleared first), without the sync-flush tail.
+    pub(crate) fn compress(&mut self, input: &[u8], out: &mut Vec<u8>) {
+        let bits = self.send_window_bits.unwrap_or(15);
+        if self.send_no_context_takeover {
+            with_shared(
+                &SHARED_COMPRESSORS,
+                (self.level, bits),
+                new_compressor,
+                |c| {
+                    compress_into(c, input, out);
+                    c.reset();
+                },
+            );
+        } else {
+            let (level, compressor) = (self.level, &mut self.compressor);
+            let c = compressor.get_or_insert_with(|| Box::new(new_compressor((level, bits))));
+            compress_into(c, input, out);
+        }
+    }
+
+    /// Inflates a whole message (its frames' payloads joined) into `out`, failing once the
+    /// output exceeds `limit` bytes.
+    pub(crate) fn decompress(
+        &mut self,
+        input: &[u8],
+        out: &mut Vec<u8>,
+        limit: usize,
+    ) -> Result<(), InflateError> {
+        let bits = self.receive_window_bits;
+        if self.receive_no_context_takeover {
+            with_shared(&SHARED_INFLATERS, (0, bits), new_inflater, |d| {
+                let result = inflate_into(d, input, out, limit);
+                d.reset(false);
+                result
+            })
+        } else {
+            let d = self
+                .inflater
+                .get_or_insert_with(|| Box::new(new_inflater((0, bits))));
+            let result = inflate_into(d, input, out, limit);
+            if result.is_err() {
+                // The shared history is now unusable; the connection is failing anyway.
+                d.reset(false);
+            }
+            result
+        }
+    }
+}
+
+type Key = (u32, u8);
+
+thread_local! {
+    /// Compressors for directions without context takeover, one per (level, window bits).
+    static SHARED_COMPRESSORS: RefCell<Vec<(Key, Compress)>> = const { RefCell::new(Vec::new()) };
+    /// Inflaters for directions without context takeover, one per window bits.
+    static SHARED_INFLATERS: RefCell<Vec<(Key, Decompress)>> = const { RefCell::new(Vec::new()) };
+}
+
+fn with_shared<T, R>(
+    pool: &'static std::thread::LocalKey<RefCell<Vec<(Key, T)>>>,
+    key: Key,
+    create: fn(Key) -> T,
+    work: impl FnOnce(&mut T) -> R,
+) -> R {
+    pool.with(|cell| {
+        let mut pool = cell.borrow_mut();
+        let index = match pool.iter().position(|(k, _)| *k == key) {
+            Some(i) => i,
+            None => {
+                pool.push((key, create(key)));
+                pool.len() - 1
+            }
+        };
+        work(&mut pool[index].1)
+    })
+}
+
+fn new_compressor((level, bits): Key) -> Compress {
+    Compress::new_with_window_bits(Compression::new(level.min(9)), false, bits)
+}
+
+fn new_inflater((_, bits): Key) -> Decompress {
+    Decompress::new_with_window_bits(false, bits)
+}
+
+fn compress_into(c: &mut Compress, input: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    out.reserve(input.len() / 2 + 64);
+    let start_in = c.total_in();
+    loop {
+        let consumed = (c.total_in() - start_in) as usize;
+        // A sync flush with output space left over has written everything.
+        let status = c.compress_vec(&input[consumed..], out, FlushCompress::Sync);
+        let done = (c.total_in() - start_in) as usize == input.len() && out.len() < out.capacity();
+        if done || matches!(status, Ok(Status::StreamEnd) | Err(_)) {
+            break;
+        }
+        out.reserve(out.capacity().max(64));
+    }
+    if out.ends_with(&TAIL) {
+        out.truncate(out.len() - TAIL.len());
+    }
+}
+
+fn inflate_into(
+    d: &mut Decompress,
+    input: &[u8],
+    out: &mut Vec<u8>,
+    limit: usize,
+) -> Result<(), InflateError> {
+    out.clear();
+    for part in [input, &TAIL[..]] {
+        let start_in = d.total_in();
+        loop {
+            let consumed = (d.total_in() - start_in) as usize;
+            if out.len() == out.capacity() {
+                if out.len() > limit {
+                    return Err(InflateError::TooBig);
+                }
+                // Grow with the output, never past one byte beyond the limit.
+                let room = (out.capacity().max(4096)).min(limit + 1 - out.len());
+                out.reserve_exact(room.max(1));
+            }
+            let status = d
+                .decompress_vec(&part[consumed..], out, FlushDecompress::Sync)
+                .map_err(|_| InflateError::Corrupt)?;
+            if out.len() > limit {
+                return Err(InflateError::TooBig);
+            }
+            let all_in = (d.total_in() - start_in) as usize == part.len();
+            if matches!(status, Status::StreamEnd) || (all_in && out.len() < out.capacity()) {
+                break;
+            }
+            if matches!(status, Status::BufError) && all_in {
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pair(config: &DeflateConfig) -> (Deflate, Deflate) {
+        let params = DeflateParams::default();
+        (
+            Deflate::new(&params, config, false),
+            Deflate::new(&params, config, true),
+        )
+    }
+
+    #[test]
+    fn round_trips_with_and_without_context_takeover() {
+        for config in [
+            DeflateConfig::default(),
+            DeflateConfig::default().no_context_takeover(true),
+        ] {
+            let (mut client, mut server) = pair(&config);
+            let mut wire = Vec::new();
+            let mut back = Vec::new();
+            for message in [
+                "",
+                "a",
+                &"{\"price\": 101.5, \"symbol\": \"ACME\"}".repeat(50),
+                "tail",
+            ] {
+                client.compress(message.as_bytes(), &mut wire);
+                assert!(!wire.ends_with(&TAIL) || message.is_empty());
+                server.decompress(&wire, &mut back, 1 << 20).unwrap();
+                assert_eq!(back, message.as_bytes());
+            }
+        }
+    }
+
+    #[test]
+    fn context_takeover_makes_repeats_cheaper() {
+        let (mut client, _) = pair(&DeflateConfig::default());
+        let message = "{\"user\": \"alice\", \"text\": \"hello there, how are you today?\"}";
+        let mut first = Vec::new();
+        let mut second = Vec::new();
+        client.compress(message.as_bytes(), &mut first);
+        client.compress(message.as_bytes(), &mut second);
+        assert!(
+            second.len() < first.len() / 2,
+            "{} then {}",
+            first.len(),
+            second.len()
+        );
+    }
+
+    #[test]
+    fn a_bomb_stops_at_the_limit() {
+        let (mut client, mut server) = pair(&DeflateConfig::default());
+        let huge = vec![0u8; 8 << 20];
+        let mut wire = Vec::new();
+        client.compress(&huge, &mut wire);
+        assert!(
+            wire.len() < 16 * 1024,
+            "8 MiB of zeros compress to {} bytes",
+            wire.len()
+        );
+        let mut out = Vec::new();
+        assert_eq!(
+            server.decompress(&wire, &mut out, 1 << 20),
+            Err(InflateError::TooBig)
+        );
+        assert!(
+            out.capacity() <= (1 << 20) + 4096 + 1,
+            "allocated {}",
+            out.capacity()
+        );
+    }
+
+    #[test]
+    fn garbage_is_corrupt() {
+        let (_, mut server) = pair(&DeflateConfig::default());
+        let mut out = Vec::new();
+        assert_eq!(
+            server.decompress(&[0xff, 0xff, 0xff], &mut out, 1000),
+            Err(InflateError::Corrupt)
+        );
+    }
+}
