@@ -51,6 +51,9 @@ mod server;
 mod split;
 mod websocket;
 
+#[cfg(feature = "hyper")]
+pub mod upgrade;
+
 pub use client::{connect, ClientBuilder, Target};
 pub use duplex_proto::handshake::client::Response;
 pub use duplex_proto::handshake::server::Request;
