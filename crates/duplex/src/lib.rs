@@ -51,6 +51,8 @@ mod server;
 mod split;
 mod websocket;
 
+#[cfg(feature = "axum")]
+pub mod axum;
 #[cfg(feature = "hyper")]
 pub mod upgrade;
 
