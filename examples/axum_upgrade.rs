@@ -49,6 +49,7 @@ async fn echo(upgrade: WebSocketUpgrade) -> Response {
 const PAGE: &str = r#"<!doctype html>
 <html lang="en">
 <meta charset="utf-8">
+<link rel="icon" href="data:,">
 <title>duplex inside axum</title>
 <h1>duplex inside axum</h1>
 <p>This page and the WebSocket at <code>/ws</code> come from the same port.</p>
