@@ -17,7 +17,9 @@
 //! The connection must be served with upgrades enabled
 //! (`hyper::server::conn::http1::Builder::serve_connection(..).with_upgrades()`, or
 //! `hyper_util::server::conn::auto::Builder::serve_connection_with_upgrades`). WebSockets over
-//! HTTP/2 (RFC 8441) are not supported yet: such requests are refused with 400.
+//! HTTP/2 (RFC 8441) are not supported yet: such requests are refused with 400. The request head
+//! is read by the HTTP server, so its limits and timeouts apply to it, not
+//! [`ServerBuilder::handshake_timeout`] or [`ServerBuilder::max_request_head`].
 //!
 //! For axum, the `axum` feature wraps this in an extractor: `duplex::axum::WebSocketUpgrade`.
 
