@@ -4,10 +4,12 @@
     python3 tests/interop/run.py [--no-setup] [--no-build] [--self-test] [--timeout SECONDS]
 
 1. setup.sh (Chromium, node_modules, .venv) unless --no-setup;
-2. cargo build of `duplex` and the `interop_client` example unless --no-build;
+2. cargo build of `duplex` and the `interop_client` and `axum_upgrade` examples unless --no-build;
 3. `duplex echo` on a free port, with three clients against it: Node ws, Python websockets and
    headless Chromium;
-4. a Python websockets and a Node ws echo server, each on a free port, with duplex's
+4. the `axum_upgrade` example (a page at / and a WebSocket echo at /ws on one port): headless
+   Chromium loads the page, whose own script must get its message echoed through /ws;
+5. a Python websockets and a Node ws echo server, each on a free port, with duplex's
    interop_client against it.
 
 --self-test runs the three clients against the two peer echo servers instead (no duplex needed):
@@ -32,7 +34,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 VENV_PY = os.path.join(HERE, ".venv", "bin", "python")
 BUILD_CMD = ["cargo", "build", "--release", "-p", "duplex-cli", "--bin", "duplex",
-             "-p", "duplex", "--example", "interop_client"]
+             "-p", "duplex", "--example", "interop_client",
+             "-p", "duplex-examples", "--example", "axum_upgrade"]
 PROTOCOLS = ["chat", "superchat"]
 
 started = []  # every subprocess.Popen this script started
@@ -250,7 +253,8 @@ def main():
                 release = os.path.join(target_dir(), "release")
                 duplex = os.path.join(release, "duplex")
                 interop_client = os.path.join(release, "examples", "interop_client")
-                for path in (duplex, interop_client):
+                axum_upgrade = os.path.join(release, "examples", "axum_upgrade")
+                for path in (duplex, interop_client, axum_upgrade):
                     if not os.access(path, os.X_OK):
                         print(f"FAIL build: {path} is missing (build it, or drop --no-build)")
                         print("interop: 0 passed, 1 failed")
@@ -263,6 +267,13 @@ def main():
                     return cmd
 
                 runner.with_server("duplex echo", duplex_echo, clients)
+                # The page is served by the same listener as the WebSocket: load it over http.
+                runner.with_server(
+                    "duplex axum_upgrade example",
+                    lambda port: [axum_upgrade, f"127.0.0.1:{port}"],
+                    [("chromium page", lambda url: node + [
+                        os.path.join(HERE, "browser_page.mjs"),
+                        "http://" + url.removeprefix("ws://") + "/"])])
                 for peer_name, peer_cmd in peers:
                     runner.with_server(peer_name, peer_cmd,
                                        [("duplex interop_client", lambda url: [interop_client, url])])

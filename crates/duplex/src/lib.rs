@@ -8,6 +8,9 @@
 //! [`send`]: WebSocket::send
 //! [`close`]: WebSocket::close
 //!
+//! Inside an existing HTTP server (same port as its pages): `upgrade` for hyper 1 (feature
+//! `hyper`) and the `axum::WebSocketUpgrade` extractor for axum 0.8 (feature `axum`).
+//!
 //! An echo server:
 //!
 //! ```no_run
@@ -50,6 +53,11 @@ mod io;
 mod server;
 mod split;
 mod websocket;
+
+#[cfg(feature = "axum")]
+pub mod axum;
+#[cfg(feature = "hyper")]
+pub mod upgrade;
 
 pub use client::{connect, ClientBuilder, Target};
 pub use duplex_proto::handshake::client::Response;
