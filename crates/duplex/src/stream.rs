@@ -15,9 +15,8 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), duplex::Error> {
-/// use duplex::MaybeTlsStream;
 /// let (ws, _) = duplex::connect("wss://echo.example.com/").await?;
-/// assert!(matches!(ws.get_ref(), MaybeTlsStream::Tls(_)));
+/// assert!(ws.get_ref().is_tls());
 /// # Ok(()) }
 /// ```
 #[derive(Debug)]

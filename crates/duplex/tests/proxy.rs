@@ -97,6 +97,45 @@ async fn client_tunnels_through_a_connect_proxy_with_basic_auth() {
     );
 }
 
+#[cfg(feature = "tls")]
+#[tokio::test]
+async fn wss_runs_tls_inside_the_tunnel_and_verifies_the_target() {
+    // A self-signed certificate for 127.0.0.1, trusted as its own root.
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap()
+        .pem();
+    let server =
+        duplex::tls::server_config_from_pem(cert.as_bytes(), key.serialize_pem().as_bytes())
+            .unwrap();
+    let acceptor = duplex::tls::TlsAcceptor::from(server);
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let target = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let tls = acceptor.accept(tcp).await?;
+        let mut ws = ServerBuilder::new().accept(tls).await?;
+        while let Some(message) = ws.recv().await? {
+            ws.send(message).await?;
+        }
+        Ok::<_, Error>(())
+    });
+    let (proxy, seen) = connect_proxy(None).await;
+    let (mut ws, _) = ClientBuilder::new()
+        .proxy(format!("http://127.0.0.1:{proxy}"))
+        .add_root_certificates_pem(&cert)
+        .unwrap()
+        .connect(&format!("wss://127.0.0.1:{target}/"))
+        .await
+        .unwrap();
+    assert!(ws.get_ref().is_tls());
+    ws.send("secret").await.unwrap();
+    assert_eq!(ws.recv().await.unwrap().unwrap().as_text(), Some("secret"));
+    assert!(seen.lock().unwrap()[0].starts_with(&format!("CONNECT 127.0.0.1:{target} ")));
+}
+
 #[tokio::test]
 async fn proxy_asking_for_credentials_is_a_clear_error() {
     let (proxy, seen) = connect_proxy(Some(

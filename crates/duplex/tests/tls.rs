@@ -1,5 +1,6 @@
 //! wss:// through rustls: a CA and server certificates made at test time with rcgen, a TLS echo
 //! server on loopback, and the client's trust decisions with the errors a person reads.
+#![cfg(feature = "tls")]
 
 use std::path::PathBuf;
 use std::sync::Arc;
