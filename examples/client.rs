@@ -3,7 +3,11 @@
 //!
 //! ```text
 //! cargo run -p duplex-examples --example client -- ws://127.0.0.1:9001
+//! cargo run -p duplex-examples --example client -- wss://127.0.0.1:9443 ca.pem
 //! ```
+//!
+//! An optional second argument is a PEM file of CA certificates to trust for `wss://`, besides
+//! the built-in web PKI roots.
 
 use duplex::{CloseCode, Event};
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -13,7 +17,11 @@ async fn main() -> Result<(), duplex::Error> {
     let url = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "ws://127.0.0.1:9001".into());
-    let (ws, response) = duplex::connect(&url).await?;
+    let mut client = duplex::ClientBuilder::new();
+    if let Some(ca) = std::env::args().nth(2) {
+        client = client.add_root_certificates_pem_file(ca)?;
+    }
+    let (ws, response) = client.connect(&url).await?;
     eprintln!("connected to {url} (subprotocol {:?})", response.protocol);
     let (mut reader, mut writer) = ws.split();
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Interop client: headless Chromium (Debian's /usr/bin/chromium, driven by playwright-core)
 // using the browser's own WebSocket API against an echo server.
-// Usage: node browser_client.mjs ws://127.0.0.1:PORT
+// Usage: node browser_client.mjs ws://127.0.0.1:PORT (or wss://, then certificate errors are
+// ignored: the interop runner's CA is made per run)
 // Serves a trivial page from http://127.0.0.1:<free port>/ (a realistic origin), runs the checks
 // inside that page, prints one line per check, exits 0 when all pass and 1 otherwise.
 // Never downloads a browser: it uses /usr/bin/chromium (override with CHROMIUM=/path).
@@ -204,6 +205,8 @@ try {
     args: [
       '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      // wss:// to a throwaway CA the browser does not know (run.py makes it per run).
+      ...(url.startsWith('wss:') ? ['--ignore-certificate-errors'] : []),
     ],
     timeout: 60_000,
   });

@@ -6,7 +6,10 @@
 1. setup.sh (Chromium, node_modules, .venv) unless --no-setup;
 2. cargo build of `duplex` and the `interop_client` and `axum_upgrade` examples unless --no-build;
 3. `duplex echo` on a free port, with three clients against it: Node ws, Python websockets and
-   headless Chromium;
+   headless Chromium; then the same over wss:// (`duplex echo --cert --key`) with a CA and a
+   server certificate made by the `openssl` CLI at run time: Node trusts the CA through
+   NODE_EXTRA_CA_CERTS, Python through SSL_CERT_FILE, and Chromium is started with
+   --ignore-certificate-errors;
 4. the `axum_upgrade` example (a page at / and a WebSocket echo at /ws on one port): headless
    Chromium loads the page, whose own script must get its message echoed through /ws;
 5. a Python websockets and a Node ws echo server, each on a free port, with duplex's
@@ -47,10 +50,11 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start(cmd, log_path):
+def start(cmd, log_path, env=None):
     log = open(log_path, "wb")
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, start_new_session=True)
+                            stdin=subprocess.DEVNULL, start_new_session=True,
+                            env=None if env is None else {**os.environ, **env})
     log.close()
     started.append(proc)
     return proc
@@ -139,7 +143,7 @@ class Runner:
             if details:
                 print("\n".join("    " + line for line in details.splitlines()), flush=True)
 
-    def with_server(self, server_name, server_cmd_for_port, clients):
+    def with_server(self, server_name, server_cmd_for_port, clients, scheme="ws", client_env=None):
         """Start a server on a free port, run each (client_name, cmd_for_url) against it."""
         self.n += 1
         port = free_port()
@@ -152,17 +156,17 @@ class Runner:
                     self.report(False, f"{client_name} -> {server_name}", err,
                                 "server output:\n" + tail(slog))
                 return
-            url = f"ws://127.0.0.1:{port}"
+            url = f"{scheme}://127.0.0.1:{port}"
             for client_name, client_cmd_for_url in clients:
                 self.run_client(f"{client_name} -> {server_name}", client_cmd_for_url(url),
-                                proc, slog)
+                                proc, slog, client_env)
         finally:
             stop(proc)
 
-    def run_client(self, name, cmd, server_proc, slog):
+    def run_client(self, name, cmd, server_proc, slog, env=None):
         self.n += 1
         clog = os.path.join(self.workdir, f"client-{self.n}.log")
-        proc = start(cmd, clog)
+        proc = start(cmd, clog, env)
         timed_out = False
         try:
             proc.wait(timeout=self.timeout)
@@ -182,6 +186,39 @@ class Runner:
         else:
             self.report(False, name, reason_from(output, rc) + server_note,
                         f"client output:\n{tail(clog)}\nserver output (so far):\n{tail(slog, 20)}")
+
+
+def make_certificates(workdir):
+    """A throwaway CA and a certificate it signs for 127.0.0.1 and localhost, with the openssl
+    CLI (setup.sh installs it). The server key is written as SEC1 (`EC PRIVATE KEY`), the format
+    older tools produce, so that path of the PEM loader is exercised too. Returns the paths
+    (ca, cert, key)."""
+    d = os.path.join(workdir, "pki")
+    os.makedirs(d, exist_ok=True)
+    path = lambda name: os.path.join(d, name)  # noqa: E731
+    with open(path("server.ext"), "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n"
+                "basicConstraints=critical,CA:FALSE\n"
+                "keyUsage=critical,digitalSignature\n"
+                "extendedKeyUsage=serverAuth\n")
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    steps = [
+        ["openssl", "req", "-x509", *ec, "-keyout", path("ca.key"), "-out", path("ca.pem"),
+         "-days", "2", "-subj", "/CN=duplex interop CA",
+         "-addext", "basicConstraints=critical,CA:TRUE",
+         "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
+        ["openssl", "req", *ec, "-keyout", path("server.pkcs8.key"), "-out", path("server.csr"),
+         "-subj", "/CN=127.0.0.1"],
+        ["openssl", "x509", "-req", "-in", path("server.csr"), "-CA", path("ca.pem"),
+         "-CAkey", path("ca.key"), "-CAcreateserial", "-days", "2",
+         "-extfile", path("server.ext"), "-out", path("server.pem")],
+        ["openssl", "ec", "-in", path("server.pkcs8.key"), "-out", path("server.key")],
+    ]
+    for cmd in steps:
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd[:3])} failed: {r.stderr.strip()}")
+    return path("ca.pem"), path("server.pem"), path("server.key")
 
 
 def target_dir():
@@ -274,6 +311,19 @@ def main():
                     [("chromium page", lambda url: node + [
                         os.path.join(HERE, "browser_page.mjs"),
                         "http://" + url.removeprefix("ws://") + "/"])])
+
+                try:
+                    ca, cert, key = make_certificates(workdir)
+                except (RuntimeError, OSError) as e:
+                    for client_name, _ in clients:
+                        runner.report(False, f"{client_name} -> duplex echo (wss)",
+                                      f"could not make certificates: {e}")
+                else:
+                    runner.with_server(
+                        "duplex echo (wss)",
+                        lambda port: duplex_echo(port) + ["--cert", cert, "--key", key],
+                        clients, scheme="wss",
+                        client_env={"NODE_EXTRA_CA_CERTS": ca, "SSL_CERT_FILE": ca})
                 for peer_name, peer_cmd in peers:
                     runner.with_server(peer_name, peer_cmd,
                                        [("duplex interop_client", lambda url: [interop_client, url])])

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the interop tests need; idempotent, and quick when everything is already there.
 #   - Debian's Chromium at /usr/bin/chromium (apt; never a browser download through playwright)
+#   - the openssl CLI (apt), to make the wss:// test certificates
 #   - node_modules from package-lock.json (playwright-core, ws, optional bufferutil)
 #   - a Python venv at tests/interop/.venv with requirements.txt (websockets)
 set -euo pipefail
@@ -34,6 +35,16 @@ if ! chromium_ok; then
 fi
 chromium_ok || { echo "[interop setup] chromium is not installed at /usr/bin/chromium" >&2; exit 1; }
 log "chromium: $(/usr/bin/chromium --version 2>/dev/null | head -1)"
+
+# 1b. The openssl CLI: run.py makes a throwaway CA and server certificate with it for the wss://
+#     pairs. Minimal Debian images have libssl but not the command.
+if ! command -v openssl >/dev/null; then
+  log "installing openssl with apt-get"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get -o DPkg::Lock::Timeout=900 update -q
+  $SUDO apt-get -o DPkg::Lock::Timeout=900 install -y -q openssl
+fi
+log "openssl: $(openssl version)"
 
 # 2. Node packages, exactly as locked. Re-run `npm ci` only when package-lock.json changed.
 command -v npm >/dev/null || { echo "[interop setup] npm is missing (Node.js is expected on the machine)" >&2; exit 1; }

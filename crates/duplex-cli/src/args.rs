@@ -1,6 +1,7 @@
 //! Command-line arguments: what each subcommand accepts, with help text and examples.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -37,8 +38,11 @@ pub enum Command {
     #[command(after_help = "Examples:\n  \
         duplex echo                                   # ws://127.0.0.1:9001\n  \
         duplex echo --listen 0.0.0.0:8080 --protocol chat\n  \
-        duplex echo --deflate                         # permessage-deflate when offered\n  \
-        duplex echo --allow-origin https://example.com")]
+        duplex echo --deflate                         # permessage-deflate when offered
+  \
+        duplex echo --allow-origin https://example.com
+  \
+        duplex echo --cert cert.pem --key key.pem      # wss://127.0.0.1:9001")]
     Echo(EchoArgs),
 }
 
@@ -64,6 +68,12 @@ pub struct EchoArgs {
     /// memory (lower compression on small repetitive messages).
     #[arg(long, requires = "deflate")]
     pub deflate_lean: bool,
+    /// PEM certificate chain (leaf first): serve wss:// instead of ws://. Needs --key.
+    #[arg(long, value_name = "FILE", requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// PEM private key of --cert (PKCS#8, RSA or EC).
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
     /// Worker threads; 1 runs everything on the current thread.
     #[arg(long, default_value_t = 1)]
     pub threads: usize,

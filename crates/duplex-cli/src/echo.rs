@@ -1,8 +1,15 @@
 //! `duplex echo`: the server that conformance, interop and benchmark runs talk to.
+//!
+//! With `--cert` and `--key` it terminates TLS itself (wss://), then runs the same handshake
+//! and echo loop over the encrypted stream.
+
+use std::time::Duration;
 
 use anyhow::Context as _;
+use duplex::tls::TlsAcceptor;
 use duplex::{Config, DeflateConfig, Event, ServerBuilder};
-use tokio::net::TcpListener;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, TcpStream};
 
 use crate::args::EchoArgs;
 
@@ -21,7 +28,14 @@ pub fn run(args: EchoArgs) -> anyhow::Result<()> {
     runtime.block_on(serve(args))
 }
 
+/// How long a client may take over the TLS handshake.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
 async fn serve(args: EchoArgs) -> anyhow::Result<()> {
+    let tls = match (&args.cert, &args.key) {
+        (Some(cert), Some(key)) => Some(duplex::tls::acceptor_from_pem_files(cert, key)?),
+        _ => None,
+    };
     let listener = TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -38,7 +52,8 @@ async fn serve(args: EchoArgs) -> anyhow::Result<()> {
     for origin in &args.allow_origins {
         server = server.allow_origin(origin.clone());
     }
-    tracing::info!("listening on ws://{}", listener.local_addr()?);
+    let scheme = if tls.is_some() { "wss" } else { "ws" };
+    tracing::info!("listening on {scheme}://{}", listener.local_addr()?);
     loop {
         tokio::select! {
             accepted = listener.accept() => {
@@ -51,8 +66,9 @@ async fn serve(args: EchoArgs) -> anyhow::Result<()> {
                 };
                 let _ = stream.set_nodelay(true);
                 let server = server.clone();
+                let tls = tls.clone();
                 tokio::spawn(async move {
-                    match echo_one(&server, stream).await {
+                    match serve_one(&server, tls.as_ref(), stream).await {
                         Ok(summary) => tracing::info!("{peer}: {summary}"),
                         Err(e) => tracing::info!("{peer}: {e}"),
                     }
@@ -66,10 +82,26 @@ async fn serve(args: EchoArgs) -> anyhow::Result<()> {
     }
 }
 
-/// Echoes one connection until it closes; returns a one-line summary for the log.
-async fn echo_one(
+/// Runs TLS first if configured, then echoes the connection.
+async fn serve_one(
     server: &ServerBuilder,
-    stream: tokio::net::TcpStream,
+    tls: Option<&TlsAcceptor>,
+    stream: TcpStream,
+) -> Result<String, duplex::Error> {
+    let Some(acceptor) = tls else {
+        return echo_one(server, stream).await;
+    };
+    let stream = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream))
+        .await
+        .map_err(|_| duplex::Error::Timeout("TLS handshake"))?
+        .map_err(|e| duplex::Error::Tls(format!("handshake failed: {e}")))?;
+    echo_one(server, stream).await
+}
+
+/// Echoes one connection until it closes; returns a one-line summary for the log.
+async fn echo_one<S: AsyncRead + AsyncWrite + Unpin>(
+    server: &ServerBuilder,
+    stream: S,
 ) -> Result<String, duplex::Error> {
     let mut ws = server.accept(stream).await?;
     let mut messages = 0u64;

@@ -128,7 +128,7 @@ pub enum HandshakeError {
         detail: String,
     },
     /// The server answered with something other than 101 Switching Protocols.
-    #[error("server answered {status} {reason}")]
+    #[error("server answered {status} {reason}{}", body_note(body))]
     Rejected {
         /// The HTTP status code.
         status: u16,
@@ -136,10 +136,23 @@ pub enum HandshakeError {
         reason: String,
         /// The response head's headers.
         headers: Vec<(String, String)>,
+        /// The start of the response body (the I/O layer reads it; empty from
+        /// [`parse_response`](crate::handshake::client::ClientRequest::parse_response)).
+        body: String,
     },
     /// The server's 101 response does not complete a valid WebSocket handshake.
     #[error("invalid handshake response: {0}")]
     InvalidResponse(String),
+}
+
+/// A refusal's body on one line, after a colon, for [`HandshakeError::Rejected`]'s message.
+fn body_note(body: &str) -> String {
+    let words: Vec<&str> = body.split_whitespace().collect();
+    if words.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", words.join(" "))
+    }
 }
 
 impl HandshakeError {

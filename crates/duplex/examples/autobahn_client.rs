@@ -44,7 +44,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 /// Echoes until the connection ends; protocol errors are the point of many cases.
-async fn echo(mut ws: duplex::WebSocket<tokio::net::TcpStream>) {
+async fn echo(mut ws: duplex::WebSocket<duplex::MaybeTlsStream<tokio::net::TcpStream>>) {
     loop {
         match ws.next_event().await {
             Ok(Event::Message(message)) => {

@@ -45,7 +45,9 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
-async fn open(url: &str) -> Result<duplex::WebSocket<tokio::net::TcpStream>, String> {
+async fn open(
+    url: &str,
+) -> Result<duplex::WebSocket<duplex::MaybeTlsStream<tokio::net::TcpStream>>, String> {
     ClientBuilder::new()
         .connect(url)
         .await
@@ -53,7 +55,10 @@ async fn open(url: &str) -> Result<duplex::WebSocket<tokio::net::TcpStream>, Str
         .map_err(|e| format!("connect: {e}"))
 }
 
-async fn round_trip(ws: &mut duplex::WebSocket<tokio::net::TcpStream>, sent: Message) -> Outcome {
+async fn round_trip(
+    ws: &mut duplex::WebSocket<duplex::MaybeTlsStream<tokio::net::TcpStream>>,
+    sent: Message,
+) -> Outcome {
     ws.send(sent.clone())
         .await
         .map_err(|e| format!("send: {e}"))?;

@@ -1,9 +1,10 @@
-//! Opening a client connection: URL, DNS, TCP, then the HTTP Upgrade.
+//! Opening a client connection: URL, proxy, DNS, TCP, TLS, then the HTTP Upgrade.
 //!
-//! [`connect`] is the one-liner; [`ClientBuilder`] sets subprotocols, headers, origin, limits
-//! and timeouts. The handshake itself is [`duplex_proto::handshake::client`]; this file only
-//! resolves, connects and moves bytes, and keeps any bytes the server sent right after its 101
-//! answer for the connection.
+//! [`connect`] is the one-liner; [`ClientBuilder`] sets subprotocols, headers, origin, limits,
+//! TLS trust, the proxy and the timeout. The handshake itself is
+//! [`duplex_proto::handshake::client`]; this file only resolves, connects and moves bytes, and
+//! keeps any bytes the server sent right after its 101 answer for the connection. Each step has
+//! its own error (and its own name in [`Error::Timeout`]), so a failure says where it happened.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -13,13 +14,21 @@ use duplex_proto::handshake::client::{ClientRequest, Response, DEFAULT_MAX_HEAD}
 use duplex_proto::{Config, DeflateConfig, HandshakeError, Role};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::time::Instant;
 
 use crate::error::{Error, Result};
 use crate::io::poll_read_into;
+use crate::proxy::ProxySetting;
+use crate::stream::MaybeTlsStream;
 use crate::websocket::{Options, WebSocket};
 
-/// Connects to a `ws://` URL with default settings; returns the connection and the server's
-/// answer (see [`Response::protocol`]).
+/// How much of a refusal's body [`HandshakeError::Rejected`] keeps.
+const BODY_SNIPPET: usize = 1024;
+/// How long to wait for that body after the refusal's head.
+const BODY_WAIT: Duration = Duration::from_millis(500);
+
+/// Connects to a `ws://` or `wss://` URL with default settings; returns the connection and the
+/// server's answer (see [`Response::protocol`]).
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), duplex::Error> {
@@ -27,7 +36,7 @@ use crate::websocket::{Options, WebSocket};
 /// ws.send("hi").await?;
 /// # Ok(()) }
 /// ```
-pub async fn connect(url: &str) -> Result<(WebSocket<TcpStream>, Response)> {
+pub async fn connect(url: &str) -> Result<(WebSocket<MaybeTlsStream<TcpStream>>, Response)> {
     ClientBuilder::new().connect(url).await
 }
 
@@ -56,6 +65,9 @@ pub struct ClientBuilder {
     deflate: Option<DeflateConfig>,
     connect_timeout: Duration,
     max_head: usize,
+    proxy: ProxySetting,
+    #[cfg(feature = "tls")]
+    tls: crate::tls::ClientTls,
 }
 
 impl Default for ClientBuilder {
@@ -69,6 +81,9 @@ impl Default for ClientBuilder {
             deflate: None,
             connect_timeout: Duration::from_secs(10),
             max_head: DEFAULT_MAX_HEAD,
+            proxy: ProxySetting::FromEnv,
+            #[cfg(feature = "tls")]
+            tls: Default::default(),
         }
     }
 }
@@ -89,6 +104,20 @@ pub struct Target {
 }
 
 impl Target {
+    /// `host:port`, with brackets around an IPv6 address: what `CONNECT` asks a proxy for.
+    ///
+    /// ```
+    /// let t = duplex::Target::parse("wss://[::1]/").unwrap();
+    /// assert_eq!(t.authority(), "[::1]:443");
+    /// ```
+    pub fn authority(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+
     /// Parses a WebSocket URL: `ws://` or `wss://` (`http://` and `https://` are accepted as
     /// browsers do), with an optional port and no fragment.
     ///
@@ -147,7 +176,8 @@ impl Target {
 }
 
 impl ClientBuilder {
-    /// Default settings: no subprotocol, 16 MiB frames, 64 MiB messages, 10 s to connect.
+    /// Default settings: no subprotocol, 16 MiB frames, 64 MiB messages, 10 s to connect, the
+    /// proxy from the environment, and for `wss://` the web PKI roots (Mozilla's list).
     pub fn new() -> Self {
         Self::default()
     }
@@ -189,27 +219,163 @@ impl ClientBuilder {
         self
     }
 
-    /// Limits DNS, TCP connect and the handshake together. Default 10 s.
+    /// Limits DNS, TCP connect, the proxy tunnel, TLS and the handshake together. Default 10 s.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
     }
 
-    /// Resolves the URL's host, connects over TCP and performs the handshake.
-    pub async fn connect(&self, url: &str) -> Result<(WebSocket<TcpStream>, Response)> {
+    /// Tunnels every connection through this HTTP proxy with `CONNECT`:
+    /// `http://[user:password@]host[:port]` (Basic authentication), ignoring the environment.
+    /// An invalid URL fails [`ClientBuilder::connect`] with [`Error::Proxy`].
+    ///
+    /// Without this call the proxy comes from `https_proxy` (`wss://`) or `http_proxy`
+    /// (`ws://`), then `all_proxy`, in lower or upper case, except for hosts listed in
+    /// `no_proxy` (`*`, host names, domain suffixes, IP addresses) and loopback hosts.
+    pub fn proxy(mut self, url: impl Into<String>) -> Self {
+        self.proxy = ProxySetting::Url(url.into());
+        self
+    }
+
+    /// Connects directly, whatever the environment says.
+    pub fn no_proxy(mut self) -> Self {
+        self.proxy = ProxySetting::Disabled;
+        self
+    }
+
+    /// Also trusts the CA certificates in this PEM text (for `wss://` to a private CA), on top
+    /// of the web PKI roots. Fails with [`Error::Tls`] when the text holds no certificate.
+    ///
+    /// ```no_run
+    /// # fn run() -> Result<(), duplex::Error> {
+    /// let client = duplex::ClientBuilder::new().add_root_certificates_pem(b"-----BEGIN ...")?;
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "tls")]
+    pub fn add_root_certificates_pem(mut self, pem: impl AsRef<[u8]>) -> Result<Self> {
+        let certs = crate::tls::certificates_from_pem(pem.as_ref(), "root certificates")?;
+        self.tls.extra_roots.extend(certs);
+        self.tls.changed();
+        Ok(self)
+    }
+
+    /// [`ClientBuilder::add_root_certificates_pem`] from a file.
+    #[cfg(feature = "tls")]
+    pub fn add_root_certificates_pem_file(
+        mut self,
+        path: impl AsRef<std::path::Path>,
+    ) -> Result<Self> {
+        let certs = crate::tls::certificates_from_pem_file(path.as_ref())?;
+        self.tls.extra_roots.extend(certs);
+        self.tls.changed();
+        Ok(self)
+    }
+
+    /// Whether to trust the web PKI roots (Mozilla's list, built in). Default true; turn it off
+    /// to trust only the certificates added with [`ClientBuilder::add_root_certificates_pem`].
+    #[cfg(feature = "tls")]
+    pub fn web_pki_roots(mut self, trust: bool) -> Self {
+        self.tls.web_pki_roots = trust;
+        self.tls.changed();
+        self
+    }
+
+    /// Accepts any server certificate: expired, self-signed, for another host. The connection
+    /// is encrypted but anyone on the path can impersonate the server, so use it only for tests
+    /// and local development (the CLI's `--insecure`). Default false.
+    #[cfg(feature = "tls")]
+    pub fn danger_accept_invalid_certs(mut self, accept: bool) -> Self {
+        self.tls.accept_invalid_certs = accept;
+        self.tls.changed();
+        self
+    }
+
+    /// Uses this rustls config for `wss://` as it is, instead of the one the settings above
+    /// build (set its `alpn_protocols` to `http/1.1` or leave it empty).
+    #[cfg(feature = "tls")]
+    pub fn tls_config(mut self, config: std::sync::Arc<rustls::ClientConfig>) -> Self {
+        self.tls.custom = Some(config);
+        self
+    }
+
+    /// Resolves the URL's host, connects over TCP (through a proxy if one applies), runs TLS for
+    /// `wss://`, and performs the handshake.
+    ///
+    /// Errors name the step: [`Error::Resolve`], [`Error::Connect`] (refused, unreachable),
+    /// [`Error::Proxy`], [`Error::Tls`], [`Error::Handshake`] (a refusal carries the status and
+    /// the start of the body), or [`Error::Timeout`] with the step that ran out of time.
+    pub async fn connect(
+        &self,
+        url: &str,
+    ) -> Result<(WebSocket<MaybeTlsStream<TcpStream>>, Response)> {
         let target = Target::parse(url)?;
-        if target.secure {
-            return Err(Error::Unsupported(
-                "wss:// needs TLS, which this build does not include yet",
-            ));
-        }
-        let work = async {
-            let stream = open_tcp(&target.host, target.port).await?;
-            self.handshake(stream, &target).await
+        let deadline = Instant::now() + self.connect_timeout;
+        let proxy = self
+            .proxy
+            .resolve(&target, |name| std::env::var(name).ok())?;
+        let tcp = match &proxy {
+            Some(proxy) => {
+                let mut tcp = step(
+                    deadline,
+                    "connect to proxy",
+                    open_tcp(&proxy.host, proxy.port),
+                )
+                .await
+                .map_err(|e| match e {
+                    Error::Connect { addr, source } => Error::Proxy(format!(
+                        "could not connect to proxy {} ({addr}): {source}",
+                        proxy.shown
+                    )),
+                    Error::Resolve { host, source } => Error::Proxy(format!(
+                        "could not resolve proxy {} ({host}): {source}",
+                        proxy.shown
+                    )),
+                    e => e,
+                })?;
+                step(deadline, "proxy CONNECT", proxy.tunnel(&mut tcp, &target)).await?;
+                tcp
+            }
+            None => step(deadline, "TCP connect", open_tcp(&target.host, target.port)).await?,
         };
-        tokio::time::timeout(self.connect_timeout, work)
-            .await
-            .map_err(|_| Error::Timeout("connect"))?
+        let stream = if target.secure {
+            self.start_tls(tcp, &target, deadline).await?
+        } else {
+            MaybeTlsStream::Plain(tcp)
+        };
+        step(
+            deadline,
+            "WebSocket handshake",
+            self.handshake(stream, &target),
+        )
+        .await
+    }
+
+    #[cfg(feature = "tls")]
+    async fn start_tls(
+        &self,
+        tcp: TcpStream,
+        target: &Target,
+        deadline: Instant,
+    ) -> Result<MaybeTlsStream<TcpStream>> {
+        let tls = step(
+            deadline,
+            "TLS handshake",
+            self.tls.connect(&target.host, tcp),
+        )
+        .await?;
+        Ok(tls.into())
+    }
+
+    #[cfg(not(feature = "tls"))]
+    async fn start_tls(
+        &self,
+        _tcp: TcpStream,
+        _target: &Target,
+        _deadline: Instant,
+    ) -> Result<MaybeTlsStream<TcpStream>> {
+        Err(Error::Unsupported(
+            "wss:// needs the `tls` feature of duplex, which this build leaves out",
+        ))
     }
 
     /// Performs the handshake over a stream that is already connected (TLS, a proxy tunnel,
@@ -237,27 +403,46 @@ impl ClientBuilder {
 
         let mut buf = BytesMut::with_capacity(1024);
         loop {
-            if let Some((response, head_len)) = request.parse_response(&buf, self.max_head)? {
-                let _ = buf.split_to(head_len);
-                let agreed = match &self.deflate {
-                    Some(deflate) => deflate
-                        .check_answer(&response.extensions)
-                        .map_err(HandshakeError::InvalidResponse)?
-                        .map(|params| (params, *deflate)),
-                    None => None,
-                };
-                let mut ws = WebSocket::from_upgraded(
-                    stream,
-                    Role::Client,
-                    self.config,
-                    self.options,
-                    response.protocol.clone(),
-                    buf,
-                );
-                if let Some((params, deflate)) = agreed {
-                    ws.core.conn().enable_deflate(&params, &deflate);
+            match request.parse_response(&buf, self.max_head) {
+                Ok(Some((response, head_len))) => {
+                    let _ = buf.split_to(head_len);
+                    let agreed = match &self.deflate {
+                        Some(deflate) => deflate
+                            .check_answer(&response.extensions)
+                            .map_err(HandshakeError::InvalidResponse)?
+                            .map(|params| (params, *deflate)),
+                        None => None,
+                    };
+                    let mut ws = WebSocket::from_upgraded(
+                        stream,
+                        Role::Client,
+                        self.config,
+                        self.options,
+                        response.protocol.clone(),
+                        buf,
+                    );
+                    if let Some((params, deflate)) = agreed {
+                        ws.core.conn().enable_deflate(&params, &deflate);
+                    }
+                    return Ok((ws, response));
                 }
-                return Ok((ws, response));
+                Ok(None) => {}
+                Err(HandshakeError::Rejected {
+                    status,
+                    reason,
+                    headers,
+                    ..
+                }) => {
+                    let body = body_snippet(&mut stream, &mut buf, &headers).await;
+                    return Err(HandshakeError::Rejected {
+                        status,
+                        reason,
+                        headers,
+                        body,
+                    }
+                    .into());
+                }
+                Err(e) => return Err(e.into()),
             }
             let n = std::future::poll_fn(|cx| poll_read_into(&mut stream, cx, &mut buf)).await?;
             if n == 0 {
@@ -270,6 +455,17 @@ impl ClientBuilder {
     }
 }
 
+/// Runs one step of [`ClientBuilder::connect`] within the overall deadline.
+async fn step<T>(
+    deadline: Instant,
+    name: &'static str,
+    work: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    tokio::time::timeout_at(deadline, work)
+        .await
+        .map_err(|_| Error::Timeout(name))?
+}
+
 /// Connects to the first address of `host` that answers, trying each in turn.
 async fn open_tcp(host: &str, port: u16) -> Result<TcpStream> {
     let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
@@ -280,7 +476,7 @@ async fn open_tcp(host: &str, port: u16) -> Result<TcpStream> {
         })?
         .collect();
     let mut last_error = None;
-    for addr in addrs {
+    for addr in &addrs {
         match TcpStream::connect(addr).await {
             Ok(stream) => {
                 stream.set_nodelay(true)?;
@@ -289,11 +485,87 @@ async fn open_tcp(host: &str, port: u16) -> Result<TcpStream> {
             Err(e) => last_error = Some(e),
         }
     }
+    let shown = if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    };
     Err(match last_error {
-        Some(e) => Error::Io(e),
+        Some(source) => {
+            let resolved = addrs.iter().map(|a| a.ip().to_string()).collect::<Vec<_>>();
+            let addr = if resolved.len() == 1 && resolved[0] == host {
+                shown
+            } else {
+                format!("{shown} ({})", resolved.join(", "))
+            };
+            Error::Connect { addr, source }
+        }
         None => Error::Resolve {
             host: host.to_owned(),
             source: std::io::Error::new(std::io::ErrorKind::NotFound, "no addresses"),
         },
     })
+}
+
+/// Reads the start of a refusal's body (up to its `Content-Length` and [`BODY_SNIPPET`] bytes,
+/// waiting at most [`BODY_WAIT`]): a server's refusal usually says why in its body. `buf` holds
+/// the response head and whatever followed it.
+async fn body_snippet<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    buf: &mut BytesMut,
+    headers: &[(String, String)],
+) -> String {
+    let Some(start) = buf.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4) else {
+        return String::new();
+    };
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim())
+    };
+    let chunked = header("Transfer-Encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked"));
+    let length = header("Content-Length").and_then(|v| v.parse::<usize>().ok());
+    let want = length.unwrap_or(BODY_SNIPPET).min(BODY_SNIPPET);
+    let complete = |buf: &BytesMut| {
+        let body = &buf[start..];
+        body.len() >= want || (chunked && body.windows(5).any(|w| w == b"0\r\n\r\n"))
+    };
+    let _ = tokio::time::timeout(BODY_WAIT, async {
+        while !complete(buf) {
+            match std::future::poll_fn(|cx| poll_read_into(stream, cx, buf)).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+    let mut body = buf[start..].to_vec();
+    if chunked {
+        body = dechunk(&body);
+    }
+    body.truncate(want);
+    String::from_utf8_lossy(&body).trim().to_owned()
+}
+
+/// The data of a chunked body, as far as it goes.
+fn dechunk(mut wire: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(eol) = wire.windows(2).position(|w| w == b"\r\n") {
+        let size_text = String::from_utf8_lossy(&wire[..eol]);
+        let size_text = size_text.split(';').next().unwrap_or("").trim();
+        let Ok(size) = usize::from_str_radix(size_text, 16) else {
+            break;
+        };
+        if size == 0 {
+            break;
+        }
+        let data = &wire[eol + 2..];
+        out.extend_from_slice(&data[..size.min(data.len())]);
+        if data.len() < size + 2 {
+            break;
+        }
+        wire = &data[size + 2..];
+    }
+    out
 }

@@ -38,6 +38,23 @@ pub enum Error {
     /// A time limit passed.
     #[error("timed out during {0}")]
     Timeout(&'static str),
+    /// No address of the host accepted a TCP connection (refused, unreachable, ...).
+    #[error("could not connect to {addr}: {source}")]
+    Connect {
+        /// What was tried: `host:port`, with the addresses it resolved to.
+        addr: String,
+        /// The last address's error.
+        source: std::io::Error,
+    },
+    /// TLS failed: a certificate the client does not trust or that names another host, no
+    /// shared protocol version, an unreadable certificate or key file. The text is rustls'
+    /// (such as "invalid peer certificate: UnknownIssuer") or names the file at fault.
+    #[error("TLS: {0}")]
+    Tls(String),
+    /// The HTTP proxy could not be used: an invalid proxy URL, or it refused the tunnel
+    /// (for instance 407 when it wants credentials).
+    #[error("{0}")]
+    Proxy(String),
     /// A feature this build does not have.
     #[error("unsupported: {0}")]
     Unsupported(&'static str),

@@ -5,6 +5,11 @@
 //! text or binary, [`close`] with a code and reason, and receive messages, pings, pongs and the
 //! close as typed [`Event`]s. Servers [`accept`] a stream (or wrap one an HTTP server upgraded).
 //!
+//! `wss://` runs over rustls (the `tls` feature, on by default): a client trusts the web PKI
+//! roots unless told otherwise, and a server terminates TLS with [`tls::acceptor_from_pem_files`]
+//! before [`accept`]. Clients honour the usual proxy environment variables (see
+//! [`ClientBuilder::proxy`]).
+//!
 //! [`send`]: WebSocket::send
 //! [`close`]: WebSocket::close
 //!
@@ -50,8 +55,12 @@
 mod client;
 mod error;
 mod io;
+mod proxy;
 mod server;
 mod split;
+mod stream;
+#[cfg(feature = "tls")]
+pub mod tls;
 mod websocket;
 
 #[cfg(feature = "axum")]
@@ -68,9 +77,16 @@ pub use duplex_proto::{
 pub use error::{Error, Result};
 pub use server::{accept, Accepted, ProtocolSelector, ServerBuilder};
 pub use split::{WebSocketReader, WebSocketWriter};
+pub use stream::MaybeTlsStream;
 pub use websocket::{Options, WebSocket};
 
 /// Shared byte buffers, as used in [`Message`] payloads.
 pub use bytes::Bytes;
 /// The sans-IO protocol core, for lower-level use.
 pub use duplex_proto as proto;
+/// The TLS library behind `wss://`, for [`ClientBuilder::tls_config`] and server configs.
+#[cfg(feature = "tls")]
+pub use rustls;
+/// The tokio adapter of [`rustls`], for accepting TLS on a server.
+#[cfg(feature = "tls")]
+pub use tokio_rustls;

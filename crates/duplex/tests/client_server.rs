@@ -165,7 +165,7 @@ async fn client_errors_say_what_went_wrong() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, Error::Io(e) if e.kind() == std::io::ErrorKind::ConnectionRefused),
+        matches!(&err, Error::Connect { source, .. } if source.kind() == std::io::ErrorKind::ConnectionRefused),
         "{err}"
     );
 

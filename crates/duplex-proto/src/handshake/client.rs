@@ -178,6 +178,7 @@ impl ClientRequest {
                 status,
                 reason: res.reason.unwrap_or("").to_owned(),
                 headers,
+                body: String::new(),
             });
         }
         let invalid = |why: &str| Err(HandshakeError::InvalidResponse(why.to_owned()));
