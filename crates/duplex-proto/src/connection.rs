@@ -15,6 +15,7 @@ use crate::error::{ProtocolError, SendError};
 use crate::frame::{FrameHeader, OpCode, MAX_HEADER_LEN};
 use crate::mask::{apply_mask, apply_mask_at};
 use crate::message::{Event, Message, Utf8Bytes};
+use crate::prepared::PreparedFrame;
 use crate::send_buffer::SendBuffer;
 use crate::utf8::Utf8Validator;
 
@@ -441,6 +442,17 @@ impl Connection {
         };
         self.check_can_send()?;
         self.write_message(opcode, &payload.clone(), Some(payload));
+        Ok(())
+    }
+
+    /// Queues a frame prepared once for many connections, by reference (server role only:
+    /// a client must mask every frame with its own key).
+    pub fn send_prepared(&mut self, frame: &PreparedFrame) -> Result<(), SendError> {
+        self.check_can_send()?;
+        if self.role == Role::Client {
+            return Err(SendError::PreparedFromClient);
+        }
+        self.out.put_by_reference(frame.as_bytes().clone());
         Ok(())
     }
 

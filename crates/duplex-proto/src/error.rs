@@ -99,6 +99,9 @@ pub enum SendError {
     /// A close code that may not be sent (1005, 1006, 1015, or outside the valid ranges).
     #[error("close code {0} may not be sent")]
     InvalidCloseCode(u16),
+    /// Prepared frames are unmasked server frames; a client cannot send them.
+    #[error("a client cannot send prepared (unmasked) frames")]
+    PreparedFromClient,
     /// A close reason over 123 bytes, or a ping/pong payload over 125 bytes.
     #[error("control frame payload of {0} bytes exceeds 125 (close reasons: 123)")]
     ControlPayloadTooBig(usize),

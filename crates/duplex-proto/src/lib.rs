@@ -34,6 +34,7 @@ pub mod frame;
 pub mod handshake;
 pub mod mask;
 mod message;
+mod prepared;
 mod send_buffer;
 pub mod utf8;
 
@@ -46,5 +47,6 @@ pub use error::{HandshakeError, ProtocolError, SendError};
 pub use frame::{FrameHeader, OpCode};
 pub use mask::{apply_mask, apply_mask_at};
 pub use message::{Event, Message, Utf8Bytes};
+pub use prepared::PreparedFrame;
 pub use send_buffer::SendBuffer;
 pub use utf8::Utf8Validator;

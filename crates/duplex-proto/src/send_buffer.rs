@@ -49,6 +49,14 @@ impl SendBuffer {
             self.staged.extend_from_slice(&bytes);
             return;
         }
+        self.put_by_reference(bytes);
+    }
+
+    /// Appends a shared chunk by reference, whatever its size (a prepared broadcast frame).
+    pub fn put_by_reference(&mut self, bytes: Bytes) {
+        if bytes.is_empty() {
+            return;
+        }
         if !self.staged.is_empty() {
             let staged = self.staged.split().freeze();
             self.queued_len += staged.len();

@@ -21,9 +21,9 @@ use http::request::Parts;
 use hyper::upgrade::OnUpgrade;
 
 use crate::error::Error;
+use crate::options::Options;
 use crate::server::ServerBuilder;
 use crate::upgrade::{self, Refusal};
-use crate::websocket::Options;
 
 pub use crate::upgrade::UpgradedWebSocket;
 

@@ -18,9 +18,10 @@ use tokio::time::Instant;
 
 use crate::error::{Error, Result};
 use crate::io::poll_read_into;
+use crate::options::Options;
 use crate::proxy::ProxySetting;
 use crate::stream::MaybeTlsStream;
-use crate::websocket::{Options, WebSocket};
+use crate::websocket::WebSocket;
 
 /// How much of a refusal's body [`HandshakeError::Rejected`] keeps.
 const BODY_SNIPPET: usize = 1024;
@@ -422,7 +423,7 @@ impl ClientBuilder {
                         buf,
                     );
                     if let Some((params, deflate)) = agreed {
-                        ws.core.conn().enable_deflate(&params, &deflate);
+                        ws.core.conn.enable_deflate(&params, &deflate);
                     }
                     return Ok((ws, response));
                 }

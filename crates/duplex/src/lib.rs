@@ -52,11 +52,15 @@
 //! # Ok(()) }
 //! ```
 
+mod broadcast;
 mod client;
+mod core;
 mod error;
 mod io;
+mod options;
 mod proxy;
 mod server;
+mod server_state;
 mod split;
 mod stream;
 #[cfg(feature = "tls")]
@@ -68,17 +72,21 @@ pub mod axum;
 #[cfg(feature = "hyper")]
 pub mod upgrade;
 
+pub use broadcast::{BroadcastReport, Broadcaster, MemberId};
 pub use client::{connect, ClientBuilder, Target};
+pub use core::Delivery;
 pub use duplex_proto::handshake::client::Response;
 pub use duplex_proto::handshake::server::Request;
 pub use duplex_proto::{
-    CloseCode, CloseFrame, Config, DeflateConfig, Event, Message, Role, Utf8Bytes,
+    CloseCode, CloseFrame, Config, DeflateConfig, Event, Message, PreparedFrame, Role, Utf8Bytes,
 };
 pub use error::{Error, Result};
+pub use options::{Options, SlowConsumer};
 pub use server::{accept, Accepted, ProtocolSelector, ServerBuilder};
+pub use server_state::Shutdown;
 pub use split::{WebSocketReader, WebSocketWriter};
 pub use stream::MaybeTlsStream;
-pub use websocket::{Options, WebSocket};
+pub use websocket::WebSocket;
 
 /// Shared byte buffers, as used in [`Message`] payloads.
 pub use bytes::Bytes;

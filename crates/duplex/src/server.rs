@@ -15,7 +15,9 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
 use crate::error::{Error, Result};
 use crate::io::poll_read_into;
-use crate::websocket::{Options, WebSocket};
+use crate::options::Options;
+use crate::server_state::{NoSlot, ServerState, Shutdown, Slot};
+use crate::websocket::WebSocket;
 
 /// Accepts a WebSocket connection on a connected stream with default settings.
 ///
@@ -57,6 +59,9 @@ pub struct ServerBuilder {
     deflate: Option<DeflateConfig>,
     handshake_timeout: Duration,
     max_head: usize,
+    max_connections: Option<usize>,
+    /// Shared by clones: the connection count and the shutdown signal.
+    state: Arc<ServerState>,
 }
 
 impl std::fmt::Debug for ServerBuilder {
@@ -69,6 +74,7 @@ impl std::fmt::Debug for ServerBuilder {
             .field("deflate", &self.deflate)
             .field("handshake_timeout", &self.handshake_timeout)
             .field("max_head", &self.max_head)
+            .field("max_connections", &self.max_connections)
             .finish_non_exhaustive()
     }
 }
@@ -82,6 +88,8 @@ impl Default for ServerBuilder {
             selector: None,
             allowed_origins: None,
             deflate: None,
+            max_connections: None,
+            state: ServerState::new(),
             handshake_timeout: Duration::from_secs(10),
             max_head: DEFAULT_MAX_HEAD,
         }
@@ -146,6 +154,21 @@ impl ServerBuilder {
         self
     }
 
+    /// Most connections open at once, handshakes included; past it new ones get 503 with
+    /// `Retry-After`. Default: no limit (the process's file descriptor limit applies).
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.max_connections = Some(max);
+        self
+    }
+
+    /// The handle that shuts down, gracefully, every connection this builder (and its clones)
+    /// accepted.
+    pub fn shutdown_handle(&self) -> Shutdown {
+        Shutdown {
+            state: self.state.clone(),
+        }
+    }
+
     /// Largest request head accepted (431 beyond). Default 8 KiB.
     pub fn max_request_head(mut self, bytes: usize) -> Self {
         self.max_head = bytes;
@@ -157,6 +180,17 @@ impl ServerBuilder {
         &self,
         mut stream: S,
     ) -> Result<WebSocket<S>> {
+        let slot = match self.state.acquire(self.max_connections) {
+            Ok(slot) => slot,
+            Err(why) => {
+                let e = unavailable(why);
+                if let Some(response) = e.response() {
+                    let _ = stream.write_all(&response).await;
+                    let _ = stream.shutdown().await;
+                }
+                return Err(e.into());
+            }
+        };
         let mut buf = BytesMut::with_capacity(1024);
         let read = tokio::time::timeout(
             self.handshake_timeout,
@@ -181,11 +215,11 @@ impl ServerBuilder {
                 return Err(Error::Timeout("handshake"));
             }
         };
-        match self.negotiate(&request) {
+        match self.apply_policy(&request) {
             Ok(accepted) => {
                 stream.write_all(&accepted.response(&request)).await?;
                 stream.flush().await?;
-                Ok(self.wrap(stream, accepted, buf))
+                Ok(self.wrap_in_slot(stream, accepted, buf, slot))
             }
             Err(e) => {
                 if let Some(response) = e.response() {
@@ -222,6 +256,17 @@ impl ServerBuilder {
     /// or the refusal. Used by [`ServerBuilder::accept`] and by upgrades inside another HTTP
     /// server, which send [`Accepted::response_headers`] with their own 101 response.
     pub fn negotiate(&self, request: &Request) -> std::result::Result<Accepted, HandshakeError> {
+        // Checks the cap without taking a slot: `wrap` takes it once the upgrade happened.
+        drop(
+            self.state
+                .acquire(self.max_connections)
+                .map_err(unavailable)?,
+        );
+        self.apply_policy(request)
+    }
+
+    /// Origin, subprotocol and extension policy.
+    fn apply_policy(&self, request: &Request) -> std::result::Result<Accepted, HandshakeError> {
         if let (Some(allowed), Some(origin)) = (&self.allowed_origins, &request.origin) {
             if !allowed.iter().any(|a| a.eq_ignore_ascii_case(origin)) {
                 return Err(HandshakeError::BadRequest {
@@ -265,6 +310,39 @@ impl ServerBuilder {
         accepted: Accepted,
         leftover: BytesMut,
     ) -> WebSocket<S> {
+        // The cap was checked in `negotiate`; the connection is counted from here on.
+        match self.state.acquire(None) {
+            Ok(slot) => self.wrap_in_slot(io, accepted, leftover, slot),
+            // Shutdown began between negotiate and wrap: the connection closes at once with 1001.
+            Err(_) => {
+                let mut ws = self.wrap_detached(io, accepted, leftover);
+                let _ = ws.core.start_close(Some(duplex_proto::CloseFrame::new(
+                    duplex_proto::CloseCode::GOING_AWAY,
+                    "server shutting down",
+                )));
+                ws
+            }
+        }
+    }
+
+    fn wrap_in_slot<S: AsyncRead + AsyncWrite + Unpin>(
+        &self,
+        io: S,
+        accepted: Accepted,
+        leftover: BytesMut,
+        slot: Slot,
+    ) -> WebSocket<S> {
+        let mut ws = self.wrap_detached(io, accepted, leftover);
+        ws.core.attach(slot, self.state.shutdown_signal());
+        ws
+    }
+
+    fn wrap_detached<S: AsyncRead + AsyncWrite + Unpin>(
+        &self,
+        io: S,
+        accepted: Accepted,
+        leftover: BytesMut,
+    ) -> WebSocket<S> {
         let mut ws = WebSocket::from_upgraded(
             io,
             Role::Server,
@@ -274,9 +352,21 @@ impl ServerBuilder {
             leftover,
         );
         if let Some((params, config)) = accepted.deflate {
-            ws.core.conn().enable_deflate(&params, &config);
+            ws.core.conn.enable_deflate(&params, &config);
         }
         ws
+    }
+}
+
+/// The 503 refusal for a full or stopping server.
+fn unavailable(why: NoSlot) -> HandshakeError {
+    HandshakeError::BadRequest {
+        status: 503,
+        reason: "Service Unavailable",
+        detail: match why {
+            NoSlot::Full => "too many connections; try again shortly".into(),
+            NoSlot::ShuttingDown => "the server is shutting down".into(),
+        },
     }
 }
 

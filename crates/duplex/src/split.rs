@@ -9,11 +9,11 @@
 use std::future::poll_fn;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use duplex_proto::{CloseCode, CloseFrame, Event, Message};
+use duplex_proto::{CloseCode, CloseFrame, Event, Message, PreparedFrame};
 use tokio::io::{AsyncRead, AsyncWrite};
 
+use crate::core::{Core, Delivery};
 use crate::error::Result;
-use crate::websocket::Core;
 
 /// The receiving half of a split [`WebSocket`](crate::WebSocket).
 #[derive(Debug)]
@@ -21,10 +21,19 @@ pub struct WebSocketReader<S> {
     shared: Arc<Mutex<Core<S>>>,
 }
 
-/// The sending half of a split [`WebSocket`](crate::WebSocket).
+/// The sending half of a split [`WebSocket`](crate::WebSocket). Clones share the connection,
+/// so a broadcaster can hold one while the connection's task holds another.
 #[derive(Debug)]
 pub struct WebSocketWriter<S> {
     shared: Arc<Mutex<Core<S>>>,
+}
+
+impl<S> Clone for WebSocketWriter<S> {
+    fn clone(&self) -> Self {
+        WebSocketWriter {
+            shared: self.shared.clone(),
+        }
+    }
 }
 
 pub(crate) fn split<S>(core: Core<S>) -> (WebSocketReader<S>, WebSocketWriter<S>) {
@@ -57,14 +66,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketReader<S> {
 
     /// The peer's close frame, once it has arrived.
     pub fn close_frame(&self) -> Option<CloseFrame> {
-        lock(&self.shared).peer_close().cloned()
+        lock(&self.shared).peer_close.clone()
     }
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketWriter<S> {
     /// Queues a message and writes everything queued.
     pub async fn send(&mut self, message: impl Into<Message>) -> Result<()> {
-        lock(&self.shared).conn().send(message.into())?;
+        lock(&self.shared).conn.send(message.into())?;
         self.flush().await
     }
 
@@ -72,8 +81,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketWriter<S> {
     pub async fn feed(&mut self, message: impl Into<Message>) -> Result<()> {
         let must_flush = {
             let mut core = lock(&self.shared);
-            core.conn().send(message.into())?;
-            core.conn().outgoing_len() >= core.options().write_buffer_size
+            core.conn.send(message.into())?;
+            core.conn.outgoing_len() >= core.options.write_buffer_size
         };
         if must_flush {
             self.flush().await?;
@@ -88,18 +97,26 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketWriter<S> {
 
     /// Sends a ping.
     pub async fn ping(&mut self, payload: impl AsRef<[u8]>) -> Result<()> {
-        lock(&self.shared).conn().ping(payload.as_ref())?;
+        lock(&self.shared).conn.ping(payload.as_ref())?;
         self.flush().await
+    }
+
+    /// Offers a frame prepared once for many connections, without waiting: it is queued by
+    /// reference (no copy) unless this peer's queue is past
+    /// [`Options::max_buffered`](crate::Options::max_buffered), in which case the connection's
+    /// [`SlowConsumer`](crate::SlowConsumer) policy decides. Server connections only.
+    pub fn try_send_prepared(&self, frame: &PreparedFrame) -> Result<Delivery> {
+        lock(&self.shared).try_send_prepared(frame)
     }
 
     /// Bytes queued but not yet written.
     pub fn buffered_amount(&self) -> usize {
-        lock(&self.shared).conn().outgoing_len()
+        lock(&self.shared).conn.outgoing_len()
     }
 
     /// The subprotocol agreed in the handshake.
     pub fn protocol(&self) -> Option<String> {
-        lock(&self.shared).protocol().map(str::to_owned)
+        lock(&self.shared).protocol.clone()
     }
 
     /// Sends a close frame and writes it. The reading half sees the peer's answer as

@@ -1,70 +1,19 @@
-//! [`WebSocket`]: one connection over any `AsyncRead + AsyncWrite`, driven by the sans-IO core.
+//! [`WebSocket`]: one connection over any `AsyncRead + AsyncWrite`, with the browser's verbs.
 //!
-//! All protocol decisions are made by [`duplex_proto::Connection`]; this file only moves bytes
-//! and keeps time. Reading an event also flushes what the core queued (pongs, close replies,
-//! messages fed without a flush), so an echo loop of `recv` + `feed` writes many replies with one
-//! syscall. The end of a connection follows RFC 6455 7.1.1 and what peers need in practice: the
-//! server closes TCP first; a client waits (bounded) for it; after a protocol error we keep
-//! reading until the peer's close frame before closing, so the peer sees our close code instead
-//! of a connection reset.
+//! The methods here are thin: each queues a command in the sans-IO core or polls the driver in
+//! [`crate::core`], which owns the socket, the timers and the closing handshake.
 
-use std::future::{poll_fn, Future as _};
+use std::future::poll_fn;
 use std::pin::Pin;
-use std::task::{ready, Context, Poll};
-use std::time::Duration;
+use std::task::{Context, Poll};
 
 use bytes::BytesMut;
 use duplex_proto::{CloseCode, CloseFrame, Config, Connection, Event, Message, Role};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::time::Sleep;
 
+use crate::core::Core;
 use crate::error::{Error, Result};
-use crate::io::{poll_read_into, poll_write_all};
-
-/// Options of the driver (the protocol's own limits are in [`Config`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Options {
-    /// How long to wait for the peer's part of the closing handshake. Default 5 s.
-    pub close_timeout: Duration,
-    /// [`WebSocket::feed`] flushes once this many bytes are queued. Default 64 KiB.
-    pub write_buffer_size: usize,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            close_timeout: Duration::from_secs(5),
-            write_buffer_size: 64 * 1024,
-        }
-    }
-}
-
-/// Where the connection's life stands, as the reading side sees it.
-#[derive(Debug)]
-enum Phase {
-    Open,
-    /// The close handshake completed in the core; tear down TCP, then report the peer's frame.
-    Closing(Option<CloseFrame>),
-    /// A protocol error: flush our close, drain until the peer's close, then report the error.
-    Failing(Option<Error>),
-    Done,
-}
-
-/// The connection state shared by [`WebSocket`] and, after [`WebSocket::split`], its halves.
-#[derive(Debug)]
-pub(crate) struct Core<S> {
-    io: S,
-    conn: Connection,
-    read_buf: BytesMut,
-    phase: Phase,
-    timer: Option<Pin<Box<Sleep>>>,
-    options: Options,
-    protocol: Option<String>,
-    peer_close: Option<CloseFrame>,
-    /// Our side of the TCP connection is shut down (FIN sent).
-    write_shut: bool,
-}
+use crate::options::Options;
 
 /// A WebSocket connection: the browser's verbs over any byte stream.
 ///
@@ -98,17 +47,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         leftover: BytesMut,
     ) -> Self {
         WebSocket {
-            core: Core {
+            core: Core::new(
                 io,
-                conn: Connection::new(role, config),
-                read_buf: leftover,
-                phase: Phase::Open,
-                timer: None,
+                Connection::new(role, config),
                 options,
                 protocol,
-                peer_close: None,
-                write_shut: false,
-            },
+                leftover,
+            ),
         }
     }
 
@@ -199,8 +144,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         match tokio::time::timeout(timeout, poll_fn(|cx| self.core.poll_close(cx))).await {
             Ok(result) => result,
             Err(_) => {
-                self.core.phase = Phase::Done;
-                let _ = poll_fn(|cx| Pin::new(&mut self.core.io).poll_shutdown(cx)).await;
+                poll_fn(|cx| self.core.poll_abort(cx)).await;
                 Err(Error::Timeout("closing handshake"))
             }
         }
@@ -209,177 +153,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// Splits the connection into a reading and a writing half for two tasks.
     pub fn split(self) -> (crate::WebSocketReader<S>, crate::WebSocketWriter<S>) {
         crate::split::split(self.core)
-    }
-}
-
-impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
-    pub(crate) fn conn(&mut self) -> &mut Connection {
-        &mut self.conn
-    }
-
-    pub(crate) fn options(&self) -> &Options {
-        &self.options
-    }
-
-    pub(crate) fn protocol(&self) -> Option<&str> {
-        self.protocol.as_deref()
-    }
-
-    pub(crate) fn peer_close(&self) -> Option<&CloseFrame> {
-        self.peer_close.as_ref()
-    }
-
-    pub(crate) fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
-        Poll::Ready(
-            ready!(poll_write_all(&mut self.io, cx, self.conn.outgoing())).map_err(Error::from),
-        )
-    }
-
-    /// Queues our close frame unless one was sent already (closing twice is not an error).
-    pub(crate) fn start_close(&mut self, frame: Option<CloseFrame>) -> Result<()> {
-        if self.conn.can_send() {
-            self.conn.close(frame)?;
-        }
-        Ok(())
-    }
-
-    /// Drives the connection until the closing handshake completes, dropping messages.
-    pub(crate) fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
-        loop {
-            match ready!(self.poll_next_event(cx)) {
-                Ok(Event::Close(_)) | Err(Error::AlreadyClosed) => return Poll::Ready(Ok(())),
-                Ok(_) => continue,
-                Err(e) => return Poll::Ready(Err(e)),
-            }
-        }
-    }
-
-    pub(crate) fn poll_next_message(
-        &mut self,
-        cx: &mut Context<'_>,
-    ) -> Poll<Result<Option<Message>>> {
-        loop {
-            return Poll::Ready(match ready!(self.poll_next_event(cx)) {
-                Ok(Event::Message(message)) => Ok(Some(message)),
-                Ok(Event::Ping(_) | Event::Pong(_)) => continue,
-                Ok(Event::Close(_)) | Err(Error::AlreadyClosed) => Ok(None),
-                Err(e) => Err(e),
-            });
-        }
-    }
-
-    pub(crate) fn poll_next_event(&mut self, cx: &mut Context<'_>) -> Poll<Result<Event>> {
-        loop {
-            match &mut self.phase {
-                Phase::Open => {
-                    match self.conn.receive(&mut self.read_buf) {
-                        Ok(Some(Event::Close(frame))) => {
-                            self.peer_close = frame.clone();
-                            self.phase = Phase::Closing(frame);
-                            self.arm_timer();
-                            continue;
-                        }
-                        Ok(Some(event)) => return Poll::Ready(Ok(event)),
-                        Ok(None) => {}
-                        Err(e) => {
-                            self.phase = Phase::Failing(Some(e.into()));
-                            self.arm_timer();
-                            continue;
-                        }
-                    }
-                    // Write what the core and the application queued, without waiting for it.
-                    if !self.conn.outgoing().is_empty() {
-                        if let Poll::Ready(Err(e)) = self.poll_flush(cx) {
-                            self.phase = Phase::Done;
-                            return Poll::Ready(Err(e));
-                        }
-                    }
-                    match ready!(poll_read_into(&mut self.io, cx, &mut self.read_buf)) {
-                        Ok(0) => {
-                            self.phase = Phase::Done;
-                            return Poll::Ready(Err(Error::AbnormalClosure));
-                        }
-                        Ok(_) => {}
-                        Err(e) => {
-                            self.phase = Phase::Done;
-                            return Poll::Ready(Err(e.into()));
-                        }
-                    }
-                }
-                Phase::Closing(_) => {
-                    ready!(self.poll_teardown(cx));
-                    let Phase::Closing(frame) = std::mem::replace(&mut self.phase, Phase::Done)
-                    else {
-                        unreachable!("phase checked above")
-                    };
-                    return Poll::Ready(Ok(Event::Close(frame)));
-                }
-                Phase::Failing(_) => {
-                    ready!(self.poll_teardown(cx));
-                    let Phase::Failing(error) = std::mem::replace(&mut self.phase, Phase::Done)
-                    else {
-                        unreachable!("phase checked above")
-                    };
-                    return Poll::Ready(Err(error.unwrap_or(Error::AlreadyClosed)));
-                }
-                Phase::Done => return Poll::Ready(Err(Error::AlreadyClosed)),
-            }
-        }
-    }
-
-    fn arm_timer(&mut self) {
-        self.timer = Some(Box::pin(tokio::time::sleep(self.options.close_timeout)));
-    }
-
-    /// Ends the transport after the closing handshake or a failure: write our last frames,
-    /// read until the peer is done (its close frame, or for a client the server's end of
-    /// stream), then close our side. Bounded by the close timeout; I/O errors end it early.
-    ///
-    /// A server that failed the connection sends FIN right after its close frame: the peer may
-    /// never complete the frame we gave up on, so its close reply could be hidden inside that
-    /// frame's remaining length. Reading on until the peer closes too means nothing unread is
-    /// left in our receive buffer, which would turn our close into a reset.
-    fn poll_teardown(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let timed_out = |timer: &mut Option<Pin<Box<Sleep>>>, cx: &mut Context<'_>| {
-            timer
-                .as_mut()
-                .is_none_or(|t| t.as_mut().poll(cx).is_ready())
-        };
-        if !self.conn.outgoing().is_empty() {
-            match self.poll_flush(cx) {
-                Poll::Pending if !timed_out(&mut self.timer, cx) => return Poll::Pending,
-                _ => {}
-            }
-        }
-        let is_server = self.conn.role() == Role::Server;
-        if is_server && self.conn.is_failed() && !self.write_shut {
-            if Pin::new(&mut self.io).poll_shutdown(cx).is_pending()
-                && !timed_out(&mut self.timer, cx)
-            {
-                return Poll::Pending;
-            }
-            self.write_shut = true;
-        }
-        // A server closes TCP once the peer is done sending; a client waits for the server to
-        // close first (RFC 6455 7.1.1), and so does a failed server that already sent FIN.
-        let wait_for_eof = !is_server || self.write_shut;
-        while wait_for_eof || !self.conn.is_receive_done() {
-            match poll_read_into(&mut self.io, cx, &mut self.read_buf) {
-                Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) => break,
-                Poll::Ready(Ok(_)) => {
-                    let _ = self.conn.receive(&mut self.read_buf);
-                }
-                Poll::Pending if timed_out(&mut self.timer, cx) => break,
-                Poll::Pending => return Poll::Pending,
-            }
-        }
-        self.read_buf = BytesMut::new();
-        self.timer = None;
-        if !self.write_shut {
-            let _ = ready!(Pin::new(&mut self.io).poll_shutdown(cx));
-            self.write_shut = true;
-        }
-        Poll::Ready(())
     }
 }
 

@@ -265,6 +265,7 @@ pub fn reject(status: u16, body: &str) -> Vec<u8> {
             extra.push(("Sec-WebSocket-Version".to_owned(), "13".to_owned()));
         }
         405 => extra.push(("Allow".to_owned(), "GET".to_owned())),
+        503 => extra.push(("Retry-After".to_owned(), "1".to_owned())),
         _ => {}
     }
     reject_with_headers(status, body, &extra)

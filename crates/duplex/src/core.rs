@@ -1,0 +1,432 @@
+//! The connection driver: one state shared by [`WebSocket`](crate::WebSocket) and its split
+//! halves, advanced by `poll_*` calls.
+//!
+//! All protocol decisions are made by [`duplex_proto::Connection`]; this file moves bytes and
+//! keeps time. Reading an event also writes what the core queued (pongs, close replies, fed
+//! messages, broadcast frames), so an echo loop of `recv` + `feed` writes many replies with one
+//! syscall. The timers live here, not in the core: the keepalive (ping after `ping_interval` of
+//! silence, close after `idle_timeout`), the closing-handshake deadline, and the server's
+//! shutdown signal. The end of a connection follows RFC 6455 7.1.1 and what peers need in
+//! practice: the server closes TCP first; a client waits (bounded) for it; after a protocol
+//! error we keep reading until the peer's close, so the peer sees our close code instead of a
+//! connection reset.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll, Waker};
+
+use bytes::BytesMut;
+use duplex_proto::{CloseCode, CloseFrame, Connection, Event, Message, PreparedFrame, Role};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::time::{Instant, Sleep};
+
+use crate::error::{Error, Result};
+use crate::io::{poll_read_into, poll_write_all};
+use crate::options::{Options, SlowConsumer};
+use crate::server_state::Slot;
+
+/// Where the connection's life stands, as the reading side sees it.
+#[derive(Debug)]
+enum Phase {
+    Open,
+    /// The close handshake completed in the core; tear down TCP, then report the peer's frame.
+    Closing(Option<CloseFrame>),
+    /// A protocol error or a timeout: flush our close, drain until the peer's close, then
+    /// report the error.
+    Failing(Option<Error>),
+    Done,
+}
+
+/// What became of a frame offered without waiting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// Queued; it is being written.
+    Queued,
+    /// The receiver's queue is full ([`SlowConsumer::Wait`]): nothing was queued.
+    Full,
+    /// The receiver's queue is full ([`SlowConsumer::Drop`]): dropped for this receiver.
+    Dropped,
+    /// The connection is closing or closed (perhaps by [`SlowConsumer::Close`] just now).
+    Closed,
+}
+
+pub(crate) struct Core<S> {
+    pub(crate) io: S,
+    pub(crate) conn: Connection,
+    read_buf: BytesMut,
+    phase: Phase,
+    /// Closing-handshake deadline (also bounds the teardown).
+    timer: Option<Pin<Box<Sleep>>>,
+    keepalive: Option<Pin<Box<Sleep>>>,
+    last_heard: Instant,
+    last_ping: Instant,
+    shutdown: Option<Pin<Box<dyn Future<Output = ()> + Send + Sync>>>,
+    /// The task waiting in `poll_next_event`, woken when another task queues bytes.
+    reader: Option<Waker>,
+    pub(crate) options: Options,
+    pub(crate) protocol: Option<String>,
+    pub(crate) peer_close: Option<CloseFrame>,
+    /// Our side of the TCP connection is shut down (FIN sent).
+    write_shut: bool,
+    /// This connection's place in its server's count, if a server accepted it.
+    _slot: Option<Slot>,
+}
+
+impl<S> std::fmt::Debug for Core<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Core")
+            .field("conn", &self.conn)
+            .field("phase", &self.phase)
+            .field("options", &self.options)
+            .field("protocol", &self.protocol)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
+    pub(crate) fn new(
+        io: S,
+        conn: Connection,
+        options: Options,
+        protocol: Option<String>,
+        leftover: BytesMut,
+    ) -> Self {
+        let now = Instant::now();
+        Core {
+            io,
+            conn,
+            read_buf: leftover,
+            phase: Phase::Open,
+            timer: None,
+            keepalive: None,
+            last_heard: now,
+            last_ping: now,
+            shutdown: None,
+            reader: None,
+            options,
+            protocol,
+            peer_close: None,
+            write_shut: false,
+            _slot: None,
+        }
+    }
+
+    /// Ties the connection to its server: counted in its slot, closed by its shutdown.
+    pub(crate) fn attach(
+        &mut self,
+        slot: Slot,
+        shutdown: Pin<Box<dyn Future<Output = ()> + Send + Sync>>,
+    ) {
+        self._slot = Some(slot);
+        self.shutdown = Some(shutdown);
+    }
+
+    pub(crate) fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        Poll::Ready(
+            ready!(poll_write_all(&mut self.io, cx, self.conn.outgoing())).map_err(Error::from),
+        )
+    }
+
+    /// Queues our close frame unless one was sent already (closing twice is not an error).
+    pub(crate) fn start_close(&mut self, frame: Option<CloseFrame>) -> Result<()> {
+        if self.conn.can_send() {
+            self.conn.close(frame)?;
+            self.wake_reader();
+        }
+        Ok(())
+    }
+
+    /// Offers a prepared frame without waiting, applying the slow-consumer policy. When the
+    /// queue was empty it writes at once from the caller's task (one loop writing to every
+    /// receiver, as a broadcast should); otherwise the connection's own task writes it.
+    pub(crate) fn try_send_prepared(&mut self, frame: &PreparedFrame) -> Result<Delivery> {
+        if !self.conn.can_send() {
+            return Ok(Delivery::Closed);
+        }
+        let queued = self.conn.outgoing_len();
+        if queued > 0 && queued + frame.len() > self.options.max_buffered {
+            return Ok(match self.options.slow_consumer {
+                SlowConsumer::Wait => Delivery::Full,
+                SlowConsumer::Drop => Delivery::Dropped,
+                SlowConsumer::Close => {
+                    self.start_close(Some(CloseFrame::new(
+                        CloseCode::POLICY_VIOLATION,
+                        "slow consumer",
+                    )))?;
+                    Delivery::Closed
+                }
+            });
+        }
+        self.conn.send_prepared(frame)?;
+        if queued == 0 {
+            // A no-op waker: if the socket cannot take it all now, the reader task is woken
+            // below and registers its own interest in writability.
+            let mut cx = Context::from_waker(Waker::noop());
+            if let Poll::Ready(Ok(())) = poll_write_all(&mut self.io, &mut cx, self.conn.outgoing())
+            {
+                return Ok(Delivery::Queued);
+            }
+        }
+        self.wake_reader();
+        Ok(Delivery::Queued)
+    }
+
+    fn wake_reader(&mut self) {
+        if let Some(waker) = self.reader.take() {
+            waker.wake();
+        }
+    }
+
+    /// Drives the connection until the closing handshake completes, dropping messages.
+    pub(crate) fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        loop {
+            match ready!(self.poll_next_event(cx)) {
+                Ok(Event::Close(_)) | Err(Error::AlreadyClosed) => return Poll::Ready(Ok(())),
+                Ok(_) => continue,
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+    }
+
+    pub(crate) fn poll_next_message(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Option<Message>>> {
+        loop {
+            return Poll::Ready(match ready!(self.poll_next_event(cx)) {
+                Ok(Event::Message(message)) => Ok(Some(message)),
+                Ok(Event::Ping(_) | Event::Pong(_)) => continue,
+                Ok(Event::Close(_)) | Err(Error::AlreadyClosed) => Ok(None),
+                Err(e) => Err(e),
+            });
+        }
+    }
+
+    pub(crate) fn poll_next_event(&mut self, cx: &mut Context<'_>) -> Poll<Result<Event>> {
+        loop {
+            match &mut self.phase {
+                Phase::Open => {
+                    match self.conn.receive(&mut self.read_buf) {
+                        Ok(Some(Event::Close(frame))) => {
+                            self.peer_close = frame.clone();
+                            self.phase = Phase::Closing(frame);
+                            self.arm_timer();
+                            continue;
+                        }
+                        Ok(Some(event)) => return Poll::Ready(Ok(event)),
+                        Ok(None) => {}
+                        Err(e) => {
+                            self.phase = Phase::Failing(Some(e.into()));
+                            self.arm_timer();
+                            continue;
+                        }
+                    }
+                    // Our close is out and the peer has yet to answer: bound the wait.
+                    if !self.conn.can_send() && self.timer.is_none() {
+                        self.arm_timer();
+                    }
+                    // Write what the core and the application queued, without waiting for it.
+                    if !self.conn.outgoing().is_empty() {
+                        if let Poll::Ready(Err(e)) = self.poll_flush(cx) {
+                            self.phase = Phase::Done;
+                            return Poll::Ready(Err(e));
+                        }
+                    }
+                    match poll_read_into(&mut self.io, cx, &mut self.read_buf) {
+                        Poll::Ready(Ok(0)) => {
+                            self.phase = Phase::Done;
+                            return Poll::Ready(Err(Error::AbnormalClosure));
+                        }
+                        Poll::Ready(Ok(_)) => {
+                            self.last_heard = Instant::now();
+                            continue;
+                        }
+                        Poll::Ready(Err(e)) => {
+                            self.phase = Phase::Done;
+                            return Poll::Ready(Err(e.into()));
+                        }
+                        Poll::Pending => {}
+                    }
+                    if !self
+                        .reader
+                        .as_ref()
+                        .is_some_and(|w| w.will_wake(cx.waker()))
+                    {
+                        self.reader = Some(cx.waker().clone());
+                    }
+                    match self.poll_timers(cx) {
+                        Timers::Quiet => return Poll::Pending,
+                        Timers::Progress => continue,
+                        Timers::Fail(error) => {
+                            self.phase = Phase::Failing(Some(error));
+                            continue;
+                        }
+                    }
+                }
+                Phase::Closing(_) => {
+                    ready!(self.poll_teardown(cx));
+                    let Phase::Closing(frame) = std::mem::replace(&mut self.phase, Phase::Done)
+                    else {
+                        unreachable!("phase checked above")
+                    };
+                    return Poll::Ready(Ok(Event::Close(frame)));
+                }
+                Phase::Failing(_) => {
+                    ready!(self.poll_teardown(cx));
+                    let Phase::Failing(error) = std::mem::replace(&mut self.phase, Phase::Done)
+                    else {
+                        unreachable!("phase checked above")
+                    };
+                    return Poll::Ready(Err(error.unwrap_or(Error::AlreadyClosed)));
+                }
+                Phase::Done => return Poll::Ready(Err(Error::AlreadyClosed)),
+            }
+        }
+    }
+
+    /// Shutdown signal, closing deadline and keepalive, polled while the socket is quiet.
+    fn poll_timers(&mut self, cx: &mut Context<'_>) -> Timers {
+        if let Some(signal) = self.shutdown.as_mut() {
+            if signal.as_mut().poll(cx).is_ready() {
+                self.shutdown = None;
+                let going_away = CloseFrame::new(CloseCode::GOING_AWAY, "server shutting down");
+                return match self.start_close(Some(going_away)) {
+                    Ok(()) => Timers::Progress,
+                    Err(e) => Timers::Fail(e),
+                };
+            }
+        }
+        if !self.conn.can_send() {
+            if let Some(timer) = self.timer.as_mut() {
+                if timer.as_mut().poll(cx).is_ready() {
+                    return Timers::Fail(Error::Timeout("closing handshake"));
+                }
+            }
+            return Timers::Quiet;
+        }
+        self.poll_keepalive(cx)
+    }
+
+    fn poll_keepalive(&mut self, cx: &mut Context<'_>) -> Timers {
+        let Options {
+            ping_interval,
+            idle_timeout,
+            ..
+        } = self.options;
+        if ping_interval.is_none() && idle_timeout.is_none() {
+            return Timers::Quiet;
+        }
+        let mut progress = false;
+        loop {
+            let timer = self
+                .keepalive
+                .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(Instant::now())));
+            if timer.as_mut().poll(cx).is_pending() {
+                return if progress {
+                    Timers::Progress
+                } else {
+                    Timers::Quiet
+                };
+            }
+            let now = Instant::now();
+            if idle_timeout.is_some_and(|idle| now.duration_since(self.last_heard) >= idle) {
+                let idle = CloseFrame::new(CloseCode::GOING_AWAY, "idle timeout");
+                if let Err(e) = self.start_close(Some(idle)) {
+                    return Timers::Fail(e);
+                }
+                self.arm_timer();
+                return Timers::Fail(Error::Timeout("peer idle"));
+            }
+            let quiet_since = self.last_heard.max(self.last_ping);
+            if ping_interval.is_some_and(|every| now.duration_since(quiet_since) >= every) {
+                if self.conn.ping(b"").is_ok() {
+                    progress = true;
+                }
+                self.last_ping = now;
+            }
+            let far = now + std::time::Duration::from_secs(86_400);
+            let next_idle = idle_timeout.map_or(far, |idle| self.last_heard + idle);
+            let next_ping =
+                ping_interval.map_or(far, |every| self.last_heard.max(self.last_ping) + every);
+            if let Some(timer) = self.keepalive.as_mut() {
+                timer.as_mut().reset(next_idle.min(next_ping));
+            }
+        }
+    }
+
+    fn arm_timer(&mut self) {
+        if self.timer.is_none() {
+            self.timer = Some(Box::pin(tokio::time::sleep(self.options.close_timeout)));
+        }
+    }
+
+    /// Ends the transport after the closing handshake or a failure: write our last frames,
+    /// read until the peer is done (its close frame, or for a client the server's end of
+    /// stream), then close our side. Bounded by the close timeout; I/O errors end it early.
+    ///
+    /// A server that failed the connection sends FIN right after its close frame: the peer may
+    /// never complete the frame we gave up on, so its close reply could be hidden inside that
+    /// frame's remaining length. Reading on until the peer closes too means nothing unread is
+    /// left in our receive buffer, which would turn our close into a reset.
+    fn poll_teardown(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let timed_out = |timer: &mut Option<Pin<Box<Sleep>>>, cx: &mut Context<'_>| {
+            timer
+                .as_mut()
+                .is_none_or(|t| t.as_mut().poll(cx).is_ready())
+        };
+        self.keepalive = None;
+        self.shutdown = None;
+        if !self.conn.outgoing().is_empty() {
+            match self.poll_flush(cx) {
+                Poll::Pending if !timed_out(&mut self.timer, cx) => return Poll::Pending,
+                _ => {}
+            }
+        }
+        let is_server = self.conn.role() == Role::Server;
+        if is_server && self.conn.is_failed() && !self.write_shut {
+            if Pin::new(&mut self.io).poll_shutdown(cx).is_pending()
+                && !timed_out(&mut self.timer, cx)
+            {
+                return Poll::Pending;
+            }
+            self.write_shut = true;
+        }
+        // A server closes TCP once the peer is done sending; a client waits for the server to
+        // close first (RFC 6455 7.1.1), and so does a failed server that already sent FIN.
+        let wait_for_eof = !is_server || self.write_shut;
+        while wait_for_eof || !self.conn.is_receive_done() {
+            match poll_read_into(&mut self.io, cx, &mut self.read_buf) {
+                Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) => break,
+                Poll::Ready(Ok(_)) => {
+                    let _ = self.conn.receive(&mut self.read_buf);
+                }
+                Poll::Pending if timed_out(&mut self.timer, cx) => break,
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        self.read_buf = BytesMut::new();
+        self.timer = None;
+        if !self.write_shut {
+            let _ = ready!(Pin::new(&mut self.io).poll_shutdown(cx));
+            self.write_shut = true;
+        }
+        Poll::Ready(())
+    }
+
+    /// Ends the connection now (after a timed-out close), without waiting for anything.
+    pub(crate) fn poll_abort(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        self.phase = Phase::Done;
+        let _ = ready!(Pin::new(&mut self.io).poll_shutdown(cx));
+        Poll::Ready(())
+    }
+}
+
+/// What the timers asked for.
+enum Timers {
+    /// Nothing due: wait for the socket or a timer.
+    Quiet,
+    /// Something was queued (a ping, a close): run the loop again to write it.
+    Progress,
+    /// End the connection with this error, after the usual teardown.
+    Fail(Error),
+}
