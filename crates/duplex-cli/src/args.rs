@@ -74,6 +74,9 @@ pub struct EchoArgs {
     /// PEM private key of --cert (PKCS#8, RSA or EC).
     #[arg(long, value_name = "FILE", requires = "cert")]
     pub key: Option<PathBuf>,
+    /// Most connections open at once; more get 503 (Retry-After: 1). Default: no cap.
+    #[arg(long, value_name = "N")]
+    pub max_connections: Option<usize>,
     /// Worker threads; 1 runs everything on the current thread.
     #[arg(long, default_value_t = 1)]
     pub threads: usize,

@@ -28,6 +28,9 @@ pub fn run(args: EchoArgs) -> anyhow::Result<()> {
     runtime.block_on(serve(args))
 }
 
+/// How long open connections get to finish their closing handshake on Ctrl-C.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
 /// How long a client may take over the TLS handshake.
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -52,6 +55,10 @@ async fn serve(args: EchoArgs) -> anyhow::Result<()> {
     for origin in &args.allow_origins {
         server = server.allow_origin(origin.clone());
     }
+    if let Some(max) = args.max_connections {
+        server = server.max_connections(max);
+    }
+    let shutdown = server.shutdown_handle();
     let scheme = if tls.is_some() { "wss" } else { "ws" };
     tracing::info!("listening on {scheme}://{}", listener.local_addr()?);
     loop {
@@ -75,7 +82,15 @@ async fn serve(args: EchoArgs) -> anyhow::Result<()> {
                 });
             }
             _ = tokio::signal::ctrl_c() => {
-                tracing::info!("interrupted, stopping");
+                let open = shutdown.active_connections();
+                tracing::info!("interrupted: closing {open} connections with 1001 (Ctrl-C again to quit now)");
+                shutdown.begin();
+                tokio::select! {
+                    all = shutdown.wait(SHUTDOWN_GRACE) => if !all {
+                        tracing::warn!("{} connections still open after {SHUTDOWN_GRACE:?}", shutdown.active_connections());
+                    },
+                    _ = tokio::signal::ctrl_c() => {}
+                }
                 return Ok(());
             }
         }
