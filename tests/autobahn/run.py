@@ -15,6 +15,7 @@ Standard library only.
 
 import argparse
 import atexit
+import concurrent.futures
 import base64
 import json
 import os
@@ -24,6 +25,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
 
@@ -87,8 +89,31 @@ sys.exit(run())
 _children = []  # Popen objects we started (each in its own process group)
 
 
+_buffers = threading.local()
+
+
 def log(msg=""):
-    print(msg, flush=True)
+    """Prints a line, or holds it while a direction runs in a worker thread (so the two
+    directions' reports come out whole, one after the other)."""
+    held = getattr(_buffers, "lines", None)
+    if held is not None:
+        held.append(msg)
+    else:
+        print(msg, flush=True)
+
+
+def run_held(run_direction, args, cases, exclude):
+    """Runs one direction in a worker thread, returning its result and its held output."""
+    _buffers.lines = []
+    try:
+        try:
+            result = run_direction(args, cases, exclude)
+        except RunError as e:
+            log("ERROR: %s" % e)
+            result = (0, 0, False)
+        return result, _buffers.lines
+    finally:
+        _buffers.lines = None
 
 
 def stop_process(proc, name="process", grace=5.0):
@@ -557,6 +582,8 @@ def parse_args(argv):
     p.add_argument("--no-deflate", action="store_true",
                    help="leave out the permessage-deflate cases 12.* and 13.* (the slowest)")
     p.add_argument("--no-build", action="store_true", help="do not run cargo build first")
+    p.add_argument("--serial", action="store_true",
+                   help="run the two directions one after the other instead of side by side")
     p.add_argument("--binary", help="duplex binary (default: <target>/release/duplex)")
     p.add_argument("--client-binary",
                    help="client testee (default: <target>/release/examples/autobahn_client)")
@@ -603,15 +630,20 @@ def main(argv):
             directions.append(run_server_direction)
         if args.only in (None, "client"):
             directions.append(run_client_direction)
-        for run_direction in directions:
-            try:
-                p, f, ok = run_direction(args, cases, exclude)
-            except RunError as e:
-                log("ERROR: %s" % e)
-                p, f, ok = 0, 0, False
-            passed += p
-            failed += f
-            all_ok = all_ok and ok
+        # The two directions share nothing but the machine: run them side by side (each is
+        # mostly one single-threaded Python process), unless asked not to.
+        workers = 1 if args.serial else len(directions)
+        log("autobahn: running %s" % (" and ".join(d.__name__[4:] for d in directions)
+                                       + (" side by side" if workers > 1 else "")))
+        with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = [pool.submit(run_held, d, args, cases, exclude) for d in directions]
+            for future in futures:
+                (p, f, ok), lines = future.result()
+                for line in lines:
+                    log(line)
+                passed += p
+                failed += f
+                all_ok = all_ok and ok
         log()
         log("reports: %s" % os.path.relpath(REPORTS, REPO))
     except RunError as e:
