@@ -1,24 +1,39 @@
 #!/usr/bin/env node
 // Interop client: headless Chromium (Debian's /usr/bin/chromium, driven by playwright-core)
 // using the browser's own WebSocket API against an echo server.
-// Usage: node browser_client.mjs ws://127.0.0.1:PORT (or wss://, then certificate errors are
-// ignored: the interop runner's CA is made per run)
+// Usage: node browser_client.mjs ws://127.0.0.1:PORT [--expect-deflate [--expect-param NAME]... |
+//        --expect-no-deflate]
+// (or wss://, then certificate errors are ignored: the interop runner's CA is made per run).
+// Chromium always offers permessage-deflate. --expect-deflate makes ws.extensions a check: it must
+// contain permessage-deflate (with each --expect-param, e.g. server_no_context_takeover);
+// --expect-no-deflate requires it to be empty.
 // Serves a trivial page from http://127.0.0.1:<free port>/ (a realistic origin), runs the checks
 // inside that page, prints one line per check, exits 0 when all pass and 1 otherwise.
 // Never downloads a browser: it uses /usr/bin/chromium (override with CHROMIUM=/path).
 import http from 'node:http';
 import { chromium } from 'playwright-core';
 
-const url = process.argv[2];
-if (!url) {
-  console.error('usage: node browser_client.mjs ws://HOST:PORT');
+const USAGE = 'usage: node browser_client.mjs ws://HOST:PORT [--expect-deflate [--expect-param NAME]... | --expect-no-deflate]';
+let url;
+let expectDeflate = null; // null: only report; true / false: check
+const expectParams = [];
+for (let i = 2; i < process.argv.length; i++) {
+  const a = process.argv[i];
+  if (a === '--expect-deflate') expectDeflate = true;
+  else if (a === '--expect-no-deflate') expectDeflate = false;
+  else if (a === '--expect-param' && i + 1 < process.argv.length) expectParams.push(process.argv[++i]);
+  else if (!a.startsWith('--') && !url) url = a;
+  else { console.error(USAGE); process.exit(2); }
+}
+if (!url || (expectParams.length && expectDeflate !== true)) {
+  console.error(USAGE);
   process.exit(2);
 }
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const OVERALL_TIMEOUT_MS = 110_000;
 
 // This function runs in the page (it is serialized into the served HTML), not in Node.
-async function runChecks(url) {
+async function runChecks(url, expectDeflate, expectParams) {
   const STEP_TIMEOUT_MS = 30000;
   const results = (window.__interopResults = []);
   const log = (line) => { results.push(line); };
@@ -31,6 +46,30 @@ async function runChecks(url) {
     const a = new Uint8Array(n);
     for (let i = 0; i < n; i += 65536) crypto.getRandomValues(a.subarray(i, Math.min(n, i + 65536)));
     return a;
+  }
+  // About n bytes of JSON that compresses well but is not one repeated block: chat-like records.
+  function jsonText(n) {
+    const parts = [];
+    let len = 2;
+    for (let i = 0; len < n; i++) {
+      const rec = JSON.stringify({ seq: i, user: `user-${i % 97}`, channel: 'general', text: `message number ${i} from the interop test ✓`, ts: 1700000000000 + i * 17 });
+      parts.push(rec);
+      len += rec.length + 1;
+    }
+    return `[${parts.join(',')}]`;
+  }
+  function checkExtensions(ext) {
+    if (expectDeflate === true) {
+      let item = null;
+      for (const it of ext.split(',')) {
+        const [name, ...params] = it.split(';').map((p) => p.trim());
+        if (name === 'permessage-deflate') item = new Set(params.map((p) => p.split('=')[0].trim()));
+      }
+      if (!item) throw new Error(`expected permessage-deflate in ws.extensions, got ${JSON.stringify(ext)}`);
+      for (const p of expectParams) if (!item.has(p)) throw new Error(`expected ${p} in ws.extensions, got ${JSON.stringify(ext)}`);
+    } else if (expectDeflate === false && ext !== '') {
+      throw new Error(`expected no extension, ws.extensions is ${JSON.stringify(ext)}`);
+    }
   }
   function firstDiff(a, b) {
     const n = Math.min(a.length, b.length);
@@ -113,9 +152,14 @@ async function runChecks(url) {
     log(`info negotiated extensions: ${main.ws.extensions || '(none)'}`);
     if (main.ws.protocol !== 'superchat') throw new Error(`expected protocol "superchat", got ${JSON.stringify(main.ws.protocol)}`);
   });
+  if (expectDeflate !== null) {
+    check(expectDeflate ? `extensions: permessage-deflate${expectParams.map((p) => `; ${p}`).join('')} negotiated` : 'extensions: none negotiated',
+      async () => checkExtensions(main.ws.extensions));
+  }
   check('text: empty', () => echoText(main, 'text empty', ''));
   check('text: multi-byte UTF-8', () => echoText(main, 'text utf-8', 'héllo wörld ✓ 😀 日本語'));
   for (const n of [125, 126, 65535, 65536, 1 << 20]) check(`text: ${n} bytes`, () => echoText(main, `text ${n} bytes`, asciiText(n)));
+  check('text: 1 MiB of JSON (compressible)', () => echoText(main, 'text 1 MiB JSON', jsonText(1 << 20)));
   for (const n of [0, 1, 125, 126, 65536, 1 << 20]) check(`binary: ${n} bytes`, () => echoBinary(main, `binary ${n} bytes`, randomBytes(n)));
   check('burst: 1000 messages in order', async () => {
     const N = 1000;
@@ -217,7 +261,7 @@ try {
   await page.goto(pageUrl);
   console.log(`info ${browser.version()} on ${pageUrl}`);
   started = true;
-  const { failed, results } = await page.evaluate((u) => runChecks(u), url);
+  const { failed, results } = await page.evaluate(([u, e, p]) => runChecks(u, e, p), [url, expectDeflate, expectParams]);
   for (const line of results) console.log(line);
   if (failed) console.log(`chromium client: ${failed} check(s) failed`);
   else console.log('chromium client: all checks passed');

@@ -1,13 +1,28 @@
 #!/usr/bin/env node
 // Interop client: Node `ws` against an echo server.
-// Usage: node node_client.mjs ws://127.0.0.1:PORT
+// Usage: node node_client.mjs ws://127.0.0.1:PORT [--expect-deflate [--expect-param NAME]... | --expect-no-deflate]
+// ws offers permessage-deflate by default. --expect-deflate makes the server's
+// Sec-WebSocket-Extensions answer (and ws.extensions) a check: it must accept permessage-deflate
+// (with each --expect-param, e.g. server_no_context_takeover), and the 1 MiB JSON echo must
+// arrive compressed (counted on the socket); --expect-no-deflate requires no extension at all.
 // Exits 0 when every check passes; otherwise prints "FAIL: <reason>" and exits 1.
 import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
 
-const url = process.argv[2];
-if (!url) {
-  console.error('usage: node node_client.mjs ws://HOST:PORT');
+const USAGE = 'usage: node node_client.mjs ws://HOST:PORT [--expect-deflate [--expect-param NAME]... | --expect-no-deflate]';
+let url;
+let expectDeflate = null; // null: only report; true / false: check
+const expectParams = [];
+for (let i = 2; i < process.argv.length; i++) {
+  const a = process.argv[i];
+  if (a === '--expect-deflate') expectDeflate = true;
+  else if (a === '--expect-no-deflate') expectDeflate = false;
+  else if (a === '--expect-param' && i + 1 < process.argv.length) expectParams.push(process.argv[++i]);
+  else if (!a.startsWith('--') && !url) url = a;
+  else { console.error(USAGE); process.exit(2); }
+}
+if (!url || (expectParams.length && expectDeflate !== true)) {
+  console.error(USAGE);
   process.exit(2);
 }
 const STEP_TIMEOUT_MS = 30_000;
@@ -18,6 +33,41 @@ function asciiText(n) {
   const block = alphabet.repeat(Math.ceil(Math.min(n, 4096) / alphabet.length) + 1);
   while (s.length < n) s += block.slice(0, Math.min(block.length, n - s.length));
   return s;
+}
+
+// About 1 MiB of JSON that compresses well but is not one repeated block: chat-like records.
+function jsonText(n) {
+  const parts = [];
+  let len = 2;
+  for (let i = 0; len < n; i++) {
+    const rec = JSON.stringify({ seq: i, user: `user-${i % 97}`, channel: 'general', text: `message number ${i} from the interop test ✓`, ts: 1700000000000 + i * 17 });
+    parts.push(rec);
+    len += rec.length + 1;
+  }
+  return `[${parts.join(',')}]`;
+}
+
+// The permessage-deflate item of a Sec-WebSocket-Extensions header value, as
+// { name, params: Set of parameter names }, or null.
+function deflateItem(header) {
+  for (const item of (header || '').split(',')) {
+    const [name, ...params] = item.split(';').map((p) => p.trim());
+    if (name === 'permessage-deflate') return { name, params: new Set(params.map((p) => p.split('=')[0].trim())) };
+  }
+  return null;
+}
+
+function checkExtensions(header, property) {
+  if (expectDeflate === true) {
+    const item = deflateItem(header);
+    if (!item) throw new Error(`expected permessage-deflate to be negotiated, the server answered Sec-WebSocket-Extensions: ${JSON.stringify(header ?? null)}`);
+    if (property !== 'permessage-deflate') throw new Error(`ws.extensions is ${JSON.stringify(property)}, expected "permessage-deflate"`);
+    for (const p of expectParams) {
+      if (!item.params.has(p)) throw new Error(`expected ${p} in the answer, got ${JSON.stringify(header)}`);
+    }
+  } else if (expectDeflate === false) {
+    if (header || property) throw new Error(`expected no extension, the server answered Sec-WebSocket-Extensions: ${JSON.stringify(header ?? null)} (ws.extensions ${JSON.stringify(property)})`);
+  }
 }
 
 function firstDiff(a, b) {
@@ -35,9 +85,14 @@ function preview(v) {
 function open(protocols) {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, protocols, { maxPayload: 64 * 1024 * 1024 });
-    const conn = { ws, queue: [], waiters: [], closed: null, error: null };
+    const conn = { ws, queue: [], waiters: [], closed: null, error: null, socket: null, extHeader: null };
     const timer = setTimeout(() => reject(new Error(`handshake timed out after ${STEP_TIMEOUT_MS} ms`)), STEP_TIMEOUT_MS);
     ws.on('open', () => { clearTimeout(timer); resolve(conn); });
+    // The HTTP answer: its Sec-WebSocket-Extensions, and the socket (to count bytes on the wire).
+    ws.on('upgrade', (res) => {
+      conn.extHeader = res.headers['sec-websocket-extensions'] ?? null;
+      conn.socket = res.socket;
+    });
     ws.on('unexpected-response', (_req, res) => {
       clearTimeout(timer);
       reject(new Error(`handshake refused: HTTP ${res.statusCode} ${res.statusMessage}`));
@@ -119,13 +174,34 @@ let main;
 check('handshake offering [superchat, chat] selects superchat', async () => {
   main = await open(['superchat', 'chat']);
   if (main.ws.protocol !== 'superchat') throw new Error(`expected protocol "superchat", got ${JSON.stringify(main.ws.protocol)}`);
-  console.log(`info negotiated extensions: ${main.ws.extensions || '(none)'}`);
+  console.log(`info negotiated extensions: ${main.extHeader || '(none)'} (ws.extensions: ${JSON.stringify(main.ws.extensions)})`);
 });
+if (expectDeflate !== null) {
+  check(expectDeflate ? `extensions: permessage-deflate${expectParams.map((p) => `; ${p}`).join('')} negotiated` : 'extensions: none negotiated',
+    async () => checkExtensions(main.extHeader, main.ws.extensions));
+}
 check('text: empty', () => echoText(main, 'text empty', ''));
 check('text: multi-byte UTF-8', () => echoText(main, 'text utf-8', 'héllo wörld ✓ 😀 日本語'));
 for (const n of [125, 126, 65535, 65536, 1 << 20]) {
   check(`text: ${n} bytes`, () => echoText(main, `text ${n} bytes`, asciiText(n)));
 }
+check('text: 1 MiB of JSON (compressible)', async () => {
+  const text = jsonText(1 << 20);
+  const read0 = main.socket ? main.socket.bytesRead : 0;
+  const written0 = main.socket ? main.socket.bytesWritten : 0;
+  await echoText(main, 'text 1 MiB JSON', text);
+  if (!main.socket) return;
+  const read = main.socket.bytesRead - read0;
+  const written = main.socket.bytesWritten - written0;
+  console.log(`info 1 MiB JSON (${text.length} bytes): ${written} bytes on the wire out, ${read} back`);
+  // Compressed, this JSON is a few percent of its size; uncompressed it is all of it.
+  if (expectDeflate === true && (read > text.length / 4 || written > text.length / 4)) {
+    throw new Error(`expected a compressed echo (--expect-deflate), got ${written} bytes out, ${read} back for ${text.length}`);
+  }
+  if (expectDeflate === false && read < text.length) {
+    throw new Error(`no extension was agreed but only ${read} bytes came back for ${text.length}`);
+  }
+});
 for (const n of [0, 1, 125, 126, 65536, 1 << 20]) {
   check(`binary: ${n} bytes`, () => echoBinary(main, `binary ${n} bytes`, randomBytes(n)));
 }

@@ -2,9 +2,17 @@
 """Interop client: Python `websockets` (asyncio) against an echo server.
 
 Usage: python python_client.py ws://127.0.0.1:PORT
+           [--expect-deflate [--expect-param NAME]... | --expect-no-deflate]
+
+websockets offers permessage-deflate by default (compression="deflate"). --expect-deflate makes
+the negotiation a check: the server's Sec-WebSocket-Extensions must accept permessage-deflate
+(with each --expect-param, e.g. server_no_context_takeover) and websockets must have enabled its
+PerMessageDeflate extension; --expect-no-deflate requires no extension at all.
 Exits 0 when every check passes; otherwise prints "FAIL <check>: <reason>" and exits 1.
 """
+import argparse
 import asyncio
+import json
 import os
 import sys
 import time
@@ -19,6 +27,49 @@ MAX_SIZE = 64 * 1024 * 1024
 def ascii_text(n):
     alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
     return (alphabet * (n // len(alphabet) + 1))[:n]
+
+
+def json_text(n):
+    """About n bytes of JSON that compresses well but is not one repeated block."""
+    parts, length, i = [], 2, 0
+    while length < n:
+        rec = json.dumps({"seq": i, "user": f"user-{i % 97}", "channel": "general",
+                          "text": f"message number {i} from the interop test \u2713",
+                          "ts": 1700000000000 + i * 17},
+                         separators=(",", ":"), ensure_ascii=False)
+        parts.append(rec)
+        length += len(rec) + 1
+        i += 1
+    return "[" + ",".join(parts) + "]"
+
+
+def deflate_params(header):
+    """Parameter names of the permessage-deflate item of a Sec-WebSocket-Extensions value, or
+    None when there is no such item."""
+    for item in (header or "").split(","):
+        name, *params = [p.strip() for p in item.split(";")]
+        if name == "permessage-deflate":
+            return {p.split("=")[0].strip() for p in params}
+    return None
+
+
+def check_extensions(ws, expect, params):
+    header = ws.response.headers.get("Sec-WebSocket-Extensions")
+    enabled = [e.name for e in ws.protocol.extensions]
+    if expect:
+        got = deflate_params(header)
+        if got is None:
+            raise CheckFailed(f"expected permessage-deflate to be negotiated, the server answered "
+                              f"Sec-WebSocket-Extensions: {header!r}")
+        if "permessage-deflate" not in enabled:
+            raise CheckFailed(f"the answer {header!r} accepted permessage-deflate but websockets "
+                              f"enabled {enabled!r}")
+        for p in params:
+            if p not in got:
+                raise CheckFailed(f"expected {p} in the answer, got {header!r}")
+    elif header or enabled:
+        raise CheckFailed(f"expected no extension, the server answered Sec-WebSocket-Extensions: "
+                          f"{header!r} (enabled: {enabled!r})")
 
 
 def first_diff(a, b):
@@ -92,7 +143,7 @@ async def open_conn(url, protocols):
         raise CheckFailed(f"handshake failed: {type(e).__name__}: {e}") from None
 
 
-async def run(url):
+async def run(url, expect_deflate, expect_params):
     failed = 0
     main = None
 
@@ -117,15 +168,26 @@ async def run(url):
         if main.subprotocol != "superchat":
             raise CheckFailed(f'expected protocol "superchat", got {main.subprotocol!r}')
         ext = main.response.headers.get("Sec-WebSocket-Extensions")
-        print(f"info negotiated extensions: {ext or '(none)'}", flush=True)
+        print(f"info negotiated extensions: {ext or '(none)'} (enabled: "
+              f"{[e.name for e in main.protocol.extensions]!r})", flush=True)
 
     main_checks = []
+    if expect_deflate is not None:
+        name = ("extensions: permessage-deflate" + "".join(f"; {p}" for p in expect_params)
+                + " negotiated") if expect_deflate else "extensions: none negotiated"
+
+        async def extensions():
+            check_extensions(main, expect_deflate, expect_params)
+
+        main_checks.append((name, extensions))
     main_checks.append(("text: empty", lambda: echo_text(main, "text empty", "")))
     main_checks.append(("text: multi-byte UTF-8",
                         lambda: echo_text(main, "text utf-8", "héllo wörld ✓ 😀 日本語")))
     for n in (125, 126, 65535, 65536, 1 << 20):
         main_checks.append((f"text: {n} bytes",
                             lambda n=n: echo_text(main, f"text {n} bytes", ascii_text(n))))
+    main_checks.append(("text: 1 MiB of JSON (compressible)",
+                        lambda: echo_text(main, "text 1 MiB JSON", json_text(1 << 20))))
     for n in (0, 1, 125, 126, 65536, 1 << 20):
         main_checks.append((f"binary: {n} bytes",
                             lambda n=n: echo_binary(main, f"binary {n} bytes", os.urandom(n))))
@@ -180,9 +242,19 @@ async def run(url):
 
 
 def main():
-    if len(sys.argv) != 2:
-        sys.exit("usage: python_client.py ws://HOST:PORT")
-    failed = asyncio.run(run(sys.argv[1]))
+    ap = argparse.ArgumentParser(description="websockets interop client")
+    ap.add_argument("url")
+    g = ap.add_mutually_exclusive_group()
+    g.add_argument("--expect-deflate", dest="expect", action="store_true", default=None,
+                   help="permessage-deflate must be negotiated")
+    g.add_argument("--expect-no-deflate", dest="expect", action="store_false",
+                   help="no extension may be negotiated")
+    ap.add_argument("--expect-param", action="append", default=[], metavar="NAME",
+                    help="with --expect-deflate: this parameter must be in the answer")
+    args = ap.parse_args()
+    if args.expect_param and args.expect is not True:
+        ap.error("--expect-param needs --expect-deflate")
+    failed = asyncio.run(run(args.url, args.expect, args.expect_param))
     if failed:
         print(f"python-websockets client: {failed} check(s) failed")
         sys.exit(1)

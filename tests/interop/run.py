@@ -6,16 +6,20 @@
 1. setup.sh (Chromium, node_modules, .venv) unless --no-setup;
 2. cargo build of `duplex` and the `interop_client` and `axum_upgrade` examples unless --no-build;
 3. `duplex echo` on a free port, with three clients against it: Node ws, Python websockets and
-   headless Chromium; then the same over wss:// (`duplex echo --cert --key`) with a CA and a
+   headless Chromium (all three offer permessage-deflate; each checks that nothing is agreed);
+   then `duplex echo --deflate` and `--deflate --deflate-lean` (each client checks that
+   permessage-deflate is agreed, with both no_context_takeover parameters in lean mode); then
+   plain and --deflate over wss:// (`duplex echo --cert --key`) with a CA and a
    server certificate made by the `openssl` CLI at run time: Node trusts the CA through
    NODE_EXTRA_CA_CERTS, Python through SSL_CERT_FILE, and Chromium is started with
    --ignore-certificate-errors;
 4. the `axum_upgrade` example (a page at / and a WebSocket echo at /ws on one port): headless
    Chromium loads the page, whose own script must get its message echoed through /ws;
-5. a Python websockets and a Node ws echo server, each on a free port, with duplex's
-   interop_client against it.
+5. a Python websockets echo server (deflate on), a Node ws echo server (deflate off) and one with
+   `--deflate`, each on a free port, with duplex's interop_client against it twice: without an
+   offer (expects no extension) and with `--deflate` (expects what the peer does).
 
---self-test runs the three clients against the two peer echo servers instead (no duplex needed):
+--self-test runs the three clients against the three peer echo servers instead (no duplex needed):
 it proves the harness itself.
 
 Prints one line per pair, `PASS <client> -> <server>` or `FAIL <client> -> <server>: <reason>`
@@ -137,6 +141,8 @@ class Runner:
         if ok:
             self.passed += 1
             print(f"PASS {name}", flush=True)
+            if details:  # the client's info/warn lines (e.g. the negotiated extensions)
+                print("\n".join("    " + line for line in details.splitlines()), flush=True)
         else:
             self.failed += 1
             print(f"FAIL {name}: {reason}", flush=True)
@@ -182,7 +188,9 @@ class Runner:
             self.report(False, name, f"timed out after {self.timeout:.0f} s{server_note}",
                         f"client output:\n{tail(clog)}\nserver output:\n{tail(slog)}")
         elif rc == 0:
-            self.report(True, name)
+            notes = [line for line in output.splitlines()
+                     if line.startswith(("info negotiated", "info 1 MiB", "warn "))]
+            self.report(True, name, details="\n".join(notes))
         else:
             self.report(False, name, reason_from(output, rc) + server_note,
                         f"client output:\n{tail(clog)}\nserver output (so far):\n{tail(slog, 20)}")
@@ -260,23 +268,39 @@ def main():
         print(f"interop: setup took {time.monotonic() - t0:.1f} s", flush=True)
 
     node = ["node"]
-    clients = [
-        ("node-ws", lambda url: node + [os.path.join(HERE, "node_client.mjs"), url]),
-        ("python-websockets", lambda url: [VENV_PY, os.path.join(HERE, "python_client.py"), url]),
-        ("chromium", lambda url: node + [os.path.join(HERE, "browser_client.mjs"), url]),
+    client_cmds = [
+        ("node-ws", node + [os.path.join(HERE, "node_client.mjs")]),
+        ("python-websockets", [VENV_PY, os.path.join(HERE, "python_client.py")]),
+        ("chromium", node + [os.path.join(HERE, "browser_client.mjs")]),
     ]
+
+    def clients(*flags, only=None):
+        """The three clients (or those named in `only`), each given the URL and then `flags`
+        (what to expect of the extension negotiation)."""
+        return [(name, lambda url, cmd=cmd: cmd + [url, *flags])
+                for name, cmd in client_cmds if only is None or name in only]
+
+    # Every client offers permessage-deflate by default (Chromium always does).
+    no_deflate = ["--expect-no-deflate"]
+    deflate = ["--expect-deflate"]
+    lean = deflate + ["--expect-param", "server_no_context_takeover",
+                      "--expect-param", "client_no_context_takeover"]
+    python_echo = lambda port: [VENV_PY, "-u", os.path.join(HERE, "python_echo_server.py"),  # noqa: E731
+                                str(port)]
+    node_echo = lambda port: node + [os.path.join(HERE, "node_echo_server.mjs"), str(port)]  # noqa: E731
+    # (name, command for a port, client flags: what the peer does with a deflate offer)
     peers = [
-        ("python-websockets echo",
-         lambda port: [VENV_PY, "-u", os.path.join(HERE, "python_echo_server.py"), str(port)]),
-        ("node-ws echo", lambda port: node + [os.path.join(HERE, "node_echo_server.mjs"), str(port)]),
+        ("python-websockets echo", python_echo, deflate),
+        ("node-ws echo", node_echo, no_deflate),
+        ("node-ws echo --deflate", lambda port: node_echo(port) + ["--deflate"], deflate),
     ]
 
     with tempfile.TemporaryDirectory(prefix="duplex-interop-") as workdir:
         runner = Runner(workdir, args.timeout)
         try:
             if args.self_test:
-                for peer_name, peer_cmd in peers:
-                    runner.with_server(peer_name, peer_cmd, clients)
+                for peer_name, peer_cmd, flags in peers:
+                    runner.with_server(peer_name, peer_cmd, clients(*flags))
             else:
                 if not args.no_build:
                     t0 = time.monotonic()
@@ -303,7 +327,12 @@ def main():
                         cmd += ["--protocol", p]
                     return cmd
 
-                runner.with_server("duplex echo", duplex_echo, clients)
+                runner.with_server("duplex echo", duplex_echo, clients(*no_deflate))
+                runner.with_server("duplex echo --deflate",
+                                   lambda port: duplex_echo(port) + ["--deflate"], clients(*deflate))
+                runner.with_server("duplex echo --deflate --deflate-lean",
+                                   lambda port: duplex_echo(port) + ["--deflate", "--deflate-lean"],
+                                   clients(*lean))
                 # The page is served by the same listener as the WebSocket: load it over http.
                 runner.with_server(
                     "duplex axum_upgrade example",
@@ -319,14 +348,23 @@ def main():
                         runner.report(False, f"{client_name} -> duplex echo (wss)",
                                       f"could not make certificates: {e}")
                 else:
+                    tls_env = {"NODE_EXTRA_CA_CERTS": ca, "SSL_CERT_FILE": ca}
                     runner.with_server(
                         "duplex echo (wss)",
                         lambda port: duplex_echo(port) + ["--cert", cert, "--key", key],
-                        clients, scheme="wss",
-                        client_env={"NODE_EXTRA_CA_CERTS": ca, "SSL_CERT_FILE": ca})
-                for peer_name, peer_cmd in peers:
-                    runner.with_server(peer_name, peer_cmd,
-                                       [("duplex interop_client", lambda url: [interop_client, url])])
+                        clients(*no_deflate), scheme="wss", client_env=tls_env)
+                    runner.with_server(
+                        "duplex echo --deflate (wss)",
+                        lambda port: duplex_echo(port) + ["--deflate", "--cert", cert, "--key", key],
+                        clients(*deflate), scheme="wss", client_env=tls_env)
+                for peer_name, peer_cmd, flags in peers:
+                    # Without an offer nothing is agreed; with one, what the peer does with it.
+                    runner.with_server(peer_name, peer_cmd, [
+                        ("duplex interop_client",
+                         lambda url: [interop_client, url, "--expect-no-deflate"]),
+                        ("duplex interop_client --deflate",
+                         lambda url, flags=flags: [interop_client, url, "--deflate", *flags]),
+                    ])
         finally:
             stop_all()
 

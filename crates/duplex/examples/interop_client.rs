@@ -2,27 +2,83 @@
 //!
 //! ```text
 //! cargo run --release -p duplex --example interop_client -- ws://127.0.0.1:8765
+//! cargo run --release -p duplex --example interop_client -- ws://127.0.0.1:8765 --deflate --expect-deflate
 //! ```
 //!
 //! The server must echo text and binary messages, choose the first subprotocol the client
 //! offers among `chat` and `superchat`, and answer a close with the same code and reason. Exits
 //! non-zero with the first mismatch.
+//!
+//! `--deflate` offers permessage-deflate (`DeflateConfig::default()`). `--expect-deflate` makes
+//! every connection check that it was agreed (`WebSocket::is_compressed`), and that 1 MiB of
+//! JSON really crosses the wire compressed both ways (bytes counted on the TCP stream, ws://
+//! only); `--expect-no-deflate` checks the opposite.
 
-use duplex::{Bytes, ClientBuilder, CloseCode, Message};
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use duplex::{Bytes, ClientBuilder, CloseCode, Message, Target};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 type Outcome = Result<(), String>;
 
+const USAGE: &str =
+    "usage: interop_client [ws://HOST:PORT] [--deflate] [--expect-deflate | --expect-no-deflate]";
+
+/// What the command line asked for.
+struct Opts {
+    url: String,
+    /// Offer permessage-deflate.
+    deflate: bool,
+    /// Check that permessage-deflate was (true) or was not (false) agreed.
+    expect: Option<bool>,
+}
+
+fn parse_args() -> Result<Opts, String> {
+    let mut opts = Opts {
+        url: "ws://127.0.0.1:8765".into(),
+        deflate: false,
+        expect: None,
+    };
+    let mut url = None;
+    for arg in std::env::args().skip(1) {
+        match arg.as_str() {
+            "--deflate" => opts.deflate = true,
+            "--expect-deflate" => opts.expect = Some(true),
+            "--expect-no-deflate" => opts.expect = Some(false),
+            _ if !arg.starts_with("--") && url.is_none() => url = Some(arg),
+            _ => return Err(format!("unexpected argument {arg:?}")),
+        }
+    }
+    if opts.expect == Some(true) && !opts.deflate {
+        return Err("--expect-deflate needs --deflate".into());
+    }
+    if let Some(url) = url {
+        opts.url = url;
+    }
+    Ok(opts)
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> std::process::ExitCode {
-    let url = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "ws://127.0.0.1:8765".into());
-    let checks: [(&str, Outcome); 5] = [
-        ("text messages", text_messages(&url).await),
-        ("binary messages", binary_messages(&url).await),
-        ("burst of 1000 in order", burst(&url).await),
-        ("subprotocol choice", subprotocols(&url).await),
-        ("close code and reason", close(&url).await),
+    let opts = match parse_args() {
+        Ok(opts) => opts,
+        Err(why) => {
+            eprintln!("{why}\n{USAGE}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let checks: [(&str, Outcome); 7] = [
+        ("extensions", extensions(&opts).await),
+        ("text messages", text_messages(&opts).await),
+        ("1 MiB of JSON on the wire", json_on_the_wire(&opts).await),
+        ("binary messages", binary_messages(&opts).await),
+        ("burst of 1000 in order", burst(&opts).await),
+        ("subprotocol choice", subprotocols(&opts).await),
+        ("close code and reason", close(&opts).await),
     ];
     let mut failed = 0;
     for (name, outcome) in &checks {
@@ -45,18 +101,198 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
-async fn open(
-    url: &str,
-) -> Result<duplex::WebSocket<duplex::MaybeTlsStream<tokio::net::TcpStream>>, String> {
-    ClientBuilder::new()
-        .connect(url)
-        .await
-        .map(|(ws, _)| ws)
-        .map_err(|e| format!("connect: {e}"))
+fn builder(opts: &Opts) -> ClientBuilder {
+    let builder = ClientBuilder::new();
+    if opts.deflate {
+        builder.deflate(duplex::DeflateConfig::default())
+    } else {
+        builder
+    }
 }
 
-async fn round_trip(
-    ws: &mut duplex::WebSocket<duplex::MaybeTlsStream<tokio::net::TcpStream>>,
+/// Checks the permessage-deflate agreement against `--expect-(no-)deflate`.
+fn check_deflate<S: AsyncRead + AsyncWrite + Unpin>(
+    opts: &Opts,
+    ws: &duplex::WebSocket<S>,
+    response: &duplex::Response,
+) -> Outcome {
+    match opts.expect {
+        Some(expected) if ws.is_compressed() != expected => Err(format!(
+            "expected permessage-deflate {}, is_compressed() is {}; the server answered \
+             Sec-WebSocket-Extensions: {:?}",
+            if expected { "on" } else { "off" },
+            ws.is_compressed(),
+            response.extensions
+        )),
+        _ => Ok(()),
+    }
+}
+
+async fn open(
+    opts: &Opts,
+) -> Result<duplex::WebSocket<duplex::MaybeTlsStream<tokio::net::TcpStream>>, String> {
+    let (ws, response) = builder(opts)
+        .connect(&opts.url)
+        .await
+        .map_err(|e| format!("connect: {e}"))?;
+    check_deflate(opts, &ws, &response)?;
+    Ok(ws)
+}
+
+async fn extensions(opts: &Opts) -> Outcome {
+    let (mut ws, response) = builder(opts)
+        .connect(&opts.url)
+        .await
+        .map_err(|e| format!("connect: {e}"))?;
+    println!(
+        "info negotiated extensions: {:?}, is_compressed() {}",
+        response.extensions,
+        ws.is_compressed()
+    );
+    check_deflate(opts, &ws, &response)?;
+    ws.close(CloseCode::NORMAL, "")
+        .await
+        .map_err(|e| format!("close: {e}"))
+}
+
+/// About `n` bytes of JSON that compresses well but is not one repeated block.
+fn json_text(n: usize) -> String {
+    let mut s = String::from("[");
+    let mut i = 0u64;
+    while s.len() + 1 < n {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push_str(&format!(
+            r#"{{"seq":{i},"user":"user-{}","channel":"general","text":"message number {i} from the interop test ✓","ts":{}}}"#,
+            i % 97,
+            1_700_000_000_000u64 + i * 17
+        ));
+        i += 1;
+    }
+    s.push(']');
+    s
+}
+
+/// Counts the bytes read from and written to a stream.
+struct Counting<S> {
+    inner: S,
+    read: Arc<AtomicU64>,
+    written: Arc<AtomicU64>,
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Counting<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let poll = Pin::new(&mut self.inner).poll_read(cx, buf);
+        let n = buf.filled().len() - before;
+        self.read.fetch_add(n as u64, Ordering::Relaxed);
+        poll
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Counting<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let poll = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if let Poll::Ready(Ok(n)) = poll {
+            self.written.fetch_add(n as u64, Ordering::Relaxed);
+        }
+        poll
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let poll = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        if let Poll::Ready(Ok(n)) = poll {
+            self.written.fetch_add(n as u64, Ordering::Relaxed);
+        }
+        poll
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// Echoes 1 MiB of JSON over a TCP stream that counts its bytes: with permessage-deflate it
+/// must cross the wire compressed both ways (our compressor out, the server's back).
+async fn json_on_the_wire(opts: &Opts) -> Outcome {
+    let target = Target::parse(&opts.url).map_err(|e| format!("url: {e}"))?;
+    if target.secure {
+        println!("info 1 MiB JSON: bytes are only counted over ws://, checking the echo alone");
+        let mut ws = open(opts).await?;
+        round_trip(&mut ws, Message::text(json_text(1 << 20))).await?;
+        return ws
+            .close(CloseCode::NORMAL, "")
+            .await
+            .map_err(|e| format!("close: {e}"));
+    }
+    let tcp = tokio::net::TcpStream::connect((target.host.as_str(), target.port))
+        .await
+        .map_err(|e| format!("connect: {e}"))?;
+    let (read, written) = (Arc::default(), Arc::default());
+    let stream = Counting {
+        inner: tcp,
+        read: Arc::clone(&read),
+        written: Arc::clone(&written),
+    };
+    let (mut ws, response) = builder(opts)
+        .handshake(stream, &target)
+        .await
+        .map_err(|e| format!("handshake: {e}"))?;
+    check_deflate(opts, &ws, &response)?;
+    let text = json_text(1 << 20);
+    let (read0, written0) = (
+        read.load(Ordering::Relaxed),
+        written.load(Ordering::Relaxed),
+    );
+    round_trip(&mut ws, Message::text(text.clone())).await?;
+    let read = read.load(Ordering::Relaxed) - read0;
+    let written = written.load(Ordering::Relaxed) - written0;
+    println!(
+        "info 1 MiB JSON ({} bytes): {written} bytes on the wire out, {read} back",
+        text.len()
+    );
+    let len = text.len() as u64;
+    match opts.expect {
+        Some(true) if read > len / 4 || written > len / 4 => {
+            return Err(format!(
+                "expected a compressed echo, got {written} bytes out and {read} back for {len}"
+            ))
+        }
+        Some(false) if read < len || written < len => {
+            return Err(format!(
+                "expected no compression, got {written} bytes out and {read} back for {len}"
+            ))
+        }
+        _ => {}
+    }
+    ws.close(CloseCode::NORMAL, "")
+        .await
+        .map_err(|e| format!("close: {e}"))
+}
+
+async fn round_trip<S: AsyncRead + AsyncWrite + Unpin>(
+    ws: &mut duplex::WebSocket<S>,
     sent: Message,
 ) -> Outcome {
     ws.send(sent.clone())
@@ -84,8 +320,8 @@ fn kind(m: &Message) -> &'static str {
     }
 }
 
-async fn text_messages(url: &str) -> Outcome {
-    let mut ws = open(url).await?;
+async fn text_messages(opts: &Opts) -> Outcome {
+    let mut ws = open(opts).await?;
     let mut texts = vec![String::new(), "héllo wörld ✓ 😀 日本語".to_owned()];
     for len in [125, 126, 65535, 65536, 1 << 20] {
         texts.push((0..len).map(|i| (b'a' + (i % 26) as u8) as char).collect());
@@ -98,8 +334,8 @@ async fn text_messages(url: &str) -> Outcome {
         .map_err(|e| format!("close: {e}"))
 }
 
-async fn binary_messages(url: &str) -> Outcome {
-    let mut ws = open(url).await?;
+async fn binary_messages(opts: &Opts) -> Outcome {
+    let mut ws = open(opts).await?;
     let mut state = 0x2545_f491_4f6c_dd1du64;
     for len in [0usize, 1, 125, 126, 65536, 1 << 20] {
         let data: Vec<u8> = (0..len)
@@ -117,8 +353,8 @@ async fn binary_messages(url: &str) -> Outcome {
         .map_err(|e| format!("close: {e}"))
 }
 
-async fn burst(url: &str) -> Outcome {
-    let mut ws = open(url).await?;
+async fn burst(opts: &Opts) -> Outcome {
+    let mut ws = open(opts).await?;
     for i in 0..1000 {
         ws.feed(Message::text(format!("message {i}")))
             .await
@@ -137,19 +373,20 @@ async fn burst(url: &str) -> Outcome {
         .map_err(|e| format!("close: {e}"))
 }
 
-async fn subprotocols(url: &str) -> Outcome {
+async fn subprotocols(opts: &Opts) -> Outcome {
     for (offered, expected) in [
         (&["superchat", "chat"][..], "superchat"),
         (&["chat"][..], "chat"),
     ] {
-        let mut builder = ClientBuilder::new();
+        let mut builder = builder(opts);
         for p in offered {
             builder = builder.protocol(*p);
         }
         let (mut ws, response) = builder
-            .connect(url)
+            .connect(&opts.url)
             .await
             .map_err(|e| format!("connect: {e}"))?;
+        check_deflate(opts, &ws, &response)?;
         if response.protocol.as_deref() != Some(expected) || ws.protocol() != Some(expected) {
             return Err(format!(
                 "offered {offered:?}, expected {expected:?}, got {:?}",
@@ -163,8 +400,8 @@ async fn subprotocols(url: &str) -> Outcome {
     Ok(())
 }
 
-async fn close(url: &str) -> Outcome {
-    let mut ws = open(url).await?;
+async fn close(opts: &Opts) -> Outcome {
+    let mut ws = open(opts).await?;
     ws.close(4000u16, "bye ✓")
         .await
         .map_err(|e| format!("close: {e}"))?;
