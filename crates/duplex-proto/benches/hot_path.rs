@@ -130,5 +130,10 @@ fn deflate(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, masking, header_parse, utf8, deflate);
+#[allow(missing_docs)] // the macro generates an undocumented function
+mod group {
+    use super::*;
+    criterion_group!(benches, masking, header_parse, utf8, deflate);
+}
+use group::benches;
 criterion_main!(benches);
