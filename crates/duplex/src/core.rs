@@ -232,7 +232,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
                             return Poll::Ready(Err(e));
                         }
                     }
-                    match poll_read_into(&mut self.io, cx, &mut self.read_buf) {
+                    // A peer that sends (pings, say) but does not read would make our replies
+                    // pile up: past max_buffered, stop reading until the socket drains.
+                    let read = if self.conn.outgoing_len() > self.options.max_buffered {
+                        Poll::Pending
+                    } else {
+                        poll_read_into(&mut self.io, cx, &mut self.read_buf)
+                    };
+                    match read {
                         Poll::Ready(Ok(0)) => {
                             self.phase = Phase::Done;
                             return Poll::Ready(Err(Error::AbnormalClosure));

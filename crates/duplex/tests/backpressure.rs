@@ -187,3 +187,47 @@ async fn past_the_connection_cap_new_clients_get_503() {
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert!(duplex::connect(&url).await.is_ok(), "a slot is free again");
 }
+
+#[tokio::test]
+async fn a_ping_flood_from_a_peer_that_does_not_read_stays_bounded() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/", listener.local_addr().unwrap());
+    let limit = 64 * 1024;
+    let server = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let options = Options::default().max_buffered(limit);
+        let ws = ServerBuilder::new()
+            .options(options)
+            .accept(stream)
+            .await
+            .unwrap();
+        let (mut reader, writer) = ws.split();
+        tokio::spawn(async move { while reader.next_event().await.is_ok() {} });
+        let mut most = 0;
+        for _ in 0..50 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            most = most.max(writer.buffered_amount());
+        }
+        most
+    });
+    let mut flood = stalled_client(&url).await;
+    // 125-byte masked pings, as fast as the socket takes them, for a second.
+    let mut ping = vec![0x89, 0x80 | 125, 0, 0, 0, 0];
+    ping.extend_from_slice(&[b'p'; 125]);
+    let burst: Vec<u8> = ping
+        .iter()
+        .copied()
+        .cycle()
+        .take(ping.len() * 100)
+        .collect();
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        loop {
+            if flood.write_all(&burst).await.is_err() {
+                return;
+            }
+        }
+    })
+    .await;
+    let most = server.await.unwrap();
+    assert!(most <= limit + 64 * 1024, "pongs queued up to {most} bytes");
+}
