@@ -122,9 +122,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
     }
 
     pub(crate) fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
-        Poll::Ready(
-            ready!(poll_write_all(&mut self.io, cx, self.conn.outgoing())).map_err(Error::from),
-        )
+        let result = ready!(poll_write_all(&mut self.io, cx, self.conn.outgoing()));
+        // Everything is written: give the staging buffer back, as an idle connection should.
+        self.conn.shrink_when_idle();
+        Poll::Ready(result.map_err(Error::from))
     }
 
     /// Queues our close frame unless one was sent already (closing twice is not an error).
@@ -252,7 +253,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
                             self.phase = Phase::Done;
                             return Poll::Ready(Err(e.into()));
                         }
-                        Poll::Pending => {}
+                        Poll::Pending => {
+                            // Nothing to read: an idle connection keeps no read buffer (the
+                            // next read allocates one; messages already handed out keep theirs).
+                            if self.read_buf.is_empty() && self.read_buf.capacity() > 0 {
+                                self.read_buf = BytesMut::new();
+                            }
+                        }
                     }
                     if !self
                         .reader
