@@ -5,6 +5,7 @@
 //! can act on.
 
 mod args;
+mod bench;
 mod client;
 mod completions;
 mod connect;
@@ -26,6 +27,7 @@ fn main() -> std::process::ExitCode {
     let result = match args.command {
         args::Command::Connect(connect) => connect::run(connect),
         args::Command::Echo(echo) => echo::run(echo),
+        args::Command::Bench(bench) => bench::run(bench),
         args::Command::Completions { shell } => completions::run(shell),
     };
     match result {

@@ -3,6 +3,7 @@
 //! This layer only parses; turning arguments into library settings happens next to the code
 //! that uses them (ripgrep's split between flags and the rest).
 
+mod bench;
 mod connect;
 mod echo;
 
@@ -10,6 +11,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
+pub use bench::{BenchArgs, BenchCommand, ConnectBenchArgs, EchoBenchArgs, IdleBenchArgs};
 pub use connect::{ClientArgs, ConnectArgs};
 pub use echo::EchoArgs;
 
@@ -51,6 +53,9 @@ pub enum Command {
     /// Run a WebSocket echo server: every text and binary message is sent back as it came.
     #[command(after_help = echo::AFTER_HELP)]
     Echo(EchoArgs),
+    /// Load-test any WebSocket server: echo throughput and latency, handshakes, idle memory.
+    #[command(after_help = bench::AFTER_HELP)]
+    Bench(BenchArgs),
     /// Print a shell completion script to stdout.
     #[command(after_help = "Examples:\n  \
         duplex completions bash > ~/.local/share/bash-completion/completions/duplex\n  \
