@@ -18,7 +18,8 @@ Received binary messages show as hex (base64 with --base64). Up/Down walk the hi
 
 Piped (stdin is not a terminal): each input line is one message (text, or binary with
 --binary), each received message one output line (binary as hex, or base64 with --base64).
-At the end of the input, duplex closes with 1000 and exits once the server answers.
+At the end of the input, duplex waits until nothing has arrived for --linger seconds, then
+closes with 1000 and exits once the server answers.
 --json writes one JSON object per line per event: open, message, ping, pong, close, error.
 
 Exit status:
@@ -63,6 +64,10 @@ pub struct ConnectArgs {
     /// Send a ping every SECS seconds; fail if its pong has not come back by the next one.
     #[arg(long, value_name = "SECS", value_parser = super::parse_secs)]
     pub ping_interval: Option<Duration>,
+    /// Piped: at the end of input, keep receiving until nothing has arrived for SECS seconds,
+    /// then close (0 closes at once; some servers drop replies once they see our close).
+    #[arg(long, value_name = "SECS", default_value = "0.5", value_parser = super::parse_secs)]
+    pub linger: Duration,
 }
 
 /// How to reach the server: the options every client subcommand shares.

@@ -32,7 +32,11 @@ pub fn run(runtime: &tokio::runtime::Runtime, args: &ConnectArgs) -> anyhow::Res
     std::thread::Builder::new()
         .name("editor".into())
         .spawn(move || edit(editor, &inputs, binary, base64))?;
-    let result = runtime.block_on(super::session(ws, received, &out, args.ping_interval));
+    let timing = super::Timing {
+        ping_interval: args.ping_interval,
+        linger: std::time::Duration::ZERO,
+    };
+    let result = runtime.block_on(super::session(ws, received, &out, timing));
     terminal.restore();
     result
 }

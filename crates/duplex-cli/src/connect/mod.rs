@@ -18,6 +18,7 @@ use std::time::Duration;
 use duplex::{Bytes, CloseFrame, Event, Message, WebSocket};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 use crate::args::ConnectArgs;
 use crate::status::ClosedByPeer;
@@ -67,23 +68,49 @@ async fn open(
         .map_err(crate::client::explain)
 }
 
+/// How a session behaves, beyond what the input asks.
+#[derive(Debug, Clone, Copy)]
+struct Timing {
+    /// Send a keepalive ping this often.
+    ping_interval: Option<Duration>,
+    /// When the input ends, close only after nothing has arrived for this long.
+    linger: Duration,
+}
+
 /// Exchanges messages until the connection closes; `Ok` for a normal close.
 async fn session<S: AsyncRead + AsyncWrite + Unpin>(
     ws: WebSocket<S>,
     mut inputs: mpsc::Receiver<Input>,
     out: &Output,
-    ping_interval: Option<Duration>,
+    timing: Timing,
 ) -> anyhow::Result<()> {
     let (mut reader, mut writer) = ws.split();
     let closing = Cell::new(false);
     let awaiting_pong = Cell::new(false);
+    let last_received = Cell::new(Instant::now());
+    let ping_interval = timing.ping_interval;
 
     let writing = async {
-        let mut keepalive = ping_interval
-            .map(|every| tokio::time::interval_at(tokio::time::Instant::now() + every, every));
+        let mut keepalive =
+            ping_interval.map(|every| tokio::time::interval_at(Instant::now() + every, every));
         loop {
             let input = tokio::select! {
-                input = inputs.recv() => input.unwrap_or(Input::Close(CloseFrame::new(1000, ""))),
+                input = inputs.recv() => match input {
+                    Some(input) => input,
+                    None => {
+                        // The end of input: replies may still be on their way (some servers
+                        // drop them once they have answered our close), so wait for quiet.
+                        let end = Instant::now();
+                        loop {
+                            let quiet_at = end.max(last_received.get()) + timing.linger;
+                            if Instant::now() >= quiet_at {
+                                break;
+                            }
+                            tokio::time::sleep_until(quiet_at).await;
+                        }
+                        Input::Close(CloseFrame::new(1000, ""))
+                    }
+                },
                 _ = tick(keepalive.as_mut()) => {
                     if awaiting_pong.replace(true) {
                         let every = ping_interval.unwrap_or_default().as_secs_f64();
@@ -129,7 +156,10 @@ async fn session<S: AsyncRead + AsyncWrite + Unpin>(
                 Event::Pong(ref data) if data.as_ref() == KEEPALIVE => {
                     awaiting_pong.set(false);
                 }
-                event => out.received(&event)?,
+                event => {
+                    last_received.set(Instant::now());
+                    out.received(&event)?;
+                }
             }
         }
     };

@@ -28,7 +28,11 @@ async fn connected(args: &ConnectArgs, out: &Output) -> anyhow::Result<()> {
     out.open(&args.url, &response)?;
     let (inputs, received) = mpsc::channel(READ_AHEAD);
     read_stdin(inputs, args.binary)?;
-    super::session(ws, received, out, args.ping_interval).await
+    let timing = super::Timing {
+        ping_interval: args.ping_interval,
+        linger: args.linger,
+    };
+    super::session(ws, received, out, timing).await
 }
 
 /// Reads stdin on its own thread (blocking reads cannot be cancelled; the process does not
