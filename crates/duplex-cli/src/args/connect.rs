@@ -18,20 +18,21 @@ Received binary messages show as hex (base64 with --base64). Up/Down walk the hi
 
 Piped (stdin is not a terminal): each input line is one message (text, or binary with
 --binary), each received message one output line (binary as hex, or base64 with --base64).
-At the end of the input, duplex waits until nothing has arrived for --linger seconds, then
-closes with 1000 and exits once the server answers.
+At the end of the input, duplex waits until nothing has arrived for --linger seconds (some
+servers drop replies they have not sent once they see a close), then closes with 1000 and
+exits once the server answers. A server that keeps sending keeps the connection open.
 --json writes one JSON object per line per event: open, message, ping, pong, close, error.
 
 Exit status:
   0        closed normally: the server closed with 1000, or duplex closed (end of input,
            /close, /quit) and the server answered
   1        an error: bad URL, DNS, connection refused, TLS, an HTTP answer other than 101,
-           a protocol violation, a timeout, the connection lost
+           a protocol violation by the server, a timeout, an I/O error
   2        bad command-line arguments
   3, 4     the server closed with a code in 3000-3999 (3) or 4000-4999 (4)
   101-115  the server closed with 1001-1015: 100 + (code - 1000), so 101 going away,
-           102 protocol error, 105 no status code, 106 closed without a close frame,
-           108 policy violation, 109 message too big, 111 internal error
+           102 protocol error, 105 no status code, 106 the connection dropped without a
+           close frame, 108 policy violation, 109 message too big, 111 internal error
 
 Examples:
   duplex connect ws://127.0.0.1:9001
@@ -58,14 +59,13 @@ pub struct ConnectArgs {
     /// Write one JSON object per event (open, message, ping, pong, close, error).
     #[arg(long)]
     pub json: bool,
-    /// Show when each message was sent or received.
+    /// Show when each message was sent or received (UTC).
     #[arg(short = 't', long)]
     pub timestamps: bool,
     /// Send a ping every SECS seconds; fail if its pong has not come back by the next one.
     #[arg(long, value_name = "SECS", value_parser = super::parse_secs)]
     pub ping_interval: Option<Duration>,
-    /// Piped: at the end of input, keep receiving until nothing has arrived for SECS seconds,
-    /// then close (0 closes at once; some servers drop replies once they see our close).
+    /// Piped: after the end of input, close once nothing has arrived for SECS (0: at once).
     #[arg(long, value_name = "SECS", default_value = "0.5", value_parser = super::parse_secs)]
     pub linger: Duration,
 }
