@@ -6,7 +6,7 @@ use std::time::Duration;
 use clap::Args;
 
 pub const AFTER_HELP: &str = "\
-Interactive (stdin is a terminal): type a line to send it as a text message. Sent lines show
+Interactive (stdin and stdout are terminals): type a line to send it as a text message. Sent lines show
 after the prompt `> `, received messages after `< `. Commands:
   /ping [DATA]              send a ping (the pong shows as `< [pong] DATA`)
   /close [CODE [REASON]]    start the closing handshake (default 1000) and exit once answered
@@ -16,7 +16,7 @@ after the prompt `> `, received messages after `< `. Commands:
   /help                     list the commands
 Received binary messages show as hex (base64 with --base64). Up/Down walk the history.
 
-Piped (stdin is not a terminal): each input line is one message (text, or binary with
+Piped (stdin or stdout is not a terminal, or --json): each input line is one message (text, or binary with
 --binary), each received message one output line (binary as hex, or base64 with --base64).
 At the end of the input, duplex waits until nothing has arrived for --linger seconds (some
 servers drop replies they have not sent once they see a close), then closes with 1000 and
