@@ -37,6 +37,7 @@ pub fn run(runtime: &tokio::runtime::Runtime, args: &ConnectArgs) -> anyhow::Res
         linger: std::time::Duration::ZERO,
     };
     let result = runtime.block_on(super::session(ws, received, &out, timing));
+    out.finish();
     terminal.restore();
     result
 }

@@ -130,6 +130,26 @@ impl Output {
         }
     }
 
+    /// Waits (briefly) until the line editor has printed every line given to it.
+    ///
+    /// The editor prints on its own thread, from a queue of one: once a second message has
+    /// been handed over, the first was taken, so everything before it is on the screen. The
+    /// two messages move the cursor up a line and back down, which changes nothing whether
+    /// the editor or the printer (when no line is being edited) writes them.
+    pub fn finish(&self) {
+        const NOTHING: &str = "\x1b[1A\n";
+        let sink = std::mem::replace(&mut *self.sink.borrow_mut(), Sink::Stdout);
+        if let Sink::Printer(mut printer) = sink {
+            let (done, finished) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                let _ = printer.print(NOTHING.into());
+                let _ = printer.print(NOTHING.into());
+                let _ = done.send(());
+            });
+            let _ = finished.recv_timeout(std::time::Duration::from_millis(500));
+        }
+    }
+
     fn message(&self, message: &Message) -> anyhow::Result<()> {
         match self.style {
             Style::Json => match message {
