@@ -1,6 +1,6 @@
 //! `duplex bench connect`: full handshakes per second. C tasks each connect (TCP, TLS for
 //! wss://, the HTTP upgrade), close (the closing handshake and the TCP teardown), and start
-//! over; latency is that of the opening part.
+//! over; latency is reported for the opening part and the closing part separately.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -51,6 +51,7 @@ pub async fn run(args: ConnectBenchArgs) -> anyhow::Result<()> {
     let builder = crate::client::builder(&args.common.client)?;
     duplex::Target::parse(&args.common.url)?;
     let latencies = Arc::new(Latencies::new());
+    let closes = Arc::new(Latencies::new());
     let errors = Arc::new(Errors::default());
     let done = Arc::new(AtomicU64::new(0));
     let measured = Arc::new(AtomicU64::new(0));
@@ -61,10 +62,11 @@ pub async fn run(args: ConnectBenchArgs) -> anyhow::Result<()> {
     let mut tasks = JoinSet::new();
     for _ in 0..args.concurrency.max(1) {
         let (builder, url) = (builder.clone(), args.common.url.clone());
-        let (latencies, errors) = (latencies.clone(), errors.clone());
+        let (latencies, closes, errors) = (latencies.clone(), closes.clone(), errors.clone());
         let (done, measured) = (done.clone(), measured.clone());
         tasks.spawn(async move {
             let mut samples = Vec::with_capacity(64);
+            let mut close_samples = Vec::with_capacity(64);
             loop {
                 let start = Instant::now();
                 if start >= phases.stop_at {
@@ -75,21 +77,25 @@ pub async fn run(args: ConnectBenchArgs) -> anyhow::Result<()> {
                     Err(e) => Err(format!("connect: {e}")),
                 };
                 let cycle = match opened {
-                    Ok((mut ws, handshake)) => ws
-                        .close(duplex::CloseCode::NORMAL, "")
-                        .await
-                        .map(|()| handshake)
-                        .map_err(|e| format!("close: {e}")),
+                    Ok((mut ws, handshake)) => {
+                        let closing = Instant::now();
+                        ws.close(duplex::CloseCode::NORMAL, "")
+                            .await
+                            .map(|()| (handshake, closing.elapsed()))
+                            .map_err(|e| format!("close: {e}"))
+                    }
                     Err(e) => Err(e),
                 };
                 match cycle {
-                    Ok(handshake) => {
+                    Ok((handshake, close)) => {
                         done.fetch_add(1, Ordering::Relaxed);
                         if phases.measures(Instant::now()) {
                             measured.fetch_add(1, Ordering::Relaxed);
                             samples.push(handshake);
+                            close_samples.push(close);
                             if samples.len() == samples.capacity() {
                                 latencies.record(&mut samples);
+                                closes.record(&mut close_samples);
                             }
                         }
                     }
@@ -100,6 +106,7 @@ pub async fn run(args: ConnectBenchArgs) -> anyhow::Result<()> {
                 }
             }
             latencies.record(&mut samples);
+            closes.record(&mut close_samples);
         });
     }
     while tasks.join_next().await.is_some() {}
@@ -134,6 +141,9 @@ pub async fn run(args: ConnectBenchArgs) -> anyhow::Result<()> {
     let (latency_text, latency_json) = latencies.summary();
     report.row("latency", format!("{latency_text} (connect to 101)"));
     report.field("latency_us", latency_json);
+    let (close_text, close_json) = closes.summary();
+    report.row("close", format!("{close_text} (close frame to TCP end)"));
+    report.field("close_latency_us", close_json);
     errors.report(&mut report);
     cpu.report(&mut report, handshakes, "handshake", seconds);
     report.print(args.common.json);
