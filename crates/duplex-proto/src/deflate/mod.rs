@@ -185,6 +185,12 @@ fn compress_into(c: &mut Compress, input: &[u8], out: &mut Vec<u8>) {
     if out.ends_with(&TAIL) {
         out.truncate(out.len() - TAIL.len());
     }
+    // With context takeover, a sync flush with no new input writes nothing at all; an empty
+    // message is then sent as the single byte 0x00 (RFC 7692 7.2.3.6), an empty stored block
+    // that leaves the peer's inflater where it was.
+    if out.is_empty() {
+        out.push(0x00);
+    }
 }
 
 fn inflate_into(
@@ -194,6 +200,11 @@ fn inflate_into(
     limit: usize,
 ) -> Result<(), InflateError> {
     out.clear();
+    // An empty compressed payload is an empty message. Feeding the inflater the tail alone
+    // would leave it inside a stored block's header and break the next message.
+    if input.is_empty() {
+        return Ok(());
+    }
     for part in [input, &TAIL[..]] {
         let start_in = d.total_in();
         loop {
@@ -296,6 +307,32 @@ mod tests {
             "allocated {}",
             out.capacity()
         );
+    }
+
+    #[test]
+    fn empty_messages_between_others_keep_both_sides_in_step() {
+        // Found by the frame_server fuzz target: with context takeover, an empty message
+        // compressed to nothing and the peer's inflater was left mid-header.
+        for config in [
+            DeflateConfig::default().threshold(0),
+            DeflateConfig::lean().threshold(0),
+        ] {
+            let (mut client, mut server) = pair(&config);
+            let mut wire = Vec::new();
+            let mut back = Vec::new();
+            for message in [&b"\x08\x00"[..], b"", b"", b"d\r", b"", b"tail"] {
+                client.compress(message, &mut wire);
+                assert!(!wire.is_empty());
+                server.decompress(&wire, &mut back, 1 << 20).unwrap();
+                assert_eq!(back, message);
+            }
+            // A peer that does send an empty compressed payload is understood too.
+            server.decompress(&[], &mut back, 1 << 20).unwrap();
+            assert!(back.is_empty());
+            client.compress(b"after", &mut wire);
+            server.decompress(&wire, &mut back, 1 << 20).unwrap();
+            assert_eq!(back, b"after");
+        }
     }
 
     #[test]
