@@ -98,6 +98,9 @@ async fn serve(args: EchoArgs) -> anyhow::Result<()> {
 }
 
 /// Runs TLS first if configured, then echoes the connection.
+///
+/// The TLS handshake future holds a whole rustls session inline; it is boxed so that a plain
+/// `ws://` connection's task does not carry its size (task memory is per idle connection).
 async fn serve_one(
     server: &ServerBuilder,
     tls: Option<&TlsAcceptor>,
@@ -106,6 +109,14 @@ async fn serve_one(
     let Some(acceptor) = tls else {
         return echo_one(server, stream).await;
     };
+    Box::pin(serve_tls(server, acceptor, stream)).await
+}
+
+async fn serve_tls(
+    server: &ServerBuilder,
+    acceptor: &TlsAcceptor,
+    stream: TcpStream,
+) -> Result<String, duplex::Error> {
     let stream = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream))
         .await
         .map_err(|_| duplex::Error::Timeout("TLS handshake"))?

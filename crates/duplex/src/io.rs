@@ -5,6 +5,7 @@
 //! the core's [`SendBuffer`] with vectored writes, so queued frames leave in one syscall.
 
 use std::io::IoSlice;
+use std::mem::MaybeUninit;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
@@ -15,15 +16,34 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 /// Reads are at least this large, so small messages arriving together take one syscall.
 const MIN_READ: usize = 8 * 1024;
 
+/// The stack buffer of a first read on an idle connection: a small message and its header.
+const FIRST_READ: usize = 1024;
+
 /// How many chunks one vectored write gathers.
 const MAX_IOVECS: usize = 64;
 
-/// Reads what the socket has into the spare capacity of `buf`; `Ok(0)` means end of stream.
+/// Reads what the socket has into `buf`; `Ok(0)` means end of stream.
+///
+/// An idle connection has no read buffer (see `Core`), and allocating one just to learn that
+/// nothing is there would leave a touched, fragmented heap block per idle connection. So when
+/// `buf` has no memory, the read goes to a small stack buffer first and `buf` is allocated only
+/// once bytes arrived; later reads in the same burst go straight into `buf`.
 pub(crate) fn poll_read_into<S: AsyncRead + Unpin>(
     io: &mut S,
     cx: &mut Context<'_>,
     buf: &mut BytesMut,
 ) -> Poll<std::io::Result<usize>> {
+    if buf.capacity() == 0 {
+        let mut first = [MaybeUninit::<u8>::uninit(); FIRST_READ];
+        let mut read_buf = ReadBuf::uninit(&mut first);
+        ready!(Pin::new(io).poll_read(cx, &mut read_buf))?;
+        let filled = read_buf.filled();
+        if !filled.is_empty() {
+            buf.reserve(MIN_READ.max(filled.len()));
+            buf.extend_from_slice(filled);
+        }
+        return Poll::Ready(Ok(filled.len()));
+    }
     if buf.capacity() - buf.len() < MIN_READ / 4 {
         buf.reserve(MIN_READ);
     }

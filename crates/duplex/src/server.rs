@@ -176,7 +176,18 @@ impl ServerBuilder {
     }
 
     /// Reads the request from `stream`, answers it, and returns the connection.
+    ///
+    /// The handshake runs in a boxed future: its buffers and timer are needed only until the
+    /// answer is sent, and an unboxed one would make every connection's task that much larger
+    /// for its whole life.
     pub async fn accept<S: AsyncRead + AsyncWrite + Unpin>(
+        &self,
+        stream: S,
+    ) -> Result<WebSocket<S>> {
+        Box::pin(self.handshake(stream)).await
+    }
+
+    async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
         &self,
         mut stream: S,
     ) -> Result<WebSocket<S>> {
