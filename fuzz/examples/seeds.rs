@@ -524,7 +524,7 @@ fn deflate_roundtrip(root: &Path) {
         |name: &str, control: [u8; 4], data: &[u8]| c.add(name, &[&control[..], data].concat());
     let json = br#"{"user":"alice","text":"hello there, how are you today?"}"#.repeat(3);
     add("negotiated_default", [0x00, 0x3f, 0x3f, 0x7f], &json);
-    add("alternating", [0x62, 0x3f, 0x3f, 0x1f], &json);
+    add("alternating", [0x22, 0x3f, 0x3f, 0x1f], &json);
     add("lean_small_windows", [0x12, 0xc0, 0xc1, 0x0f], &json);
     add("raw_window_8", [0x08, 0x00, 0x00, 0x40], &json);
     add("raw_mixed", [0x0b, 0x5d, 0x00, 0x09], &json);

@@ -4,6 +4,7 @@
 //! the chunking byte cuts into messages (at most [`MAX_MESSAGES`]). Each message goes one way
 //! (bit 0 of `mode`, then alternating per message when bit 1 is set) as text when it is UTF-8
 //! and bit 2 is clear, else as binary, and must arrive exactly as sent, with nothing else.
+//! Bit 6 sends an empty message after each one (chunks are never empty).
 //!
 //! The agreement comes from the real negotiation when bit 3 is clear: the client offers per its
 //! [`DeflateConfig`], the server answers with `accept_offers`, the client checks the answer
@@ -67,7 +68,12 @@ pub fn run(data: &[u8]) {
     server.enable_deflate(&server_params, &server_config);
 
     let mut to_server = mode & 1 == 0;
-    for piece in Chunks::new(payload, chunking).take(MAX_MESSAGES) {
+    let empty_after_each = mode & 0x40 != 0;
+    let pieces = Chunks::new(payload, chunking)
+        .take(MAX_MESSAGES)
+        .flat_map(|piece| [Some(piece), empty_after_each.then_some(&b""[..])])
+        .flatten();
+    for piece in pieces {
         let message = match std::str::from_utf8(piece) {
             Ok(text) if mode & 0x04 == 0 => Message::text(text.to_owned()),
             _ => Message::binary(piece.to_vec()),
