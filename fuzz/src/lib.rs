@@ -1,0 +1,33 @@
+//! The bodies of the fuzz targets over `duplex-proto`, one module per target.
+//!
+//! They live in a library, not in the `fuzz_targets/` binaries, so that the same code runs
+//! under libFuzzer (`cargo fuzz run TARGET`) and in the plain corpus replay test
+//! (`cargo test --no-default-features`), which needs no fuzzing tool at all. Every `run`
+//! takes the raw input, must never panic on any input, and panics (via `assert!`) when an
+//! invariant of the protocol core is broken: a panic is what libFuzzer reports as a crash.
+//!
+//! Inputs that drive a [`duplex_proto::Connection`] start with a few control bytes (see
+//! [`input`]) so the fuzzer also explores configurations, deflate parameters and how the
+//! bytes are split into reads.
+
+pub mod close_payload;
+pub mod deflate_roundtrip;
+pub mod frames;
+pub mod handshake_request;
+pub mod handshake_response;
+pub mod input;
+pub mod utf8_split;
+
+/// A target's body: takes the raw input, panics on a broken invariant.
+pub type Target = fn(&[u8]);
+
+/// Every target by name, with its body: the replay test walks this.
+pub const TARGETS: &[(&str, Target)] = &[
+    ("frame_server", frames::run_server),
+    ("frame_client", frames::run_client),
+    ("handshake_request", handshake_request::run),
+    ("handshake_response", handshake_response::run),
+    ("close_payload", close_payload::run),
+    ("utf8_split", utf8_split::run),
+    ("deflate_roundtrip", deflate_roundtrip::run),
+];
