@@ -10,6 +10,7 @@ mod client;
 mod completions;
 mod connect;
 mod echo;
+mod relay;
 mod status;
 
 use clap::Parser;
@@ -27,6 +28,7 @@ fn main() -> std::process::ExitCode {
     let result = match args.command {
         args::Command::Connect(connect) => connect::run(connect),
         args::Command::Echo(echo) => echo::run(echo),
+        args::Command::Relay(relay) => relay::run(relay),
         args::Command::Bench(bench) => bench::run(bench),
         args::Command::Completions { shell } => completions::run(shell),
     };

@@ -1,5 +1,5 @@
-//! `duplex bench echo|connect|idle`, briefly, against `duplex echo`: the JSON line (the last
-//! line of output) has sane numbers and no errors.
+//! `duplex bench echo|connect|idle|broadcast`, briefly, against `duplex echo` and `duplex
+//! relay`: the JSON line (the last line of output) has sane numbers and no errors.
 
 mod common;
 
@@ -187,4 +187,31 @@ fn lying_server() -> String {
         });
     });
     url
+}
+
+#[test]
+fn broadcast_through_the_relay_delivers_every_message_in_order() {
+    let relay = Echo::start_server("relay", &[]);
+    let pid = relay.pid().to_string();
+    let report = bench(&[
+        "broadcast",
+        "--url",
+        &relay.url,
+        "--receivers",
+        "20",
+        "--rate",
+        "200",
+        "--duration",
+        "1",
+        "--warmup",
+        "0.5",
+        "--server-pid",
+        &pid,
+    ]);
+    assert_eq!(report["lost"], 0, "{report}");
+    assert_eq!(report["out_of_order"], 0, "{report}");
+    let deliveries = report["deliveries"].as_u64().unwrap();
+    // 200 messages/s for 1 s to 20 receivers: about 4,000 deliveries measured.
+    assert!((3000..=4400).contains(&deliveries), "{report}");
+    assert!(report["server_cpu_us_per_delivery"].as_f64().unwrap() > 0.0, "{report}");
 }

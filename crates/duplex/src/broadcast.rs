@@ -105,23 +105,58 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Broadcaster<S> {
 
     /// Sends an already prepared frame to every member.
     pub fn send_prepared(&self, frame: &PreparedFrame) -> BroadcastReport {
+        self.send_prepared_except(frame, None)
+    }
+
+    /// Sends `message` to every member but `sender` (a relay: what one says, the others hear).
+    pub fn send_except(&self, message: &Message, sender: MemberId) -> BroadcastReport {
+        self.send_prepared_except(&PreparedFrame::new(message), Some(sender))
+    }
+
+    /// Sends a prepared frame to every member except `skip`.
+    pub fn send_prepared_except(
+        &self,
+        frame: &PreparedFrame,
+        skip: Option<MemberId>,
+    ) -> BroadcastReport {
+        self.offer(frame, skip, WebSocketWriter::try_send_prepared)
+    }
+
+    /// Queues a frame for every member except `skip` without writing: when several messages
+    /// arrive together, queue them all, then [`Broadcaster::flush`] once, so each member gets
+    /// them in one write instead of one write per message.
+    pub fn queue_except(&self, frame: &PreparedFrame, skip: Option<MemberId>) -> BroadcastReport {
+        self.offer(frame, skip, WebSocketWriter::queue_prepared)
+    }
+
+    /// Writes what [`Broadcaster::queue_except`] queued, to every member.
+    pub fn flush(&self) {
+        for (_, writer) in &self.lock().list {
+            writer.write_queued();
+        }
+    }
+
+    fn offer(
+        &self,
+        frame: &PreparedFrame,
+        skip: Option<MemberId>,
+        offer: fn(&WebSocketWriter<S>, &PreparedFrame) -> crate::Result<Delivery>,
+    ) -> BroadcastReport {
         let mut report = BroadcastReport::default();
-        self.lock()
-            .list
-            .retain(|(_, writer)| match writer.try_send_prepared(frame) {
-                Ok(Delivery::Queued) => {
-                    report.queued += 1;
-                    true
-                }
-                Ok(Delivery::Full | Delivery::Dropped) => {
-                    report.dropped += 1;
-                    true
-                }
+        self.lock().list.retain(|(id, writer)| {
+            if Some(*id) == skip {
+                return true;
+            }
+            match offer(writer, frame) {
+                Ok(Delivery::Queued) => report.queued += 1,
+                Ok(Delivery::Full | Delivery::Dropped) => report.dropped += 1,
                 Ok(Delivery::Closed) | Err(_) => {
                     report.closed += 1;
-                    false
+                    return false;
                 }
-            });
+            }
+            true
+        });
         report
     }
 

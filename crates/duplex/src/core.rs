@@ -141,6 +141,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
     /// queue was empty it writes at once from the caller's task (one loop writing to every
     /// receiver, as a broadcast should); otherwise the connection's own task writes it.
     pub(crate) fn try_send_prepared(&mut self, frame: &PreparedFrame) -> Result<Delivery> {
+        let was_empty = self.conn.outgoing().is_empty();
+        let delivery = self.queue_prepared(frame)?;
+        if delivery == Delivery::Queued {
+            if was_empty {
+                self.write_queued();
+            } else {
+                self.wake_reader();
+            }
+        }
+        Ok(delivery)
+    }
+
+    /// Queues a prepared frame under the slow-consumer policy, without writing: a broadcaster
+    /// queues a burst of messages this way, then calls [`Core::write_queued`] once per member.
+    pub(crate) fn queue_prepared(&mut self, frame: &PreparedFrame) -> Result<Delivery> {
         if !self.conn.can_send() {
             return Ok(Delivery::Closed);
         }
@@ -150,26 +165,28 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
                 SlowConsumer::Wait => Delivery::Full,
                 SlowConsumer::Drop => Delivery::Dropped,
                 SlowConsumer::Close => {
-                    self.start_close(Some(CloseFrame::new(
-                        CloseCode::POLICY_VIOLATION,
-                        "slow consumer",
-                    )))?;
+                    let slow = CloseFrame::new(CloseCode::POLICY_VIOLATION, "slow consumer");
+                    self.start_close(Some(slow))?;
                     Delivery::Closed
                 }
             });
         }
         self.conn.send_prepared(frame)?;
-        if queued == 0 {
-            // A no-op waker: if the socket cannot take it all now, the reader task is woken
-            // below and registers its own interest in writability.
-            let mut cx = Context::from_waker(Waker::noop());
-            if let Poll::Ready(Ok(())) = poll_write_all(&mut self.io, &mut cx, self.conn.outgoing())
-            {
-                return Ok(Delivery::Queued);
-            }
-        }
-        self.wake_reader();
         Ok(Delivery::Queued)
+    }
+
+    /// Writes what is queued from the caller's task, as much as the socket takes now. With a
+    /// no-op waker: if the socket cannot take it all, the connection's own task is woken to
+    /// finish, and registers its own interest in writability.
+    pub(crate) fn write_queued(&mut self) {
+        if self.conn.outgoing().is_empty() {
+            return;
+        }
+        let mut cx = Context::from_waker(Waker::noop());
+        match poll_write_all(&mut self.io, &mut cx, self.conn.outgoing()) {
+            Poll::Ready(Ok(())) => self.conn.shrink_when_idle(),
+            _ => self.wake_reader(),
+        }
     }
 
     fn wake_reader(&mut self) {

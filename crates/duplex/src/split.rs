@@ -109,6 +109,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketWriter<S> {
         lock(&self.shared).try_send_prepared(frame)
     }
 
+    /// Queues a prepared frame under the slow-consumer policy without writing it; see
+    /// [`WebSocketWriter::write_queued`]. Batching a burst this way makes one write of it.
+    pub fn queue_prepared(&self, frame: &PreparedFrame) -> Result<Delivery> {
+        lock(&self.shared).queue_prepared(frame)
+    }
+
+    /// Writes what is queued, as much as the socket takes without waiting; the connection's
+    /// own task (the reading half) writes the rest.
+    pub fn write_queued(&self) {
+        lock(&self.shared).write_queued();
+    }
+
     /// Bytes queued but not yet written.
     pub fn buffered_amount(&self) -> usize {
         lock(&self.shared).conn.outgoing_len()

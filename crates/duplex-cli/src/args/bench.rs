@@ -57,6 +57,18 @@ One source address has about 28k ephemeral ports: beyond that, give several with
 --source-ips (loopback answers on all of 127.0.0.0/8). The open-file limit is raised to its
 hard maximum at start; the server needs one file descriptor per connection too.")]
     Idle(IdleBenchArgs),
+    /// Fan-out: one publisher sends at a fixed rate through a relay to N receivers; every
+    /// receiver must get every message, once, in order.
+    #[command(after_help = "Examples:
+  duplex relay &
+  duplex bench broadcast --url ws://127.0.0.1:9002 --receivers 1000 --rate 1000
+  duplex bench broadcast --url ws://127.0.0.1:9002 --receivers 10000 --rate 200 --duration 10
+
+The server must send what one client says to every other client (`duplex relay`, or any
+chat-style broadcast server). Latency is from the publisher's send to the receiver's read,
+both in this process. Reported: deliveries/s, latency percentiles, and messages lost,
+duplicated or out of order.")]
+    Broadcast(BroadcastBenchArgs),
 }
 
 /// Options of every benchmark.
@@ -141,6 +153,34 @@ pub struct IdleBenchArgs {
     #[arg(long, default_value_t = 64)]
     pub open_concurrency: usize,
     /// The server's process id: report its memory (VmRSS) before and with the connections.
+    #[arg(long, value_name = "PID")]
+    pub server_pid: Option<u32>,
+}
+
+/// Options of `duplex bench broadcast`.
+#[derive(Debug, Args)]
+pub struct BroadcastBenchArgs {
+    #[command(flatten)]
+    pub common: CommonBenchArgs,
+    /// Receiving connections.
+    #[arg(long, default_value_t = 100)]
+    pub receivers: usize,
+    /// Messages per second the publisher sends.
+    #[arg(long, default_value_t = 1000)]
+    pub rate: u64,
+    /// Message size in bytes (at least 16: sequence number and send time).
+    #[arg(long, default_value_t = 64)]
+    pub size: usize,
+    /// Seconds to measure, after the warmup.
+    #[arg(long, short = 'd', value_name = "SECS", default_value = "5", value_parser = super::parse_secs)]
+    pub duration: Duration,
+    /// Seconds of load before measuring starts.
+    #[arg(long, value_name = "SECS", default_value = "1", value_parser = super::parse_secs)]
+    pub warmup: Duration,
+    /// Source addresses for the receivers, round robin (see `bench idle`).
+    #[arg(long, value_name = "ADDRS")]
+    pub source_ips: Option<String>,
+    /// The server's process id, to report its CPU time per delivery.
     #[arg(long, value_name = "PID")]
     pub server_pid: Option<u32>,
 }

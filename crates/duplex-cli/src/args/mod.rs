@@ -6,14 +6,18 @@
 mod bench;
 mod connect;
 mod echo;
+mod relay;
 
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
-pub use bench::{BenchArgs, BenchCommand, ConnectBenchArgs, EchoBenchArgs, IdleBenchArgs};
+pub use bench::{
+    BenchArgs, BenchCommand, BroadcastBenchArgs, ConnectBenchArgs, EchoBenchArgs, IdleBenchArgs,
+};
 pub use connect::{ClientArgs, ConnectArgs};
 pub use echo::EchoArgs;
+pub use relay::RelayArgs;
 
 /// duplex: a WebSocket toolkit.
 #[derive(Debug, Parser)]
@@ -33,7 +37,7 @@ impl Cli {
     /// The tracing filter the flags ask for. Client commands log less by default: their
     /// output is the conversation, not the library's progress.
     pub fn log_level(&self) -> &'static str {
-        let quiet_by_default = !matches!(self.command, Command::Echo(_));
+        let quiet_by_default = !matches!(self.command, Command::Echo(_) | Command::Relay(_));
         match (self.quiet, self.verbose) {
             (true, _) => "error",
             (false, 0) if quiet_by_default => "warn",
@@ -53,6 +57,9 @@ pub enum Command {
     /// Run a WebSocket echo server: every text and binary message is sent back as it came.
     #[command(after_help = echo::AFTER_HELP)]
     Echo(EchoArgs),
+    /// Run a relay: every message a client sends goes to every other client (encoded once).
+    #[command(after_help = relay::AFTER_HELP)]
+    Relay(RelayArgs),
     /// Load-test any WebSocket server: echo throughput and latency, handshakes, idle memory.
     #[command(after_help = bench::AFTER_HELP)]
     Bench(BenchArgs),

@@ -186,17 +186,17 @@ pub async fn run(args: IdleBenchArgs) -> anyhow::Result<()> {
 }
 
 /// How one connection is opened.
-struct How {
-    builder: ClientBuilder,
-    url: String,
-    target: Target,
-    server: SocketAddr,
-    source: Option<IpAddr>,
-    timeout: Duration,
+pub(super) struct How {
+    pub(super) builder: ClientBuilder,
+    pub(super) url: String,
+    pub(super) target: Target,
+    pub(super) server: SocketAddr,
+    pub(super) source: Option<IpAddr>,
+    pub(super) timeout: Duration,
 }
 
 impl How {
-    async fn open(&self) -> anyhow::Result<super::connect::Connection> {
+    pub(super) async fn open(&self) -> anyhow::Result<super::connect::Connection> {
         if self.target.secure {
             return Ok(self.builder.connect(&self.url).await?.0);
         }
@@ -234,7 +234,7 @@ impl How {
 }
 
 /// `127.0.0.1-127.0.0.20` or `127.0.0.1,127.0.0.2,::1`.
-fn parse_sources(text: &str) -> anyhow::Result<Vec<IpAddr>> {
+pub(super) fn parse_sources(text: &str) -> anyhow::Result<Vec<IpAddr>> {
     if let Some((first, last)) = text.split_once('-') {
         let first: Ipv4Addr = first.trim().parse().context("--source-ips range start")?;
         let last: Ipv4Addr = last.trim().parse().context("--source-ips range end")?;

@@ -4,6 +4,7 @@
 //! `taskset -c N duplex bench ...` puts the whole load generator on one core and what is
 //! measured is the server. Every benchmark ends with a [`report::Report`].
 
+mod broadcast;
 mod connect;
 mod echo;
 mod idle;
@@ -25,6 +26,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         BenchCommand::Echo(args) => runtime(args.common.threads)?.block_on(echo::run(args)),
         BenchCommand::Connect(args) => runtime(args.common.threads)?.block_on(connect::run(args)),
         BenchCommand::Idle(args) => runtime(args.common.threads)?.block_on(idle::run(args)),
+        BenchCommand::Broadcast(args) => {
+            runtime(args.common.threads)?.block_on(broadcast::run(args))
+        }
     }
 }
 

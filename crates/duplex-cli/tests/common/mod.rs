@@ -27,8 +27,13 @@ pub struct Echo {
 impl Echo {
     /// Starts `duplex echo --listen 127.0.0.1:0` with extra arguments.
     pub fn start(extra: &[&str]) -> Echo {
+        Echo::start_server("echo", extra)
+    }
+
+    /// Starts `duplex SUBCOMMAND --listen 127.0.0.1:0` (echo or relay) with extra arguments.
+    pub fn start_server(subcommand: &str, extra: &[&str]) -> Echo {
         let mut child = duplex()
-            .args(["echo", "--listen", "127.0.0.1:0"])
+            .args([subcommand, "--listen", "127.0.0.1:0"])
             .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -41,8 +46,8 @@ impl Echo {
                 .next()
                 .expect("duplex echo exited before listening")
                 .expect("read duplex echo's log");
-            if let Some(at) = line.find("listening on ") {
-                break line[at + "listening on ".len()..].trim().to_owned();
+            if let Some(at) = line.find(" on ws") {
+                break line[at + " on ".len()..].trim().to_owned();
             }
         };
         // Keep reading its log so that it never blocks on a full pipe.
