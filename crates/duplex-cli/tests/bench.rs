@@ -213,5 +213,8 @@ fn broadcast_through_the_relay_delivers_every_message_in_order() {
     let deliveries = report["deliveries"].as_u64().unwrap();
     // 200 messages/s for 1 s to 20 receivers: about 4,000 deliveries measured.
     assert!((3000..=4400).contains(&deliveries), "{report}");
-    assert!(report["server_cpu_us_per_delivery"].as_f64().unwrap() > 0.0, "{report}");
+    assert!(
+        report["server_cpu_us_per_delivery"].as_f64().unwrap() > 0.0,
+        "{report}"
+    );
 }

@@ -152,6 +152,11 @@ pub struct IdleBenchArgs {
     /// Connections being opened at once.
     #[arg(long, default_value_t = 64)]
     pub open_concurrency: usize,
+    /// After opening, each connection sends one JSON-like text message of this many bytes and
+    /// waits for its echo before idling, so per-connection state that exists only once data has
+    /// flowed (a permessage-deflate context, with --deflate) is counted too.
+    #[arg(long, value_name = "BYTES")]
+    pub message: Option<usize>,
     /// The server's process id: report its memory (VmRSS) before and with the connections.
     #[arg(long, value_name = "PID")]
     pub server_pid: Option<u32>,

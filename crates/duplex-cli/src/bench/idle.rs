@@ -80,6 +80,7 @@ pub async fn run(args: IdleBenchArgs) -> anyhow::Result<()> {
             timeout: args.common.client.connect_timeout,
         };
         let (counts, errors, permits) = (counts.clone(), errors.clone(), permits.clone());
+        let message = args.message;
         let mut stopped = stopped.clone();
         let bar = bar.clone();
         tasks.spawn(async move {
@@ -95,6 +96,21 @@ pub async fn run(args: IdleBenchArgs) -> anyhow::Result<()> {
                     return;
                 }
             };
+            if let Some(size) = message {
+                let text = json_like(size);
+                let echoed = async {
+                    ws.send(text.clone()).await?;
+                    ws.recv().await
+                };
+                match echoed.await {
+                    Ok(Some(m)) if m.as_text() == Some(text.as_str()) => {}
+                    other => {
+                        counts.failed.fetch_add(1, Ordering::Relaxed);
+                        errors.add(format!("first message not echoed: {other:?}"));
+                        return;
+                    }
+                }
+            }
             counts.opened.fetch_add(1, Ordering::Relaxed);
             bar.inc(1);
             loop {
@@ -268,4 +284,19 @@ mod tests {
         assert!(parse_sources("127.0.0.3-127.0.0.1").is_err());
         assert!(parse_sources("nope").is_err());
     }
+}
+
+/// Text like a dashboard update, `size` bytes long: compressible, not a single repeated byte.
+fn json_like(size: usize) -> String {
+    let mut text = String::with_capacity(size + 64);
+    let mut i = 0u64;
+    while text.len() < size {
+        text.push_str(&format!(
+            "{{\"id\":{i},\"value\":{},\"unit\":\"ms\"}},",
+            (i * 7919) % 1000
+        ));
+        i += 1;
+    }
+    text.truncate(size);
+    text
 }
