@@ -271,21 +271,6 @@ pub(super) fn parse_sources(text: &str) -> anyhow::Result<Vec<IpAddr>> {
         .collect()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sources() {
-        let ips = parse_sources("127.0.0.1-127.0.0.3").unwrap();
-        assert_eq!(ips.len(), 3);
-        assert_eq!(ips[2], IpAddr::from([127, 0, 0, 3]));
-        assert_eq!(parse_sources("127.0.0.1, ::1").unwrap().len(), 2);
-        assert!(parse_sources("127.0.0.3-127.0.0.1").is_err());
-        assert!(parse_sources("nope").is_err());
-    }
-}
-
 /// Text like a dashboard update, `size` bytes long: compressible, not a single repeated byte.
 fn json_like(size: usize) -> String {
     let mut text = String::with_capacity(size + 64);
@@ -299,4 +284,19 @@ fn json_like(size: usize) -> String {
     }
     text.truncate(size);
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sources() {
+        let ips = parse_sources("127.0.0.1-127.0.0.3").unwrap();
+        assert_eq!(ips.len(), 3);
+        assert_eq!(ips[2], IpAddr::from([127, 0, 0, 3]));
+        assert_eq!(parse_sources("127.0.0.1, ::1").unwrap().len(), 2);
+        assert!(parse_sources("127.0.0.3-127.0.0.1").is_err());
+        assert!(parse_sources("nope").is_err());
+    }
 }
