@@ -1,10 +1,16 @@
 //! The `duplex` command: a thin shell over the `duplex` library.
 //!
 //! Arguments are parsed in [`args`]; each subcommand lives in its own module and returns a
-//! `Result`; `main` turns that into an exit code and a one-line error a person can act on.
+//! `Result`; `main` turns that into an exit code ([`status`]) and a one-line error a person
+//! can act on.
 
 mod args;
+mod bench;
+mod client;
+mod completions;
+mod connect;
 mod echo;
+mod status;
 
 use clap::Parser;
 
@@ -19,13 +25,26 @@ fn main() -> std::process::ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let result = match args.command {
+        args::Command::Connect(connect) => connect::run(connect),
         args::Command::Echo(echo) => echo::run(echo),
+        args::Command::Bench(bench) => bench::run(bench),
+        args::Command::Completions { shell } => completions::run(shell),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) if is_broken_pipe(&error) => std::process::ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("duplex: {error:#}");
-            std::process::ExitCode::FAILURE
+            eprintln!("duplex: {}", status::describe(&error));
+            std::process::ExitCode::from(status::exit_status(&error))
         }
     }
+}
+
+/// Whoever read our output stopped reading (`duplex connect ... | head -1`): not an error.
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

@@ -1,55 +1,22 @@
-//! Command-line arguments: what each subcommand accepts, with help text and examples.
+//! Options of `duplex echo`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::Args;
 
-/// duplex: a WebSocket toolkit.
-#[derive(Debug, Parser)]
-#[command(name = "duplex", version, about, long_about = None)]
-pub struct Cli {
-    /// Print debug logs (-v) or trace logs (-vv). RUST_LOG overrides.
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
-    pub verbose: u8,
-    /// Only print errors.
-    #[arg(short, long, global = true)]
-    pub quiet: bool,
-    #[command(subcommand)]
-    pub command: Command,
-}
-
-impl Cli {
-    /// The tracing filter the flags ask for.
-    pub fn log_level(&self) -> &'static str {
-        match (self.quiet, self.verbose) {
-            (true, _) => "error",
-            (false, 0) => "info",
-            (false, 1) => "debug",
-            (false, _) => "trace",
-        }
-    }
-}
-
-/// The subcommands.
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Run a WebSocket echo server: every text and binary message is sent back as it came.
-    #[command(after_help = "Examples:\n  \
-        duplex echo                                   # ws://127.0.0.1:9001\n  \
-        duplex echo --listen 0.0.0.0:8080 --protocol chat\n  \
-        duplex echo --deflate                         # permessage-deflate when offered
-  \
-        duplex echo --allow-origin https://example.com
-  \
-        duplex echo --cert cert.pem --key key.pem      # wss://127.0.0.1:9001")]
-    Echo(EchoArgs),
-}
+pub const AFTER_HELP: &str = "Examples:
+  duplex echo                                   # ws://127.0.0.1:9001
+  duplex echo --listen 0.0.0.0:8080 --protocol chat
+  duplex echo --deflate                         # permessage-deflate when offered
+  duplex echo --allow-origin https://example.com
+  duplex echo --cert cert.pem --key key.pem      # wss://127.0.0.1:9001
+  taskset -c 0 duplex echo --listen 127.0.0.1:0  # any free port, pinned to CPU 0";
 
 /// Options of `duplex echo`.
 #[derive(Debug, Args)]
 pub struct EchoArgs {
-    /// Address to listen on.
+    /// Address to listen on (port 0: any free port, logged at start).
     #[arg(long, default_value = "127.0.0.1:9001")]
     pub listen: SocketAddr,
     /// A subprotocol the server speaks (repeatable); the first one the client offers is chosen.

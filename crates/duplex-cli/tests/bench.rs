@@ -1,0 +1,190 @@
+//! `duplex bench echo|connect|idle`, briefly, against `duplex echo`: the JSON line (the last
+//! line of output) has sane numbers and no errors.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{run, Echo};
+use serde_json::Value;
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+/// Runs a benchmark with --json and returns its last line, parsed.
+fn bench(args: &[&str]) -> Value {
+    let mut all = vec!["bench"];
+    all.extend_from_slice(args);
+    all.push("--json");
+    let out = run(&all, "", LIMIT);
+    assert_eq!(out.code(), 0, "{out:?}");
+    let last = out.stdout.lines().last().expect("output");
+    let report: Value = serde_json::from_str(last).expect("the last line is JSON");
+    assert_eq!(report["errors"], 0, "{report}");
+    assert_eq!(report["first_error"], Value::Null);
+    report
+}
+
+#[test]
+fn echo_checks_every_message_and_reports_rates() {
+    let echo = Echo::start(&[]);
+    let pid = echo.pid().to_string();
+    let args = [
+        "echo",
+        "--url",
+        &echo.url,
+        "--conns",
+        "3",
+        "--pipeline",
+        "4",
+        "--size",
+        "100",
+        "--duration",
+        "1",
+        "--warmup",
+        "0.2",
+        "--server-pid",
+        &pid,
+    ];
+    let report = bench(&args);
+    assert_eq!(report["bench"], "echo");
+    assert_eq!(report["conns"], 3);
+    let messages = report["messages"].as_u64().unwrap();
+    assert!(messages > 0, "{report}");
+    let rate = report["messages_per_s"].as_f64().unwrap();
+    assert!((rate - messages as f64).abs() < 1.0, "1 s: rate = count");
+    assert!(report["mb_per_s"].as_f64().unwrap() > 0.0);
+    let latency = &report["latency_us"];
+    let (p50, p99, p999) = (
+        latency["p50"].as_f64(),
+        latency["p99"].as_f64(),
+        latency["p999"].as_f64(),
+    );
+    assert!(p50 > Some(0.0) && p50 <= p99 && p99 <= p999, "{latency}");
+    assert!(report["server_cpu_s"].as_f64().is_some());
+}
+
+#[test]
+fn echo_binary_with_threads() {
+    let echo = Echo::start(&[]);
+    let args = [
+        "echo",
+        "--url",
+        &echo.url,
+        "--conns",
+        "2",
+        "--size",
+        "70000",
+        "--binary",
+        "--duration",
+        "0.5",
+        "--warmup",
+        "0",
+        "--threads",
+        "2",
+    ];
+    let report = bench(&args);
+    assert!(report["messages"].as_u64().unwrap() > 0, "{report}");
+    assert_eq!(report["binary"], true);
+}
+
+#[test]
+fn echo_detects_a_server_that_does_not_echo_faithfully() {
+    // A server that echoes every message but the third as "garbage".
+    let url = lying_server();
+    let out = run(
+        &[
+            "bench",
+            "echo",
+            "--url",
+            &url,
+            "--duration",
+            "0.5",
+            "--warmup",
+            "0",
+            "--json",
+        ],
+        "",
+        LIMIT,
+    );
+    let report: Value = serde_json::from_str(out.stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(report["errors"], 1, "{report}");
+    let first = report["first_error"].as_str().unwrap();
+    assert!(first.contains("echo 2 differs"), "{first}");
+}
+
+#[test]
+fn connect_counts_handshakes() {
+    let echo = Echo::start(&[]);
+    let args = [
+        "connect",
+        "--url",
+        &echo.url,
+        "--concurrency",
+        "2",
+        "--duration",
+        "1",
+    ];
+    let report = bench(&args);
+    assert_eq!(report["bench"], "connect");
+    assert!(report["handshakes"].as_u64().unwrap() > 0, "{report}");
+    assert!(report["latency_us"]["p50"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn idle_holds_connections_from_several_addresses_and_measures_memory() {
+    let echo = Echo::start(&[]);
+    let pid = echo.pid().to_string();
+    let args = [
+        "idle",
+        "--url",
+        &echo.url,
+        "--conns",
+        "50",
+        "--hold",
+        "0.5",
+        "--source-ips",
+        "127.0.0.1-127.0.0.3",
+        "--server-pid",
+        &pid,
+    ];
+    let report = bench(&args);
+    assert_eq!(report["bench"], "idle");
+    assert_eq!(report["opened"], 50);
+    assert_eq!(report["dropped"], 0);
+    assert_eq!(report["source_ips"], 3);
+    assert!(report["server_rss_after"].as_u64().unwrap() > 0);
+    assert!(report["bytes_per_conn"].as_f64().is_some());
+}
+
+/// Accepts connections; on each, echoes messages except the third, which comes back changed.
+fn lying_server() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("ws://{}/", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            listener.set_nonblocking(true).unwrap();
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            loop {
+                let (stream, _) = listener.accept().await.unwrap();
+                tokio::spawn(async move {
+                    let mut ws = duplex::accept(stream).await?;
+                    let mut n = 0;
+                    while let Some(message) = ws.recv().await? {
+                        n += 1;
+                        if n == 3 {
+                            ws.send("garbage").await?;
+                        } else {
+                            ws.send(message).await?;
+                        }
+                    }
+                    Ok::<_, duplex::Error>(())
+                });
+            }
+        });
+    });
+    url
+}
