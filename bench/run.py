@@ -53,6 +53,7 @@ DUPLEX = ROOT / "target" / "release" / "duplex"
 SERVER_CPU = "0"
 LOADER_CPU = "1"
 NOFILE = 1_048_576
+NOFILE_SPARE = 200  # descriptors kept for listeners, logs, /proc reads
 HOST = "127.0.0.1"
 BEGIN = "<!-- bench/run.py: begin (generated, do not edit by hand) -->"
 END = "<!-- bench/run.py: end -->"
@@ -205,6 +206,7 @@ class Running:
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
+                self.logf.close()
                 raise RuntimeError(f"{self.server.name} exited at start: see {self.log}")
             try:
                 socket.create_connection((HOST, self.port), timeout=0.5).close()
@@ -244,6 +246,10 @@ def run_loader(args: list[str], server: Running, timeout: float) -> dict:
         proc.kill()
         out, err = proc.communicate()
         return {"failed": f"loader timed out after {timeout:.0f} s", "stderr": err[-2000:]}
+    finally:
+        if proc.poll() is None:  # interrupted: stop the loader we started
+            proc.kill()
+            proc.wait()
     elapsed = time.monotonic() - started
     busy = machine_busy_seconds() - busy_before
     alive = server.proc.poll() is None
@@ -319,7 +325,11 @@ def run_connect(sc: Scenario, srv: Running, t: Timing) -> dict:
 
 
 def run_idle(sc: Scenario, srv: Running, t: Timing) -> dict:
-    conns = max(100, int(sc.params["conns"] * t.idle_scale))
+    wanted = max(100, int(sc.params["conns"] * t.idle_scale))
+    # The server and the loader each need one descriptor per connection, and both inherit our
+    # limit: without CAP_SYS_RESOURCE it cannot go above the hard limit, so cap the count.
+    nofile = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    conns = min(wanted, nofile - NOFILE_SPARE)
     args = ["idle", "--url", srv.url, "--conns", str(conns), "--hold", str(t.hold),
             "--server-pid", str(srv.pid)]
     if sc.params.get("source_ips"):
@@ -331,6 +341,8 @@ def run_idle(sc: Scenario, srv: Running, t: Timing) -> dict:
         return r
     return {
         "conns": conns,
+        "capped": f"capped from {wanted:,} by the open-file limit {nofile:,}"
+        if conns < wanted else None,
         "opened": r["opened"],
         "bytes_per_conn": r["bytes_per_conn"],
         "rss_before": r["server_rss_before"],
@@ -467,8 +479,10 @@ def idle_table(scenarios, servers, results) -> list[str]:
                 continue
             mib = lambda b: fmt(b / 2**20 if b is not None else None, "{:,.1f} MiB")
             errors = str(m["errors"]) + (f" ({m['first_error']})" if m["first_error"] else "")
+            runs = [r for r in results.get((sc.key, s.name), []) if r.get("capped")]
+            capped = f" ({runs[0]['capped']})" if runs else ""
             rows.append(
-                f"| {sc.key}: {sc.title} | {s.name} | {fmt(m['opened'])} "
+                f"| {sc.key}: {sc.title} | {s.name} | {fmt(m['opened'])}{capped} "
                 f"| {mib(m['rss_before'])} → {mib(m['rss_after'])} "
                 f"| {fmt(m['bytes_per_conn'])} "
                 f"| {fmt_ratio(m['bytes_per_conn'], ours.get('bytes_per_conn'))} "
@@ -532,7 +546,7 @@ def build(log) -> None:
         subprocess.run(cmd, cwd=cwd, check=True, stdout=sys.stderr)
 
 
-def raise_nofile(log) -> None:
+def raise_nofile(log) -> int:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     for target in ((NOFILE, NOFILE), (hard, hard)):
         try:
@@ -541,7 +555,12 @@ def raise_nofile(log) -> None:
         except (ValueError, OSError):
             continue
     now = resource.getrlimit(resource.RLIMIT_NOFILE)
-    log(f"open-file limit: {soft}/{hard} -> {now[0]}/{now[1]} (inherited by servers and loader)")
+    log(f"open-file limit (soft/hard): {soft}/{hard} -> {now[0]}/{now[1]}, inherited by the "
+        f"servers and the loader")
+    if now[1] < NOFILE:
+        log(f"warning: could not raise the hard limit to {NOFILE:,} (needs CAP_SYS_RESOURCE); "
+            f"idle scenarios are capped at {now[0] - NOFILE_SPARE:,} connections")
+    return now[0]
 
 
 def render(scenarios, servers, results, meta) -> str:
@@ -558,7 +577,8 @@ def render(scenarios, servers, results, meta) -> str:
     lines.append("")
     lines.append(f"`{meta['command']}`: {meta['rounds']} round(s), {meta['timing']}; "
                  f"load average at start {meta['load_start']}, at end {meta['load_end']}; "
-                 f"most CPU used by other processes during any run: {meta['other_max']}.")
+                 f"most CPU used by other processes during any run: {meta['other_max']}; "
+                 f"open-file limit {meta['nofile']:,}.")
     lines.append("")
     for table in TABLES:
         rows = table(scenarios, servers, results)
@@ -576,7 +596,14 @@ def write_docs(block: str) -> None:
     DOCS.write_text(f"{head}{BEGIN}\n{block}{END}{tail}")
 
 
+def stop_on_sigterm(signum, frame):
+    # Unwinds through the `with Running(...)` blocks, so the server and loader we started stop.
+    raise SystemExit(128 + signum)
+
+
 def main() -> int:
+    signal.signal(signal.SIGTERM, stop_on_sigterm)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rounds", type=int, default=None, help="rounds (default 3; --quick: 1)")
     ap.add_argument("--quick", action="store_true",
@@ -590,7 +617,7 @@ def main() -> int:
     ap.add_argument("--noisy", type=float, default=25,
                     help="a run during which other processes used more than this %% of a core "
                          "is run again (default 25)")
-    ap.add_argument("--retries", type=int, default=2,
+    ap.add_argument("--retries", type=int, default=1,
                     help="how many times a noisy run is repeated, keeping the quietest")
     ap.add_argument("--wait-quiet", type=float, default=0, metavar="SECS",
                     help="before each run, wait up to SECS for other processes to use less "
@@ -625,7 +652,7 @@ def main() -> int:
     OUT.mkdir(exist_ok=True)
     if not a.no_build:
         build(log)
-    raise_nofile(log)
+    nofile = raise_nofile(log)
     load_start = " ".join(f"{x:.2f}" for x in os.getloadavg())
     log(f"load average {load_start}; server on CPU {SERVER_CPU}, loader on CPU {LOADER_CPU}")
     if os.getloadavg()[0] > 0.5:
@@ -654,6 +681,7 @@ def main() -> int:
         "rounds": rounds,
         "timing": (f"{timing.duration:g} s measured after {timing.warmup:g} s warmup per run, "
                    f"idle connections held {timing.hold:g} s"),
+        "nofile": nofile,
         "load_start": load_start,
         "load_end": " ".join(f"{x:.2f}" for x in os.getloadavg()),
         "other_max": f"{other_max:.0f}% of a core",
