@@ -114,6 +114,9 @@ struct Fragments {
 /// cannot make us allocate it.
 const MAX_RESERVE: usize = 256 * 1024;
 
+/// Extra room beyond the frame being read.
+const READ_AHEAD: usize = 16 * 1024;
+
 impl Connection {
     /// A connection in the open state.
     pub fn new(role: Role, config: Config) -> Self {
@@ -267,7 +270,10 @@ impl Connection {
                 frame.processed = available;
             }
             if available < len {
-                buf.reserve((len - available).min(MAX_RESERVE));
+                // Room for the rest of this frame and then some, so that when frames are
+                // pipelined one read brings the next ones too (and their replies go out
+                // together) instead of stopping exactly at this frame's end.
+                buf.reserve((len - available).min(MAX_RESERVE) + READ_AHEAD);
                 return Ok(None);
             }
             let header = frame.header;
