@@ -3,6 +3,8 @@
 
     python3 tests/soak/run.py                      # 1,000 connections for 10 minutes
     python3 tests/soak/run.py --conns 200 --seconds 60
+    python3 tests/soak/run.py --seconds 30 --size 65536 --pipeline 4 --max-message-size 65536
+                                                   # every client sends max-size messages
 
 Passes when the load generator saw zero errors (every echo checked for content and order),
 the server's RSS after warm-up stays flat (growth under --max-growth, default 10%), and after
@@ -39,6 +41,9 @@ def main():
     p.add_argument("--seconds", type=int, default=600)
     p.add_argument("--warmup", type=int, default=30)
     p.add_argument("--size", type=int, default=256)
+    p.add_argument("--pipeline", type=int, default=1)
+    p.add_argument("--max-message-size", type=int, default=None,
+                   help="the server's message limit (duplex echo --max-message-size)")
     p.add_argument("--max-growth", type=float, default=0.10)
     p.add_argument("--no-build", action="store_true")
     args = p.parse_args()
@@ -46,7 +51,8 @@ def main():
     if not args.no_build:
         subprocess.check_call(["cargo", "build", "--release", "-q", "-p", "duplex-cli"], cwd=REPO)
     duplex = os.path.join(REPO, "target", "release", "duplex")
-    server = subprocess.Popen(["taskset", "-c", "0", duplex, "echo", "--listen", "127.0.0.1:0"],
+    limit = ["--max-message-size", str(args.max_message_size)] if args.max_message_size else []
+    server = subprocess.Popen(["taskset", "-c", "0", duplex, "echo", "--listen", "127.0.0.1:0"] + limit,
                               stderr=subprocess.PIPE, text=True)
     url = None
     for line in server.stderr:
@@ -66,14 +72,14 @@ def main():
 
     def sample():
         start = time.monotonic()
-        while not stop.wait(10):
+        while not stop.wait(2 if args.seconds < 120 else 10):
             samples.append((round(time.monotonic() - start), rss_kib(pid)))
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     bench = subprocess.run(
         ["taskset", "-c", "1", duplex, "bench", "echo", "--url", url, "--conns", str(args.conns),
-         "--pipeline", "1", "--size", str(args.size), "--warmup", str(args.warmup),
+         "--pipeline", str(args.pipeline), "--size", str(args.size), "--warmup", str(args.warmup),
          "--duration", str(args.seconds), "--server-pid", str(pid), "--json", "-q"],
         capture_output=True, text=True, timeout=args.seconds + args.warmup + 300)
     stop.set()
@@ -91,6 +97,9 @@ def main():
     print(f"RSS samples (s, KiB): {samples}")
     print(f"server RSS: {rss_before} KiB idle, {start_kib} KiB after warm-up, {end_kib} KiB at the end "
           f"({growth:+.1%}), {rss_end} KiB after all closed")
+    peak = max((kib for _, kib in samples), default=rss_end)
+    print(f"server RSS peak: {peak} KiB ({peak / 1024:.1f} MiB) with {args.conns} connections x "
+          f"{args.pipeline} in flight of {args.size} B")
     print(f"server file descriptors: {fds_before} before, {fds_after} after all closed")
     checks = [
         ("bench ran", bench.returncode == 0, f"exit {bench.returncode}: {bench.stderr[-500:]}"),
