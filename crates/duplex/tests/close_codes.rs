@@ -26,15 +26,19 @@ fn masked(first_byte: u8, payload: &[u8]) -> Vec<u8> {
 /// Sends `frames` after the handshake; returns the close code the server sent and the error
 /// its connection reported.
 async fn close_code_for(frames: Vec<u8>, config: Config) -> (u16, String) {
+    close_code_with(frames, ServerBuilder::new().config(config), REQUEST).await
+}
+
+async fn close_code_with(
+    frames: Vec<u8>,
+    builder: ServerBuilder,
+    request: &'static str,
+) -> (u16, String) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let server = tokio::spawn(async move {
         let (stream, _) = listener.accept().await.unwrap();
-        let mut ws = ServerBuilder::new()
-            .config(config)
-            .accept(stream)
-            .await
-            .unwrap();
+        let mut ws = builder.accept(stream).await.unwrap();
         loop {
             match ws.recv().await {
                 Ok(Some(_)) => continue,
@@ -44,7 +48,7 @@ async fn close_code_for(frames: Vec<u8>, config: Config) -> (u16, String) {
         }
     });
     let mut client = TcpStream::connect(addr).await.unwrap();
-    client.write_all(REQUEST.as_bytes()).await.unwrap();
+    client.write_all(request.as_bytes()).await.unwrap();
     client.write_all(&frames).await.unwrap();
     // Answer the server's close as a well-behaved client would, then read to the end.
     let mut answer = Vec::new();
@@ -165,5 +169,49 @@ async fn invalid_close_code_gets_1002() {
             .await
             .0,
         1002
+    );
+}
+
+#[tokio::test]
+async fn a_deflate_bomb_gets_1009() {
+    use duplex::proto::{Connection, DeflateParams, Role};
+    use duplex::DeflateConfig;
+    // 64 MiB of zeros, compressed by a client: one frame of about 64 KiB.
+    let mut client = Connection::new(Role::Client, Config::default());
+    client.enable_deflate(&DeflateParams::default(), &DeflateConfig::default());
+    client.send_binary(&vec![0u8; 64 << 20]).unwrap();
+    let out = client.outgoing();
+    let bomb = bytes::Buf::copy_to_bytes(out, bytes::Buf::remaining(out)).to_vec();
+    assert!(bomb.len() < 128 * 1024);
+    let server = ServerBuilder::new()
+        .deflate(DeflateConfig::default())
+        .config(Config::default().max_message_size(1 << 20));
+    const OFFER: &str =
+        "GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+        Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+        Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n";
+    let (code, error) = close_code_with(bomb, server, OFFER).await;
+    assert_eq!(code, 1009);
+    assert!(error.contains("exceeds the limit"), "{error}");
+}
+
+#[tokio::test]
+async fn a_truncated_frame_header_then_end_of_stream_is_an_abnormal_closure() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let mut ws = duplex::accept(stream).await.unwrap();
+        ws.recv().await.map(|_| ()).map_err(|e| e.to_string())
+    });
+    let mut client = TcpStream::connect(addr).await.unwrap();
+    client.write_all(REQUEST.as_bytes()).await.unwrap();
+    // The first 3 bytes of an 8-byte masked header, then the client goes away.
+    client.write_all(&[0x82, 0xfe, 0x01]).await.unwrap();
+    drop(client);
+    let result = server.await.unwrap();
+    assert_eq!(
+        result,
+        Err("connection closed without a close frame".to_owned())
     );
 }
