@@ -158,35 +158,24 @@ fn idle_holds_connections_from_several_addresses_and_measures_memory() {
 
 /// Accepts connections; on each, echoes messages except the third, which comes back changed.
 fn lying_server() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("ws://{}/", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async move {
-            listener.set_nonblocking(true).unwrap();
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            loop {
-                let (stream, _) = listener.accept().await.unwrap();
-                tokio::spawn(async move {
-                    let mut ws = duplex::accept(stream).await?;
-                    let mut n = 0;
-                    while let Some(message) = ws.recv().await? {
-                        n += 1;
-                        if n == 3 {
-                            ws.send("garbage").await?;
-                        } else {
-                            ws.send(message).await?;
-                        }
+    common::serve_in_thread(move |listener| async move {
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            tokio::spawn(async move {
+                let mut ws = duplex::accept(stream).await?;
+                let mut n = 0;
+                while let Some(message) = ws.recv().await? {
+                    n += 1;
+                    if n == 3 {
+                        ws.send("garbage").await?;
+                    } else {
+                        ws.send(message).await?;
                     }
-                    Ok::<_, duplex::Error>(())
-                });
-            }
-        });
-    });
-    url
+                }
+                Ok::<_, duplex::Error>(())
+            });
+        }
+    })
 }
 
 #[test]

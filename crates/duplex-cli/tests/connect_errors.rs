@@ -102,23 +102,12 @@ fn http_answer_other_than_101_shows_status_and_body() {
 
 /// A server that answers the first message by closing with `code` and `reason`.
 fn closing_server(code: u16, reason: &'static str) -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("ws://{}/", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async move {
-            listener.set_nonblocking(true).unwrap();
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            let (stream, _) = listener.accept().await.unwrap();
-            let mut ws = duplex::accept(stream).await.unwrap();
-            let _ = ws.recv().await;
-            let _ = ws.close(code, reason).await;
-        });
-    });
-    url
+    common::serve_in_thread(move |listener| async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let mut ws = duplex::accept(stream).await.unwrap();
+        let _ = ws.recv().await;
+        let _ = ws.close(code, reason).await;
+    })
 }
 
 #[test]

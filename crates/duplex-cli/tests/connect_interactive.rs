@@ -93,38 +93,27 @@ fn the_server_closing_ends_the_session_with_its_status() {
 /// A server that sends a message 300 ms after the handshake, echoes what it gets, and closes
 /// with 4001 when asked to.
 fn talkative_server() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("ws://{}/", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async move {
-            listener.set_nonblocking(true).unwrap();
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            let (stream, _) = listener.accept().await.unwrap();
-            let mut ws = duplex::accept(stream).await.unwrap();
-            let news = tokio::time::sleep(std::time::Duration::from_millis(300));
-            tokio::pin!(news);
-            let mut told = false;
-            loop {
-                tokio::select! {
-                    () = &mut news, if !told => {
-                        told = true;
-                        ws.send("news from the server").await.unwrap();
-                    }
-                    message = ws.recv() => match message {
-                        Ok(Some(m)) if m.as_text() == Some("please close") => {
-                            let _ = ws.close(4001, "as you wish").await;
-                            return;
-                        }
-                        Ok(Some(m)) => ws.send(m).await.unwrap(),
-                        _ => return,
-                    },
+    common::serve_in_thread(move |listener| async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let mut ws = duplex::accept(stream).await.unwrap();
+        let news = tokio::time::sleep(std::time::Duration::from_millis(300));
+        tokio::pin!(news);
+        let mut told = false;
+        loop {
+            tokio::select! {
+                () = &mut news, if !told => {
+                    told = true;
+                    ws.send("news from the server").await.unwrap();
                 }
+                message = ws.recv() => match message {
+                    Ok(Some(m)) if m.as_text() == Some("please close") => {
+                        let _ = ws.close(4001, "as you wish").await;
+                        return;
+                    }
+                    Ok(Some(m)) => ws.send(m).await.unwrap(),
+                    _ => return,
+                },
             }
-        });
-    });
-    url
+        }
+    })
 }

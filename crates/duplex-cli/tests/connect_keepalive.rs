@@ -36,22 +36,12 @@ fn answered_pings_are_quiet() {
 
 #[test]
 fn a_server_that_stops_answering_pings_is_dead() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("ws://{}/", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async move {
-            listener.set_nonblocking(true).unwrap();
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            let (stream, _) = listener.accept().await.unwrap();
-            let server =
-                duplex::ServerBuilder::new().config(duplex::Config::default().auto_pong(false));
-            let mut ws = server.accept(stream).await.unwrap();
-            while ws.next_event().await.is_ok() {}
-        });
+    let url = common::serve_in_thread(move |listener| async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let server =
+            duplex::ServerBuilder::new().config(duplex::Config::default().auto_pong(false));
+        let mut ws = server.accept(stream).await.unwrap();
+        while ws.next_event().await.is_ok() {}
     });
     let started = std::time::Instant::now();
     let out = run_open(&["connect", "--ping-interval", "0.2", &url], "", QUICK);

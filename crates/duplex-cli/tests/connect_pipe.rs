@@ -113,31 +113,20 @@ fn replies_after_the_end_of_input_still_arrive() {
 /// Answers each message after `delay` but, like Python `websockets`, answers a close at
 /// once: replies still pending then are dropped.
 fn slow_server(delay: std::time::Duration) -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("ws://{}/", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async move {
-            listener.set_nonblocking(true).unwrap();
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            let (stream, _) = listener.accept().await.unwrap();
-            let (mut reader, mut writer) = duplex::accept(stream).await.unwrap().split();
-            let (replies, mut pending) = tokio::sync::mpsc::unbounded_channel();
-            tokio::spawn(async move {
-                while let Some(text) = pending.recv().await {
-                    tokio::time::sleep(delay).await;
-                    if writer.send(text).await.is_err() {
-                        break;
-                    }
+    common::serve_in_thread(move |listener| async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let (mut reader, mut writer) = duplex::accept(stream).await.unwrap().split();
+        let (replies, mut pending) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Some(text) = pending.recv().await {
+                tokio::time::sleep(delay).await;
+                if writer.send(text).await.is_err() {
+                    break;
                 }
-            });
-            while let Ok(Some(message)) = reader.recv().await {
-                let _ = replies.send(format!("answer to {}", message.as_text().unwrap_or("?")));
             }
         });
-    });
-    url
+        while let Ok(Some(message)) = reader.recv().await {
+            let _ = replies.send(format!("answer to {}", message.as_text().unwrap_or("?")));
+        }
+    })
 }

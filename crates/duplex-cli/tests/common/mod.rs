@@ -154,3 +154,28 @@ fn read_all(mut from: impl Read + Send + 'static) -> std::thread::JoinHandle<Str
 
 /// A short limit for runs that should end at once.
 pub const QUICK: Duration = Duration::from_secs(20);
+
+/// Runs a server the test writes itself: `serve` gets a listener on a free loopback port and
+/// runs on its own thread and single-threaded runtime (so it outlives nothing but the test
+/// process). Returns the `ws://127.0.0.1:PORT/` URL.
+pub fn serve_in_thread<F, Fut>(serve: F) -> String
+where
+    F: FnOnce(tokio::net::TcpListener) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + 'static,
+{
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    let url = format!("ws://{}/", listener.local_addr().expect("local address"));
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(async move {
+            listener
+                .set_nonblocking(true)
+                .expect("non-blocking listener");
+            serve(tokio::net::TcpListener::from_std(listener).expect("tokio listener")).await;
+        });
+    });
+    url
+}
