@@ -69,8 +69,18 @@ class Server:
     label: str  # what the table says: crate/package and version, setup
     deflate: bool  # can it negotiate permessage-deflate?
 
-    def command(self, port: int, deflate: bool) -> list[str]:
+    def command(self, port: int, deflate: bool, relay: bool = False) -> list[str]:
+        """The server's command line: an echo server, or with `relay` a broadcast server
+        (what one client sends goes to every other client) for the g scenarios."""
         addr = f"{HOST}:{port}"
+        if relay:
+            if self.name == "duplex":
+                return [str(DUPLEX), "relay", "--listen", addr, "--threads", "1"]
+            if self.name == "tungstenite":
+                return [str(PEERS / "target" / "release" / "tungstenite-relay"), "--listen", addr]
+            if self.name == "node":
+                return ["node", str(NODE / "relay.mjs"), "--port", str(port), "--host", HOST]
+            raise ValueError(f"{self.name} has no broadcast server")
         if self.name == "duplex":
             cmd = [str(DUPLEX), "echo", "--listen", addr, "--threads", "1"]
             return cmd + (["--deflate"] if deflate else [])
@@ -122,8 +132,15 @@ SCENARIOS = [
              dict(conns=10_000), deflate=True),
     Scenario("f-50k", "idle connections, 50k from 127.0.0.1-20", "idle",
              dict(conns=50_000, source_ips="127.0.0.1-127.0.0.20")),
-    # g1, g2 (broadcast): the lead adds them here with kind="broadcast" and a runner.
+    Scenario("g1", "broadcast 64 B to 1,000 receivers at 1,000 msg/s", "broadcast",
+             dict(receivers=1000, rate=1000, size=64)),
+    Scenario("g2", "broadcast 64 B to 10,000 receivers at 160 msg/s", "broadcast",
+             dict(receivers=10_000, rate=160, size=64, source_ips="127.0.0.1-127.0.0.4")),
 ]
+
+# Servers with a broadcast server (the issue names tokio-tungstenite's examples/server.rs
+# pattern and Node ws broadcasting to wss.clients); the others are n/a in g.
+RELAYS = {"duplex", "tungstenite", "node"}
 
 
 @dataclasses.dataclass
@@ -190,11 +207,11 @@ def rss_bytes(pid: int) -> int:
 class Running:
     """A server started pinned to SERVER_CPU; stopped (by its PID) on exit."""
 
-    def __init__(self, server: Server, deflate: bool):
+    def __init__(self, server: Server, deflate: bool, relay: bool = False):
         self.server = server
         self.port = free_port()
         self.log = OUT / f"server-{server.name}.log"
-        cmd = ["taskset", "-c", SERVER_CPU] + server.command(self.port, deflate)
+        cmd = ["taskset", "-c", SERVER_CPU] + server.command(self.port, deflate, relay)
         self.logf = open(self.log, "w")
         # taskset execs the server, so the PID is the server's own.
         self.proc = subprocess.Popen(cmd, stdout=self.logf, stderr=subprocess.STDOUT,
@@ -355,14 +372,46 @@ def run_idle(sc: Scenario, srv: Running, t: Timing) -> dict:
     }
 
 
-RUNNERS = {"echo": run_echo, "connect": run_connect, "idle": run_idle}
+def run_broadcast(sc: Scenario, srv: Running, t: Timing) -> dict:
+    p = sc.params
+    receivers = max(10, int(p["receivers"] * (1 if t.idle_scale >= 1 else 0.1)))
+    args = ["broadcast", "--url", srv.url, "--receivers", str(receivers), "--rate", str(p["rate"]),
+            "--size", str(p["size"]), "--duration", str(t.duration), "--warmup", str(t.warmup),
+            "--server-pid", str(srv.pid)]
+    if p.get("source_ips"):
+        args += ["--source-ips", p["source_ips"]]
+    r = run_loader(args, srv, timeout=t.duration + t.warmup + 240)
+    if "failed" in r and "lost" not in (r.get("stderr") or ""):
+        return r
+    if "failed" in r:  # the loader exits non-zero when messages were lost: still a result
+        lines = [line for line in (r.get("stdout") or "").splitlines() if line.startswith("{")]
+        if not lines:
+            return r
+        r = json.loads(lines[-1]) | {"run": {"other_cpu_pct": None}}
+    lat = r.get("latency_us") or {}
+    return {
+        "rate": r["deliveries_per_s"],
+        "lost": r["lost"] + r["out_of_order"],
+        "p50_us": lat.get("p50"),
+        "p99_us": lat.get("p99"),
+        "server_us": r.get("server_cpu_us_per_delivery"),
+        "server_pct": 100 * r["server_cpu_s"] / r["duration_s"] if "server_cpu_s" in r else None,
+        "loader_pct": 100 * r["loader_cpu_s"] / r["duration_s"],
+        "errors": r["errors"],
+        "first_error": r.get("first_error"),
+        "other_pct": r["run"]["other_cpu_pct"],
+        "raw": r,
+    }
+
+
+RUNNERS = {"echo": run_echo, "connect": run_connect, "idle": run_idle, "broadcast": run_broadcast}
 
 
 def run_once(sc: Scenario, srv: Server, timing: Timing, log) -> dict:
     if timing.wait_quiet:
         wait_quiet(timing.noisy, timing.wait_quiet, log)
     try:
-        with Running(srv, sc.deflate) as running:
+        with Running(srv, sc.deflate, relay=sc.kind == "broadcast") as running:
             return RUNNERS[sc.kind](sc, running, timing)
     except RuntimeError as err:
         return {"failed": str(err)}
@@ -490,7 +539,36 @@ def idle_table(scenarios, servers, results) -> list[str]:
     return rows
 
 
-TABLES = [load_table, idle_table]
+def broadcast_table(scenarios, servers, results) -> list[str]:
+    """(g): deliveries per second through each server's broadcast, nothing lost."""
+    rows = [
+        "| scenario | server | deliveries/s | lost or out of order | p50 | p99 | server µs/delivery "
+        "| server CPU | loader CPU | errors |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    keys = ["rate", "lost", "p50_us", "p99_us", "server_us", "server_pct", "loader_pct"]
+    for sc in scenarios:
+        if sc.kind != "broadcast":
+            continue
+        for s in servers:
+            if s.name not in RELAYS:
+                rows.append(f"| {sc.key}: {sc.title} | {s.name} | n/a: no broadcast server | | | | | | | |")
+                continue
+            m = summarize(results.get((sc.key, s.name), []), keys)
+            if not m["rounds"]:
+                why = "; ".join(m["failed"]) or "not run"
+                rows.append(f"| {sc.key}: {sc.title} | {s.name} | failed: {why} | | | | | | | |")
+                continue
+            errors = str(m["errors"]) + (f" ({m['first_error']})" if m["first_error"] else "")
+            rows.append(
+                f"| {sc.key}: {sc.title} | {s.name} | {fmt(m['rate'])} | {fmt(m['lost'])} "
+                f"| {fmt_us(m['p50_us'])} | {fmt_us(m['p99_us'])} "
+                f"| {fmt(m['server_us'], '{:,.2f}')} | {fmt(m['server_pct'], '{:.0f}%')} "
+                f"| {fmt(m['loader_pct'], '{:.0f}%')} | {errors} |")
+    return rows
+
+
+TABLES = [load_table, idle_table, broadcast_table]
 
 
 # --- the machine -----------------------------------------------------------------------------
@@ -666,6 +744,8 @@ def main() -> int:
             order = servers[rnd % len(servers):] + servers[:rnd % len(servers)]
             for srv in order:
                 if sc.deflate and not srv.deflate:
+                    continue
+                if sc.kind == "broadcast" and srv.name not in RELAYS:
                     continue
                 r = run_quietest(sc, srv, timing, a.retries, log)
                 results.setdefault((sc.key, srv.name), []).append(r)

@@ -213,6 +213,7 @@ pub async fn run(args: BroadcastBenchArgs) -> anyhow::Result<()> {
         ("receivers", args.receivers.into()),
         ("rate", args.rate.into()),
         ("size", args.size.into()),
+        ("duration_s", seconds.into()),
         ("published", seq.into()),
         ("deliveries", measured.into()),
         ("deliveries_per_s", report::round(rate, 1).into()),
@@ -233,7 +234,7 @@ pub async fn run(args: BroadcastBenchArgs) -> anyhow::Result<()> {
     report.row("lost", format!("{lost} (out of order: {out_of_order})"));
     let (latency_text, latency_json) = latencies.summary();
     report.row("latency", latency_text);
-    report.field("latency", latency_json);
+    report.field("latency_us", latency_json);
     cpu.report(&mut report, measured, "delivery", seconds);
     errors.report(&mut report);
     report.print(args.common.json);
