@@ -15,21 +15,7 @@ use crate::args::EchoArgs;
 
 /// Runs the echo server until interrupted.
 pub fn run(args: EchoArgs) -> anyhow::Result<()> {
-    runtime(args.threads)?.block_on(serve(args))
-}
-
-/// A server runtime: one thread (the default, what a pinned benchmark measures) or several.
-pub fn runtime(threads: usize) -> std::io::Result<tokio::runtime::Runtime> {
-    if threads <= 1 {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-    } else {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(threads)
-            .enable_all()
-            .build()
-    }
+    crate::runtime::build(args.threads)?.block_on(serve(args))
 }
 
 /// How long open connections get to finish their closing handshake on Ctrl-C.

@@ -11,6 +11,7 @@ mod completions;
 mod connect;
 mod echo;
 mod relay;
+mod runtime;
 mod status;
 
 use clap::Parser;

@@ -16,7 +16,7 @@ use crate::args::RelayArgs;
 
 /// Runs the relay until interrupted.
 pub fn run(args: RelayArgs) -> anyhow::Result<()> {
-    crate::echo::runtime(args.threads)?.block_on(serve(args))
+    crate::runtime::build(args.threads)?.block_on(serve(args))
 }
 
 async fn serve(args: RelayArgs) -> anyhow::Result<()> {

@@ -23,25 +23,18 @@ use crate::args::{BenchArgs, BenchCommand};
 /// Runs the chosen benchmark.
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.command {
-        BenchCommand::Echo(args) => runtime(args.common.threads)?.block_on(echo::run(args)),
-        BenchCommand::Connect(args) => runtime(args.common.threads)?.block_on(connect::run(args)),
-        BenchCommand::Idle(args) => runtime(args.common.threads)?.block_on(idle::run(args)),
-        BenchCommand::Broadcast(args) => {
-            runtime(args.common.threads)?.block_on(broadcast::run(args))
+        BenchCommand::Echo(args) => {
+            crate::runtime::build(args.common.threads)?.block_on(echo::run(args))
         }
-    }
-}
-
-fn runtime(threads: usize) -> std::io::Result<tokio::runtime::Runtime> {
-    if threads <= 1 {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-    } else {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(threads)
-            .enable_all()
-            .build()
+        BenchCommand::Connect(args) => {
+            crate::runtime::build(args.common.threads)?.block_on(connect::run(args))
+        }
+        BenchCommand::Idle(args) => {
+            crate::runtime::build(args.common.threads)?.block_on(idle::run(args))
+        }
+        BenchCommand::Broadcast(args) => {
+            crate::runtime::build(args.common.threads)?.block_on(broadcast::run(args))
+        }
     }
 }
 
