@@ -49,8 +49,19 @@ pub type ProtocolSelector =
 ///     .handshake_timeout(Duration::from_secs(5));
 /// # let _ = server;
 /// ```
+///
+/// Cloning is cheap (two reference counts), so a server can hand a clone to every
+/// connection's task; the settings live once, not in every idle connection's memory.
 #[derive(Clone)]
 pub struct ServerBuilder {
+    /// Copied on write: a builder method on a shared builder changes only that clone.
+    settings: Arc<Settings>,
+    /// Shared by clones: the connection count and the shutdown signal.
+    state: Arc<ServerState>,
+}
+
+#[derive(Clone)]
+struct Settings {
     config: Config,
     options: Options,
     protocols: Vec<String>,
@@ -60,21 +71,19 @@ pub struct ServerBuilder {
     handshake_timeout: Duration,
     max_head: usize,
     max_connections: Option<usize>,
-    /// Shared by clones: the connection count and the shutdown signal.
-    state: Arc<ServerState>,
 }
 
 impl std::fmt::Debug for ServerBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ServerBuilder")
-            .field("config", &self.config)
-            .field("options", &self.options)
-            .field("protocols", &self.protocols)
-            .field("allowed_origins", &self.allowed_origins)
-            .field("deflate", &self.deflate)
-            .field("handshake_timeout", &self.handshake_timeout)
-            .field("max_head", &self.max_head)
-            .field("max_connections", &self.max_connections)
+            .field("config", &self.settings.config)
+            .field("options", &self.settings.options)
+            .field("protocols", &self.settings.protocols)
+            .field("allowed_origins", &self.settings.allowed_origins)
+            .field("deflate", &self.settings.deflate)
+            .field("handshake_timeout", &self.settings.handshake_timeout)
+            .field("max_head", &self.settings.max_head)
+            .field("max_connections", &self.settings.max_connections)
             .finish_non_exhaustive()
     }
 }
@@ -82,16 +91,18 @@ impl std::fmt::Debug for ServerBuilder {
 impl Default for ServerBuilder {
     fn default() -> Self {
         ServerBuilder {
-            config: Config::default(),
-            options: Options::default(),
-            protocols: Vec::new(),
-            selector: None,
-            allowed_origins: None,
-            deflate: None,
-            max_connections: None,
+            settings: Arc::new(Settings {
+                config: Config::default(),
+                options: Options::default(),
+                protocols: Vec::new(),
+                selector: None,
+                allowed_origins: None,
+                deflate: None,
+                max_connections: None,
+                handshake_timeout: Duration::from_secs(10),
+                max_head: DEFAULT_MAX_HEAD,
+            }),
             state: ServerState::new(),
-            handshake_timeout: Duration::from_secs(10),
-            max_head: DEFAULT_MAX_HEAD,
         }
     }
 }
@@ -106,7 +117,7 @@ impl ServerBuilder {
     /// order of preference) is chosen; when the client offers some and none match, the
     /// handshake is answered without one, as RFC 6455 allows.
     pub fn protocols<I: IntoIterator<Item = T>, T: Into<String>>(mut self, protocols: I) -> Self {
-        self.protocols = protocols.into_iter().map(Into::into).collect();
+        self.settings_mut().protocols = protocols.into_iter().map(Into::into).collect();
         self
     }
 
@@ -115,7 +126,7 @@ impl ServerBuilder {
         mut self,
         select: impl Fn(&Request) -> std::result::Result<Option<String>, u16> + Send + Sync + 'static,
     ) -> Self {
-        self.selector = Some(Arc::new(select));
+        self.settings_mut().selector = Some(Arc::new(select));
         self
     }
 
@@ -123,7 +134,8 @@ impl ServerBuilder {
     /// origin is allowed, others are refused with 403. Requests without `Origin` (non-browser
     /// clients) are not affected.
     pub fn allow_origin(mut self, origin: impl Into<String>) -> Self {
-        self.allowed_origins
+        self.settings_mut()
+            .allowed_origins
             .get_or_insert_with(Vec::new)
             .push(origin.into());
         self
@@ -132,33 +144,37 @@ impl ServerBuilder {
     /// Accepts permessage-deflate (RFC 7692) when a client offers it, with these settings.
     /// Off by default. [`DeflateConfig::lean`] keeps idle connections free of deflate memory.
     pub fn deflate(mut self, config: DeflateConfig) -> Self {
-        self.deflate = Some(config);
+        self.settings_mut().deflate = Some(config);
         self
     }
 
     /// Sets the protocol limits.
     pub fn config(mut self, config: Config) -> Self {
-        self.config = config;
+        self.settings_mut().config = config;
         self
     }
 
     /// Sets the driver options.
     pub fn options(mut self, options: Options) -> Self {
-        self.options = options;
+        self.settings_mut().options = options;
         self
     }
 
     /// How long a client may take to send its whole request. Default 10 s.
     pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
-        self.handshake_timeout = timeout;
+        self.settings_mut().handshake_timeout = timeout;
         self
     }
 
     /// Most connections open at once, handshakes included; past it new ones get 503 with
     /// `Retry-After`. Default: no limit (the process's file descriptor limit applies).
     pub fn max_connections(mut self, max: usize) -> Self {
-        self.max_connections = Some(max);
+        self.settings_mut().max_connections = Some(max);
         self
+    }
+
+    fn settings_mut(&mut self) -> &mut Settings {
+        Arc::make_mut(&mut self.settings)
     }
 
     /// The handle that shuts down, gracefully, every connection this builder (and its clones)
@@ -171,7 +187,7 @@ impl ServerBuilder {
 
     /// Largest request head accepted (431 beyond). Default 8 KiB.
     pub fn max_request_head(mut self, bytes: usize) -> Self {
-        self.max_head = bytes;
+        self.settings_mut().max_head = bytes;
         self
     }
 
@@ -191,7 +207,7 @@ impl ServerBuilder {
         &self,
         mut stream: S,
     ) -> Result<WebSocket<S>> {
-        let slot = match self.state.acquire(self.max_connections) {
+        let slot = match self.state.acquire(self.settings.max_connections) {
             Ok(slot) => slot,
             Err(why) => {
                 let e = unavailable(why);
@@ -204,7 +220,7 @@ impl ServerBuilder {
         };
         let mut buf = BytesMut::with_capacity(1024);
         let read = tokio::time::timeout(
-            self.handshake_timeout,
+            self.settings.handshake_timeout,
             self.read_request(&mut stream, &mut buf),
         )
         .await;
@@ -249,7 +265,7 @@ impl ServerBuilder {
         buf: &mut BytesMut,
     ) -> Result<Request> {
         loop {
-            if let Some((request, head_len)) = Request::parse(buf, self.max_head)? {
+            if let Some((request, head_len)) = Request::parse(buf, self.settings.max_head)? {
                 let _ = buf.split_to(head_len);
                 return Ok(request);
             }
@@ -270,7 +286,7 @@ impl ServerBuilder {
         // Checks the cap without taking a slot: `wrap` takes it once the upgrade happened.
         drop(
             self.state
-                .acquire(self.max_connections)
+                .acquire(self.settings.max_connections)
                 .map_err(unavailable)?,
         );
         self.apply_policy(request)
@@ -278,7 +294,7 @@ impl ServerBuilder {
 
     /// Origin, subprotocol and extension policy.
     fn apply_policy(&self, request: &Request) -> std::result::Result<Accepted, HandshakeError> {
-        if let (Some(allowed), Some(origin)) = (&self.allowed_origins, &request.origin) {
+        if let (Some(allowed), Some(origin)) = (&self.settings.allowed_origins, &request.origin) {
             if !allowed.iter().any(|a| a.eq_ignore_ascii_case(origin)) {
                 return Err(HandshakeError::BadRequest {
                     status: 403,
@@ -287,7 +303,7 @@ impl ServerBuilder {
                 });
             }
         }
-        let protocol = match &self.selector {
+        let protocol = match &self.settings.selector {
             Some(select) => select(request).map_err(|status| HandshakeError::BadRequest {
                 status,
                 reason: duplex_proto::handshake::reason_phrase(status),
@@ -296,10 +312,10 @@ impl ServerBuilder {
             None => request
                 .protocols
                 .iter()
-                .find(|offered| self.protocols.iter().any(|ours| ours == *offered))
+                .find(|offered| self.settings.protocols.iter().any(|ours| ours == *offered))
                 .cloned(),
         };
-        let (deflate, extensions) = match self.deflate.and_then(|config| {
+        let (deflate, extensions) = match self.settings.deflate.and_then(|config| {
             config
                 .accept_offers(&request.extensions)
                 .map(|agreed| (config, agreed))
@@ -344,7 +360,7 @@ impl ServerBuilder {
         slot: Slot,
     ) -> WebSocket<S> {
         let mut ws = self.wrap_detached(io, accepted, leftover);
-        ws.core.attach(slot, self.state.shutdown_signal());
+        ws.core.attach(slot);
         ws
     }
 
@@ -357,8 +373,8 @@ impl ServerBuilder {
         let mut ws = WebSocket::from_upgraded(
             io,
             Role::Server,
-            self.config,
-            self.options,
+            self.settings.config,
+            self.settings.options,
             accepted.protocol,
             leftover,
         );
