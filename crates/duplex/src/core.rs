@@ -32,8 +32,9 @@ enum Phase {
     /// The close handshake completed in the core; tear down TCP, then report the peer's frame.
     Closing(Option<CloseFrame>),
     /// A protocol error or a timeout: flush our close, drain until the peer's close, then
-    /// report the error.
-    Failing(Option<Error>),
+    /// report the error. Boxed: an `Error` is 80 bytes, and every open connection would carry
+    /// that space for a state it rarely reaches.
+    Failing(Option<Box<Error>>),
     Done,
 }
 
@@ -60,7 +61,8 @@ pub(crate) struct Core<S> {
     keepalive: Option<Pin<Box<Sleep>>>,
     last_heard: Instant,
     last_ping: Instant,
-    shutdown: Option<Pin<Box<dyn Future<Output = ()> + Send + Sync>>>,
+    /// Watching the server's shutdown (through `slot`) until it starts our close.
+    watch_shutdown: bool,
     /// The task waiting in `poll_next_event`, woken when another task queues bytes.
     reader: Option<Waker>,
     pub(crate) options: Options,
@@ -69,7 +71,7 @@ pub(crate) struct Core<S> {
     /// Our side of the TCP connection is shut down (FIN sent).
     write_shut: bool,
     /// This connection's place in its server's count, if a server accepted it.
-    _slot: Option<Slot>,
+    slot: Option<Slot>,
 }
 
 impl<S> std::fmt::Debug for Core<S> {
@@ -101,24 +103,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
             keepalive: None,
             last_heard: now,
             last_ping: now,
-            shutdown: None,
+            watch_shutdown: false,
             reader: None,
             options,
             protocol,
             peer_close: None,
             write_shut: false,
-            _slot: None,
+            slot: None,
         }
     }
 
     /// Ties the connection to its server: counted in its slot, closed by its shutdown.
-    pub(crate) fn attach(
-        &mut self,
-        slot: Slot,
-        shutdown: Pin<Box<dyn Future<Output = ()> + Send + Sync>>,
-    ) {
-        self._slot = Some(slot);
-        self.shutdown = Some(shutdown);
+    pub(crate) fn attach(&mut self, slot: Slot) {
+        self.slot = Some(slot);
+        self.watch_shutdown = true;
     }
 
     pub(crate) fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
@@ -234,7 +232,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
                         Ok(Some(event)) => return Poll::Ready(Ok(event)),
                         Ok(None) => {}
                         Err(e) => {
-                            self.phase = Phase::Failing(Some(e.into()));
+                            self.phase = Phase::Failing(Some(Box::new(e.into())));
                             self.arm_timer();
                             continue;
                         }
@@ -289,7 +287,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
                         Timers::Quiet => return Poll::Pending,
                         Timers::Progress => continue,
                         Timers::Fail(error) => {
-                            self.phase = Phase::Failing(Some(error));
+                            self.phase = Phase::Failing(Some(Box::new(error)));
                             continue;
                         }
                     }
@@ -308,7 +306,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
                     else {
                         unreachable!("phase checked above")
                     };
-                    return Poll::Ready(Err(error.unwrap_or(Error::AlreadyClosed)));
+                    return Poll::Ready(Err(error.map_or(Error::AlreadyClosed, |e| *e)));
                 }
                 Phase::Done => return Poll::Ready(Err(Error::AlreadyClosed)),
             }
@@ -317,9 +315,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
 
     /// Shutdown signal, closing deadline and keepalive, polled while the socket is quiet.
     fn poll_timers(&mut self, cx: &mut Context<'_>) -> Timers {
-        if let Some(signal) = self.shutdown.as_mut() {
-            if signal.as_mut().poll(cx).is_ready() {
-                self.shutdown = None;
+        if let (true, Some(slot)) = (self.watch_shutdown, self.slot.as_mut()) {
+            if slot.poll_shutdown(cx).is_ready() {
+                self.watch_shutdown = false;
                 let going_away = CloseFrame::new(CloseCode::GOING_AWAY, "server shutting down");
                 return match self.start_close(Some(going_away)) {
                     Ok(()) => Timers::Progress,
@@ -406,7 +404,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
                 .is_none_or(|t| t.as_mut().poll(cx).is_ready())
         };
         self.keepalive = None;
-        self.shutdown = None;
+        self.watch_shutdown = false;
         if !self.conn.outgoing().is_empty() {
             match self.poll_flush(cx) {
                 Poll::Pending if !timed_out(&mut self.timer, cx) => return Poll::Pending,

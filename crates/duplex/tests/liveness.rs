@@ -184,3 +184,57 @@ async fn graceful_shutdown_closes_every_connection_with_1001_and_refuses_new_one
     let refused = duplex::connect(&url).await.unwrap_err();
     assert!(refused.to_string().contains("503"), "{refused}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_reaches_connections_that_replaced_closed_ones_across_threads() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/", listener.local_addr().unwrap());
+    let server = ServerBuilder::new().options(quick(None, None));
+    let shutdown = server.shutdown_handle();
+    let accept_loop = server.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let server = accept_loop.clone();
+            tokio::spawn(async move {
+                let Ok(mut ws) = server.accept(stream).await else {
+                    return;
+                };
+                while let Ok(Some(m)) = ws.recv().await {
+                    let _ = ws.send(m).await;
+                }
+            });
+        }
+    });
+    let open = |n| {
+        let url = url.clone();
+        async move {
+            let mut clients = Vec::new();
+            for _ in 0..n {
+                let (mut ws, _) = duplex::connect(&url).await.unwrap();
+                ws.send("hi").await.unwrap();
+                ws.recv().await.unwrap();
+                clients.push(ws);
+            }
+            clients
+        }
+    };
+    // Connections that come and go before the shutdown leave their places to later ones.
+    let mut clients = open(20).await;
+    for mut ws in clients.drain(10..) {
+        ws.close(CloseCode::NORMAL, "").await.unwrap();
+        while ws.recv().await.unwrap().is_some() {}
+    }
+    clients.extend(open(15).await);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+    while shutdown.active_connections() != 25 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(shutdown.active_connections(), 25);
+    shutdown.begin();
+    for ws in &mut clients {
+        let end = tokio::time::timeout(Duration::from_secs(3), ws.recv()).await;
+        assert_eq!(end.expect("closed by the shutdown").unwrap(), None);
+        assert_eq!(ws.close_frame().unwrap().code, CloseCode::GOING_AWAY);
+    }
+    assert!(shutdown.wait(Duration::from_secs(2)).await);
+}
