@@ -3,6 +3,7 @@
 //! With `--cert` and `--key` it terminates TLS itself (wss://), then runs the same handshake
 //! and echo loop over the encrypted stream.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -63,13 +64,15 @@ async fn serve(args: EchoArgs) -> anyhow::Result<()> {
                 };
                 let _ = stream.set_nodelay(true);
                 let server = server.clone();
-                let tls = tls.clone();
-                tokio::spawn(async move {
-                    match serve_one(&server, tls.as_ref(), stream).await {
-                        Ok(summary) => tracing::info!("{peer}: {summary}"),
-                        Err(e) => tracing::info!("{peer}: {e}"),
+                // Two task types, not one that branches: a plain connection's task then
+                // carries neither the TLS state nor an extra layer of future (memory per
+                // idle connection is the task's size).
+                match tls.clone() {
+                    None => tokio::spawn(echo(server, stream, peer)),
+                    Some(acceptor) => {
+                        tokio::spawn(Box::pin(serve_tls(server, acceptor, stream, peer)))
                     }
-                });
+                };
             }
             _ = tokio::signal::ctrl_c() => {
                 let open = shutdown.active_connections();
@@ -87,54 +90,64 @@ async fn serve(args: EchoArgs) -> anyhow::Result<()> {
     }
 }
 
-/// Runs TLS first if configured, then echoes the connection.
-///
-/// The TLS handshake future holds a whole rustls session inline; it is boxed so that a plain
-/// `ws://` connection's task does not carry its size (task memory is per idle connection).
-async fn serve_one(
-    server: &ServerBuilder,
-    tls: Option<&TlsAcceptor>,
-    stream: TcpStream,
-) -> Result<String, duplex::Error> {
-    let Some(acceptor) = tls else {
-        return echo_one(server, stream).await;
-    };
-    Box::pin(serve_tls(server, acceptor, stream)).await
+fn log_end(peer: SocketAddr, end: Result<String, duplex::Error>) {
+    match end {
+        Ok(summary) => tracing::info!("{peer}: {summary}"),
+        Err(e) => tracing::info!("{peer}: {e}"),
+    }
 }
 
+/// Runs the TLS handshake, then echoes the connection. Its future holds a whole rustls
+/// session inline, so it runs boxed.
 async fn serve_tls(
-    server: &ServerBuilder,
-    acceptor: &TlsAcceptor,
+    server: ServerBuilder,
+    acceptor: TlsAcceptor,
     stream: TcpStream,
-) -> Result<String, duplex::Error> {
-    let stream = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream))
-        .await
-        .map_err(|_| duplex::Error::Timeout("TLS handshake"))?
-        .map_err(|e| duplex::Error::Tls(format!("handshake failed: {e}")))?;
-    echo_one(server, stream).await
+    peer: SocketAddr,
+) {
+    match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+        Ok(Ok(stream)) => echo(server, stream, peer).await,
+        Ok(Err(e)) => log_end(
+            peer,
+            Err(duplex::Error::Tls(format!("handshake failed: {e}"))),
+        ),
+        Err(_) => log_end(peer, Err(duplex::Error::Timeout("TLS handshake"))),
+    }
 }
 
-/// Echoes one connection until it closes; returns a one-line summary for the log.
-async fn echo_one<S: AsyncRead + AsyncWrite + Unpin>(
-    server: &ServerBuilder,
+/// Accepts and echoes one connection until it closes, then logs a one-line summary.
+///
+/// This is the whole task of a `ws://` connection, so its size is memory per idle
+/// connection: the WebSocket lives in one local only (a value moved across an `await`, or a
+/// temporary alive across one, would keep a second copy in the task).
+async fn echo<S: AsyncRead + AsyncWrite + Unpin>(
+    server: ServerBuilder,
     stream: S,
-) -> Result<String, duplex::Error> {
-    let mut ws = server.accept(stream).await?;
+    peer: SocketAddr,
+) {
+    let mut ws = match server.accept(stream).await {
+        Ok(ws) => ws,
+        Err(e) => return log_end(peer, Err(e)),
+    };
     let mut messages = 0u64;
-    loop {
-        match ws.next_event().await? {
-            Event::Message(message) => {
+    let end = loop {
+        match ws.next_event().await {
+            Ok(Event::Message(message)) => {
                 messages += 1;
-                ws.feed(message).await?;
+                if let Err(e) = ws.feed(message).await {
+                    break Err(e);
+                }
             }
-            Event::Close(frame) => {
+            Ok(Event::Close(frame)) => {
                 let how = match frame {
                     Some(f) => format!("closed {} {:?}", f.code, f.reason),
                     None => "closed without status".to_owned(),
                 };
-                return Ok(format!("{how} after {messages} messages"));
+                break Ok(format!("{how} after {messages} messages"));
             }
-            Event::Ping(_) | Event::Pong(_) => {}
+            Ok(Event::Ping(_) | Event::Pong(_)) => {}
+            Err(e) => break Err(e),
         }
-    }
+    };
+    log_end(peer, end);
 }
