@@ -100,7 +100,12 @@ pub async fn run(args: BroadcastBenchArgs) -> anyhow::Result<()> {
     let cpu = tokio::spawn(CpuUse::measure(phases, args.server_pid));
     let (done_tx, done) = watch::channel(None::<u64>);
     let mut tasks = JoinSet::new();
+    // How far each receiver got (the next sequence number it expects), so that receivers
+    // still behind when the drain ends count what they never got as lost.
+    let mut progress = Vec::with_capacity(receivers.len());
     for mut ws in receivers {
+        let reached = Arc::new(AtomicU64::new(0));
+        progress.push(reached.clone());
         let (latencies, counts, errors, mut done) = (
             latencies.clone(),
             counts.clone(),
@@ -136,6 +141,7 @@ pub async fn run(args: BroadcastBenchArgs) -> anyhow::Result<()> {
                     }
                 }
                 expected = seq + 1;
+                reached.store(expected, Ordering::Relaxed);
                 counts.delivered.fetch_add(1, Ordering::Relaxed);
                 let sent_at = clock + Duration::from_nanos(sent);
                 if phases.measures(sent_at) {
@@ -153,6 +159,7 @@ pub async fn run(args: BroadcastBenchArgs) -> anyhow::Result<()> {
                     .lost
                     .fetch_add(last.saturating_sub(expected), Ordering::Relaxed);
             }
+            reached.store(u64::MAX, Ordering::Relaxed);
         });
     }
 
@@ -188,6 +195,13 @@ pub async fn run(args: BroadcastBenchArgs) -> anyhow::Result<()> {
             tasks.len()
         ));
         tasks.abort_all();
+        while tasks.join_next().await.is_some() {}
+        // Receivers still behind: all they had yet to get is lost (it came too late).
+        let behind: u64 = progress
+            .iter()
+            .map(|reached| seq.saturating_sub(reached.load(Ordering::Relaxed)))
+            .sum();
+        counts.lost.fetch_add(behind, Ordering::Relaxed);
     }
     let cpu = cpu.await??;
     let _ = publisher.close(duplex::CloseCode::NORMAL, "").await;
