@@ -137,7 +137,7 @@ SCENARIOS = [
              dict(receivers=1000, rate=1000, size=64)),
     Scenario("g2", "broadcast 64 B to 10,000 receivers: highest rate with nothing lost and "
              "p99 < 1 s", "broadcast",
-             dict(receivers=10_000, rates=[15, 30, 60, 100, 160, 220, 280], size=64,
+             dict(receivers=10_000, rates=[15, 30, 60, 100, 160, 220, 280, 340, 400], size=64,
                   p99_limit_us=1_000_000, source_ips="127.0.0.1-127.0.0.4")),
 ]
 
@@ -424,7 +424,8 @@ def broadcast_once(sc: Scenario, srv: Running, t: Timing, rate: int) -> dict:
         "lost": r["lost"] + r["out_of_order"],
         "p50_us": lat.get("p50"),
         "p99_us": lat.get("p99"),
-        "server_us": r.get("server_cpu_us_per_delivery"),
+        # With nothing delivered in the window, CPU per delivery means nothing.
+        "server_us": r.get("server_cpu_us_per_delivery") if r["deliveries_per_s"] else None,
         "server_pct": 100 * r["server_cpu_s"] / r["duration_s"] if "server_cpu_s" in r else None,
         "loader_pct": 100 * r["loader_cpu_s"] / r["duration_s"],
         "rss": peak.peak or None,
@@ -451,18 +452,23 @@ def run_broadcast(sc: Scenario, srv: Running, t: Timing) -> dict:
             failed_step = r
             break
         best = r
-    if best is None:
-        return failed_step
-    if failed_step is not None:
+    def why(step):
+        if "failed" in step:
+            return step["failed"]
+        if step["lost"]:
+            return f"{fmt(step['lost'])} lost"
+        if step["errors"]:
+            return f"{step['errors']} errors"
+        return f"p99 {fmt_us(step['p99_us'])}"
+
+    if best is None:  # even the lowest step failed: show it, marked as such
         if "failed" in failed_step:
-            best["next"] = f"{failed_step['failed']} at the next step"
-        else:
-            why = "lost messages" if failed_step["lost"] else (
-                f"{failed_step['errors']} errors" if failed_step["errors"] else
-                f"p99 {fmt_us(failed_step['p99_us'])}")
-            best["next"] = f"{fmt(failed_step['rate'])}/s: {why}"
-    else:
-        best["next"] = "top of the ladder"
+            return failed_step
+        failed_step["passed"] = False
+        failed_step["next"] = f"lowest step failed: {why(failed_step)}"
+        return failed_step
+    best["next"] = ("top of the ladder" if failed_step is None else
+                    f"{fmt(failed_step.get('rate'))}/s: {why(failed_step)}")
     return best
 
 
@@ -484,13 +490,13 @@ def run_quietest(sc, srv, timing: Timing, retries: int, log) -> dict:
     (up to `retries` times) and keeps the quietest run."""
     best = run_once(sc, srv, timing, log)
     for _ in range(retries):
-        if "failed" in best or best.get("other_pct", 0) <= timing.noisy:
+        if "failed" in best or (best.get("other_pct") or 0) <= timing.noisy:
             break
         log(f"{sc.key} {srv.name}: other processes used {best['other_pct']:.0f}% of a core; "
             f"running again")
         time.sleep(2)
         again = run_once(sc, srv, timing, log)
-        if "failed" not in again and again.get("other_pct", 0) < best.get("other_pct", 0):
+        if "failed" not in again and (again.get("other_pct") or 0) < (best.get("other_pct") or 0):
             best = again
     return best
 
@@ -526,7 +532,7 @@ def summarize(runs: list[dict], keys: list[str]) -> dict:
     out["failed"] = [r["failed"] for r in runs if "failed" in r]
     out["errors"] = sum(r.get("errors", 0) for r in ok)
     out["first_error"] = next((r["first_error"] for r in ok if r.get("first_error")), None)
-    out["other_pct"] = max((r.get("other_pct", 0) for r in ok), default=None)
+    out["other_pct"] = max(((r.get("other_pct") or 0) for r in ok), default=None)
     return out
 
 
@@ -626,10 +632,12 @@ def broadcast_table(scenarios, servers, results) -> list[str]:
                 rows.append(f"| {sc.key}: {sc.title} | {s.name} | failed: {why}{blank}")
                 continue
             errors = str(m["errors"]) + (f" ({m['first_error']})" if m["first_error"] else "")
-            nexts = sorted({r["next"] for r in runs if r.get("next")})
+            nexts = sorted({r["next"] for r in runs if r.get("next") and "failed" not in r})
+            if any(r.get("passed") is False for r in runs):
+                m["rate_note"] = " (none passed)"
             rss = f"{m['rss'] / 2**20:,.1f} MiB" if m["rss"] else "–"
             rows.append(
-                f"| {sc.key}: {sc.title} | {s.name} | {fmt(m['rate'])} "
+                f"| {sc.key}: {sc.title} | {s.name} | {fmt(m['rate'])}{m.get('rate_note', '')} "
                 f"| {fmt_ratio(m['rate'], ours)} | {fmt(m['lost'])} "
                 f"| {fmt_us(m['p50_us'])} | {fmt_us(m['p99_us'])} "
                 f"| {fmt(m['server_us'], '{:,.2f}')} | {fmt(m['server_pct'], '{:.0f}%')} "
@@ -728,6 +736,8 @@ def render(scenarios, servers, results, meta) -> str:
                  f"most CPU used by other processes during any run: {meta['other_max']}; "
                  f"open-file limit {meta['nofile']:,}.")
     lines.append("")
+    for rerun in meta.get("reruns", []):
+        lines += [f"Then, {rerun}.", ""]
     for table in TABLES:
         rows = table(scenarios, servers, results)
         if len(rows) > 2:
@@ -771,6 +781,12 @@ def main() -> int:
                     help="before each run, wait up to SECS for other processes to use less "
                          "than --noisy (default 0: don't wait)")
     ap.add_argument("--no-build", action="store_true", help="use the binaries already built")
+    ap.add_argument("--merge", action="store_true",
+                    help="keep the other rows of bench/out/results.json: re-run only the chosen "
+                         "scenarios and servers, then render every row")
+    ap.add_argument("--render-only", action="store_true",
+                    help="run nothing: render bench/out/results.json (with --write-docs, into "
+                         "the docs)")
     ap.add_argument("--write-docs", action="store_true",
                     help="write the tables into docs/performance.md between the markers")
     a = ap.parse_args()
@@ -798,6 +814,17 @@ def main() -> int:
     rounds = a.rounds or (1 if a.quick else 3)
 
     OUT.mkdir(exist_ok=True)
+    saved = None
+    if a.merge or a.render_only:
+        saved = json.loads((OUT / "results.json").read_text())
+        saved["results"] = {tuple(k.split("/", 1)): v for k, v in saved["results"].items()}
+    if a.render_only:
+        block = render(SCENARIOS, list(SERVERS.values()), saved["results"], saved["meta"])
+        print(block)
+        if a.write_docs:
+            write_docs(block)
+            log(f"wrote {DOCS.relative_to(ROOT)}")
+        return 0
     if not a.no_build:
         build(log)
     nofile = raise_nofile(log)
@@ -823,7 +850,7 @@ def main() -> int:
                 log(f"{sc.key} round {rnd + 1}/{rounds} {srv.name}: {json.dumps(brief)}")
                 time.sleep(1)  # let the loopback settle (closing sockets, freed memory)
 
-    other_max = max((r.get("other_pct", 0) for runs in results.values() for r in runs
+    other_max = max(((r.get("other_pct") or 0) for runs in results.values() for r in runs
                      if "failed" not in r), default=0)
     meta = {
         "started": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
@@ -838,6 +865,16 @@ def main() -> int:
         "machine": machine(),
         "versions": versions(),
     }
+    if saved is not None:  # --merge: this run's rows replace the saved ones
+        meta["reruns"] = saved["meta"].get("reruns", []) + [
+            f"at {meta['started']}, `{meta['command']}` ran {', '.join(keys)} again on "
+            f"{', '.join(names)}; those rows are from that run"]
+        meta["command"] = saved["meta"]["command"]
+        meta["rounds"] = saved["meta"]["rounds"]
+        meta["started"] = saved["meta"]["started"]
+        meta["load_start"] = saved["meta"]["load_start"]
+        results = saved["results"] | results
+        scenarios, servers = SCENARIOS, list(SERVERS.values())
     (OUT / "results.json").write_text(json.dumps(
         {"meta": meta, "results": {f"{k[0]}/{k[1]}": v for k, v in results.items()}},
         indent=1, default=str))
