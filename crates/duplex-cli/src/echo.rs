@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use duplex::tls::TlsAcceptor;
 use duplex::{Config, DeflateConfig, Event, ServerBuilder};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 
 use crate::args::EchoArgs;
 
@@ -30,7 +30,7 @@ async fn serve(args: EchoArgs) -> anyhow::Result<()> {
         (Some(cert), Some(key)) => Some(duplex::tls::acceptor_from_pem_files(cert, key)?),
         _ => None,
     };
-    let listener = TcpListener::bind(args.listen)
+    let listener = crate::runtime::listen_nodelay(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let mut server = ServerBuilder::new()
@@ -62,7 +62,7 @@ async fn serve(args: EchoArgs) -> anyhow::Result<()> {
                         continue;
                     }
                 };
-                let _ = stream.set_nodelay(true);
+                // TCP_NODELAY comes from the listener (see `listen_nodelay`).
                 let server = server.clone();
                 // Two task types, not one that branches: a plain connection's task then
                 // carries neither the TLS state nor an extra layer of future (memory per

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use duplex::{Broadcaster, Event, Options, PreparedFrame, ServerBuilder};
 use futures_util::FutureExt as _;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 
 use crate::args::RelayArgs;
 
@@ -20,7 +20,7 @@ pub fn run(args: RelayArgs) -> anyhow::Result<()> {
 }
 
 async fn serve(args: RelayArgs) -> anyhow::Result<()> {
-    let listener = TcpListener::bind(args.listen)
+    let listener = crate::runtime::listen_nodelay(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let mut server =
@@ -37,7 +37,6 @@ async fn serve(args: RelayArgs) -> anyhow::Result<()> {
         tokio::select! {
             accepted = listener.accept() => {
                 let Ok((stream, peer)) = accepted else { continue };
-                let _ = stream.set_nodelay(true);
                 let (server, room) = (server.clone(), room.clone());
                 tokio::spawn(async move {
                     match relay_one(&server, &room, stream).await {
