@@ -13,6 +13,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{ready, Context, Poll, Waker};
 
 use bytes::BytesMut;
@@ -65,9 +66,11 @@ pub(crate) struct Core<S> {
     watch_shutdown: bool,
     /// The task waiting in `poll_next_event`, woken when another task queues bytes.
     reader: Option<Waker>,
-    pub(crate) options: Options,
-    pub(crate) protocol: Option<String>,
-    pub(crate) peer_close: Option<CloseFrame>,
+    /// Shared by every connection of a server (72 bytes each otherwise).
+    pub(crate) options: Arc<Options>,
+    pub(crate) protocol: Option<Box<str>>,
+    /// Boxed: set once, at the end, and 24 bytes smaller in every open connection.
+    pub(crate) peer_close: Option<Box<CloseFrame>>,
     /// Our side of the TCP connection is shut down (FIN sent).
     write_shut: bool,
     /// This connection's place in its server's count, if a server accepted it.
@@ -89,7 +92,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
     pub(crate) fn new(
         io: S,
         conn: Connection,
-        options: Options,
+        options: Arc<Options>,
         protocol: Option<String>,
         leftover: BytesMut,
     ) -> Self {
@@ -106,7 +109,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
             watch_shutdown: false,
             reader: None,
             options,
-            protocol,
+            protocol: protocol.map(String::into_boxed_str),
             peer_close: None,
             write_shut: false,
             slot: None,
@@ -224,7 +227,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
                 Phase::Open => {
                     match self.conn.receive(&mut self.read_buf) {
                         Ok(Some(Event::Close(frame))) => {
-                            self.peer_close = frame.clone();
+                            self.peer_close = frame.clone().map(Box::new);
                             self.phase = Phase::Closing(frame);
                             self.arm_timer();
                             continue;
@@ -341,7 +344,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
             ping_interval,
             idle_timeout,
             ..
-        } = self.options;
+        } = *self.options;
         if ping_interval.is_none() && idle_timeout.is_none() {
             return Timers::Quiet;
         }

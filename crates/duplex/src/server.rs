@@ -63,7 +63,7 @@ pub struct ServerBuilder {
 #[derive(Clone)]
 struct Settings {
     config: Config,
-    options: Options,
+    options: Arc<Options>,
     protocols: Vec<String>,
     selector: Option<ProtocolSelector>,
     allowed_origins: Option<Vec<String>>,
@@ -93,7 +93,7 @@ impl Default for ServerBuilder {
         ServerBuilder {
             settings: Arc::new(Settings {
                 config: Config::default(),
-                options: Options::default(),
+                options: Arc::new(Options::default()),
                 protocols: Vec::new(),
                 selector: None,
                 allowed_origins: None,
@@ -156,7 +156,7 @@ impl ServerBuilder {
 
     /// Sets the driver options.
     pub fn options(mut self, options: Options) -> Self {
-        self.settings_mut().options = options;
+        self.settings_mut().options = Arc::new(options);
         self
     }
 
@@ -370,11 +370,11 @@ impl ServerBuilder {
         accepted: Accepted,
         leftover: BytesMut,
     ) -> WebSocket<S> {
-        let mut ws = WebSocket::from_upgraded(
+        let mut ws = WebSocket::from_upgraded_shared(
             io,
             Role::Server,
             self.settings.config,
-            self.settings.options,
+            self.settings.options.clone(),
             accepted.protocol,
             leftover,
         );

@@ -66,7 +66,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketReader<S> {
 
     /// The peer's close frame, once it has arrived.
     pub fn close_frame(&self) -> Option<CloseFrame> {
-        lock(&self.shared).peer_close.clone()
+        lock(&self.shared).peer_close.as_deref().cloned()
     }
 }
 
@@ -128,7 +128,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketWriter<S> {
 
     /// The subprotocol agreed in the handshake.
     pub fn protocol(&self) -> Option<String> {
-        lock(&self.shared).protocol.clone()
+        lock(&self.shared).protocol.as_deref().map(str::to_owned)
     }
 
     /// Sends a close frame and writes it. The reading half sees the peer's answer as

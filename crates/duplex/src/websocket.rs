@@ -7,6 +7,8 @@ use std::future::poll_fn;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use std::sync::Arc;
+
 use bytes::BytesMut;
 use duplex_proto::{CloseCode, CloseFrame, Config, Connection, Event, Message, Role};
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -46,6 +48,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         protocol: Option<String>,
         leftover: BytesMut,
     ) -> Self {
+        Self::from_upgraded_shared(io, role, config, Arc::new(options), protocol, leftover)
+    }
+
+    /// As [`WebSocket::from_upgraded`], with options shared by many connections.
+    pub(crate) fn from_upgraded_shared(
+        io: S,
+        role: Role,
+        config: Config,
+        options: Arc<Options>,
+        protocol: Option<String>,
+        leftover: BytesMut,
+    ) -> Self {
         WebSocket {
             core: Core::new(
                 io,
@@ -64,7 +78,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
 
     /// The peer's close frame, once it has arrived.
     pub fn close_frame(&self) -> Option<&CloseFrame> {
-        self.core.peer_close.as_ref()
+        self.core.peer_close.as_deref()
     }
 
     /// True if permessage-deflate was agreed in the handshake.
