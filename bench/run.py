@@ -867,8 +867,10 @@ def main() -> int:
     }
     if saved is not None:  # --merge: this run's rows replace the saved ones
         meta["reruns"] = saved["meta"].get("reruns", []) + [
-            f"at {meta['started']}, `{meta['command']}` ran {', '.join(keys)} again on "
-            f"{', '.join(names)}; those rows are from that run"]
+            f"at {meta['started']}, with duplex {meta['versions']['duplex']}, "
+            f"`{meta['command']}` ran {', '.join(keys)} again on {', '.join(names)}; those "
+            f"rows are from that run"]
+        meta["versions"] = saved["meta"]["versions"]
         meta["command"] = saved["meta"]["command"]
         meta["rounds"] = saved["meta"]["rounds"]
         meta["started"] = saved["meta"]["started"]
