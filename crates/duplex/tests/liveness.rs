@@ -18,6 +18,26 @@ fn quick(ping: Option<u64>, idle: Option<u64>) -> Options {
         .close_timeout(Duration::from_millis(300))
 }
 
+/// Serves every connection with `server`, echoing, until the test ends; returns the URL.
+async fn serve_all(server: ServerBuilder) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let server = server.clone();
+            tokio::spawn(async move {
+                let Ok(mut ws) = server.accept(stream).await else {
+                    return;
+                };
+                while let Ok(Some(m)) = ws.recv().await {
+                    let _ = ws.send(m).await;
+                }
+            });
+        }
+    });
+    url
+}
+
 /// Serves one connection with `builder`, echoing; returns the URL and how the server's
 /// connection ended.
 async fn serve_one(builder: ServerBuilder) -> (String, tokio::task::JoinHandle<Result<(), Error>>) {
@@ -141,24 +161,9 @@ async fn close_gives_up_after_the_close_timeout() {
 
 #[tokio::test]
 async fn graceful_shutdown_closes_every_connection_with_1001_and_refuses_new_ones() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("ws://{}/", listener.local_addr().unwrap());
     let server = ServerBuilder::new().options(quick(None, None));
     let shutdown = server.shutdown_handle();
-    let accept_loop = server.clone();
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let server = accept_loop.clone();
-            tokio::spawn(async move {
-                let Ok(mut ws) = server.accept(stream).await else {
-                    return;
-                };
-                while let Ok(Some(m)) = ws.recv().await {
-                    let _ = ws.send(m).await;
-                }
-            });
-        }
-    });
+    let url = serve_all(server).await;
     let mut clients = Vec::new();
     for _ in 0..5 {
         let (mut ws, _) = duplex::connect(&url).await.unwrap();
@@ -187,24 +192,9 @@ async fn graceful_shutdown_closes_every_connection_with_1001_and_refuses_new_one
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_reaches_connections_that_replaced_closed_ones_across_threads() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("ws://{}/", listener.local_addr().unwrap());
     let server = ServerBuilder::new().options(quick(None, None));
     let shutdown = server.shutdown_handle();
-    let accept_loop = server.clone();
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let server = accept_loop.clone();
-            tokio::spawn(async move {
-                let Ok(mut ws) = server.accept(stream).await else {
-                    return;
-                };
-                while let Ok(Some(m)) = ws.recv().await {
-                    let _ = ws.send(m).await;
-                }
-            });
-        }
-    });
+    let url = serve_all(server).await;
     let open = |n| {
         let url = url.clone();
         async move {
