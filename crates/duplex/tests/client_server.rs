@@ -6,27 +6,8 @@ use duplex::{ClientBuilder, CloseCode, Error, Event, Message, ServerBuilder};
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpListener;
 
-/// Starts a duplex echo server for one or more connections; returns its `ws://` URL.
-async fn echo_server(builder: ServerBuilder) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("ws://{}/", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let builder = builder.clone();
-            tokio::spawn(async move {
-                let Ok(mut ws) = builder.accept(stream).await else {
-                    return;
-                };
-                while let Ok(Some(message)) = ws.recv().await {
-                    if ws.feed(message).await.is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    url
-}
+mod common;
+use common::echo_server;
 
 #[tokio::test]
 async fn echo_text_and_binary() {

@@ -7,6 +7,9 @@ use duplex::{ClientBuilder, CloseCode, Error, Event, Options, ServerBuilder};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+mod common;
+use common::echo_server;
+
 const REQUEST: &str =
     "GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
     Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
@@ -16,26 +19,6 @@ fn quick(ping: Option<u64>, idle: Option<u64>) -> Options {
         .ping_interval(ping.map(Duration::from_millis))
         .idle_timeout(idle.map(Duration::from_millis))
         .close_timeout(Duration::from_millis(300))
-}
-
-/// Serves every connection with `server`, echoing, until the test ends; returns the URL.
-async fn serve_all(server: ServerBuilder) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("ws://{}/", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let server = server.clone();
-            tokio::spawn(async move {
-                let Ok(mut ws) = server.accept(stream).await else {
-                    return;
-                };
-                while let Ok(Some(m)) = ws.recv().await {
-                    let _ = ws.send(m).await;
-                }
-            });
-        }
-    });
-    url
 }
 
 /// Serves one connection with `builder`, echoing; returns the URL and how the server's
@@ -163,7 +146,7 @@ async fn close_gives_up_after_the_close_timeout() {
 async fn graceful_shutdown_closes_every_connection_with_1001_and_refuses_new_ones() {
     let server = ServerBuilder::new().options(quick(None, None));
     let shutdown = server.shutdown_handle();
-    let url = serve_all(server).await;
+    let url = echo_server(server).await;
     let mut clients = Vec::new();
     for _ in 0..5 {
         let (mut ws, _) = duplex::connect(&url).await.unwrap();
@@ -194,7 +177,7 @@ async fn graceful_shutdown_closes_every_connection_with_1001_and_refuses_new_one
 async fn shutdown_reaches_connections_that_replaced_closed_ones_across_threads() {
     let server = ServerBuilder::new().options(quick(None, None));
     let shutdown = server.shutdown_handle();
-    let url = serve_all(server).await;
+    let url = echo_server(server).await;
     let open = |n| {
         let url = url.clone();
         async move {
