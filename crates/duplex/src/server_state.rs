@@ -200,3 +200,50 @@ impl Shutdown {
         tokio::time::timeout(timeout, all_closed).await.is_ok()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+    use std::task::Wake;
+
+    use super::*;
+
+    /// A waker that counts its wakes.
+    #[derive(Default)]
+    struct Counter(AtomicUsize);
+
+    impl Wake for Counter {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn wait(slot: &mut Slot, counter: &Arc<Counter>) -> Poll<()> {
+        let waker = Waker::from(counter.clone());
+        slot.poll_shutdown(&mut Context::from_waker(&waker))
+    }
+
+    #[test]
+    fn a_closed_connections_place_is_reused_and_every_waiter_is_woken_once() {
+        let state = ServerState::new();
+        let (a, b, c) = (Arc::default(), Arc::default(), Arc::default());
+        let mut first = state.acquire(None).unwrap();
+        let mut second = state.acquire(None).unwrap();
+        assert!(wait(&mut first, &a).is_pending());
+        assert!(wait(&mut second, &b).is_pending());
+        let freed = first.waiter;
+        drop(first);
+        let mut third = state.acquire(None).unwrap();
+        assert!(wait(&mut third, &c).is_pending());
+        assert_eq!(third.waiter, freed, "the freed place is taken again");
+        assert_ne!(third.waiter, second.waiter);
+        assert_eq!(state.waiters().wakers.len(), 2, "no place added");
+
+        state.begin_shutdown();
+        let woken = |w: &Arc<Counter>| w.0.load(Ordering::SeqCst);
+        assert_eq!((woken(&a), woken(&b), woken(&c)), (0, 1, 1));
+        assert!(wait(&mut second, &b).is_ready());
+        assert!(wait(&mut third, &c).is_ready());
+        assert!(matches!(state.acquire(None), Err(NoSlot::ShuttingDown)));
+    }
+}
