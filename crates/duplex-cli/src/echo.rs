@@ -31,7 +31,6 @@ async fn serve(args: EchoArgs) -> anyhow::Result<()> {
         _ => None,
     };
     let listener = crate::runtime::listen_nodelay(args.listen)
-        .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let mut server = ServerBuilder::new()
         .protocols(args.protocols.iter().cloned())

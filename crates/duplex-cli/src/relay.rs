@@ -1,8 +1,8 @@
 //! `duplex relay`: what one client sends, every other client receives.
 //!
 //! The whole server is the library's [`Broadcaster`]: each connection joins it, and its task
-//! reads messages and hands each to `send_except`, which encodes it once and queues the same
-//! bytes on every other member. Used by `duplex bench broadcast` and by people trying a chat
+//! reads messages, encodes each once and queues the same bytes on every other member
+//! (`queue_except`), then writes each member's queue once per burst (`flush`). Used by `duplex bench broadcast` and by people trying a chat
 //! or feed client against something real.
 
 use std::sync::Arc;
@@ -21,7 +21,6 @@ pub fn run(args: RelayArgs) -> anyhow::Result<()> {
 
 async fn serve(args: RelayArgs) -> anyhow::Result<()> {
     let listener = crate::runtime::listen_nodelay(args.listen)
-        .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let mut server =
         ServerBuilder::new().options(Options::default().max_buffered(args.max_buffered));

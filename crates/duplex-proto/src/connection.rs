@@ -276,6 +276,7 @@ impl Connection {
                 // Room for the rest of this frame and then some, so that when frames are
                 // pipelined one read brings the next ones too (and their replies go out
                 // together) instead of stopping exactly at this frame's end.
+                //
                 // The room ahead scales with the frame: a message handed out keeps sharing
                 // this buffer, so once the room runs out the partial frame after it must be
                 // copied into a new one. Room for a few more frames of this size makes that

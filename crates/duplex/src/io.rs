@@ -19,6 +19,7 @@ const MIN_READ: usize = 8 * 1024;
 /// The stack buffer of a first read on a connection with no read buffer. As large as a normal
 /// read, so a burst of small pipelined messages still arrives in one syscall.
 const FIRST_READ: usize = MIN_READ;
+const _: () = assert!(FIRST_READ <= MIN_READ);
 
 /// How many chunks one vectored write gathers.
 const MAX_IOVECS: usize = 64;
@@ -27,8 +28,8 @@ const MAX_IOVECS: usize = 64;
 ///
 /// An idle connection has no read buffer (see `Core`), and allocating one just to learn that
 /// nothing is there would leave a touched, fragmented heap block per idle connection. So when
-/// `buf` has no memory, the read goes to a small stack buffer first and `buf` is allocated only
-/// once bytes arrived; later reads in the same burst go straight into `buf`.
+/// `buf` has no memory, the read goes to a stack buffer first and `buf` is allocated only once
+/// bytes arrived; later reads in the same burst go straight into `buf`.
 pub(crate) fn poll_read_into<S: AsyncRead + Unpin>(
     io: &mut S,
     cx: &mut Context<'_>,
@@ -40,7 +41,7 @@ pub(crate) fn poll_read_into<S: AsyncRead + Unpin>(
         ready!(Pin::new(io).poll_read(cx, &mut read_buf))?;
         let filled = read_buf.filled();
         if !filled.is_empty() {
-            buf.reserve(MIN_READ.max(filled.len()));
+            buf.reserve(MIN_READ); // FIRST_READ is no larger: the bytes fit
             buf.extend_from_slice(filled);
         }
         return Poll::Ready(Ok(filled.len()));

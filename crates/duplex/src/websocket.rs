@@ -5,9 +5,8 @@
 
 use std::future::poll_fn;
 use std::pin::Pin;
-use std::task::{Context, Poll};
-
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use bytes::BytesMut;
 use duplex_proto::{CloseCode, CloseFrame, Config, Connection, Event, Message, Role};
