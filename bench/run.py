@@ -633,8 +633,10 @@ def broadcast_table(scenarios, servers, results) -> list[str]:
                 continue
             errors = str(m["errors"]) + (f" ({m['first_error']})" if m["first_error"] else "")
             nexts = sorted({r["next"] for r in runs if r.get("next") and "failed" not in r})
-            if any(r.get("passed") is False for r in runs):
-                m["rate_note"] = " (none passed)"
+            failed_all = sum(r.get("passed") is False for r in runs)
+            if failed_all:  # rounds in which even the lowest step failed
+                m["rate_note"] = (" (none passed)" if failed_all == len(runs) else
+                                  f" (none passed in {failed_all} of {len(runs)} rounds)")
             rss = f"{m['rss'] / 2**20:,.1f} MiB" if m["rss"] else "–"
             rows.append(
                 f"| {sc.key}: {sc.title} | {s.name} | {fmt(m['rate'])}{m.get('rate_note', '')} "
