@@ -22,9 +22,13 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::{Instant, Sleep};
 
 use crate::error::{Error, Result};
-use crate::io::{poll_read_into, poll_write_all};
+use crate::io::{poll_read_into, poll_write_all, FIRST_READ, MIN_READ};
 use crate::options::{Options, SlowConsumer};
 use crate::server_state::Slot;
+
+/// The largest buffer sized ahead from the last burst. Larger bursts grow the buffer as
+/// usual (the protocol core reserves room for the frame being read).
+const MAX_BURST_HINT: usize = 256 * 1024;
 
 /// Where the connection's life stands, as the reading side sees it.
 #[derive(Debug)]
@@ -73,6 +77,10 @@ pub(crate) struct Core<S> {
     pub(crate) peer_close: Option<Box<CloseFrame>>,
     /// Our side of the TCP connection is shut down (FIN sent).
     write_shut: bool,
+    /// Bytes read since the socket last had nothing to read: the size of the last burst. An
+    /// idle connection gives its read buffer back; when bytes arrive again a burst like the
+    /// last one is likely, so the new buffer is sized for it at once (see `poll_read`).
+    burst: u32,
     /// This connection's place in its server's count, if a server accepted it.
     slot: Option<Slot>,
 }
@@ -112,6 +120,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
             protocol: protocol.map(String::into_boxed_str),
             peer_close: None,
             write_shut: false,
+            burst: 0,
             slot: None,
         }
     }
@@ -225,7 +234,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
         loop {
             match &mut self.phase {
                 Phase::Open => {
-                    match self.conn.receive(&mut self.read_buf) {
+                    // A peer that sends (pings, say) but does not read would make our replies
+                    // pile up: past max_buffered, neither parse what was read nor read more
+                    // until the socket drains. Pausing the parse too bounds the queue whatever
+                    // one read brought in (a read can be hundreds of KiB of pings).
+                    let backlogged = self.conn.outgoing_len() > self.options.max_buffered;
+                    let received = if backlogged {
+                        Ok(None)
+                    } else {
+                        self.conn.receive(&mut self.read_buf)
+                    };
+                    match received {
                         Ok(Some(Event::Close(frame))) => {
                             self.peer_close = frame.clone().map(Box::new);
                             self.phase = Phase::Closing(frame);
@@ -251,12 +270,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
                             return Poll::Ready(Err(e));
                         }
                     }
-                    // A peer that sends (pings, say) but does not read would make our replies
-                    // pile up: past max_buffered, stop reading until the socket drains.
                     let read = if self.conn.outgoing_len() > self.options.max_buffered {
                         Poll::Pending
                     } else {
-                        poll_read_into(&mut self.io, cx, &mut self.read_buf)
+                        self.poll_read(cx)
                     };
                     match read {
                         Poll::Ready(Ok(0)) => {
@@ -276,6 +293,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
                             // next read allocates one; messages already handed out keep theirs).
                             if self.read_buf.is_empty() && self.read_buf.capacity() > 0 {
                                 self.read_buf = BytesMut::new();
+                            } else if !self.read_buf.is_empty() {
+                                // A frame is still arriving: the next burst starts now.
+                                self.burst = 0;
                             }
                         }
                     }
@@ -314,6 +334,26 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
                 Phase::Done => return Poll::Ready(Err(Error::AlreadyClosed)),
             }
         }
+    }
+
+    /// Reads into the read buffer. A connection that gave its buffer back while idle and whose
+    /// last burst was larger than a first read takes gets a buffer of that size before reading:
+    /// otherwise a burst of pipelined 16 KiB frames costs a small first read, a reallocation
+    /// copying it, and a second read (16 KiB echo, 4 in flight: two reads per burst, not one).
+    fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<usize>> {
+        let fresh = self.read_buf.capacity() == 0;
+        let last = self.burst as usize;
+        if fresh && last > FIRST_READ {
+            // Room for more than the last burst: a read that fills the buffer exactly would
+            // leave the socket marked readable and cost one more syscall to learn it is empty.
+            self.read_buf.reserve(last.min(MAX_BURST_HINT) + MIN_READ);
+        }
+        let read = poll_read_into(&mut self.io, cx, &mut self.read_buf);
+        if let Poll::Ready(Ok(n)) = read {
+            let before = if fresh { 0 } else { self.burst };
+            self.burst = before.saturating_add(u32::try_from(n).unwrap_or(u32::MAX));
+        }
+        read
     }
 
     /// Shutdown signal, closing deadline and keepalive, polled while the socket is quiet.
@@ -461,4 +501,111 @@ enum Timers {
     Progress,
     /// End the connection with this error, after the usual teardown.
     Fail(Error),
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+    use std::io;
+    use std::pin::Pin;
+    use std::task::{Context, Poll, Waker};
+
+    use bytes::{Buf, BytesMut};
+    use duplex_proto::{Config, Connection, Role};
+    use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+    use crate::{Options, WebSocket};
+
+    /// A socket whose peer's bytes arrive in bursts the test releases, and which records the
+    /// reads that returned bytes: how much room each offered and how much it got.
+    #[derive(Default)]
+    struct BurstSocket {
+        pending: VecDeque<u8>,
+        reads: Vec<(usize, usize)>,
+        waker: Option<Waker>,
+    }
+
+    impl AsyncRead for BurstSocket {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            if self.pending.is_empty() {
+                self.waker = Some(cx.waker().clone());
+                return Poll::Pending;
+            }
+            let room = buf.remaining();
+            let n = room.min(self.pending.len());
+            let bytes: Vec<u8> = self.pending.drain(..n).collect();
+            buf.put_slice(&bytes);
+            self.reads.push((room, n));
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    impl AsyncWrite for BurstSocket {
+        fn poll_write(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            Poll::Ready(Ok(buf.len()))
+        }
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    /// Four masked 16 KiB binary frames, as a client pipelining them sends them.
+    fn burst_of_four() -> Vec<u8> {
+        let mut client = Connection::new(Role::Client, Config::default());
+        for i in 0..4u8 {
+            client.send_binary(&[i; 16 * 1024]).unwrap();
+        }
+        let out = client.outgoing();
+        out.copy_to_bytes(out.remaining()).to_vec()
+    }
+
+    #[tokio::test]
+    async fn a_burst_after_an_idle_pause_is_read_in_one_syscall() {
+        let mut ws = WebSocket::from_upgraded(
+            BurstSocket::default(),
+            Role::Server,
+            Config::default(),
+            Options::default(),
+            None,
+            BytesMut::new(),
+        );
+        for round in 0..3 {
+            let burst = burst_of_four();
+            ws.get_mut().pending.extend(&burst);
+            ws.get_mut().reads.clear();
+            for i in 0..4u8 {
+                let message = ws.recv().await.unwrap().unwrap();
+                assert_eq!(message.payload()[..], [i; 16 * 1024]);
+            }
+            // Nothing more: the socket pends and the idle connection gives its buffer back.
+            let idle = tokio::time::timeout(std::time::Duration::from_millis(10), ws.recv());
+            assert!(idle.await.is_err(), "no fifth message");
+            assert_eq!(
+                ws.core.read_buf.capacity(),
+                0,
+                "an idle connection keeps no buffer"
+            );
+            let reads = &ws.get_ref().reads;
+            if round == 0 {
+                // The first burst starts with a small first read and grows the buffer.
+                assert!(reads.len() > 1, "{reads:?}");
+            } else {
+                // Later ones find a buffer sized for the last burst, with room to spare.
+                assert_eq!(reads.len(), 1, "{reads:?}");
+                assert_eq!(reads[0].1, burst.len());
+                assert!(reads[0].0 > burst.len(), "{reads:?}");
+            }
+        }
+    }
 }

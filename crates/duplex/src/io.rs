@@ -14,11 +14,11 @@ use duplex_proto::SendBuffer;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// Reads are at least this large, so small messages arriving together take one syscall.
-const MIN_READ: usize = 8 * 1024;
+pub(crate) const MIN_READ: usize = 8 * 1024;
 
 /// The stack buffer of a first read on a connection with no read buffer. As large as a normal
 /// read, so a burst of small pipelined messages still arrives in one syscall.
-const FIRST_READ: usize = MIN_READ;
+pub(crate) const FIRST_READ: usize = MIN_READ;
 const _: () = assert!(FIRST_READ <= MIN_READ);
 
 /// How many chunks one vectored write gathers.

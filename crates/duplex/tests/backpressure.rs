@@ -229,5 +229,7 @@ async fn a_ping_flood_from_a_peer_that_does_not_read_stays_bounded() {
     })
     .await;
     let most = server.await.unwrap();
-    assert!(most <= limit + 64 * 1024, "pongs queued up to {most} bytes");
+    // Parsing pauses once the queue passes the limit, so it ends at most one pong (2 + 125
+    // bytes) past it, however much one read brought in.
+    assert!(most <= limit + 127, "pongs queued up to {most} bytes");
 }
