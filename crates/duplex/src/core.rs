@@ -390,9 +390,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
         }
         let mut progress = false;
         loop {
+            // Armed at its real deadline from the start: a timer armed at "now" to be reset on
+            // its first firing costs every new connection a wake of the runtime (an eventfd
+            // write, an extra epoll_wait and an extra poll of the task).
+            let deadline = self.keepalive_deadline(ping_interval, idle_timeout);
             let timer = self
                 .keepalive
-                .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(Instant::now())));
+                .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
             if timer.as_mut().poll(cx).is_pending() {
                 return if progress {
                     Timers::Progress
@@ -416,14 +420,25 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
                 }
                 self.last_ping = now;
             }
-            let far = now + std::time::Duration::from_secs(86_400);
-            let next_idle = idle_timeout.map_or(far, |idle| self.last_heard + idle);
-            let next_ping =
-                ping_interval.map_or(far, |every| self.last_heard.max(self.last_ping) + every);
+            let next = self.keepalive_deadline(ping_interval, idle_timeout);
             if let Some(timer) = self.keepalive.as_mut() {
-                timer.as_mut().reset(next_idle.min(next_ping));
+                timer.as_mut().reset(next);
             }
         }
+    }
+
+    /// When the keepalive must next look: the idle deadline or the next ping, whichever is
+    /// first (both counted from the last byte heard; a ping also from the last ping).
+    fn keepalive_deadline(
+        &self,
+        ping_interval: Option<std::time::Duration>,
+        idle_timeout: Option<std::time::Duration>,
+    ) -> Instant {
+        let far = self.last_heard + std::time::Duration::from_secs(86_400);
+        let next_idle = idle_timeout.map_or(far, |idle| self.last_heard + idle);
+        let next_ping =
+            ping_interval.map_or(far, |every| self.last_heard.max(self.last_ping) + every);
+        next_idle.min(next_ping)
     }
 
     fn arm_timer(&mut self) {

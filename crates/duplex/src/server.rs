@@ -5,7 +5,9 @@
 //! send its request. Refusals are answered with an HTTP status and a one-line reason (never a
 //! silent drop), because the person debugging the client needs to know why.
 
+use std::future::Future;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use bytes::BytesMut;
@@ -218,23 +220,24 @@ impl ServerBuilder {
                 return Err(e.into());
             }
         };
-        let mut buf = BytesMut::with_capacity(1024);
-        let read = tokio::time::timeout(
+        // No memory yet: the first read goes to the stack and allocates once bytes came.
+        let mut buf = BytesMut::new();
+        let read = within(
             self.settings.handshake_timeout,
             self.read_request(&mut stream, &mut buf),
         )
         .await;
         let request = match read {
-            Ok(Ok(request)) => request,
-            Ok(Err(Error::Handshake(e))) => {
+            Some(Ok(request)) => request,
+            Some(Err(Error::Handshake(e))) => {
                 if let Some(response) = e.response() {
                     let _ = stream.write_all(&response).await;
                     let _ = stream.shutdown().await;
                 }
                 return Err(e.into());
             }
-            Ok(Err(e)) => return Err(e),
-            Err(_) => {
+            Some(Err(e)) => return Err(e),
+            None => {
                 let _ = stream
                     .write_all(&reject(408, "the handshake took too long"))
                     .await;
@@ -386,6 +389,20 @@ impl ServerBuilder {
 }
 
 /// The 503 refusal for a full or stopping server.
+/// Runs `work` to completion within `limit`, or gives up (`None`). The timer is armed only if
+/// the first poll does not finish: most clients have sent their whole request by the time it
+/// is accepted, and a timer due earlier than every other one makes the runtime's driver
+/// wake itself (an eventfd write and an extra epoll_wait for every connection).
+async fn within<F: Future>(limit: Duration, work: F) -> Option<F::Output> {
+    let start = tokio::time::Instant::now();
+    let mut work = std::pin::pin!(work);
+    let first = std::future::poll_fn(|cx| Poll::Ready(work.as_mut().poll(cx))).await;
+    if let Poll::Ready(output) = first {
+        return Some(output);
+    }
+    tokio::time::timeout_at(start + limit, work).await.ok()
+}
+
 fn unavailable(why: NoSlot) -> HandshakeError {
     HandshakeError::BadRequest {
         status: 503,
@@ -428,5 +445,34 @@ impl Accepted {
     /// The whole 101 answer.
     pub fn response(&self, request: &Request) -> Vec<u8> {
         request.accept(self.protocol.as_deref(), self.extensions.as_deref(), &[])
+    }
+}
+
+#[cfg(test)]
+mod within_tests {
+    use std::time::Duration;
+
+    use super::within;
+
+    #[tokio::test(start_paused = true)]
+    async fn work_done_on_the_first_poll_needs_no_time_left() {
+        assert_eq!(within(Duration::ZERO, async { 7 }).await, Some(7));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn work_that_waits_finishes_inside_the_limit() {
+        let work = async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            8
+        };
+        assert_eq!(within(Duration::from_millis(100), work).await, Some(8));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn work_that_outlasts_the_limit_is_abandoned_at_the_limit() {
+        let start = tokio::time::Instant::now();
+        let work = tokio::time::sleep(Duration::from_secs(60));
+        assert_eq!(within(Duration::from_millis(100), work).await, None);
+        assert_eq!(start.elapsed(), Duration::from_millis(100));
     }
 }
