@@ -89,10 +89,13 @@ async fn serve(args: EchoArgs) -> anyhow::Result<()> {
     }
 }
 
+/// One line per connection, at debug level (`-v`) as in the relay: at info, a server taking
+/// 15,000 connections a second spent 5% of its CPU formatting and writing them (a write
+/// syscall each; 49.4 -> 47.0 us per handshake without).
 fn log_end(peer: SocketAddr, end: Result<String, duplex::Error>) {
     match end {
-        Ok(summary) => tracing::info!("{peer}: {summary}"),
-        Err(e) => tracing::info!("{peer}: {e}"),
+        Ok(summary) => tracing::debug!("{peer}: {summary}"),
+        Err(e) => tracing::debug!("{peer}: {e}"),
     }
 }
 

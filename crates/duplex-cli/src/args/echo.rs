@@ -11,6 +11,7 @@ pub const AFTER_HELP: &str = "Examples:
   duplex echo --deflate                         # permessage-deflate when offered
   duplex echo --allow-origin https://example.com
   duplex echo --cert cert.pem --key key.pem      # wss://127.0.0.1:9001
+  duplex echo -v                                # and a line for each connection's end
   taskset -c 0 duplex echo --listen 127.0.0.1:0  # any free port, pinned to CPU 0";
 
 /// Options of `duplex echo`.
