@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use duplex::tls::TlsAcceptor;
-use duplex::{Config, DeflateConfig, Event, ServerBuilder};
+use duplex::{CloseFrame, Config, DeflateConfig, Event, ServerBuilder};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
@@ -92,9 +92,15 @@ async fn serve(args: EchoArgs) -> anyhow::Result<()> {
 /// One line per connection, at debug level (`-v`) as in the relay: at info, a server taking
 /// 15,000 connections a second spent 5% of its CPU formatting and writing them (a write
 /// syscall each; 49.4 -> 47.0 us per handshake without).
-fn log_end(peer: SocketAddr, end: Result<String, duplex::Error>) {
+/// Formatted only when shown.
+fn log_end(peer: SocketAddr, end: Result<Option<CloseFrame>, duplex::Error>, messages: u64) {
     match end {
-        Ok(summary) => tracing::debug!("{peer}: {summary}"),
+        Ok(Some(f)) => tracing::debug!(
+            "{peer}: closed {} {:?} after {messages} messages",
+            f.code,
+            f.reason
+        ),
+        Ok(None) => tracing::debug!("{peer}: closed without status after {messages} messages"),
         Err(e) => tracing::debug!("{peer}: {e}"),
     }
 }
@@ -112,8 +118,9 @@ async fn serve_tls(
         Ok(Err(e)) => log_end(
             peer,
             Err(duplex::Error::Tls(format!("handshake failed: {e}"))),
+            0,
         ),
-        Err(_) => log_end(peer, Err(duplex::Error::Timeout("TLS handshake"))),
+        Err(_) => log_end(peer, Err(duplex::Error::Timeout("TLS handshake")), 0),
     }
 }
 
@@ -129,7 +136,7 @@ async fn echo<S: AsyncRead + AsyncWrite + Unpin>(
 ) {
     let mut ws = match server.accept(stream).await {
         Ok(ws) => ws,
-        Err(e) => return log_end(peer, Err(e)),
+        Err(e) => return log_end(peer, Err(e), 0),
     };
     let mut messages = 0u64;
     let end = loop {
@@ -140,16 +147,10 @@ async fn echo<S: AsyncRead + AsyncWrite + Unpin>(
                     break Err(e);
                 }
             }
-            Ok(Event::Close(frame)) => {
-                let how = match frame {
-                    Some(f) => format!("closed {} {:?}", f.code, f.reason),
-                    None => "closed without status".to_owned(),
-                };
-                break Ok(format!("{how} after {messages} messages"));
-            }
+            Ok(Event::Close(frame)) => break Ok(frame),
             Ok(Event::Ping(_) | Event::Pong(_)) => {}
             Err(e) => break Err(e),
         }
     };
-    log_end(peer, end);
+    log_end(peer, end, messages);
 }
