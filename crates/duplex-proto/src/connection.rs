@@ -73,14 +73,13 @@ pub struct Connection {
     config: Config,
     /// The frame whose header we have and whose payload is still arriving.
     frame: Option<IncomingFrame>,
-    /// The fragmented message being assembled, if any.
-    fragments: Option<Fragments>,
+    /// The fragmented message being assembled, if any. Boxed: most messages come in one
+    /// frame, and every open connection would otherwise carry 40 bytes for this.
+    fragments: Option<Box<Fragments>>,
     /// Validates the text message in progress.
     utf8: Utf8Validator,
     /// permessage-deflate, when negotiated: RSV1 marks a compressed message.
     deflate: Option<Box<Deflate>>,
-    /// Reused buffer for compressing outgoing messages.
-    scratch: Vec<u8>,
     out: SendBuffer,
     close_sent: bool,
     close_received: bool,
@@ -130,7 +129,6 @@ impl Connection {
             fragments: None,
             utf8: Utf8Validator::new(),
             deflate: None,
-            scratch: Vec::new(),
             out: SendBuffer::default(),
             close_sent: false,
             close_received: false,
@@ -355,11 +353,11 @@ impl Connection {
             OpCode::Text | OpCode::Binary => {
                 let mut data = BytesMut::with_capacity(payload.len() * 2);
                 data.extend_from_slice(&payload);
-                self.fragments = Some(Fragments {
+                self.fragments = Some(Box::new(Fragments {
                     is_text: header.opcode == OpCode::Text,
                     compressed: header.rsv1,
                     data,
-                });
+                }));
                 return Ok(None);
             }
             OpCode::Continuation => {
@@ -489,13 +487,15 @@ impl Connection {
     fn write_message(&mut self, opcode: OpCode, payload: &[u8], shared: Option<Bytes>) {
         match self.deflate.as_mut() {
             Some(deflate) if deflate.should_compress(payload.len()) => {
-                let mut scratch = std::mem::take(&mut self.scratch);
+                let mut scratch = std::mem::take(&mut deflate.scratch);
                 deflate.compress(payload, &mut scratch);
                 self.write_frame(opcode, true, true, &scratch, None);
                 // Keep a modest buffer for the next message; give back a big one.
-                if scratch.capacity() <= 64 * 1024 {
-                    scratch.clear();
-                    self.scratch = scratch;
+                if let Some(deflate) = self.deflate.as_mut() {
+                    if scratch.capacity() <= 64 * 1024 {
+                        scratch.clear();
+                        deflate.scratch = scratch;
+                    }
                 }
             }
             _ => self.write_frame(opcode, true, false, payload, shared),
@@ -560,7 +560,9 @@ impl Connection {
     /// Gives back buffer memory that idle connections do not need.
     pub fn shrink_when_idle(&mut self) {
         self.out.shrink_when_empty();
-        self.scratch = Vec::new();
+        if let Some(deflate) = self.deflate.as_mut() {
+            deflate.scratch = Vec::new();
+        }
     }
 
     /// Turns on permessage-deflate with the parameters the handshake agreed (see

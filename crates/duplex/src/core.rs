@@ -34,8 +34,9 @@ const MAX_BURST_HINT: usize = 256 * 1024;
 #[derive(Debug)]
 enum Phase {
     Open,
-    /// The close handshake completed in the core; tear down TCP, then report the peer's frame.
-    Closing(Option<CloseFrame>),
+    /// The close handshake completed in the core; tear down TCP, then report the peer's frame
+    /// (kept in `Core::peer_close`: a copy here would widen every connection's `Phase`).
+    Closing,
     /// A protocol error or a timeout: flush our close, drain until the peer's close, then
     /// report the error. Boxed: an `Error` is 80 bytes, and every open connection would carry
     /// that space for a state it rarely reaches.
@@ -246,8 +247,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
                     };
                     match received {
                         Ok(Some(Event::Close(frame))) => {
-                            self.peer_close = frame.clone().map(Box::new);
-                            self.phase = Phase::Closing(frame);
+                            self.peer_close = frame.map(Box::new);
+                            self.phase = Phase::Closing;
                             self.arm_timer();
                             continue;
                         }
@@ -315,12 +316,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
                         }
                     }
                 }
-                Phase::Closing(_) => {
+                Phase::Closing => {
                     ready!(self.poll_teardown(cx));
-                    let Phase::Closing(frame) = std::mem::replace(&mut self.phase, Phase::Done)
-                    else {
-                        unreachable!("phase checked above")
-                    };
+                    self.phase = Phase::Done;
+                    let frame = self.peer_close.as_deref().cloned();
                     return Poll::Ready(Ok(Event::Close(frame)));
                 }
                 Phase::Failing(_) => {

@@ -45,6 +45,10 @@ pub(crate) struct Deflate {
     threshold: usize,
     compressor: Option<Box<Compress>>,
     inflater: Option<Box<Decompress>>,
+    /// Reused buffer for compressing outgoing messages. Here rather than in the connection:
+    /// only connections with deflate need it, and every open connection would carry the
+    /// 24 bytes of an empty one.
+    pub(crate) scratch: Vec<u8>,
 }
 
 impl Deflate {
@@ -75,6 +79,7 @@ impl Deflate {
             threshold: config.threshold,
             compressor: None,
             inflater: None,
+            scratch: Vec::new(),
         }
     }
 
