@@ -273,6 +273,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
                             return Poll::Ready(Err(e));
                         }
                     }
+                    // The queue drained: parse what was read while it was too long. The
+                    // socket may have nothing new to wake us for it.
+                    if backlogged && self.conn.outgoing_len() <= self.options.max_buffered {
+                        continue;
+                    }
                     let read = if self.conn.outgoing_len() > self.options.max_buffered {
                         Poll::Pending
                     } else {
@@ -522,6 +527,7 @@ enum Timers {
 #[cfg(test)]
 mod tests {
     use std::collections::VecDeque;
+    use std::future::Future;
     use std::io;
     use std::pin::Pin;
     use std::task::{Context, Poll, Waker};
@@ -539,6 +545,9 @@ mod tests {
         pending: VecDeque<u8>,
         reads: Vec<(usize, usize)>,
         waker: Option<Waker>,
+        /// Writes wait (as to a peer that does not read) while this is set.
+        writes_blocked: bool,
+        write_waker: Option<Waker>,
     }
 
     impl AsyncRead for BurstSocket {
@@ -562,10 +571,14 @@ mod tests {
 
     impl AsyncWrite for BurstSocket {
         fn poll_write(
-            self: Pin<&mut Self>,
-            _: &mut Context<'_>,
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
             buf: &[u8],
         ) -> Poll<io::Result<usize>> {
+            if self.writes_blocked {
+                self.write_waker = Some(cx.waker().clone());
+                return Poll::Pending;
+            }
             Poll::Ready(Ok(buf.len()))
         }
         fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -651,5 +664,45 @@ mod tests {
             let reads = &ws.get_ref().reads;
             assert_eq!(reads[0].0, crate::io::FIRST_READ, "{reads:?}");
         }
+    }
+
+    #[tokio::test]
+    async fn frames_read_while_replies_were_backed_up_are_parsed_once_they_drain() {
+        let options = Options::default().max_buffered(200);
+        let mut ws = WebSocket::from_upgraded(
+            BurstSocket {
+                writes_blocked: true,
+                ..BurstSocket::default()
+            },
+            Role::Server,
+            Config::default(),
+            options,
+            None,
+            BytesMut::new(),
+        );
+        // Three 125-byte pings, then a message, all in one read: the second pong takes the
+        // queue past 200 bytes, so parsing pauses with the third ping and the message unread.
+        let mut client = Connection::new(Role::Client, Config::default());
+        for _ in 0..3 {
+            client.ping(&[b'p'; 125]).unwrap();
+        }
+        client.send_text("after the pings").unwrap();
+        let out = client.outgoing();
+        let bytes = out.copy_to_bytes(out.remaining());
+        ws.get_mut().pending.extend(&bytes[..]);
+        let stalled = tokio::time::timeout(std::time::Duration::from_millis(20), ws.recv());
+        assert!(
+            stalled.await.is_err(),
+            "paused while the pongs cannot be written"
+        );
+        assert!(ws.buffered_amount() > 200);
+        // The peer reads again. No new bytes arrive: what was read must be parsed anyway.
+        ws.get_mut().writes_blocked = false;
+        let mut recv = std::pin::pin!(ws.recv());
+        let polled = recv.as_mut().poll(&mut Context::from_waker(Waker::noop()));
+        let Poll::Ready(Ok(Some(message))) = polled else {
+            panic!("the message already read must come on the first poll: {polled:?}");
+        };
+        assert_eq!(message.as_text(), Some("after the pings"));
     }
 }
