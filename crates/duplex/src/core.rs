@@ -589,26 +589,32 @@ mod tests {
         }
     }
 
-    /// Four masked 16 KiB binary frames, as a client pipelining them sends them.
-    fn burst_of_four() -> Vec<u8> {
+    /// A server-side WebSocket over `socket`.
+    fn server_over(socket: BurstSocket, options: Options) -> WebSocket<BurstSocket> {
+        let (config, leftover) = (Config::default(), BytesMut::new());
+        WebSocket::from_upgraded(socket, Role::Server, config, options, None, leftover)
+    }
+
+    /// The bytes a client sends for what `send` queues (masked frames).
+    fn client_sends(send: impl FnOnce(&mut Connection)) -> Vec<u8> {
         let mut client = Connection::new(Role::Client, Config::default());
-        for i in 0..4u8 {
-            client.send_binary(&[i; 16 * 1024]).unwrap();
-        }
+        send(&mut client);
         let out = client.outgoing();
         out.copy_to_bytes(out.remaining()).to_vec()
     }
 
+    /// Four masked 16 KiB binary frames, as a client pipelining them sends them.
+    fn burst_of_four() -> Vec<u8> {
+        client_sends(|client| {
+            for i in 0..4u8 {
+                client.send_binary(&[i; 16 * 1024]).unwrap();
+            }
+        })
+    }
+
     #[tokio::test]
     async fn a_burst_after_an_idle_pause_is_read_in_one_syscall() {
-        let mut ws = WebSocket::from_upgraded(
-            BurstSocket::default(),
-            Role::Server,
-            Config::default(),
-            Options::default(),
-            None,
-            BytesMut::new(),
-        );
+        let mut ws = server_over(BurstSocket::default(), Options::default());
         for round in 0..3 {
             let burst = burst_of_four();
             ws.get_mut().pending.extend(&burst);
@@ -640,20 +646,10 @@ mod tests {
 
     #[tokio::test]
     async fn a_large_frame_does_not_size_the_next_buffer() {
-        let mut ws = WebSocket::from_upgraded(
-            BurstSocket::default(),
-            Role::Server,
-            Config::default(),
-            Options::default(),
-            None,
-            BytesMut::new(),
-        );
-        let mut client = Connection::new(Role::Client, Config::default());
+        let mut ws = server_over(BurstSocket::default(), Options::default());
         for _ in 0..2 {
-            client.send_binary(&vec![7; 1 << 20]).unwrap();
-            let out = client.outgoing();
-            let frame = out.copy_to_bytes(out.remaining());
-            ws.get_mut().pending.extend(&frame[..]);
+            let frame = client_sends(|client| client.send_binary(&vec![7; 1 << 20]).unwrap());
+            ws.get_mut().pending.extend(&frame);
             ws.get_mut().reads.clear();
             assert_eq!(ws.recv().await.unwrap().unwrap().len(), 1 << 20);
             let idle = tokio::time::timeout(std::time::Duration::from_millis(10), ws.recv());
@@ -668,28 +664,20 @@ mod tests {
 
     #[tokio::test]
     async fn frames_read_while_replies_were_backed_up_are_parsed_once_they_drain() {
-        let options = Options::default().max_buffered(200);
-        let mut ws = WebSocket::from_upgraded(
-            BurstSocket {
-                writes_blocked: true,
-                ..BurstSocket::default()
-            },
-            Role::Server,
-            Config::default(),
-            options,
-            None,
-            BytesMut::new(),
-        );
+        let blocked = BurstSocket {
+            writes_blocked: true,
+            ..BurstSocket::default()
+        };
+        let mut ws = server_over(blocked, Options::default().max_buffered(200));
         // Three 125-byte pings, then a message, all in one read: the second pong takes the
         // queue past 200 bytes, so parsing pauses with the third ping and the message unread.
-        let mut client = Connection::new(Role::Client, Config::default());
-        for _ in 0..3 {
-            client.ping(&[b'p'; 125]).unwrap();
-        }
-        client.send_text("after the pings").unwrap();
-        let out = client.outgoing();
-        let bytes = out.copy_to_bytes(out.remaining());
-        ws.get_mut().pending.extend(&bytes[..]);
+        let bytes = client_sends(|client| {
+            for _ in 0..3 {
+                client.ping(&[b'p'; 125]).unwrap();
+            }
+            client.send_text("after the pings").unwrap();
+        });
+        ws.get_mut().pending.extend(&bytes);
         let stalled = tokio::time::timeout(std::time::Duration::from_millis(20), ws.recv());
         assert!(
             stalled.await.is_err(),

@@ -388,11 +388,11 @@ impl ServerBuilder {
     }
 }
 
-/// The 503 refusal for a full or stopping server.
 /// Runs `work` to completion within `limit`, or gives up (`None`). The timer is armed only if
-/// the first poll does not finish: most clients have sent their whole request by the time it
-/// is accepted, and a timer due earlier than every other one makes the runtime's driver
-/// wake itself (an eventfd write and an extra epoll_wait for every connection).
+/// the first poll does not finish, so a request already waiting in the socket costs no timer.
+/// That matters beyond the timer's own cost: a timer due earlier than every other one (the
+/// handshake's 10 s against open connections' 30 s keepalives) makes the runtime's driver
+/// wake itself, with an eventfd write and an extra epoll_wait.
 async fn within<F: Future>(limit: Duration, work: F) -> Option<F::Output> {
     let start = tokio::time::Instant::now();
     let mut work = std::pin::pin!(work);
@@ -403,6 +403,7 @@ async fn within<F: Future>(limit: Duration, work: F) -> Option<F::Output> {
     tokio::time::timeout_at(start + limit, work).await.ok()
 }
 
+/// The 503 refusal for a full or stopping server.
 fn unavailable(why: NoSlot) -> HandshakeError {
     HandshakeError::BadRequest {
         status: 503,
