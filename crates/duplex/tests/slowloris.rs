@@ -5,32 +5,12 @@ use std::time::{Duration, Instant};
 
 use duplex::ServerBuilder;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
+
+mod common;
 
 const TRICKLERS: usize = 300;
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_millis(1500);
-
-async fn echo_server() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    let server = ServerBuilder::new().handshake_timeout(HANDSHAKE_TIMEOUT);
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let server = server.clone();
-            tokio::spawn(async move {
-                let Ok(mut ws) = server.accept(stream).await else {
-                    return;
-                };
-                while let Ok(Some(m)) = ws.recv().await {
-                    if ws.send(m).await.is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    addr
-}
 
 /// Median round trip of `n` small echoes on one connection.
 async fn median_echo(
@@ -78,8 +58,13 @@ async fn trickle(addr: String) -> (String, Duration) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trickling_handshakes_are_cut_and_do_not_slow_a_real_client() {
-    let addr = echo_server().await;
-    let (mut ws, _) = duplex::connect(&format!("ws://{addr}/")).await.unwrap();
+    let builder = ServerBuilder::new().handshake_timeout(HANDSHAKE_TIMEOUT);
+    let url = common::echo_server(builder).await;
+    let (mut ws, _) = duplex::connect(&url).await.unwrap();
+    let addr = url
+        .trim_start_matches("ws://")
+        .trim_end_matches('/')
+        .to_owned();
     median_echo(&mut ws, 200).await; // warm up
     let unloaded = median_echo(&mut ws, 500).await;
 
