@@ -56,6 +56,7 @@ mod broadcast;
 mod client;
 mod core;
 mod error;
+pub mod event_loop;
 mod io;
 mod options;
 mod proxy;

@@ -175,6 +175,22 @@ impl ServerBuilder {
         self
     }
 
+    /// The protocol limits (for drivers other than [`ServerBuilder::accept`]).
+    pub(crate) fn protocol_config(&self) -> Config {
+        self.settings.config
+    }
+
+    /// The driver options, shared.
+    pub(crate) fn shared_options(&self) -> &Arc<Options> {
+        &self.settings.options
+    }
+
+    /// The request-head limit, the request timeout and the connection cap.
+    pub(crate) fn handshake_limits(&self) -> (usize, Duration, Option<usize>) {
+        let s = &self.settings;
+        (s.max_head, s.handshake_timeout, s.max_connections)
+    }
+
     fn settings_mut(&mut self) -> &mut Settings {
         Arc::make_mut(&mut self.settings)
     }
@@ -296,7 +312,10 @@ impl ServerBuilder {
     }
 
     /// Origin, subprotocol and extension policy.
-    fn apply_policy(&self, request: &Request) -> std::result::Result<Accepted, HandshakeError> {
+    pub(crate) fn apply_policy(
+        &self,
+        request: &Request,
+    ) -> std::result::Result<Accepted, HandshakeError> {
         if let (Some(allowed), Some(origin)) = (&self.settings.allowed_origins, &request.origin) {
             if !allowed.iter().any(|a| a.eq_ignore_ascii_case(origin)) {
                 return Err(HandshakeError::BadRequest {
@@ -404,7 +423,7 @@ async fn within<F: Future>(limit: Duration, work: F) -> Option<F::Output> {
 }
 
 /// The 503 refusal for a full or stopping server.
-fn unavailable(why: NoSlot) -> HandshakeError {
+pub(crate) fn unavailable(why: NoSlot) -> HandshakeError {
     HandshakeError::BadRequest {
         status: 503,
         reason: "Service Unavailable",

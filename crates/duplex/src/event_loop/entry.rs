@@ -1,0 +1,307 @@
+//! One connection of the event loop: its socket, its protocol core, and where its life stands.
+//!
+//! An `Entry` is what an idle connection costs, so it holds only what every connection needs:
+//! no task, no waker, no timer object (the loop's once-a-second sweep compares the `u32` ticks
+//! here), no buffers while idle. The protocol itself is [`duplex_proto::Connection`]; this file
+//! moves bytes between it and a non-blocking socket, as `core.rs` does for tokio.
+
+use std::io::{IoSlice, Write};
+use std::mem::MaybeUninit;
+
+use bytes::{Buf, BytesMut};
+use duplex_proto::handshake::server::Request;
+use duplex_proto::{CloseFrame, Connection, Event, HandshakeError, ProtocolError, SendBuffer};
+use mio::net::TcpStream;
+
+use crate::error::Error;
+use crate::io::{FIRST_READ, MIN_READ};
+
+/// How many chunks one vectored write gathers (as in `io.rs`).
+const MAX_IOVECS: usize = 64;
+
+/// The largest last burst that sizes a returning connection's read buffer (see `core.rs`).
+const MAX_BURST_HINT: usize = 128 * 1024;
+
+/// Where a connection's life stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// Reading the HTTP request.
+    Handshake,
+    /// Refused: the HTTP error response is queued; write it, then close.
+    Rejecting,
+    /// WebSocket open (our close may be out, waiting for the peer's).
+    Open,
+    /// The closing handshake completed: write what is left, close TCP, report.
+    Closing,
+    /// A protocol error or a timeout: write our close, drain the peer until it is done, report.
+    Failing,
+}
+
+/// How a connection ended, kept from the moment it is known until it is reported.
+#[derive(Debug)]
+pub(crate) enum End {
+    Closed(Option<CloseFrame>),
+    Failed(Error),
+}
+
+impl End {
+    pub(crate) fn into_result(self) -> Result<Option<CloseFrame>, Error> {
+        match self {
+            End::Closed(frame) => Ok(frame),
+            End::Failed(e) => Err(e),
+        }
+    }
+}
+
+/// The parts of an entry most connections never fill.
+#[derive(Debug, Default)]
+struct Rare {
+    protocol: Option<Box<str>>,
+    end: Option<End>,
+}
+
+/// One connection. The ticks are whole seconds of the loop's clock; 0 means "not set".
+pub(crate) struct Entry {
+    pub(crate) stream: TcpStream,
+    pub(crate) conn: Connection,
+    /// Bytes read and not yet parsed; `None` while the connection is idle. Boxed: 8 bytes in
+    /// an idle connection instead of 32, for one small allocation per burst of activity.
+    read_buf: Option<Box<BytesMut>>,
+    /// The subprotocol and how the connection ended: boxed together, because few connections
+    /// have a subprotocol and the end is known only at the end (8 bytes instead of 24 in every
+    /// connection).
+    rare: Option<Box<Rare>>,
+    /// Which connection this is, among all that ever had this slot (see `SocketId`).
+    pub(crate) serial: u32,
+    pub(crate) last_heard: u32,
+    pub(crate) last_ping: u32,
+    /// The handshake, closing-handshake or teardown deadline.
+    pub(crate) deadline: u32,
+    /// Bytes read since the socket last had nothing to read (see `core.rs`).
+    pub(crate) burst: u32,
+    pub(crate) phase: Phase,
+    /// In the loop's list of connections with bytes queued by someone else's callback.
+    pub(crate) dirty: bool,
+    /// Our side of TCP is shut down (FIN sent).
+    pub(crate) write_shut: bool,
+}
+
+/// What one read brought.
+pub(crate) enum Read {
+    Bytes,
+    /// Nothing to read now; the next readiness event will say when.
+    WouldBlock,
+    /// The peer closed its side.
+    Eof,
+    Error(std::io::Error),
+}
+
+impl Entry {
+    pub(crate) fn new(stream: TcpStream, conn: Connection, serial: u32, now: u32) -> Self {
+        Entry {
+            stream,
+            conn,
+            read_buf: None,
+            rare: None,
+            serial,
+            last_heard: now,
+            last_ping: now,
+            deadline: 0,
+            burst: 0,
+            phase: Phase::Handshake,
+            dirty: false,
+            write_shut: false,
+        }
+    }
+
+    pub(crate) fn protocol(&self) -> Option<&str> {
+        self.rare.as_ref()?.protocol.as_deref()
+    }
+
+    pub(crate) fn set_protocol(&mut self, protocol: Option<String>) {
+        if let Some(protocol) = protocol {
+            self.rare.get_or_insert_with(Box::default).protocol = Some(protocol.into());
+        }
+    }
+
+    /// Records how the connection ended (the first word stands).
+    pub(crate) fn set_end(&mut self, end: End) {
+        self.rare
+            .get_or_insert_with(Box::default)
+            .end
+            .get_or_insert(end);
+    }
+
+    pub(crate) fn take_end(&mut self) -> Option<End> {
+        self.rare.as_mut()?.end.take()
+    }
+
+    /// Reads once into the read buffer. A connection without a buffer reads into the stack
+    /// first and allocates only when bytes came, or, if its last burst was larger than a
+    /// first read, into a buffer sized for such a burst (one read, not a small one, a copy
+    /// and another).
+    pub(crate) fn read(&mut self) -> Read {
+        let fresh = self.read_buf.is_none();
+        let result = match self.read_buf.as_deref_mut() {
+            Some(buf) => {
+                if buf.capacity() - buf.len() < MIN_READ / 4 {
+                    buf.reserve(MIN_READ);
+                }
+                read_spare(&self.stream, buf)
+            }
+            None => {
+                let last = self.burst as usize;
+                if last > FIRST_READ && last <= MAX_BURST_HINT {
+                    let buf = BytesMut::with_capacity(last + MIN_READ);
+                    read_spare(&self.stream, self.read_buf.insert(Box::new(buf)))
+                } else {
+                    read_first(&self.stream, &mut self.read_buf)
+                }
+            }
+        };
+        match result {
+            Ok(0) => Read::Eof,
+            Ok(n) => {
+                let before = if fresh { 0 } else { self.burst };
+                self.burst = before.saturating_add(u32::try_from(n).unwrap_or(u32::MAX));
+                Read::Bytes
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                if self.read_buf.as_ref().is_none_or(|buf| buf.is_empty()) {
+                    // Idle: give the buffer back (messages handed out keep their own bytes).
+                    self.read_buf = None;
+                } else {
+                    // A frame is still arriving: the next burst starts now.
+                    self.burst = 0;
+                }
+                Read::WouldBlock
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => Read::Bytes,
+            Err(e) => Read::Error(e),
+        }
+    }
+
+    /// Parses what was read (see [`Connection::receive`]).
+    pub(crate) fn receive(&mut self) -> Result<Option<Event>, ProtocolError> {
+        match self.read_buf.as_deref_mut() {
+            Some(buf) => self.conn.receive(buf),
+            None => Ok(None),
+        }
+    }
+
+    /// The request head, once it has all arrived; it is then consumed from the read buffer.
+    pub(crate) fn request(&mut self, max_head: usize) -> Result<Option<Request>, HandshakeError> {
+        let Some(buf) = self.read_buf.as_deref_mut() else {
+            return Ok(None);
+        };
+        let Some((request, head_len)) = Request::parse(buf, max_head)? else {
+            return Ok(None);
+        };
+        let _ = buf.split_to(head_len);
+        Ok(Some(request))
+    }
+
+    /// Writes as much of the queue as the socket takes now. `Ok` with bytes left means the
+    /// socket is full: its writable event will come.
+    pub(crate) fn flush(&mut self) -> std::io::Result<()> {
+        let out = self.conn.outgoing();
+        if out.is_empty() {
+            return Ok(());
+        }
+        write_queued(&mut self.stream, out)?;
+        if self.conn.outgoing().is_empty() {
+            self.conn.shrink_when_idle();
+        }
+        Ok(())
+    }
+
+    /// Ends the transport after the closing handshake, a failure or a refusal, as
+    /// `Core::poll_teardown` does: write what is queued, FIN at once after a protocol error,
+    /// read until the peer is done, then FIN. Returns false while it must wait for the socket;
+    /// `expired` (the deadline passed) stops waiting.
+    pub(crate) fn teardown(&mut self, expired: bool) -> bool {
+        if self.flush().is_err() {
+            return true;
+        }
+        if !self.conn.outgoing().is_empty() && !expired {
+            return false;
+        }
+        let refused = self.phase == Phase::Rejecting;
+        if (refused || self.conn.is_failed()) && !self.write_shut {
+            let _ = self.stream.shutdown(std::net::Shutdown::Write);
+            self.write_shut = true;
+        }
+        if refused {
+            return true;
+        }
+        // A failed server already sent FIN: it waits for the peer's, so that nothing unread
+        // turns our close into a reset.
+        let wait_for_eof = self.write_shut;
+        while wait_for_eof || !self.conn.is_receive_done() {
+            match self.read() {
+                Read::Bytes => {
+                    let _ = self.receive();
+                }
+                Read::WouldBlock if !expired => return false,
+                Read::WouldBlock | Read::Eof | Read::Error(_) => break,
+            }
+        }
+        self.read_buf = None;
+        if !self.write_shut {
+            let _ = self.stream.shutdown(std::net::Shutdown::Write);
+            self.write_shut = true;
+        }
+        true
+    }
+}
+
+/// The first read of a connection that holds no buffer: into the stack, then into a new
+/// buffer only if bytes came (an idle connection woken for nothing allocates nothing).
+fn read_first(stream: &TcpStream, slot: &mut Option<Box<BytesMut>>) -> std::io::Result<usize> {
+    let mut first = [MaybeUninit::<u8>::uninit(); FIRST_READ];
+    let n = read_raw(stream, &mut first)?;
+    if n > 0 {
+        // SAFETY: `read` initialised the first `n` bytes.
+        let bytes = unsafe { std::slice::from_raw_parts(first.as_ptr().cast::<u8>(), n) };
+        let mut buf = BytesMut::with_capacity(MIN_READ);
+        buf.extend_from_slice(bytes);
+        *slot = Some(Box::new(buf));
+    }
+    Ok(n)
+}
+
+/// Reads into the spare capacity of `buf`.
+fn read_spare(stream: &TcpStream, buf: &mut BytesMut) -> std::io::Result<usize> {
+    let n = read_raw(stream, buf.spare_capacity_mut())?;
+    // SAFETY: `read` initialised the first `n` bytes of the spare capacity.
+    unsafe { buf.set_len(buf.len() + n) };
+    Ok(n)
+}
+
+/// `read(2)` on the descriptor into possibly uninitialised memory, which a `&mut [u8]` (what
+/// `Read::read` takes) may not point at.
+fn read_raw(stream: &TcpStream, into: &mut [MaybeUninit<u8>]) -> std::io::Result<usize> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: the pointer and length describe `into`, writable memory we borrow mutably.
+    let n = unsafe { libc::read(stream.as_raw_fd(), into.as_mut_ptr().cast(), into.len()) };
+    if n < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(n as usize)
+}
+
+/// Writes queued frames with vectored writes until the queue is empty or the socket is full.
+fn write_queued(stream: &mut TcpStream, out: &mut SendBuffer) -> std::io::Result<()> {
+    while out.has_remaining() {
+        let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
+        let count = out.chunks_vectored(&mut slices);
+        match stream.write_vectored(&slices[..count]) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => out.advance(n),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}

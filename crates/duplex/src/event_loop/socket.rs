@@ -1,0 +1,210 @@
+//! What a server on the loop implements ([`Handler`]) and what its callbacks get ([`Socket`]):
+//! the connection the event is about, and a way to reach every other one.
+//!
+//! Callbacks only queue: what they queue is written by the loop after the batch of events (or
+//! before the connection that caused it reads again), one vectored write per connection, so a
+//! broadcast to ten thousand receivers costs ten thousand writes however many messages it
+//! carried.
+
+use std::net::SocketAddr;
+
+use duplex_proto::{CloseCode, CloseFrame, Message, PreparedFrame};
+
+use super::clock::Clock;
+use super::entry::{Entry, Phase};
+use super::table::{SocketId, Table};
+use crate::core::Delivery;
+use crate::error::{Error, Result};
+use crate::options::{Options, SlowConsumer};
+
+/// What a server built on the loop does with its connections. Every method runs on the loop's
+/// thread; a callback that blocks stalls every connection.
+///
+/// ```
+/// use duplex::event_loop::{Handler, Socket, SocketId};
+/// use duplex::{CloseFrame, Message, PreparedFrame};
+///
+/// /// Every message goes to every other connection.
+/// struct Chat {
+///     online: usize,
+/// }
+///
+/// impl Handler for Chat {
+///     fn on_open(&mut self, _socket: &mut Socket<'_>) {
+///         self.online += 1;
+///     }
+///     fn on_message(&mut self, socket: &mut Socket<'_>, message: Message) {
+///         socket.broadcast(&PreparedFrame::new(&message));
+///     }
+///     fn on_close(&mut self, _id: SocketId, _end: Result<Option<CloseFrame>, duplex::Error>) {
+///         self.online -= 1;
+///     }
+/// }
+/// ```
+pub trait Handler {
+    /// The handshake completed: the connection is open. Nothing to do by default.
+    fn on_open(&mut self, socket: &mut Socket<'_>) {
+        let _ = socket;
+    }
+
+    /// A whole message arrived (pings are answered by the protocol core).
+    fn on_message(&mut self, socket: &mut Socket<'_>, message: Message);
+
+    /// An open connection ended: with the peer's close frame (`Ok`, `None` if it had no
+    /// status), or with what went wrong. Called once for every connection `on_open` saw.
+    fn on_close(&mut self, id: SocketId, end: Result<Option<CloseFrame>, Error>) {
+        let _ = (id, end);
+    }
+}
+
+/// The open connection a callback is about, and a way to reach the others.
+///
+/// What it queues is written after the current batch of events, coalesced with everything
+/// else queued for the same connection.
+pub struct Socket<'a> {
+    pub(super) index: u32,
+    pub(super) id: SocketId,
+    pub(super) shared: Shared<'a>,
+}
+
+/// The loop's state a callback may touch.
+pub(super) struct Shared<'a> {
+    pub(super) table: &'a mut Table,
+    pub(super) dirty: &'a mut Vec<u32>,
+    pub(super) options: &'a Options,
+    pub(super) clock: &'a Clock,
+}
+
+impl Shared<'_> {
+    fn mark_dirty(&mut self, index: u32) {
+        if let Some(entry) = self.table.get_mut(index) {
+            if !entry.dirty {
+                entry.dirty = true;
+                self.dirty.push(index);
+            }
+        }
+    }
+
+    /// Queues a prepared frame under the slow-consumer policy (as `Core::queue_prepared`).
+    fn offer(&mut self, index: u32, frame: &PreparedFrame) -> Delivery {
+        let close_at = self.clock.after(self.options.close_timeout);
+        let Some(entry) = self.table.get_mut(index) else {
+            return Delivery::Closed;
+        };
+        if entry.phase != Phase::Open || !entry.conn.can_send() {
+            return Delivery::Closed;
+        }
+        let queued = entry.conn.outgoing_len();
+        let delivery = if queued > 0 && queued + frame.len() > self.options.max_buffered {
+            match self.options.slow_consumer {
+                SlowConsumer::Wait => return Delivery::Full,
+                SlowConsumer::Drop => return Delivery::Dropped,
+                SlowConsumer::Close => {
+                    let slow = CloseFrame::new(CloseCode::POLICY_VIOLATION, "slow consumer");
+                    let _ = entry.conn.close(Some(slow));
+                    entry.deadline = close_at;
+                    Delivery::Closed
+                }
+            }
+        } else if entry.conn.send_prepared(frame).is_ok() {
+            Delivery::Queued
+        } else {
+            Delivery::Closed
+        };
+        self.mark_dirty(index);
+        delivery
+    }
+}
+
+/// How a broadcast went, counted over the receivers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Broadcast {
+    /// Receivers the frame was queued for.
+    pub queued: usize,
+    /// Receivers whose queue was full ([`SlowConsumer::Wait`] or [`SlowConsumer::Drop`]).
+    pub skipped: usize,
+    /// Receivers that are closing, some perhaps closed just now by [`SlowConsumer::Close`].
+    pub closed: usize,
+}
+
+impl Socket<'_> {
+    /// This connection's id, valid for as long as the loop runs.
+    pub fn id(&self) -> SocketId {
+        self.id
+    }
+
+    /// The subprotocol agreed in the handshake.
+    pub fn protocol(&mut self) -> Option<&str> {
+        self.entry()?.protocol()
+    }
+
+    /// The peer's address (asked of the socket).
+    pub fn peer_addr(&mut self) -> std::io::Result<SocketAddr> {
+        match self.entry() {
+            Some(entry) => entry.stream.peer_addr(),
+            None => Err(std::io::ErrorKind::NotConnected.into()),
+        }
+    }
+
+    /// Queues a text or binary message for this connection. The queue is not bounded here:
+    /// while it holds more than [`Options::max_buffered`], the loop stops reading from this
+    /// peer, so an echo cannot be made to buffer without limit.
+    pub fn send(&mut self, message: impl Into<Message>) -> Result<()> {
+        let entry = self.entry().ok_or(Error::AlreadyClosed)?;
+        entry.conn.send(message.into())?;
+        self.shared.mark_dirty(self.index);
+        Ok(())
+    }
+
+    /// Queues a frame encoded once for many receivers, under the slow-consumer policy.
+    pub fn send_prepared(&mut self, frame: &PreparedFrame) -> Delivery {
+        self.shared.offer(self.index, frame)
+    }
+
+    /// Queues a prepared frame for another connection, under the slow-consumer policy.
+    pub fn send_to(&mut self, id: SocketId, frame: &PreparedFrame) -> Delivery {
+        if self.shared.table.by_id(id).is_none() {
+            return Delivery::Closed;
+        }
+        self.shared.offer(id.index, frame)
+    }
+
+    /// Queues a prepared frame for every other open connection (the bytes are shared, not
+    /// copied), under the slow-consumer policy.
+    pub fn broadcast(&mut self, frame: &PreparedFrame) -> Broadcast {
+        let mut report = Broadcast::default();
+        for index in 0..self.shared.table.capacity() as u32 {
+            if index == self.index || self.shared.table.get_mut(index).is_none() {
+                continue;
+            }
+            match self.shared.offer(index, frame) {
+                Delivery::Queued => report.queued += 1,
+                Delivery::Full | Delivery::Dropped => report.skipped += 1,
+                Delivery::Closed => report.closed += 1,
+            }
+        }
+        report
+    }
+
+    /// Starts the closing handshake with a code and reason; `on_close` follows once the peer
+    /// answers (or the close timeout passes). Closing twice is not an error.
+    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<()> {
+        let close_at = self.shared.clock.after(self.shared.options.close_timeout);
+        let entry = self.entry().ok_or(Error::AlreadyClosed)?;
+        if entry.conn.can_send() {
+            entry.conn.close(Some(CloseFrame::new(code, reason)))?;
+            entry.deadline = close_at;
+            self.shared.mark_dirty(self.index);
+        }
+        Ok(())
+    }
+
+    /// How many connections the loop holds (handshakes included).
+    pub fn connections(&self) -> usize {
+        self.shared.table.len()
+    }
+
+    fn entry(&mut self) -> Option<&mut Entry> {
+        self.shared.table.by_id(self.id)
+    }
+}
