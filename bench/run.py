@@ -77,6 +77,8 @@ class Server:
         if relay:
             if self.name == "duplex":
                 return [str(DUPLEX), "relay", "--listen", addr, "--threads", "1"]
+            if self.name == "duplex-loop":
+                return [str(DUPLEX), "relay", "--listen", addr, "--event-loop"]
             if self.name == "tungstenite":
                 return [str(PEERS / "target" / "release" / "tungstenite-relay"), "--listen", addr]
             if self.name == "node":
@@ -84,6 +86,9 @@ class Server:
             raise ValueError(f"{self.name} has no broadcast server")
         if self.name == "duplex":
             cmd = [str(DUPLEX), "echo", "--listen", addr, "--threads", "1"]
+            return cmd + (["--deflate"] if deflate else [])
+        if self.name == "duplex-loop":
+            cmd = [str(DUPLEX), "echo", "--listen", addr, "--event-loop"]
             return cmd + (["--deflate"] if deflate else [])
         if self.name == "tungstenite":
             return [str(PEERS / "target" / "release" / "tungstenite-echo"), "--listen", addr]
@@ -99,6 +104,7 @@ SERVERS = {
     s.name: s
     for s in [
         Server("duplex", "duplex echo (current-thread)", True),
+        Server("duplex-loop", "duplex echo --event-loop (one epoll loop)", True),
         Server("tungstenite", "tokio-tungstenite (split + forward)", False),
         Server("fastwebsockets", "fastwebsockets (upgrade, FragmentCollector)", False),
         Server("node", "Node ws + bufferutil", True),
@@ -143,7 +149,7 @@ SCENARIOS = [
 
 # Servers with a broadcast server (the issue names tokio-tungstenite's examples/server.rs
 # pattern and Node ws broadcasting to wss.clients); the others are n/a in g.
-RELAYS = {"duplex", "tungstenite", "node"}
+RELAYS = {"duplex", "duplex-loop", "tungstenite", "node"}
 
 
 @dataclasses.dataclass

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Autobahn testsuite conformance runner for duplex (both directions).
+"""Autobahn testsuite conformance runner for duplex (both directions, both server drivers).
 
-Server direction: `duplex echo` is tested by `wstest -m fuzzingclient`.
+Server direction: `duplex echo` is tested by `wstest -m fuzzingclient`; server-loop: the same
+with `--event-loop` (duplex::event_loop).
 Client direction: the `autobahn_client` example is tested against `wstest -m fuzzingserver`.
 
 Reads each report's index.json, prints counts per behaviour and every case that is not
@@ -390,9 +391,18 @@ def wstest_env():
 
 
 def run_server_direction(args, cases, exclude):
-    """duplex echo server <- wstest fuzzingclient."""
+    """duplex echo server (a tokio task per connection) <- wstest fuzzingclient."""
+    return _run_server(args, cases, exclude, "server", [])
+
+
+def run_server_loop_direction(args, cases, exclude):
+    """duplex echo --event-loop (one epoll loop, duplex::event_loop) <- wstest fuzzingclient."""
+    return _run_server(args, cases, exclude, "server-loop", ["--event-loop"])
+
+
+def _run_server(args, cases, exclude, direction, extra_args):
     agent = "duplex"
-    outdir = os.path.join(REPORTS, "server")
+    outdir = os.path.join(REPORTS, direction)
     fresh_dir(outdir)
     port = free_port()
     spec_path = os.path.join(outdir, "fuzzingclient.json")
@@ -410,10 +420,12 @@ def run_server_direction(args, cases, exclude):
                        % (" (12.* and 13.* were left out by --no-deflate)" if exclude else ""))
 
     log()
-    log("=== server direction: duplex echo on 127.0.0.1:%d, %d cases ===" % (port, len(expected)))
+    log("=== %s direction: duplex echo %son 127.0.0.1:%d, %d cases ==="
+        % (direction, "".join(a + " " for a in extra_args), port, len(expected)))
     problems = []
     server_log = os.path.join(outdir, "duplex-echo.log")
-    server = spawn([args.binary, "echo", "--deflate", "--listen", "127.0.0.1:%d" % port], server_log)
+    server = spawn([args.binary, "echo", "--deflate", "--listen", "127.0.0.1:%d" % port]
+                   + extra_args, server_log)
     try:
         wait_for_port(port, server, "duplex echo", server_log)
     except RunError as e:
@@ -424,7 +436,7 @@ def run_server_direction(args, cases, exclude):
     finally:
         stop_process(server, "duplex echo")
     results, report_problems = read_report(outdir, agent, expected, quiet=bool(problems))
-    return summarize("server", results, expected, problems + report_problems)
+    return summarize(direction, results, expected, problems + report_problems)
 
 
 def _run_fuzzingclient(args, outdir, spec_path, expected, server, server_log, problems):
@@ -560,7 +572,7 @@ def cargo_target_dir():
 
 def build(args):
     cmd = ["cargo", "build", "--release"]
-    if args.only in (None, "server"):
+    if args.only in (None, "server", "server-loop"):
         cmd += ["-p", "duplex-cli", "--bin", "duplex"]
     if args.only in (None, "client"):
         cmd += ["-p", "duplex", "--example", "autobahn_client"]
@@ -578,7 +590,8 @@ def parse_args(argv):
     p.add_argument("--cases", metavar="PATTERN,...",
                    help="comma-separated case ids/patterns, e.g. '1.*,5.*,9.1.1' "
                         "(patterns are prefixes: '1.*' is group 1, '1*' also matches 10, 12, 13)")
-    p.add_argument("--only", choices=("server", "client"), help="run one direction only")
+    p.add_argument("--only", choices=("server", "server-loop", "client"),
+                   help="run one direction only (server-loop: duplex echo --event-loop)")
     p.add_argument("--no-deflate", action="store_true",
                    help="leave out the permessage-deflate cases 12.* and 13.* (the slowest)")
     p.add_argument("--no-build", action="store_true", help="do not run cargo build first")
@@ -615,7 +628,8 @@ def main(argv):
             args.binary = args.binary or os.path.join(target, "release", "duplex")
             args.client_binary = args.client_binary or os.path.join(
                 target, "release", "examples", "autobahn_client")
-        for name, path in (("server", args.binary), ("client", args.client_binary)):
+        for name, path in (("server", args.binary), ("server-loop", args.binary),
+                           ("client", args.client_binary)):
             if args.only in (None, name) and not os.access(path, os.X_OK):
                 raise RunError("%s testee not found or not executable: %s" % (name, path))
 
@@ -628,6 +642,8 @@ def main(argv):
         directions = []
         if args.only in (None, "server"):
             directions.append(run_server_direction)
+        if args.only in (None, "server-loop"):
+            directions.append(run_server_loop_direction)
         if args.only in (None, "client"):
             directions.append(run_client_direction)
         # The two directions share nothing but the machine: run them side by side (each is

@@ -19,22 +19,49 @@ use crate::args::EchoArgs;
 
 /// Runs the echo server until interrupted.
 pub fn run(args: EchoArgs) -> anyhow::Result<()> {
+    if args.event_loop {
+        let event_loop = duplex::event_loop::EventLoop::bind(args.listen, server_builder(&args))
+            .with_context(|| format!("cannot listen on {}", args.listen))?;
+        tracing::info!(
+            "event loop: listening on ws://{}",
+            event_loop.local_addr()?
+        );
+        return crate::runtime::run_event_loop(event_loop, &mut LoopEcho);
+    }
     crate::runtime::build(args.threads)?.block_on(serve(args))
 }
 
-/// How long open connections get to finish their closing handshake on Ctrl-C.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// The echo as [`duplex::event_loop`] callbacks: the same answers, without a task per
+/// connection.
+struct LoopEcho;
 
-/// How long a client may take over the TLS handshake.
-const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+impl duplex::event_loop::Handler for LoopEcho {
+    fn on_message(
+        &mut self,
+        socket: &mut duplex::event_loop::Socket<'_>,
+        message: duplex::Message,
+    ) {
+        // Fails only once our close is out; the message is dropped, as the task's loop would.
+        let _ = socket.send(message);
+    }
 
-async fn serve(args: EchoArgs) -> anyhow::Result<()> {
-    let tls = match (&args.cert, &args.key) {
-        (Some(cert), Some(key)) => Some(duplex::tls::acceptor_from_pem_files(cert, key)?),
-        _ => None,
-    };
-    let listener = crate::runtime::listen_nodelay(args.listen)
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    fn on_close(
+        &mut self,
+        id: duplex::event_loop::SocketId,
+        end: Result<Option<CloseFrame>, duplex::Error>,
+    ) {
+        if tracing::enabled!(tracing::Level::DEBUG) {
+            match end {
+                Ok(Some(f)) => tracing::debug!("{id}: closed {} {:?}", f.code, f.reason),
+                Ok(None) => tracing::debug!("{id}: closed without status"),
+                Err(e) => tracing::debug!("{id}: {e}"),
+            }
+        }
+    }
+}
+
+/// The handshake policy from the command line, for either driver.
+fn server_builder(args: &EchoArgs) -> ServerBuilder {
     let mut server = ServerBuilder::new()
         .protocols(args.protocols.iter().cloned())
         .config(Config::default().max_message_size(args.max_message_size));
@@ -51,6 +78,23 @@ async fn serve(args: EchoArgs) -> anyhow::Result<()> {
     if let Some(max) = args.max_connections {
         server = server.max_connections(max);
     }
+    server
+}
+
+/// How long open connections get to finish their closing handshake on Ctrl-C.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// How long a client may take over the TLS handshake.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+async fn serve(args: EchoArgs) -> anyhow::Result<()> {
+    let tls = match (&args.cert, &args.key) {
+        (Some(cert), Some(key)) => Some(duplex::tls::acceptor_from_pem_files(cert, key)?),
+        _ => None,
+    };
+    let listener = crate::runtime::listen_nodelay(args.listen)
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let server = server_builder(&args);
     let shutdown = server.shutdown_handle();
     let scheme = if tls.is_some() { "wss" } else { "ws" };
     tracing::info!("listening on {scheme}://{}", listener.local_addr()?);

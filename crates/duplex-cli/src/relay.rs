@@ -17,12 +17,40 @@ use crate::args::RelayArgs;
 
 /// Runs the relay until interrupted.
 pub fn run(args: RelayArgs) -> anyhow::Result<()> {
+    if args.event_loop {
+        let event_loop = duplex::event_loop::EventLoop::bind(args.listen, server_builder(&args))
+            .with_context(|| format!("cannot listen on {}", args.listen))?;
+        tracing::info!("event loop: relaying on ws://{}", event_loop.local_addr()?);
+        return crate::runtime::run_event_loop(event_loop, &mut LoopRelay);
+    }
     crate::runtime::build(args.threads)?.block_on(serve(args))
 }
 
-async fn serve(args: RelayArgs) -> anyhow::Result<()> {
-    let listener = crate::runtime::listen_nodelay(args.listen)
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
+/// The relay as [`duplex::event_loop`] callbacks: each message is encoded once and queued on
+/// every other connection; the loop writes each receiver's queue once per batch of events.
+struct LoopRelay;
+
+impl duplex::event_loop::Handler for LoopRelay {
+    fn on_message(
+        &mut self,
+        socket: &mut duplex::event_loop::Socket<'_>,
+        message: duplex::Message,
+    ) {
+        socket.broadcast(&PreparedFrame::new(&message));
+    }
+
+    fn on_close(
+        &mut self,
+        id: duplex::event_loop::SocketId,
+        end: Result<Option<duplex::CloseFrame>, duplex::Error>,
+    ) {
+        if let Err(e) = end {
+            tracing::debug!("{id}: {e}");
+        }
+    }
+}
+
+fn server_builder(args: &RelayArgs) -> ServerBuilder {
     let mut server =
         ServerBuilder::new().options(Options::default().max_buffered(args.max_buffered));
     for origin in &args.allow_origins {
@@ -31,6 +59,13 @@ async fn serve(args: RelayArgs) -> anyhow::Result<()> {
     if let Some(max) = args.max_connections {
         server = server.max_connections(max);
     }
+    server
+}
+
+async fn serve(args: RelayArgs) -> anyhow::Result<()> {
+    let listener = crate::runtime::listen_nodelay(args.listen)
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let server = server_builder(&args);
     let room = Arc::new(Broadcaster::new());
     tracing::info!("relaying on ws://{}", listener.local_addr()?);
     loop {

@@ -37,6 +37,35 @@ pub fn listen_nodelay(addr: std::net::SocketAddr) -> std::io::Result<tokio::net:
     socket.listen(1024)
 }
 
+/// Runs a server on [`duplex::event_loop`] on this thread until Ctrl-C, then closes its
+/// connections with 1001 and returns once they are closed. Ctrl-C is watched from a second,
+/// sleeping thread (tokio's signal handling, on a runtime of its own); a second Ctrl-C quits
+/// at once.
+pub fn run_event_loop<H: duplex::event_loop::Handler>(
+    event_loop: duplex::event_loop::EventLoop,
+    handler: &mut H,
+) -> anyhow::Result<()> {
+    let handle = event_loop.handle();
+    let signals = build(1)?;
+    std::thread::Builder::new()
+        .name("ctrl-c".into())
+        .spawn(move || {
+            signals.block_on(async {
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    tracing::info!(
+                        "interrupted: closing connections with 1001 (Ctrl-C again to quit now)"
+                    );
+                    handle.shutdown();
+                    if tokio::signal::ctrl_c().await.is_ok() {
+                        std::process::exit(130);
+                    }
+                }
+            })
+        })?;
+    event_loop.run(handler)?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

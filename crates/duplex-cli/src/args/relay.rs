@@ -12,6 +12,7 @@ is closed with 1008 once --max-buffered bytes wait for it.
 
 Examples:
   duplex relay                                  # ws://127.0.0.1:9002
+  duplex relay --event-loop                     # one epoll loop instead of a task each
   taskset -c 0 duplex relay --listen 127.0.0.1:9002 &
   taskset -c 1 duplex bench broadcast --url ws://127.0.0.1:9002 --receivers 1000 --rate 1000";
 
@@ -31,6 +32,9 @@ pub struct RelayArgs {
     #[arg(long, value_name = "BYTES", default_value_t = 4 << 20)]
     pub max_buffered: usize,
     /// Worker threads; 1 runs everything on the current thread.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, conflicts_with = "event_loop")]
     pub threads: usize,
+    /// Serve from one epoll loop (duplex::event_loop) instead of a tokio task per connection.
+    #[arg(long)]
+    pub event_loop: bool,
 }

@@ -1,0 +1,96 @@
+//! `duplex echo --event-loop` and `duplex relay --event-loop`: the same servers on
+//! `duplex::event_loop`, checked by the load generators (every echo and every delivery is
+//! verified) and by Ctrl-C, which must close each connection with 1001 and exit cleanly.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{run, Echo};
+use serde_json::Value;
+
+/// Runs `duplex bench ... --json` and returns its report, which must have no errors.
+fn bench(args: &[&str]) -> Value {
+    let mut all = vec!["bench"];
+    all.extend_from_slice(args);
+    all.push("--json");
+    let out = run(&all, "", Duration::from_secs(60));
+    assert_eq!(out.code(), 0, "{out:?}");
+    let report: Value = serde_json::from_str(out.stdout.lines().last().expect("output"))
+        .expect("the last line is JSON");
+    assert_eq!(report["errors"], 0, "{report}");
+    report
+}
+
+#[test]
+fn the_event_loop_echo_returns_every_message_intact_and_in_order() {
+    let echo = Echo::start(&["--event-loop"]);
+    for size in ["20", "70000"] {
+        let report = bench(&[
+            "echo",
+            "--url",
+            &echo.url,
+            "--conns",
+            "4",
+            "--pipeline",
+            "8",
+            "--size",
+            size,
+            "--duration",
+            "0.5",
+            "--warmup",
+            "0.2",
+        ]);
+        assert!(report["messages"].as_u64().unwrap() > 0, "{report}");
+    }
+}
+
+#[test]
+fn the_event_loop_relay_delivers_every_message_once_in_order() {
+    let relay = Echo::start_server("relay", &["--event-loop"]);
+    let report = bench(&[
+        "broadcast",
+        "--url",
+        &relay.url,
+        "--receivers",
+        "20",
+        "--rate",
+        "200",
+        "--duration",
+        "1",
+        "--warmup",
+        "0.5",
+    ]);
+    assert_eq!(report["lost"], 0, "{report}");
+    assert_eq!(report["out_of_order"], 0, "{report}");
+    assert!(report["deliveries"].as_u64().unwrap() >= 3000, "{report}");
+}
+
+#[test]
+fn ctrl_c_closes_connections_with_1001_and_exits_cleanly() {
+    let mut echo = Echo::start(&["--event-loop"]);
+    let url = echo.url.clone();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let (mut ws, _) = duplex::connect(&url).await.unwrap();
+        ws.send("hello").await.unwrap();
+        assert_eq!(ws.recv().await.unwrap().unwrap().as_text(), Some("hello"));
+        // SAFETY: signalling the child we started, by its id.
+        assert_eq!(unsafe { libc::kill(echo.pid() as i32, libc::SIGINT) }, 0);
+        match tokio::time::timeout(Duration::from_secs(10), ws.next_event()).await {
+            Ok(Ok(duplex::Event::Close(Some(frame)))) => {
+                assert_eq!(frame.code, duplex::CloseCode::GOING_AWAY);
+            }
+            other => panic!("expected a 1001 close, got {other:?}"),
+        }
+    });
+    let status = echo.wait(Duration::from_secs(10));
+    assert_eq!(
+        status.and_then(|s| s.code()),
+        Some(0),
+        "the server exits with 0"
+    );
+}
