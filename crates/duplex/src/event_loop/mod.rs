@@ -232,7 +232,14 @@ impl EventLoop {
                             self.begin_shutdown(handler);
                         }
                     }
-                    Token(index) => self.drive(index as u32, handler),
+                    Token(index) => {
+                        let index = index as u32;
+                        // Whatever the last read found, this event may bring more.
+                        if let Some(entry) = self.table.get_mut(index) {
+                            entry.drained = false;
+                        }
+                        self.drive(index, handler);
+                    }
                 }
             }
             for index in std::mem::take(&mut self.unfinished) {
@@ -374,6 +381,10 @@ impl EventLoop {
                     if entry.conn.outgoing_len() > max_buffered {
                         return;
                     }
+                    if entry.drained {
+                        entry.settle();
+                        return;
+                    }
                     if budget == 0 {
                         self.unfinished.push(index);
                         return;
@@ -451,6 +462,9 @@ impl EventLoop {
                     refuse(entry, &e, close_at);
                     return Handshake::Refused;
                 }
+            }
+            if entry.drained {
+                return Handshake::Wait;
             }
             match entry.read() {
                 Read::Bytes => {}
