@@ -22,10 +22,7 @@ pub fn run(args: EchoArgs) -> anyhow::Result<()> {
     if args.event_loop {
         let event_loop = duplex::event_loop::EventLoop::bind(args.listen, server_builder(&args))
             .with_context(|| format!("cannot listen on {}", args.listen))?;
-        tracing::info!(
-            "event loop: listening on ws://{}",
-            event_loop.local_addr()?
-        );
+        tracing::info!("event loop: listening on ws://{}", event_loop.local_addr()?);
         return crate::runtime::run_event_loop(event_loop, &mut LoopEcho);
     }
     crate::runtime::build(args.threads)?.block_on(serve(args))
