@@ -44,6 +44,7 @@ impl duplex::event_loop::Handler for LoopEcho {
 
     fn on_close(
         &mut self,
+        _sockets: &mut duplex::event_loop::Sockets<'_>,
         id: duplex::event_loop::SocketId,
         end: Result<Option<CloseFrame>, duplex::Error>,
     ) {

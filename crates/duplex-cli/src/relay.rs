@@ -41,6 +41,7 @@ impl duplex::event_loop::Handler for LoopRelay {
 
     fn on_close(
         &mut self,
+        _sockets: &mut duplex::event_loop::Sockets<'_>,
         id: duplex::event_loop::SocketId,
         end: Result<Option<duplex::CloseFrame>, duplex::Error>,
     ) {

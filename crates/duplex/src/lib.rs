@@ -16,6 +16,10 @@
 //! Inside an existing HTTP server (same port as its pages): `upgrade` for hyper 1 (feature
 //! `hyper`) and the `axum::WebSocketUpgrade` extractor for axum 0.8 (feature `axum`).
 //!
+//! Many mostly idle connections on one core: [`event_loop`] drives the same protocol core from
+//! one epoll loop with callbacks instead of a task per connection (about 250 bytes per idle
+//! connection instead of about 1.4 KB), with the same [`ServerBuilder`] policy.
+//!
 //! An echo server:
 //!
 //! ```no_run

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use duplex::event_loop::{EventLoop, Handler, LoopHandle, Socket, SocketId};
+use duplex::event_loop::{EventLoop, Handler, LoopHandle, Socket, SocketId, Sockets};
 use duplex::{
     ClientBuilder, CloseCode, CloseFrame, Config, Event, Message, Options, PreparedFrame,
     ServerBuilder, SlowConsumer,
@@ -40,7 +40,17 @@ impl Handler for Recorder {
         }
     }
 
-    fn on_close(&mut self, _id: SocketId, end: Result<Option<CloseFrame>, duplex::Error>) {
+    fn on_close(
+        &mut self,
+        sockets: &mut Sockets<'_>,
+        id: SocketId,
+        end: Result<Option<CloseFrame>, duplex::Error>,
+    ) {
+        if self.relay {
+            // Everyone left hears who went.
+            let left = Message::text(format!("{id} left"));
+            sockets.broadcast(&PreparedFrame::new(&left));
+        }
         let line = match end {
             Ok(Some(frame)) => format!("closed {} {}", frame.code, frame.reason),
             Ok(None) => "closed".to_owned(),
@@ -469,5 +479,24 @@ async fn a_stalled_receiver_is_closed_with_1008_without_holding_up_the_others() 
         server.logged("error timed out").await,
         "error timed out during closing handshake"
     );
+    server.stop();
+}
+
+#[tokio::test]
+async fn on_close_can_tell_the_others_who_left() {
+    let server = start(ServerBuilder::new(), true);
+    let (mut stays, _) = ClientBuilder::new().connect(&server.url).await.unwrap();
+    let (mut goes, _) = ClientBuilder::new().connect(&server.url).await.unwrap();
+    while server.log.lock().unwrap().len() < 2 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    goes.close(CloseCode::NORMAL, "bye").await.unwrap();
+    let m = tokio::time::timeout(Duration::from_secs(5), stays.recv())
+        .await
+        .expect("the departure is announced")
+        .unwrap()
+        .unwrap();
+    let text = m.as_text().unwrap();
+    assert!(text.starts_with('#') && text.ends_with(" left"), "{text}");
     server.stop();
 }

@@ -50,11 +50,10 @@ use crate::options::Options;
 use crate::server::{unavailable, ServerBuilder};
 use crate::server_state::NoSlot;
 use entry::{End, Entry, Phase, Read};
-pub use socket::{Broadcast, Handler, Socket};
+pub use socket::{Broadcast, Handler, Socket, Sockets};
 pub use table::SocketId;
 
 use clock::{ticks, Clock};
-use socket::Shared;
 use table::Table;
 
 const LISTENER: Token = Token(usize::MAX);
@@ -416,7 +415,7 @@ impl EventLoop {
                         let end = entry
                             .take_end()
                             .unwrap_or(End::Failed(Error::AlreadyClosed));
-                        handler.on_close(id, end.into_result());
+                        self.report_close(id, end, handler);
                     }
                     return;
                 }
@@ -493,7 +492,7 @@ impl EventLoop {
         let mut socket = Socket {
             index,
             id,
-            shared: Shared {
+            shared: Sockets {
                 table: &mut self.table,
                 dirty: &mut self.dirty,
                 options: &self.options,
@@ -511,9 +510,20 @@ impl EventLoop {
         // Dropping the stream closes the descriptor, which also leaves the epoll set.
         if let Some(entry) = self.table.remove(index) {
             if entry.phase != Phase::Handshake && entry.phase != Phase::Rejecting {
-                handler.on_close(id, end.into_result());
+                self.report_close(id, end, handler);
             }
         }
+    }
+
+    /// Tells the handler a connection ended (it has left the table already).
+    fn report_close<H: Handler>(&mut self, id: SocketId, end: End, handler: &mut H) {
+        let mut sockets = Sockets {
+            table: &mut self.table,
+            dirty: &mut self.dirty,
+            options: &self.options,
+            clock: &self.clock,
+        };
+        handler.on_close(&mut sockets, id, end.into_result());
     }
 
     /// Writes what callbacks queued for other connections during the batch.

@@ -1,5 +1,5 @@
-//! What a server on the loop implements ([`Handler`]) and what its callbacks get ([`Socket`]):
-//! the connection the event is about, and a way to reach every other one.
+//! What a server on the loop implements ([`Handler`]) and what its callbacks get: the
+//! connection the event is about ([`Socket`]) and every open connection ([`Sockets`]).
 //!
 //! Callbacks only queue: what they queue is written by the loop after the batch of events (or
 //! before the connection that caused it reads again), one vectored write per connection, so a
@@ -21,10 +21,10 @@ use crate::options::{Options, SlowConsumer};
 /// thread; a callback that blocks stalls every connection.
 ///
 /// ```
-/// use duplex::event_loop::{Handler, Socket, SocketId};
+/// use duplex::event_loop::{Handler, Socket, SocketId, Sockets};
 /// use duplex::{CloseFrame, Message, PreparedFrame};
 ///
-/// /// Every message goes to every other connection.
+/// /// Every message goes to every other connection, and everyone hears who left.
 /// struct Chat {
 ///     online: usize,
 /// }
@@ -36,8 +36,15 @@ use crate::options::{Options, SlowConsumer};
 ///     fn on_message(&mut self, socket: &mut Socket<'_>, message: Message) {
 ///         socket.broadcast(&PreparedFrame::new(&message));
 ///     }
-///     fn on_close(&mut self, _id: SocketId, _end: Result<Option<CloseFrame>, duplex::Error>) {
+///     fn on_close(
+///         &mut self,
+///         sockets: &mut Sockets<'_>,
+///         id: SocketId,
+///         _end: Result<Option<CloseFrame>, duplex::Error>,
+///     ) {
 ///         self.online -= 1;
+///         let left = Message::text(format!("{id} left; {} online", self.online));
+///         sockets.broadcast(&PreparedFrame::new(&left));
 ///     }
 /// }
 /// ```
@@ -51,9 +58,15 @@ pub trait Handler {
     fn on_message(&mut self, socket: &mut Socket<'_>, message: Message);
 
     /// An open connection ended: with the peer's close frame (`Ok`, `None` if it had no
-    /// status), or with what went wrong. Called once for every connection `on_open` saw.
-    fn on_close(&mut self, id: SocketId, end: Result<Option<CloseFrame>, Error>) {
-        let _ = (id, end);
+    /// status), or with what went wrong. Called once for every connection `on_open` saw,
+    /// after it left `sockets` (which reaches the others, to tell them, say).
+    fn on_close(
+        &mut self,
+        sockets: &mut Sockets<'_>,
+        id: SocketId,
+        end: Result<Option<CloseFrame>, Error>,
+    ) {
+        let _ = (sockets, id, end);
     }
 }
 
@@ -64,18 +77,53 @@ pub trait Handler {
 pub struct Socket<'a> {
     pub(super) index: u32,
     pub(super) id: SocketId,
-    pub(super) shared: Shared<'a>,
+    pub(super) shared: Sockets<'a>,
 }
 
-/// The loop's state a callback may touch.
-pub(super) struct Shared<'a> {
+/// Every open connection of the loop, as a callback may reach them. What it queues is written
+/// after the current batch of events.
+pub struct Sockets<'a> {
     pub(super) table: &'a mut Table,
     pub(super) dirty: &'a mut Vec<u32>,
     pub(super) options: &'a Options,
     pub(super) clock: &'a Clock,
 }
 
-impl Shared<'_> {
+impl Sockets<'_> {
+    /// Queues a prepared frame for connection `id`, under the slow-consumer policy.
+    pub fn send_to(&mut self, id: SocketId, frame: &PreparedFrame) -> Delivery {
+        if self.table.by_id(id).is_none() {
+            return Delivery::Closed;
+        }
+        self.offer(id.index, frame)
+    }
+
+    /// Queues a prepared frame for every open connection (the bytes are shared, not copied),
+    /// under the slow-consumer policy.
+    pub fn broadcast(&mut self, frame: &PreparedFrame) -> Broadcast {
+        self.broadcast_except(None, frame)
+    }
+
+    /// How many connections the loop holds (handshakes included).
+    pub fn connections(&self) -> usize {
+        self.table.len()
+    }
+
+    fn broadcast_except(&mut self, except: Option<u32>, frame: &PreparedFrame) -> Broadcast {
+        let mut report = Broadcast::default();
+        for index in 0..self.table.capacity() as u32 {
+            if Some(index) == except || self.table.get_mut(index).is_none() {
+                continue;
+            }
+            match self.offer(index, frame) {
+                Delivery::Queued => report.queued += 1,
+                Delivery::Full | Delivery::Dropped => report.skipped += 1,
+                Delivery::Closed => report.closed += 1,
+            }
+        }
+        report
+    }
+
     fn mark_dirty(&mut self, index: u32) {
         if let Some(entry) = self.table.get_mut(index) {
             if !entry.dirty {
@@ -163,27 +211,13 @@ impl Socket<'_> {
 
     /// Queues a prepared frame for another connection, under the slow-consumer policy.
     pub fn send_to(&mut self, id: SocketId, frame: &PreparedFrame) -> Delivery {
-        if self.shared.table.by_id(id).is_none() {
-            return Delivery::Closed;
-        }
-        self.shared.offer(id.index, frame)
+        self.shared.send_to(id, frame)
     }
 
     /// Queues a prepared frame for every other open connection (the bytes are shared, not
     /// copied), under the slow-consumer policy.
     pub fn broadcast(&mut self, frame: &PreparedFrame) -> Broadcast {
-        let mut report = Broadcast::default();
-        for index in 0..self.shared.table.capacity() as u32 {
-            if index == self.index || self.shared.table.get_mut(index).is_none() {
-                continue;
-            }
-            match self.shared.offer(index, frame) {
-                Delivery::Queued => report.queued += 1,
-                Delivery::Full | Delivery::Dropped => report.skipped += 1,
-                Delivery::Closed => report.closed += 1,
-            }
-        }
-        report
+        self.shared.broadcast_except(Some(self.index), frame)
     }
 
     /// Starts the closing handshake with a code and reason; `on_close` follows once the peer
@@ -199,12 +233,14 @@ impl Socket<'_> {
         Ok(())
     }
 
-    /// How many connections the loop holds (handshakes included).
-    pub fn connections(&self) -> usize {
-        self.shared.table.len()
-    }
-
     fn entry(&mut self) -> Option<&mut Entry> {
         self.shared.table.by_id(self.id)
+    }
+}
+
+impl<'a> Socket<'a> {
+    /// Every open connection, this one included.
+    pub fn sockets(&mut self) -> &mut Sockets<'a> {
+        &mut self.shared
     }
 }
