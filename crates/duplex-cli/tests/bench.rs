@@ -1,5 +1,5 @@
 //! `duplex bench echo|connect|idle|broadcast`, briefly, against `duplex echo` and `duplex
-//! relay`: the JSON line (the last line of output) has sane numbers and no errors.
+//! relay` (the relay on both drivers): the JSON line (the last line of output) has sane numbers and no errors.
 
 mod common;
 
@@ -180,7 +180,17 @@ fn lying_server() -> String {
 
 #[test]
 fn broadcast_through_the_relay_delivers_every_message_in_order() {
-    let relay = Echo::start_server("relay", &[]);
+    broadcast_through_the_relay(&[]);
+}
+
+#[test]
+fn broadcast_through_the_event_loop_relay_delivers_every_message_in_order() {
+    broadcast_through_the_relay(&["--event-loop"]);
+}
+
+/// `duplex bench broadcast` against `duplex relay` started with `relay_args`.
+fn broadcast_through_the_relay(relay_args: &[&str]) {
+    let relay = Echo::start_server("relay", relay_args);
     let pid = relay.pid().to_string();
     let report = bench(&[
         "broadcast",

@@ -30,7 +30,7 @@ use crate::server_state::Slot;
 /// and the protocol core sizes the buffer for such a frame once the header is read; a buffer
 /// sized from the last burst would only be copied into that one (1 MiB echo, A/B of 4
 /// rounds: 497 us/msg with the burst sizing the buffer, 444 with this cap, 449 before either).
-const MAX_BURST_HINT: usize = 128 * 1024;
+pub(crate) const MAX_BURST_HINT: usize = 128 * 1024;
 
 /// Where the connection's life stands, as the reading side sees it.
 #[derive(Debug)]

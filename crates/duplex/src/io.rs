@@ -22,7 +22,7 @@ pub(crate) const FIRST_READ: usize = MIN_READ;
 const _: () = assert!(FIRST_READ <= MIN_READ);
 
 /// How many chunks one vectored write gathers.
-const MAX_IOVECS: usize = 64;
+pub(crate) const MAX_IOVECS: usize = 64;
 
 /// Reads what the socket has into `buf`; `Ok(0)` means end of stream.
 ///

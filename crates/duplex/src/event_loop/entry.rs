@@ -13,14 +13,9 @@ use duplex_proto::handshake::server::Request;
 use duplex_proto::{CloseFrame, Connection, Event, HandshakeError, ProtocolError, SendBuffer};
 use mio::net::TcpStream;
 
+use crate::core::MAX_BURST_HINT;
 use crate::error::Error;
-use crate::io::{FIRST_READ, MIN_READ};
-
-/// How many chunks one vectored write gathers (as in `io.rs`).
-const MAX_IOVECS: usize = 64;
-
-/// The largest last burst that sizes a returning connection's read buffer (see `core.rs`).
-const MAX_BURST_HINT: usize = 128 * 1024;
+use crate::io::{FIRST_READ, MAX_IOVECS, MIN_READ};
 
 /// Where a connection's life stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
