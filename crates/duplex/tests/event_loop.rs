@@ -70,6 +70,19 @@ struct Running {
 
 impl Running {
     /// Waits (bounded) until the handler logged a line starting with `prefix`.
+    /// Waits (bounded) until the handler's log satisfies `done`; returns the log.
+    async fn wait_for(&self, what: &str, done: impl Fn(&[String]) -> bool) -> Vec<String> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let log = self.log.lock().unwrap().clone();
+            if done(&log) {
+                return log;
+            }
+            assert!(Instant::now() < deadline, "never {what}: {log:?}");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
     async fn logged(&self, prefix: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
@@ -233,11 +246,9 @@ async fn protocol_errors_get_their_exact_close_codes() {
             .filter(|l| l.starts_with("error protocol error"))
             .count()
     };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while errors(&server.log.lock().unwrap()) < 4 && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    let log = server.log.lock().unwrap().clone();
+    let log = server
+        .wait_for("4 protocol errors reported", |log| errors(log) >= 4)
+        .await;
     assert_eq!(errors(&log), 4, "{log:?}");
     server.stop();
 }
@@ -404,9 +415,9 @@ async fn a_broadcast_reaches_every_other_connection_once_and_in_order() {
     }
     let (mut sender, _) = ClientBuilder::new().connect(&server.url).await.unwrap();
     // Every connection is open on the server before the first message.
-    while server.log.lock().unwrap().len() < 6 {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    server
+        .wait_for("6 connections open", |log| log.len() >= 6)
+        .await;
     for i in 0..500 {
         sender.feed(format!("{i}")).await.unwrap();
     }
@@ -437,9 +448,9 @@ async fn a_stalled_receiver_is_closed_with_1008_without_holding_up_the_others() 
     stalled.write_all(REQUEST.as_bytes()).await.unwrap();
     let (mut reader, _) = ClientBuilder::new().connect(&server.url).await.unwrap();
     let (mut sender, _) = ClientBuilder::new().connect(&server.url).await.unwrap();
-    while server.log.lock().unwrap().len() < 3 {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    server
+        .wait_for("3 connections open", |log| log.len() >= 3)
+        .await;
     let count = 400; // 6.4 MB: far past what the stalled socket and its queue take
     let receiving = tokio::spawn(async move {
         for i in 0..count {
@@ -487,9 +498,9 @@ async fn on_close_can_tell_the_others_who_left() {
     let server = start(ServerBuilder::new(), true);
     let (mut stays, _) = ClientBuilder::new().connect(&server.url).await.unwrap();
     let (mut goes, _) = ClientBuilder::new().connect(&server.url).await.unwrap();
-    while server.log.lock().unwrap().len() < 2 {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    server
+        .wait_for("2 connections open", |log| log.len() >= 2)
+        .await;
     goes.close(CloseCode::NORMAL, "bye").await.unwrap();
     let m = tokio::time::timeout(Duration::from_secs(5), stays.recv())
         .await

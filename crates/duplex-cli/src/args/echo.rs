@@ -12,7 +12,7 @@ pub const AFTER_HELP: &str = "Examples:
   duplex echo --allow-origin https://example.com
   duplex echo --cert cert.pem --key key.pem      # wss://127.0.0.1:9001
   duplex echo -v                                # and a line for each connection's end
-  duplex echo --event-loop                      # one epoll loop, ~300 B per idle connection
+  duplex echo --event-loop                      # one epoll loop, ~250 B per idle connection
   taskset -c 0 duplex echo --listen 127.0.0.1:0  # any free port, pinned to CPU 0";
 
 /// Options of `duplex echo`.

@@ -644,14 +644,13 @@ fn refuse(entry: &mut Entry, e: &HandshakeError, close_at: u32) {
     entry.deadline = close_at;
 }
 
-/// Answers a connection the loop will not hold (no slot) with a best-effort write, and drops
-/// it.
+/// Answers a connection the loop will not hold (no slot) with a best-effort write; the caller
+/// drops it, and `close` sends the FIN after the answer.
 fn refuse_now(stream: &mut TcpStream, e: HandshakeError) {
     use std::io::Write;
     if let Some(response) = e.response() {
         let _ = stream.write(&response);
     }
-    let _ = stream.shutdown(std::net::Shutdown::Write);
 }
 
 /// Sets `TCP_NODELAY` on the listening socket: Linux copies it to every accepted socket,
