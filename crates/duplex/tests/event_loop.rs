@@ -511,3 +511,136 @@ async fn on_close_can_tell_the_others_who_left() {
     assert!(text.starts_with('#') && text.ends_with(" left"), "{text}");
     server.stop();
 }
+
+/// For each message: a direct message to every other connection, the message broadcast, a
+/// second direct message, and an acknowledgement to the sender; so queues of one's own and the
+/// batch's shared broadcasts interleave.
+#[derive(Default)]
+struct Interleaver {
+    open: Vec<SocketId>,
+}
+
+impl Handler for Interleaver {
+    fn on_open(&mut self, socket: &mut Socket<'_>) {
+        self.open.push(socket.id());
+    }
+
+    fn on_message(&mut self, socket: &mut Socket<'_>, message: Message) {
+        let text = message.as_text().unwrap().to_owned();
+        let others: Vec<SocketId> = self
+            .open
+            .iter()
+            .copied()
+            .filter(|&id| id != socket.id())
+            .collect();
+        for &id in &others {
+            socket.send_to(
+                id,
+                &PreparedFrame::new(&Message::text(format!("before {text}"))),
+            );
+        }
+        socket.broadcast(&PreparedFrame::new(&message));
+        for &id in &others {
+            socket.send_to(
+                id,
+                &PreparedFrame::new(&Message::text(format!("after {text}"))),
+            );
+        }
+        socket.send(Message::text(format!("ack {text}"))).unwrap();
+    }
+
+    fn on_close(
+        &mut self,
+        _: &mut Sockets<'_>,
+        id: SocketId,
+        _: Result<Option<CloseFrame>, duplex::Error>,
+    ) {
+        self.open.retain(|&open| open != id);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broadcasts_and_direct_messages_keep_the_order_they_were_queued_in() {
+    let event_loop = EventLoop::bind("127.0.0.1:0".parse().unwrap(), ServerBuilder::new()).unwrap();
+    let url = format!("ws://{}/", event_loop.local_addr().unwrap());
+    let handle = event_loop.handle();
+    let thread = std::thread::spawn(move || event_loop.run(&mut Interleaver::default()).unwrap());
+    let names = ["a", "b", "c"];
+    let mut clients = Vec::new();
+    for _ in names {
+        clients.push(ClientBuilder::new().connect(&url).await.unwrap().0);
+    }
+    // Every client has been seen open once it got an acknowledgement.
+    for ws in &mut clients {
+        ws.send("hello").await.unwrap();
+        loop {
+            let m = ws.recv().await.unwrap().unwrap();
+            if m.as_text() == Some("ack hello") {
+                break;
+            }
+        }
+    }
+    let count = 200;
+    let mut tasks = Vec::new();
+    for (me, mut ws) in clients.into_iter().enumerate() {
+        tasks.push(tokio::spawn(async move {
+            for i in 0..count {
+                ws.feed(format!("{}{i}", names[me])).await.unwrap();
+            }
+            ws.flush().await.unwrap();
+            // Expected: my acks in order; from each other client, before/message/after
+            // together, in its order.
+            let mut acks = 0;
+            let mut next = [0usize; 3];
+            let mut pending: Option<(usize, u8)> = None; // sender, step of its triple
+            let done = |acks: usize, next: &[usize; 3]| {
+                acks == count && (0..3).all(|i| i == me || next[i] == count)
+            };
+            while !done(acks, &next) {
+                let m = tokio::time::timeout(Duration::from_secs(10), ws.recv())
+                    .await
+                    .expect("every message arrives")
+                    .unwrap()
+                    .unwrap();
+                let text = m.as_text().unwrap().to_owned();
+                if text.ends_with("hello") {
+                    continue; // the greetings, some perhaps still arriving
+                }
+                if let Some(rest) = text.strip_prefix("ack ") {
+                    assert_eq!(rest, format!("{}{acks}", names[me]));
+                    acks += 1;
+                    continue;
+                }
+                let (step, body) = match text.split_once(' ') {
+                    Some(("before", body)) => (0, body),
+                    Some(("after", body)) => (2, body),
+                    _ => (1, text.as_str()),
+                };
+                let from = names.iter().position(|n| body.starts_with(n)).unwrap();
+                assert_ne!(from, me, "{text} came back to its sender");
+                assert_eq!(body, format!("{}{}", names[from], next[from]), "{text}");
+                match pending {
+                    None => assert_eq!(step, 0, "{text} is not the start of a triple"),
+                    Some((sender, last)) => {
+                        assert_eq!((sender, step), (from, last + 1), "{text} broke a triple")
+                    }
+                }
+                pending = if step == 2 {
+                    next[from] += 1;
+                    None
+                } else {
+                    Some((from, step))
+                };
+            }
+            assert_eq!(acks, count);
+        }));
+    }
+    for task in tasks {
+        tokio::time::timeout(Duration::from_secs(30), task)
+            .await
+            .expect("every client finishes")
+            .unwrap();
+    }
+    handle.shutdown();
+    thread.join().unwrap();
+}

@@ -83,6 +83,12 @@ pub(crate) struct Entry {
     /// the next bytes will come with a readiness event, so reading again before one would
     /// only return `EAGAIN`. tokio's reads make the same inference. Cleared by each event.
     pub(crate) drained: bool,
+    /// Sent one of the broadcasts in the loop's batch (so its view of the batch skips them).
+    pub(crate) excepted: bool,
+    /// How many of the batch's broadcasts this connection already has in its own queue, or
+    /// must not get (it opened after them, or the slow-consumer policy skipped them): see
+    /// `fanout.rs`.
+    pub(crate) absorbed: u16,
 }
 
 /// What one read brought.
@@ -111,6 +117,8 @@ impl Entry {
             dirty: false,
             write_shut: false,
             drained: false,
+            excepted: false,
+            absorbed: 0,
         }
     }
 

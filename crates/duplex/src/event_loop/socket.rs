@@ -12,6 +12,7 @@ use duplex_proto::{CloseCode, CloseFrame, Message, PreparedFrame};
 
 use super::clock::Clock;
 use super::entry::{Entry, Phase};
+use super::fanout::Fanout;
 use super::table::{SocketId, Table};
 use crate::core::Delivery;
 use crate::error::{Error, Result};
@@ -87,6 +88,7 @@ pub struct Sockets<'a> {
     pub(super) dirty: &'a mut Vec<u32>,
     pub(super) options: &'a Options,
     pub(super) clock: &'a Clock,
+    pub(super) fanout: &'a mut Fanout,
 }
 
 impl Sockets<'_> {
@@ -111,15 +113,44 @@ impl Sockets<'_> {
 
     fn broadcast_except(&mut self, except: Option<u32>, frame: &PreparedFrame) -> Broadcast {
         let mut report = Broadcast::default();
+        let close_at = self.clock.after(self.options.close_timeout);
+        let pending = self.fanout.bytes();
+        let position = self.fanout.push(frame.as_bytes(), except);
         for index in 0..self.table.capacity() as u32 {
-            if Some(index) == except || self.table.get_mut(index).is_none() {
+            let Some(entry) = self.table.get_mut(index) else {
+                continue;
+            };
+            if Some(index) == except {
+                entry.excepted = true;
                 continue;
             }
-            match self.offer(index, frame) {
-                Delivery::Queued => report.queued += 1,
-                Delivery::Full | Delivery::Dropped => report.skipped += 1,
-                Delivery::Closed => report.closed += 1,
+            if entry.phase != Phase::Open || !entry.conn.can_send() {
+                report.closed += 1;
+                continue;
             }
+            // The slow-consumer policy, as `offer` applies it, counting the batch's earlier
+            // broadcasts as queued (they are, in effect).
+            let queued = entry.conn.outgoing_len() + pending;
+            if queued == 0 || queued + frame.len() <= self.options.max_buffered {
+                report.queued += 1;
+                continue;
+            }
+            // It gets the broadcasts before this one, not this one.
+            self.fanout.absorb_until(entry, index, position);
+            entry.absorbed = position as u16 + 1;
+            match self.options.slow_consumer {
+                SlowConsumer::Wait | SlowConsumer::Drop => report.skipped += 1,
+                SlowConsumer::Close => {
+                    let slow = CloseFrame::new(CloseCode::POLICY_VIOLATION, "slow consumer");
+                    let _ = entry.conn.close(Some(slow));
+                    entry.deadline = close_at;
+                    report.closed += 1;
+                    self.mark_dirty(index);
+                }
+            }
+        }
+        if self.fanout.is_full() {
+            self.fanout.publish(self.table, self.dirty);
         }
         report
     }
@@ -142,6 +173,8 @@ impl Sockets<'_> {
         if entry.phase != Phase::Open || !entry.conn.can_send() {
             return Delivery::Closed;
         }
+        // After the broadcasts it has not got yet, not before them.
+        self.fanout.absorb(entry, index);
         let queued = entry.conn.outgoing_len();
         let delivery = if queued > 0 && queued + frame.len() > self.options.max_buffered {
             match self.options.slow_consumer {
@@ -161,6 +194,14 @@ impl Sockets<'_> {
         };
         self.mark_dirty(index);
         delivery
+    }
+
+    /// The open connection `id`, with the broadcasts it has not got yet moved into its queue
+    /// (what is queued on it next must follow them).
+    fn caught_up(&mut self, id: SocketId) -> Option<&mut Entry> {
+        let entry = self.table.by_id(id)?;
+        self.fanout.absorb(entry, id.index);
+        Some(entry)
     }
 }
 
@@ -198,7 +239,7 @@ impl Socket<'_> {
     /// while it holds more than [`Options::max_buffered`], the loop stops reading from this
     /// peer, so an echo cannot be made to buffer without limit.
     pub fn send(&mut self, message: impl Into<Message>) -> Result<()> {
-        let entry = self.entry().ok_or(Error::AlreadyClosed)?;
+        let entry = self.shared.caught_up(self.id).ok_or(Error::AlreadyClosed)?;
         entry.conn.send(message.into())?;
         self.shared.mark_dirty(self.index);
         Ok(())
@@ -224,7 +265,7 @@ impl Socket<'_> {
     /// answers (or the close timeout passes). Closing twice is not an error.
     pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<()> {
         let close_at = self.shared.clock.after(self.shared.options.close_timeout);
-        let entry = self.entry().ok_or(Error::AlreadyClosed)?;
+        let entry = self.shared.caught_up(self.id).ok_or(Error::AlreadyClosed)?;
         if entry.conn.can_send() {
             entry.conn.close(Some(CloseFrame::new(code, reason)))?;
             entry.deadline = close_at;

@@ -1,0 +1,328 @@
+//! The broadcasts of one batch of events, held once for all their receivers.
+//!
+//! Queuing a broadcast on each receiver costs each one a queue slot per message until the
+//! write: 10,000 receivers of a 50-message read hold 500,000 references at the peak of every
+//! burst, tens of MB for bytes that are the same for all of them. Here the batch's frames are
+//! copied once into shared chunks, and when the batch ends each open connection's view of them
+//! (every frame but its own) leaves straight from there in one vectored write. Only what a
+//! socket does not take is queued on its connection, by reference, so memory under load is
+//! the backlog of the receivers that are actually behind.
+//!
+//! Order: a connection gets the batch's broadcasts after whatever was queued on it before
+//! them, and before whatever is queued after them: anything queued on one connection during
+//! the batch (a reply, a close) first [`absorb`](Fanout::absorb)s the broadcasts it has not
+//! got yet into its own queue. Control frames the protocol core answers with (pongs) may go
+//! ahead of the batch, which RFC 6455 allows between messages.
+
+use std::io::{IoSlice, Write};
+
+use bytes::{Bytes, BytesMut};
+
+use super::entry::{Entry, Phase};
+use super::table::Table;
+use crate::io::MAX_IOVECS;
+
+/// Frames shorter than this are copied into the batch's shared chunk; longer ones are kept by
+/// reference as chunks of their own.
+const COPY_BELOW: usize = 4096;
+
+/// A batch this large is written at once instead of waiting for the batch's end (it bounds
+/// the memory a callback that broadcasts in a loop can hold, and keeps `Entry::absorbed`
+/// small).
+const MAX_FRAMES: usize = 4096;
+const MAX_BYTES: usize = 256 * 1024;
+
+/// `Frame::except` when every open connection gets the frame.
+const EVERYONE: u32 = u32::MAX;
+
+/// One broadcast: where its bytes are, and the connection that does not get it.
+#[derive(Debug, Clone, Copy)]
+struct Frame {
+    /// Index into `Fanout::chunks`; `chunks.len()` is the chunk still being filled.
+    chunk: u32,
+    start: u32,
+    end: u32,
+    except: u32,
+}
+
+/// The batch's broadcasts, in order.
+#[derive(Debug, Default)]
+pub(crate) struct Fanout {
+    chunks: Vec<Bytes>,
+    /// Small frames gathered since the last sealed chunk.
+    filling: BytesMut,
+    frames: Vec<Frame>,
+    bytes: usize,
+}
+
+impl Fanout {
+    /// Frames waiting to be written.
+    pub(crate) fn len(&self) -> usize {
+        self.frames.len()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.frames.is_empty()
+    }
+
+    /// Bytes waiting to be written (what a receiver with nothing else queued will get, at
+    /// most).
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// True when the batch should be written now rather than at its end.
+    pub(crate) fn is_full(&self) -> bool {
+        self.frames.len() >= MAX_FRAMES || self.bytes >= MAX_BYTES
+    }
+
+    /// Adds a frame for every open connection but `except`; returns its position.
+    pub(crate) fn push(&mut self, bytes: &Bytes, except: Option<u32>) -> usize {
+        let (chunk, start, end) = if bytes.len() < COPY_BELOW {
+            let start = self.filling.len();
+            self.filling.extend_from_slice(bytes);
+            (self.chunks.len(), start, self.filling.len())
+        } else {
+            self.seal();
+            self.chunks.push(bytes.clone());
+            (self.chunks.len() - 1, 0, bytes.len())
+        };
+        self.frames.push(Frame {
+            chunk: chunk as u32,
+            start: start as u32,
+            end: end as u32,
+            except: except.unwrap_or(EVERYONE),
+        });
+        self.bytes += bytes.len();
+        self.frames.len() - 1
+    }
+
+    /// Moves the frames `entry` (slot `index`) has not got yet, up to position `until`, into
+    /// its own queue (by reference), so that what is queued on it next comes after them.
+    pub(crate) fn absorb_until(&mut self, entry: &mut Entry, index: u32, until: usize) {
+        let from = entry.absorbed as usize;
+        if from >= until {
+            return;
+        }
+        entry.absorbed = until as u16;
+        if entry.phase != Phase::Open || !entry.conn.can_send() {
+            return;
+        }
+        self.seal();
+        let out = entry.conn.outgoing();
+        self.for_each_range(index, from, until, entry.excepted, |chunk, start, end| {
+            out.put_by_reference(chunk.slice(start..end));
+            true
+        });
+    }
+
+    /// [`absorb_until`](Self::absorb_until) everything pushed so far.
+    pub(crate) fn absorb(&mut self, entry: &mut Entry, index: u32) {
+        self.absorb_until(entry, index, self.frames.len());
+    }
+
+    /// Writes the batch to every open connection that has not got it, then forgets it.
+    /// Connections whose write failed are pushed on `failed` (their queue holds the rest, so
+    /// flushing them again reports the error).
+    pub(crate) fn publish(&mut self, table: &mut Table, failed: &mut Vec<u32>) {
+        if self.frames.is_empty() {
+            return;
+        }
+        self.seal();
+        let until = self.frames.len();
+        for index in 0..table.capacity() as u32 {
+            let Some(entry) = table.get_mut(index) else {
+                continue;
+            };
+            let from = entry.absorbed as usize;
+            let excepted = entry.excepted;
+            entry.absorbed = 0;
+            entry.excepted = false;
+            if from >= until || entry.phase != Phase::Open || !entry.conn.can_send() {
+                continue;
+            }
+            if self.deliver(entry, index, from, excepted).is_err() && !entry.dirty {
+                entry.dirty = true;
+                failed.push(index);
+            }
+        }
+        self.chunks.clear();
+        self.frames.clear();
+        self.bytes = 0;
+    }
+
+    /// Writes one connection's view of the batch: straight from the shared chunks when
+    /// nothing else waits in its queue, else (and for what the socket does not take) through
+    /// its queue.
+    fn deliver(
+        &self,
+        entry: &mut Entry,
+        index: u32,
+        from: usize,
+        excepted: bool,
+    ) -> std::io::Result<()> {
+        let until = self.frames.len();
+        let mut written = 0;
+        // The socket took less than it was given: it is full, and its writable event will
+        // come (edge triggered), so trying again now would only cost a syscall.
+        let mut full = false;
+        if entry.conn.outgoing_len() == 0 {
+            let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
+            let (mut count, mut total, mut fits) = (0, 0, true);
+            self.for_each_range(index, from, until, excepted, |chunk, start, end| {
+                if count == MAX_IOVECS {
+                    fits = false;
+                    return false;
+                }
+                slices[count] = IoSlice::new(&chunk[start..end]);
+                count += 1;
+                total += end - start;
+                true
+            });
+            if count == 0 {
+                return Ok(()); // every frame was its own
+            }
+            if fits {
+                (written, full) = match entry.stream.write_vectored(&slices[..count]) {
+                    Ok(n) if n == total => return Ok(()),
+                    Ok(n) => (n, true),
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => (0, true),
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => (0, false),
+                    Err(e) => return Err(e),
+                };
+            }
+        }
+        // Queue what is left, after what was already queued.
+        let out = entry.conn.outgoing();
+        let mut skip = written;
+        self.for_each_range(index, from, until, excepted, |chunk, start, end| {
+            if skip >= end - start {
+                skip -= end - start;
+            } else {
+                out.put_by_reference(chunk.slice(start + skip..end));
+                skip = 0;
+            }
+            true
+        });
+        if full {
+            return Ok(());
+        }
+        entry.flush()
+    }
+
+    /// Calls `each` with the byte ranges (chunk, start, end) connection `index` gets of
+    /// frames `from..until`, in order, adjacent frames of one chunk merged; stops early if
+    /// `each` returns false. The frames must be sealed. A connection that sent none of them
+    /// (`excepted` false) gets whole chunks, without looking at the frames.
+    fn for_each_range<'a>(
+        &'a self,
+        index: u32,
+        from: usize,
+        until: usize,
+        excepted: bool,
+        mut each: impl FnMut(&'a Bytes, usize, usize) -> bool,
+    ) {
+        if from == 0 && until == self.frames.len() && !excepted {
+            for chunk in &self.chunks {
+                if !each(chunk, 0, chunk.len()) {
+                    return;
+                }
+            }
+            return;
+        }
+        let mut run: Option<Frame> = None;
+        for frame in &self.frames[from..until] {
+            if frame.except == index {
+                continue;
+            }
+            match &mut run {
+                Some(r) if r.chunk == frame.chunk && r.end == frame.start => r.end = frame.end,
+                _ => {
+                    if let Some(r) = run.replace(*frame) {
+                        let chunk = &self.chunks[r.chunk as usize];
+                        if !each(chunk, r.start as usize, r.end as usize) {
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(r) = run {
+            each(
+                &self.chunks[r.chunk as usize],
+                r.start as usize,
+                r.end as usize,
+            );
+        }
+    }
+
+    /// Makes the frames gathered so far addressable as a shared chunk.
+    fn seal(&mut self) {
+        if !self.filling.is_empty() {
+            self.chunks.push(self.filling.split().freeze());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What connection `index` gets of frames `from..`, as one byte string.
+    fn view(fanout: &mut Fanout, index: u32, from: usize, excepted: bool) -> Vec<u8> {
+        fanout.seal();
+        let mut out = Vec::new();
+        let mut ranges = 0;
+        fanout.for_each_range(index, from, fanout.len(), excepted, |chunk, start, end| {
+            out.extend_from_slice(&chunk[start..end]);
+            ranges += 1;
+            true
+        });
+        out.push(b'0' + ranges);
+        out
+    }
+
+    #[test]
+    fn each_connection_gets_every_frame_but_its_own_in_as_few_ranges_as_possible() {
+        let mut fanout = Fanout::default();
+        fanout.push(&Bytes::from_static(b"a1"), Some(1));
+        fanout.push(&Bytes::from_static(b"b1"), Some(2));
+        fanout.push(&Bytes::from_static(b"a2"), Some(1));
+        let large = Bytes::from(vec![b'L'; COPY_BELOW]);
+        fanout.push(&large, None);
+        fanout.push(&Bytes::from_static(b"b2"), Some(2));
+        assert_eq!(fanout.bytes(), 8 + COPY_BELOW);
+        let everything = [&b"a1b1a2"[..], &large, b"b2"].concat();
+        // A connection that sent nothing gets the chunks whole: three ranges.
+        assert_eq!(
+            view(&mut fanout, 7, 0, false),
+            [&everything[..], b"3"].concat()
+        );
+        // The sender of a1 and a2 gets b1, the large frame and b2.
+        assert_eq!(
+            view(&mut fanout, 1, 0, true),
+            [&b"b1"[..], &large, b"b23"].concat()
+        );
+        // The sender of b1 and b2: a1 and a2 are not adjacent, so two ranges, then the large.
+        assert_eq!(
+            view(&mut fanout, 2, 0, true),
+            [&b"a1a2"[..], &large, b"3"].concat()
+        );
+        // From the fourth frame on.
+        assert_eq!(
+            view(&mut fanout, 7, 3, false),
+            [&large[..], b"b22"].concat()
+        );
+    }
+
+    #[test]
+    fn a_full_batch_asks_to_be_written() {
+        let mut fanout = Fanout::default();
+        let frame = Bytes::from(vec![0u8; 1024]);
+        while !fanout.is_full() {
+            fanout.push(&frame, None);
+        }
+        assert_eq!(fanout.bytes(), MAX_BYTES);
+        assert!(fanout.len() <= MAX_FRAMES && MAX_FRAMES <= u16::MAX as usize);
+    }
+}
