@@ -216,4 +216,15 @@ fn broadcast_through_the_relay(relay_args: &[&str]) {
         report["server_cpu_us_per_delivery"].as_f64().unwrap() > 0.0,
         "{report}"
     );
+    // Every delivery has both latencies; the kernel received each message before the
+    // receiver read it.
+    let kernel = &report["latency_us"];
+    let read = &report["read_latency_us"];
+    assert_eq!(kernel["samples"].as_u64(), Some(deliveries), "{report}");
+    assert_eq!(read["samples"].as_u64(), Some(deliveries), "{report}");
+    let (kernel_p50, read_p50) = (
+        kernel["p50"].as_f64().unwrap(),
+        read["p50"].as_f64().unwrap(),
+    );
+    assert!(kernel_p50 > 0.0 && kernel_p50 <= read_p50, "{report}");
 }

@@ -3,7 +3,10 @@
 //! The publisher sends `--rate` messages per second, each carrying its sequence number and its
 //! send time (nanoseconds since the start of the run; publisher and receivers share this
 //! process's clock). Every receiver checks that it gets every message once and in order, and
-//! records send-to-read latency. A message a receiver never got by the end is counted lost.
+//! records two latencies: from the send to the kernel's receive timestamp on the receiver's
+//! socket (the benchmark's definition: what the server took, see `stamped.rs`), and from the
+//! send to the receiver's read (which adds the load generator's own delay, large when it is
+//! busy). A message a receiver never got by the end is counted lost.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -11,13 +14,14 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use bytes::{BufMut, BytesMut};
-use duplex::{Event, Message, Target};
+use duplex::{Event, Message, Target, WebSocket};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use super::idle::{parse_sources, How};
 use super::report::{self, Errors, Latencies, Report};
+use super::stamped::Stamped;
 use super::{CpuUse, Phases};
 use crate::args::BroadcastBenchArgs;
 
@@ -55,8 +59,13 @@ pub async fn run(args: BroadcastBenchArgs) -> anyhow::Result<()> {
     let builder = crate::client::builder(&args.common.client)?;
     let errors = Arc::new(Errors::default());
     let latencies = Arc::new(Latencies::new());
+    let read_latencies = Arc::new(Latencies::new());
     let counts = Arc::new(Counts::default());
     let clock = Instant::now();
+    // The same instant on the clock kernel timestamps use.
+    let clock_realtime_ns = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_nanos() as u64;
 
     // Receivers first, all open before the first message.
     let bar = super::counter(args.receivers as u64, "receivers open");
@@ -74,7 +83,7 @@ pub async fn run(args: BroadcastBenchArgs) -> anyhow::Result<()> {
         let permits = permits.clone();
         opening.spawn(async move {
             let _permit = permits.acquire_owned().await?;
-            how.open().await
+            open_receiver(&how).await
         });
     }
     let mut receivers = Vec::with_capacity(args.receivers);
@@ -106,8 +115,9 @@ pub async fn run(args: BroadcastBenchArgs) -> anyhow::Result<()> {
     for mut ws in receivers {
         let reached = Arc::new(AtomicU64::new(0));
         progress.push(reached.clone());
-        let (latencies, counts, errors, mut done) = (
+        let (latencies, read_latencies, counts, errors, mut done) = (
             latencies.clone(),
+            read_latencies.clone(),
             counts.clone(),
             errors.clone(),
             done.clone(),
@@ -115,6 +125,7 @@ pub async fn run(args: BroadcastBenchArgs) -> anyhow::Result<()> {
         tasks.spawn(async move {
             let mut expected = 0u64;
             let mut samples = Vec::with_capacity(1024);
+            let mut read_samples = Vec::with_capacity(1024);
             loop {
                 let event = tokio::select! {
                     event = ws.next_event() => event,
@@ -146,13 +157,19 @@ pub async fn run(args: BroadcastBenchArgs) -> anyhow::Result<()> {
                 let sent_at = clock + Duration::from_nanos(sent);
                 if phases.measures(sent_at) {
                     counts.measured.fetch_add(1, Ordering::Relaxed);
-                    samples.push(now.saturating_duration_since(sent_at));
-                    if samples.len() == samples.capacity() {
+                    read_samples.push(now.saturating_duration_since(sent_at));
+                    if let Some(received) = ws.get_ref().received_ns() {
+                        let sent_realtime = clock_realtime_ns + sent;
+                        samples.push(Duration::from_nanos(received.saturating_sub(sent_realtime)));
+                    }
+                    if read_samples.len() == read_samples.capacity() {
                         latencies.record(&mut samples);
+                        read_latencies.record(&mut read_samples);
                     }
                 }
             }
             latencies.record(&mut samples);
+            read_latencies.record(&mut read_samples);
             // What never came is lost.
             if let Some(last) = *done.borrow() {
                 counts
@@ -247,8 +264,11 @@ pub async fn run(args: BroadcastBenchArgs) -> anyhow::Result<()> {
     );
     report.row("lost", format!("{lost} (out of order: {out_of_order})"));
     let (latency_text, latency_json) = latencies.summary();
-    report.row("latency", latency_text);
+    report.row("latency to kernel receive", latency_text);
     report.field("latency_us", latency_json);
+    let (latency_text, latency_json) = read_latencies.summary();
+    report.row("latency to read", latency_text);
+    report.field("read_latency_us", latency_json);
     cpu.report(&mut report, measured, "delivery", seconds);
     errors.report(&mut report);
     report.print(args.common.json);
@@ -256,6 +276,22 @@ pub async fn run(args: BroadcastBenchArgs) -> anyhow::Result<()> {
         anyhow::bail!("{lost} messages lost, {out_of_order} out of order");
     }
     Ok(())
+}
+
+/// A receiver: a plain TCP connection whose reads carry the kernel's receive timestamps.
+async fn open_receiver(how: &How) -> anyhow::Result<WebSocket<Stamped>> {
+    anyhow::ensure!(
+        !how.target.secure,
+        "the broadcast benchmark measures ws:// (kernel receive timestamps need the TCP reads)"
+    );
+    let work = async {
+        let tcp = Stamped::new(how.tcp().await?)?;
+        let (ws, _) = how.builder.handshake(tcp, &how.target).await?;
+        anyhow::Ok(ws)
+    };
+    tokio::time::timeout(how.timeout, work)
+        .await
+        .map_err(|_| anyhow::anyhow!("timed out connecting"))?
 }
 
 fn read_u64(payload: &[u8], at: usize) -> Option<u64> {

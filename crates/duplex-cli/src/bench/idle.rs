@@ -247,7 +247,7 @@ impl How {
             .map_err(|_| anyhow::anyhow!("timed out connecting"))?
     }
 
-    async fn tcp(&self) -> anyhow::Result<TcpStream> {
+    pub(super) async fn tcp(&self) -> anyhow::Result<TcpStream> {
         let socket = match self.server {
             SocketAddr::V4(_) => TcpSocket::new_v4()?,
             SocketAddr::V6(_) => TcpSocket::new_v6()?,

@@ -9,6 +9,7 @@ mod connect;
 mod echo;
 mod idle;
 mod report;
+mod stamped;
 mod sys;
 
 use std::sync::atomic::{AtomicU64, Ordering};
