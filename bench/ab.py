@@ -6,8 +6,8 @@ typically two builds of duplex (before and after a change) and a peer as a contr
 starts every server afresh (pinned to CPU 0, the loader to CPU 1), runs the load once against
 each, and reverses the order every other round, so a slow drift of the machine favours no
 one. It prints every run, then the medians: the server's CPU per unit (from /proc, as in
-run.py), the rate, and the loader's own CPU per unit (a server that paces the loader
-differently shows up there).
+run.py), the rate, the loader's own CPU per unit (a server that paces the loader
+differently shows up there), the p99 latency and the server's peak RSS (sampled every 0.1 s).
 
     cargo build --release -p duplex-cli && cp target/release/duplex /tmp/duplex-before
     # ... change something, build again ...
@@ -30,6 +30,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -56,8 +57,26 @@ def wait_listening(port: int, server: subprocess.Popen) -> None:
     sys.exit(f"nothing listens on port {port} after 5 s")
 
 
-def one_run(command: str, load: list[str]) -> tuple[float, float, float]:
-    """Starts the server, loads it once, stops it. Returns (server µs/unit, rate, loader µs/unit)."""
+def rss_bytes(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def peak_rss(pid: int, stop: threading.Event, peak: list[int]) -> None:
+    while not stop.is_set():
+        try:
+            peak[0] = max(peak[0], rss_bytes(pid))
+        except OSError:
+            return
+        stop.wait(0.1)
+
+
+def one_run(command: str, load: list[str]) -> tuple[float, ...]:
+    """Starts the server, loads it once, stops it. Returns (server µs/unit, rate,
+    loader µs/unit, p99 µs, peak RSS MiB)."""
     port = free_port()
     argv = shlex.split(command.format(addr=f"{HOST}:{port}", port=port))
     server = subprocess.Popen(["taskset", "-c", "0", *argv],
@@ -66,18 +85,27 @@ def one_run(command: str, load: list[str]) -> tuple[float, float, float]:
         wait_listening(port, server)
         cmd = ["taskset", "-c", "1", str(LOADER), "bench", load[0], "--url", f"ws://{HOST}:{port}",
                "--server-pid", str(server.pid), "--json", "-q", *load[1:]]
-        out = subprocess.run(cmd, capture_output=True, text=True)
+        stop, peak = threading.Event(), [0]
+        sampler = threading.Thread(target=peak_rss, args=(server.pid, stop, peak))
+        sampler.start()
+        try:
+            out = subprocess.run(cmd, capture_output=True, text=True)
+        finally:
+            stop.set()
+            sampler.join()
         if out.returncode != 0:
             sys.exit(f"the loader failed: {out.stderr.strip()}")
         result = json.loads(out.stdout.strip().splitlines()[-1])
     finally:
         server.kill()
         server.wait()
-    rate = next(result[k] for k in ("messages_per_s", "handshakes_per_s") if k in result)
+    rate = next(result[k] for k in ("messages_per_s", "handshakes_per_s", "deliveries_per_s")
+                if k in result)
     server_us = next(result[k] for k in result if k.startswith("server_cpu_us_per_"))
     done = rate * result["duration_s"]
     loader_us = result["loader_cpu_s"] * 1e6 / done if done else float("nan")
-    return server_us, rate, loader_us
+    p99 = (result.get("latency_us") or {}).get("p99") or float("nan")
+    return server_us, rate, loader_us, p99, peak[0] / 2**20
 
 
 def main() -> None:
@@ -103,19 +131,23 @@ def main() -> None:
             parser.error(f"expected NAME=COMMAND, got {spec!r}")
         servers.append((name, command))
 
-    results: dict[str, list[tuple[float, float, float]]] = {name: [] for name, _ in servers}
+    results: dict[str, list[tuple[float, ...]]] = {name: [] for name, _ in servers}
     for round_no in range(args.rounds):
         order = servers if round_no % 2 == 0 else servers[::-1]
         for name, command in order:
             run = one_run(command, load)
             results[name].append(run)
-            print(f"round {round_no + 1} {name:>10}: server {run[0]:9.3f} µs/unit  "
-                  f"rate {run[1]:11,.0f}/s  loader {run[2]:9.2f} µs/unit", flush=True)
+            print(f"round {round_no + 1} {name:>10}: {line(run)}", flush=True)
     print()
     for name, runs in results.items():
-        server_us, rate, loader_us = (statistics.median(r[i] for r in runs) for i in range(3))
-        print(f"median {name:>10}: server {server_us:9.3f} µs/unit  rate {rate:11,.0f}/s  "
-              f"loader {loader_us:9.2f} µs/unit")
+        medians = tuple(statistics.median(r[i] for r in runs) for i in range(len(runs[0])))
+        print(f"median {name:>10}: {line(medians)}")
+
+
+def line(run: tuple[float, ...]) -> str:
+    server_us, rate, loader_us, p99, rss = run
+    return (f"server {server_us:9.3f} µs/unit  rate {rate:11,.0f}/s  loader {loader_us:9.2f} "
+            f"µs/unit  p99 {p99 / 1000:8.2f} ms  peak RSS {rss:6.1f} MiB")
 
 
 if __name__ == "__main__":
