@@ -14,11 +14,11 @@
 //! got yet into its own queue. Control frames the protocol core answers with (pongs) may go
 //! ahead of the batch, which RFC 6455 allows between messages.
 
-use std::io::{IoSlice, Write};
+use std::io::IoSlice;
 
 use bytes::{Bytes, BytesMut};
 
-use super::entry::{Entry, Phase};
+use super::entry::{send_vectored, Entry, Phase};
 use super::table::Table;
 use crate::io::MAX_IOVECS;
 
@@ -183,7 +183,7 @@ impl Fanout {
                 return Ok(()); // every frame was its own
             }
             if fits {
-                (written, full) = match entry.stream.write_vectored(&slices[..count]) {
+                (written, full) = match send_vectored(&entry.stream, &slices[..count]) {
                     Ok(n) if n == total => return Ok(()),
                     Ok(n) => (n, true),
                     Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => (0, true),
