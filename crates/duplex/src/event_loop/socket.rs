@@ -100,8 +100,8 @@ impl Sockets<'_> {
         self.offer(id.index, frame)
     }
 
-    /// Queues a prepared frame for every open connection (the bytes are shared, not copied),
-    /// under the slow-consumer policy.
+    /// Queues a prepared frame for every open connection, under the slow-consumer policy. The
+    /// frame is held once for all of them until the batch's end, not queued on each.
     pub fn broadcast(&mut self, frame: &PreparedFrame) -> Broadcast {
         self.broadcast_except(None, frame)
     }
@@ -255,8 +255,9 @@ impl Socket<'_> {
         self.shared.send_to(id, frame)
     }
 
-    /// Queues a prepared frame for every other open connection (the bytes are shared, not
-    /// copied), under the slow-consumer policy.
+    /// Queues a prepared frame for every other open connection, under the slow-consumer
+    /// policy. The frame is held once for all of them until the batch's end, not queued on
+    /// each.
     pub fn broadcast(&mut self, frame: &PreparedFrame) -> Broadcast {
         self.shared.broadcast_except(Some(self.index), frame)
     }
