@@ -7,7 +7,7 @@ starts every server afresh (pinned to CPU 0, the loader to CPU 1), runs the load
 each, and reverses the order every other round, so a slow drift of the machine favours no
 one. It prints every run, then the medians: the server's CPU per unit (from /proc, as in
 run.py), the rate, the loader's own CPU per unit (a server that paces the loader
-differently shows up there), the p99 latency and the server's peak RSS (sampled every 0.1 s).
+differently shows up there), the p99 latency and the server's peak RSS (sampled every 0.2 s, as run.py does).
 
     cargo build --release -p duplex-cli && cp target/release/duplex /tmp/duplex-before
     # ... change something, build again ...
@@ -30,8 +30,9 @@ import socket
 import statistics
 import subprocess
 import sys
-import threading
 import time
+
+from run import PeakRss  # bench/run.py, beside this file
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 LOADER = ROOT / "target" / "release" / "duplex"
@@ -57,23 +58,6 @@ def wait_listening(port: int, server: subprocess.Popen) -> None:
     sys.exit(f"nothing listens on port {port} after 5 s")
 
 
-def rss_bytes(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    return 0
-
-
-def peak_rss(pid: int, stop: threading.Event, peak: list[int]) -> None:
-    while not stop.is_set():
-        try:
-            peak[0] = max(peak[0], rss_bytes(pid))
-        except OSError:
-            return
-        stop.wait(0.1)
-
-
 def one_run(command: str, load: list[str]) -> tuple[float, ...]:
     """Starts the server, loads it once, stops it. Returns (server µs/unit, rate,
     loader µs/unit, p99 µs, peak RSS MiB)."""
@@ -85,14 +69,8 @@ def one_run(command: str, load: list[str]) -> tuple[float, ...]:
         wait_listening(port, server)
         cmd = ["taskset", "-c", "1", str(LOADER), "bench", load[0], "--url", f"ws://{HOST}:{port}",
                "--server-pid", str(server.pid), "--json", "-q", *load[1:]]
-        stop, peak = threading.Event(), [0]
-        sampler = threading.Thread(target=peak_rss, args=(server.pid, stop, peak))
-        sampler.start()
-        try:
+        with PeakRss(server.pid) as peak:
             out = subprocess.run(cmd, capture_output=True, text=True)
-        finally:
-            stop.set()
-            sampler.join()
         if out.returncode != 0:
             sys.exit(f"the loader failed: {out.stderr.strip()}")
         result = json.loads(out.stdout.strip().splitlines()[-1])
@@ -105,7 +83,7 @@ def one_run(command: str, load: list[str]) -> tuple[float, ...]:
     done = rate * result["duration_s"]
     loader_us = result["loader_cpu_s"] * 1e6 / done if done else float("nan")
     p99 = (result.get("latency_us") or {}).get("p99") or float("nan")
-    return server_us, rate, loader_us, p99, peak[0] / 2**20
+    return server_us, rate, loader_us, p99, peak.peak / 2**20
 
 
 def main() -> None:
