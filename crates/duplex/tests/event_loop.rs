@@ -644,3 +644,47 @@ async fn broadcasts_and_direct_messages_keep_the_order_they_were_queued_in() {
     handle.shutdown();
     thread.join().unwrap();
 }
+
+/// Broadcasts every message three times in one callback.
+struct Thrice;
+
+impl Handler for Thrice {
+    fn on_message(&mut self, socket: &mut Socket<'_>, message: Message) {
+        let frame = PreparedFrame::new(&message);
+        for _ in 0..3 {
+            socket.broadcast(&frame);
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_receiver_skipped_by_the_wait_policy_still_gets_what_was_queued_before() {
+    // Two 600-byte broadcasts exceed max_buffered, so under `Wait` a receiver gets the first
+    // of each three and skips the others; the first must still be written at once.
+    let options = Options::default()
+        .max_buffered(1000)
+        .slow_consumer(SlowConsumer::Wait);
+    let builder = ServerBuilder::new().options(options);
+    let event_loop = EventLoop::bind("127.0.0.1:0".parse().unwrap(), builder).unwrap();
+    let url = format!("ws://{}/", event_loop.local_addr().unwrap());
+    let handle = event_loop.handle();
+    let thread = std::thread::spawn(move || event_loop.run(&mut Thrice).unwrap());
+    let (mut receiver, _) = ClientBuilder::new().connect(&url).await.unwrap();
+    let (mut sender, _) = ClientBuilder::new().connect(&url).await.unwrap();
+    // The receiver got its 101 after the server saw it open, so it is in every broadcast.
+    for round in 0..3u8 {
+        let payload = vec![b'a' + round; 600];
+        sender.send(payload.clone()).await.unwrap();
+        let got = tokio::time::timeout(Duration::from_secs(2), receiver.recv())
+            .await
+            .unwrap_or_else(|_| panic!("round {round}: the first broadcast was never written"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(got.payload(), &payload[..]);
+    }
+    // Only the first of each three was queued.
+    let more = tokio::time::timeout(Duration::from_millis(300), receiver.recv()).await;
+    assert!(more.is_err(), "a skipped broadcast arrived: {more:?}");
+    handle.shutdown();
+    thread.join().unwrap();
+}

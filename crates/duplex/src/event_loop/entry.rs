@@ -122,6 +122,15 @@ impl Entry {
         }
     }
 
+    /// Puts this connection (slot `index`) on the loop's list of queues to write after the
+    /// batch, once.
+    pub(crate) fn mark_dirty(&mut self, index: u32, dirty: &mut Vec<u32>) {
+        if !self.dirty {
+            self.dirty = true;
+            dirty.push(index);
+        }
+    }
+
     pub(crate) fn protocol(&self) -> Option<&str> {
         self.rare.as_ref()?.protocol.as_deref()
     }

@@ -99,26 +99,32 @@ impl Fanout {
 
     /// Moves the frames `entry` (slot `index`) has not got yet, up to position `until`, into
     /// its own queue (by reference), so that what is queued on it next comes after them.
-    pub(crate) fn absorb_until(&mut self, entry: &mut Entry, index: u32, until: usize) {
+    /// Returns true if it queued bytes: the caller must see that the queue gets written (the
+    /// batch's end no longer writes them for this connection).
+    #[must_use]
+    pub(crate) fn absorb_until(&mut self, entry: &mut Entry, index: u32, until: usize) -> bool {
         let from = entry.absorbed as usize;
         if from >= until {
-            return;
+            return false;
         }
         entry.absorbed = until as u16;
         if entry.phase != Phase::Open || !entry.conn.can_send() {
-            return;
+            return false;
         }
         self.seal();
         let out = entry.conn.outgoing();
+        let before = out.len();
         self.for_each_range(index, from, until, entry.excepted, |chunk, start, end| {
             out.put_by_reference(chunk.slice(start..end));
             true
         });
+        out.len() > before
     }
 
     /// [`absorb_until`](Self::absorb_until) everything pushed so far.
-    pub(crate) fn absorb(&mut self, entry: &mut Entry, index: u32) {
-        self.absorb_until(entry, index, self.frames.len());
+    #[must_use]
+    pub(crate) fn absorb(&mut self, entry: &mut Entry, index: u32) -> bool {
+        self.absorb_until(entry, index, self.frames.len())
     }
 
     /// Writes the batch to every open connection that has not got it, then forgets it.
@@ -141,9 +147,8 @@ impl Fanout {
             if from >= until || entry.phase != Phase::Open || !entry.conn.can_send() {
                 continue;
             }
-            if self.deliver(entry, index, from, excepted).is_err() && !entry.dirty {
-                entry.dirty = true;
-                failed.push(index);
+            if self.deliver(entry, index, from, excepted).is_err() {
+                entry.mark_dirty(index, failed);
             }
         }
         self.chunks.clear();

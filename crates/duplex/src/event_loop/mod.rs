@@ -585,7 +585,8 @@ impl EventLoop {
                 Phase::Open if !entry.conn.can_send() => {}
                 Phase::Open => {
                     if idle_after.is_some_and(|idle| now - entry.last_heard >= idle) {
-                        self.fanout.absorb(entry, index);
+                        // `drive` below writes what this queues.
+                        let _ = self.fanout.absorb(entry, index);
                         let idle = CloseFrame::new(CloseCode::GOING_AWAY, "idle timeout");
                         let _ = entry.conn.close(Some(idle));
                         entry.set_end(End::Failed(Error::Timeout("peer idle")));
@@ -597,10 +598,7 @@ impl EventLoop {
                     {
                         let _ = entry.conn.ping(b"");
                         entry.last_ping = now;
-                        if !entry.dirty {
-                            entry.dirty = true;
-                            self.dirty.push(index);
-                        }
+                        entry.mark_dirty(index, &mut self.dirty);
                     }
                 }
                 _ if due => self.drive(index, handler),
@@ -626,7 +624,8 @@ impl EventLoop {
             match entry.phase {
                 Phase::Handshake => refuse(entry, &unavailable(NoSlot::ShuttingDown), close_at),
                 Phase::Open if entry.conn.can_send() => {
-                    self.fanout.absorb(entry, index);
+                    // `drive` below writes what this queues.
+                    let _ = self.fanout.absorb(entry, index);
                     let going_away = CloseFrame::new(CloseCode::GOING_AWAY, "server shutting down");
                     let _ = entry.conn.close(Some(going_away));
                     entry.deadline = close_at;

@@ -136,7 +136,9 @@ impl Sockets<'_> {
                 continue;
             }
             // It gets the broadcasts before this one, not this one.
-            self.fanout.absorb_until(entry, index, position);
+            if self.fanout.absorb_until(entry, index, position) {
+                entry.mark_dirty(index, self.dirty);
+            }
             entry.absorbed = position as u16 + 1;
             match self.options.slow_consumer {
                 SlowConsumer::Wait | SlowConsumer::Drop => report.skipped += 1,
@@ -145,7 +147,7 @@ impl Sockets<'_> {
                     let _ = entry.conn.close(Some(slow));
                     entry.deadline = close_at;
                     report.closed += 1;
-                    self.mark_dirty(index);
+                    entry.mark_dirty(index, self.dirty);
                 }
             }
         }
@@ -157,10 +159,7 @@ impl Sockets<'_> {
 
     fn mark_dirty(&mut self, index: u32) {
         if let Some(entry) = self.table.get_mut(index) {
-            if !entry.dirty {
-                entry.dirty = true;
-                self.dirty.push(index);
-            }
+            entry.mark_dirty(index, self.dirty);
         }
     }
 
@@ -173,8 +172,11 @@ impl Sockets<'_> {
         if entry.phase != Phase::Open || !entry.conn.can_send() {
             return Delivery::Closed;
         }
-        // After the broadcasts it has not got yet, not before them.
-        self.fanout.absorb(entry, index);
+        // After the broadcasts it has not got yet, not before them; those are written even
+        // if this frame is not queued.
+        if self.fanout.absorb(entry, index) {
+            entry.mark_dirty(index, self.dirty);
+        }
         let queued = entry.conn.outgoing_len();
         let delivery = if queued > 0 && queued + frame.len() > self.options.max_buffered {
             match self.options.slow_consumer {
@@ -200,7 +202,9 @@ impl Sockets<'_> {
     /// (what is queued on it next must follow them).
     fn caught_up(&mut self, id: SocketId) -> Option<&mut Entry> {
         let entry = self.table.by_id(id)?;
-        self.fanout.absorb(entry, id.index);
+        if self.fanout.absorb(entry, id.index) {
+            entry.mark_dirty(id.index, self.dirty);
+        }
         Some(entry)
     }
 }
