@@ -171,6 +171,7 @@ impl Fanout {
         // The socket took less than it was given: it is full, and its writable event will
         // come (edge triggered), so trying again now would only cost a syscall.
         let mut full = false;
+        let mut failure = None;
         if entry.conn.outgoing_len() == 0 {
             let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
             let (mut count, mut total, mut fits) = (0, 0, true);
@@ -193,11 +194,15 @@ impl Fanout {
                     Ok(n) => (n, true),
                     Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => (0, true),
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => (0, false),
-                    Err(e) => return Err(e),
+                    Err(e) => {
+                        failure = Some(e);
+                        (0, true)
+                    }
                 };
             }
         }
-        // Queue what is left, after what was already queued.
+        // Queue what is left, after what was already queued (after a failed write too, so
+        // that the next flush meets the error and the loop reports it).
         let out = entry.conn.outgoing();
         let mut skip = written;
         self.for_each_range(index, from, until, excepted, |chunk, start, end| {
@@ -209,6 +214,9 @@ impl Fanout {
             }
             true
         });
+        if let Some(e) = failure {
+            return Err(e);
+        }
         if full {
             return Ok(());
         }
