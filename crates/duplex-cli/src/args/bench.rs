@@ -65,8 +65,10 @@ hard maximum at start; the server needs one file descriptor per connection too."
   duplex bench broadcast --url ws://127.0.0.1:9002 --receivers 10000 --rate 200 --duration 10
 
 The server must send what one client says to every other client (`duplex relay`, or any
-chat-style broadcast server). Latency is from the publisher's send to the receiver's read,
-both in this process. Reported: deliveries/s, latency percentiles, and messages lost,
+chat-style broadcast server), over ws:// (wss:// is refused: the latency needs the TCP
+reads). Latency is from the publisher's send to the kernel's receive timestamp on the
+receiver's socket (SO_TIMESTAMPNS), and also to the receiver's read, which adds this
+process's own delay. Reported: deliveries/s, both latencies' percentiles, and messages lost,
 duplicated or out of order.")]
     Broadcast(BroadcastBenchArgs),
 }
