@@ -26,20 +26,7 @@ pub struct Stamped {
 impl Stamped {
     /// Asks the kernel to timestamp what `inner` receives.
     pub fn new(inner: TcpStream) -> io::Result<Self> {
-        let on: libc::c_int = 1;
-        // SAFETY: a valid descriptor, and a pointer to a c_int with its size.
-        let set = unsafe {
-            libc::setsockopt(
-                inner.as_raw_fd(),
-                libc::SOL_SOCKET,
-                libc::SO_TIMESTAMPNS,
-                (&on as *const libc::c_int).cast(),
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-            )
-        };
-        if set != 0 {
-            return Err(io::Error::last_os_error());
-        }
+        super::sys::switch_on(&inner, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS)?;
         Ok(Stamped {
             inner,
             received_ns: 0,

@@ -30,13 +30,22 @@ pub fn raise_nofile_limit() -> std::io::Result<(u64, u64)> {
 /// port at connect time, per destination, so one address serves ~28k connections to each
 /// server rather than ~28k in all.
 pub fn bind_address_no_port(socket: &impl AsRawFd) -> std::io::Result<()> {
+    switch_on(socket, libc::IPPROTO_IP, libc::IP_BIND_ADDRESS_NO_PORT)
+}
+
+/// Sets a boolean (`int`) socket option to 1.
+pub fn switch_on(
+    socket: &impl AsRawFd,
+    level: libc::c_int,
+    option: libc::c_int,
+) -> std::io::Result<()> {
     let on: libc::c_int = 1;
     // SAFETY: a valid socket descriptor and an int option of the size we pass.
     let result = unsafe {
         libc::setsockopt(
             socket.as_raw_fd(),
-            libc::IPPROTO_IP,
-            libc::IP_BIND_ADDRESS_NO_PORT,
+            level,
+            option,
             (&on as *const libc::c_int).cast(),
             std::mem::size_of::<libc::c_int>() as libc::socklen_t,
         )
