@@ -21,8 +21,15 @@ use crate::args::EchoArgs;
 pub fn run(args: EchoArgs) -> anyhow::Result<()> {
     if args.event_loop {
         let event_loop = duplex::event_loop::EventLoop::bind(args.listen, server_builder(&args))
-            .with_context(|| format!("cannot listen on {}", args.listen))?;
+            .with_context(|| format!("cannot listen on {}", args.listen))?
+            .io_uring(!args.no_io_uring);
         tracing::info!("event loop: listening on ws://{}", event_loop.local_addr()?);
+        let writes = if event_loop.uses_io_uring() {
+            "io_uring"
+        } else {
+            "sendmsg"
+        };
+        tracing::debug!("event loop: batched writes through {writes}");
         return crate::runtime::run_event_loop(event_loop, &mut LoopEcho);
     }
     crate::runtime::build(args.threads)?.block_on(serve(args))

@@ -53,4 +53,8 @@ pub struct EchoArgs {
     /// the leanest idle connections (no task, no heap while idle). One thread; no TLS.
     #[arg(long, conflicts_with = "cert")]
     pub event_loop: bool,
+    /// With --event-loop: write each connection with its own sendmsg instead of one
+    /// io_uring submission per batch (the default where the kernel allows io_uring).
+    #[arg(long, requires = "event_loop")]
+    pub no_io_uring: bool,
 }

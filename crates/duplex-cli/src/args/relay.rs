@@ -37,4 +37,8 @@ pub struct RelayArgs {
     /// Serve from one epoll loop (duplex::event_loop) instead of a tokio task per connection.
     #[arg(long)]
     pub event_loop: bool,
+    /// With --event-loop: write each connection with its own sendmsg instead of one
+    /// io_uring submission per batch (the default where the kernel allows io_uring).
+    #[arg(long, requires = "event_loop")]
+    pub no_io_uring: bool,
 }

@@ -326,7 +326,7 @@ fn read_raw(stream: &TcpStream, into: &mut [MaybeUninit<u8>]) -> std::io::Result
 /// goes through first (`vfs_writev`, the file position lock: 7–10% of the server's time when
 /// a broadcast makes a small write to each of 1,000 sockets).
 #[cfg(target_os = "linux")]
-pub(crate) fn send_vectored(stream: &TcpStream, slices: &[IoSlice<'_>]) -> std::io::Result<usize> {
+fn send_vectored(stream: &TcpStream, slices: &[IoSlice<'_>]) -> std::io::Result<usize> {
     use std::os::fd::AsRawFd;
     // SAFETY: an all-zero msghdr is valid (no address, no control data).
     let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
@@ -349,7 +349,7 @@ pub(crate) fn send_vectored(stream: &TcpStream, slices: &[IoSlice<'_>]) -> std::
 }
 
 #[cfg(not(target_os = "linux"))]
-pub(crate) fn send_vectored(stream: &TcpStream, slices: &[IoSlice<'_>]) -> std::io::Result<usize> {
+fn send_vectored(stream: &TcpStream, slices: &[IoSlice<'_>]) -> std::io::Result<usize> {
     use std::io::Write;
     (&*stream).write_vectored(slices)
 }

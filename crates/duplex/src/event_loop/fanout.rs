@@ -18,7 +18,10 @@ use std::io::IoSlice;
 
 use bytes::{Bytes, BytesMut};
 
-use super::entry::{send_vectored, Entry, Phase};
+use std::os::fd::AsRawFd;
+
+use super::entry::{Entry, Phase};
+use super::sends::Sends;
 use super::table::Table;
 use crate::io::MAX_IOVECS;
 
@@ -34,6 +37,15 @@ const MAX_BYTES: usize = 256 * 1024;
 
 /// `Frame::except` when every open connection gets the frame.
 const EVERYONE: u32 = u32::MAX;
+
+/// What `publish` notes on a send, to find the connection's view again with its result.
+fn tag(from: usize, excepted: bool) -> u32 {
+    from as u32 | (excepted as u32) << 31
+}
+
+fn untag(tag: u32) -> (usize, bool) {
+    ((tag & !(1 << 31)) as usize, tag >> 31 == 1)
+}
 
 /// One broadcast: where its bytes are, and the connection that does not get it.
 #[derive(Debug, Clone, Copy)]
@@ -128,9 +140,10 @@ impl Fanout {
     }
 
     /// Writes the batch to every open connection that has not got it, then forgets it.
-    /// Connections whose write failed are pushed on `failed` (their queue holds the rest, so
-    /// flushing them again reports the error).
-    pub(crate) fn publish(&mut self, table: &mut Table, failed: &mut Vec<u32>) {
+    /// Connections that must still be written (their view went into their queue behind what
+    /// was there, or their send failed, so that flushing them reports the error) are pushed
+    /// on `dirty`.
+    pub(crate) fn publish(&mut self, table: &mut Table, sends: &mut Sends, dirty: &mut Vec<u32>) {
         if self.frames.is_empty() {
             return;
         }
@@ -147,80 +160,87 @@ impl Fanout {
             if from >= until || entry.phase != Phase::Open || !entry.conn.can_send() {
                 continue;
             }
-            if self.deliver(entry, index, from, excepted).is_err() {
-                entry.mark_dirty(index, failed);
+            // Straight from the shared chunks when nothing else waits in its queue.
+            if entry.conn.outgoing_len() == 0 {
+                let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
+                let (mut count, mut fits) = (0, true);
+                self.for_each_range(index, from, until, excepted, |chunk, start, end| {
+                    if count == MAX_IOVECS {
+                        fits = false;
+                        return false;
+                    }
+                    slices[count] = IoSlice::new(&chunk[start..end]);
+                    count += 1;
+                    true
+                });
+                if count == 0 {
+                    continue; // every frame was its own
+                }
+                if fits {
+                    // SAFETY: the slices point into `self.chunks`, which stay as they are
+                    // until after `submit` below.
+                    unsafe {
+                        sends.push(
+                            index,
+                            tag(from, excepted),
+                            entry.stream.as_raw_fd(),
+                            &slices[..count],
+                        )
+                    };
+                    continue;
+                }
+            }
+            self.queue_view(entry, index, from, excepted, 0);
+            entry.mark_dirty(index, dirty);
+        }
+        sends.submit();
+        for send in sends.sent() {
+            let Some(entry) = table.get_mut(send.index) else {
+                continue;
+            };
+            let (from, excepted) = untag(send.tag);
+            match send.result() {
+                Ok(n) if n == send.total => {}
+                // The socket is full: its writable event will come (edge triggered) and write
+                // the rest from the queue.
+                Ok(n) => self.queue_view(entry, send.index, from, excepted, n),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    self.queue_view(entry, send.index, from, excepted, 0)
+                }
+                // Queued all the same, so that the flush meets the error and the loop
+                // reports it.
+                Err(_) => {
+                    self.queue_view(entry, send.index, from, excepted, 0);
+                    entry.mark_dirty(send.index, dirty);
+                }
             }
         }
+        sends.clear();
         self.chunks.clear();
         self.frames.clear();
         self.bytes = 0;
     }
 
-    /// Writes one connection's view of the batch: straight from the shared chunks when
-    /// nothing else waits in its queue, else (and for what the socket does not take) through
-    /// its queue.
-    fn deliver(
-        &self,
-        entry: &mut Entry,
-        index: u32,
-        from: usize,
-        excepted: bool,
-    ) -> std::io::Result<()> {
-        let until = self.frames.len();
-        let mut written = 0;
-        // The socket took less than it was given: it is full, and its writable event will
-        // come (edge triggered), so trying again now would only cost a syscall.
-        let mut full = false;
-        let mut failure = None;
-        if entry.conn.outgoing_len() == 0 {
-            let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
-            let (mut count, mut total, mut fits) = (0, 0, true);
-            self.for_each_range(index, from, until, excepted, |chunk, start, end| {
-                if count == MAX_IOVECS {
-                    fits = false;
-                    return false;
-                }
-                slices[count] = IoSlice::new(&chunk[start..end]);
-                count += 1;
-                total += end - start;
-                true
-            });
-            if count == 0 {
-                return Ok(()); // every frame was its own
-            }
-            if fits {
-                (written, full) = match send_vectored(&entry.stream, &slices[..count]) {
-                    Ok(n) if n == total => return Ok(()),
-                    Ok(n) => (n, true),
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => (0, true),
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => (0, false),
-                    Err(e) => {
-                        failure = Some(e);
-                        (0, true)
-                    }
-                };
-            }
-        }
-        // Queue what is left, after what was already queued (after a failed write too, so
-        // that the next flush meets the error and the loop reports it).
+    /// Queues (by reference) connection `index`'s view of the batch from frame `from`, less
+    /// its first `skip` bytes (what the socket took already), after what its queue holds.
+    fn queue_view(&self, entry: &mut Entry, index: u32, from: usize, excepted: bool, skip: usize) {
         let out = entry.conn.outgoing();
-        let mut skip = written;
-        self.for_each_range(index, from, until, excepted, |chunk, start, end| {
-            if skip >= end - start {
-                skip -= end - start;
-            } else {
-                out.put_by_reference(chunk.slice(start + skip..end));
-                skip = 0;
-            }
-            true
-        });
-        if let Some(e) = failure {
-            return Err(e);
-        }
-        if full {
-            return Ok(());
-        }
-        entry.flush()
+        let mut skip = skip;
+        self.for_each_range(
+            index,
+            from,
+            self.frames.len(),
+            excepted,
+            |chunk, start, end| {
+                if skip >= end - start {
+                    skip -= end - start;
+                } else {
+                    out.put_by_reference(chunk.slice(start + skip..end));
+                    skip = 0;
+                }
+                true
+            },
+        );
     }
 
     /// Calls `each` with the byte ranges (chunk, start, end) connection `index` gets of

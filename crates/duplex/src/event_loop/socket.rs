@@ -13,6 +13,7 @@ use duplex_proto::{CloseCode, CloseFrame, Message, PreparedFrame};
 use super::clock::Clock;
 use super::entry::{Entry, Phase};
 use super::fanout::Fanout;
+use super::sends::Sends;
 use super::table::{SocketId, Table};
 use crate::core::Delivery;
 use crate::error::{Error, Result};
@@ -89,6 +90,7 @@ pub struct Sockets<'a> {
     pub(super) options: &'a Options,
     pub(super) clock: &'a Clock,
     pub(super) fanout: &'a mut Fanout,
+    pub(super) sends: &'a mut Sends,
 }
 
 impl Sockets<'_> {
@@ -152,7 +154,7 @@ impl Sockets<'_> {
             }
         }
         if self.fanout.is_full() {
-            self.fanout.publish(self.table, self.dirty);
+            self.fanout.publish(self.table, self.sends, self.dirty);
         }
         report
     }
