@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Peer benchmark: duplex echo against tokio-tungstenite, fastwebsockets and Node ws.
+"""Peer benchmark: duplex echo against tokio-tungstenite, fastwebsockets, Node ws and uWebSockets.
 
 One command builds every server from its registry (release), then for each scenario and round
 starts each server in turn (the order rotates every round) pinned to CPU 0, drives it with
@@ -83,6 +83,9 @@ class Server:
                 return [str(PEERS / "target" / "release" / "tungstenite-relay"), "--listen", addr]
             if self.name == "node":
                 return ["node", str(NODE / "relay.mjs"), "--port", str(port), "--host", HOST]
+            if self.name == "uws":
+                return ["node", str(NODE / "uws.mjs"), "--port", str(port), "--host", HOST,
+                        "--relay"]
             raise ValueError(f"{self.name} has no broadcast server")
         if self.name == "duplex":
             cmd = [str(DUPLEX), "echo", "--listen", addr, "--threads", "1"]
@@ -97,6 +100,9 @@ class Server:
         if self.name == "node":
             cmd = ["node", str(NODE / "echo.mjs"), "--port", str(port), "--host", HOST]
             return cmd + (["--deflate"] if deflate else [])
+        if self.name == "uws":
+            cmd = ["node", str(NODE / "uws.mjs"), "--port", str(port), "--host", HOST]
+            return cmd + (["--deflate"] if deflate else [])
         raise ValueError(self.name)
 
 
@@ -108,6 +114,7 @@ SERVERS = {
         Server("tungstenite", "tokio-tungstenite (split + forward)", False),
         Server("fastwebsockets", "fastwebsockets (upgrade, FragmentCollector)", False),
         Server("node", "Node ws + bufferutil", True),
+        Server("uws", "uWebSockets (C++) through uWebSockets.js", True),
     ]
 }
 
@@ -150,7 +157,7 @@ SCENARIOS = [
 
 # Servers with a broadcast server (the issue names tokio-tungstenite's examples/server.rs
 # pattern and Node ws broadcasting to wss.clients); the others are n/a in g.
-RELAYS = {"duplex", "duplex-loop", "tungstenite", "node"}
+RELAYS = {"duplex", "duplex-loop", "tungstenite", "node", "uws"}
 
 
 @dataclasses.dataclass
@@ -686,7 +693,7 @@ def versions() -> dict:
     for crate in ("tokio-tungstenite", "fastwebsockets", "tokio", "hyper"):
         m = re.search(rf'name = "{crate}"\nversion = "([^"]+)"', lock)
         v[crate] = m.group(1) if m else "?"
-    for pkg in ("ws", "bufferutil"):
+    for pkg in ("ws", "bufferutil", "@trufflesuite/uws-js-unofficial"):
         try:
             v[pkg] = json.loads((NODE / "node_modules" / pkg / "package.json").read_text())[
                 "version"]
@@ -741,7 +748,10 @@ def render(scenarios, servers, results, meta) -> str:
     lines.append("")
     lines.append(f"Peers: tokio-tungstenite {v['tokio-tungstenite']}, fastwebsockets "
                  f"{v['fastwebsockets']} (hyper {v['hyper']}), tokio {v['tokio']}; Node "
-                 f"{v['node']} with ws {v['ws']} + bufferutil {v['bufferutil']}.")
+                 f"{v['node']} with ws {v['ws']} + bufferutil {v['bufferutil']}; uWebSockets.js "
+                 f"{v.get('@trufflesuite/uws-js-unofficial', '?')} (the "
+                 f"`@trufflesuite/uws-js-unofficial` package: uWebSockets' C++ core, callbacks "
+                 f"in JavaScript).")
     lines.append("")
     lines.append(f"`{meta['command']}`: {meta['rounds']} round(s), {meta['timing']}; "
                  f"load average at start {meta['load_start']}, at end {meta['load_end']}; "
