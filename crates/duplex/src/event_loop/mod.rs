@@ -12,9 +12,10 @@
 //!
 //! Writes are coalesced per loop iteration: whatever callbacks queue for a connection (its
 //! own echo, a broadcast from another connection) leaves in one vectored write after the
-//! batch of readiness events that caused it. A broadcast is held once for all its receivers
-//! until then, not queued on each (`fanout.rs`), so a burst to ten thousand receivers costs
-//! its own bytes, not ten thousand queues of them.
+//! batch of readiness events that caused it, and on Linux the writes of the whole batch go to
+//! the kernel in one io_uring submission (`sends.rs`). A broadcast is held once for all its
+//! receivers until then, not queued on each (`fanout.rs`), so a burst to ten thousand
+//! receivers costs its own bytes, not ten thousand queues of them.
 //!
 //! ```no_run
 //! use duplex::event_loop::{EventLoop, Handler, Socket};
@@ -205,8 +206,8 @@ impl EventLoop {
     }
 
     /// Whether the writes that follow a batch of events go to the kernel together, in one
-    /// `io_uring_enter` (the default on Linux where the kernel allows io_uring; a send there
-    /// costs about a third less CPU than its own `sendmsg`), or as one `sendmsg` each (`false`;
+    /// `io_uring_enter` (the default on Linux where the kernel allows io_uring: one system
+    /// call for the batch instead of one per connection), or as one `sendmsg` each (`false`;
     /// also what happens where io_uring cannot be set up, and the default when the environment
     /// has `DUPLEX_IO_URING=0`). Either way every send is non-blocking and the loop behaves
     /// the same.
