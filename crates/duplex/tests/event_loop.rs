@@ -512,6 +512,71 @@ async fn on_close_can_tell_the_others_who_left() {
     server.stop();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_reset_during_broadcasts_is_reported_and_the_others_get_everything() {
+    use std::os::fd::AsRawFd;
+    let server = start(ServerBuilder::new(), true);
+    let (mut stays, _) = ClientBuilder::new().connect(&server.url).await.unwrap();
+    // A raw receiver that will vanish with a reset (SO_LINGER 0) while broadcasts flow.
+    let mut vanishes = Some(TcpStream::connect(&server.addr).await.unwrap());
+    if let Some(raw) = &mut vanishes {
+        raw.write_all(REQUEST.as_bytes()).await.unwrap();
+    }
+    let (mut sender, _) = ClientBuilder::new().connect(&server.url).await.unwrap();
+    server
+        .wait_for("3 connections open", |log| log.len() >= 3)
+        .await;
+    let count = 200;
+    for i in 0..count {
+        sender.feed(vec![b'x'; 4096 + i]).await.unwrap();
+        if let (true, Some(raw)) = (i == count / 2, vanishes.take()) {
+            sender.flush().await.unwrap();
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            let linger = libc::linger {
+                l_onoff: 1,
+                l_linger: 0,
+            };
+            // SAFETY: a valid descriptor and a linger struct with its size.
+            let status = unsafe {
+                libc::setsockopt(
+                    raw.as_raw_fd(),
+                    libc::SOL_SOCKET,
+                    libc::SO_LINGER,
+                    (&linger as *const libc::linger).cast(),
+                    std::mem::size_of::<libc::linger>() as libc::socklen_t,
+                )
+            };
+            assert_eq!(status, 0);
+            drop(raw);
+        }
+    }
+    sender.flush().await.unwrap();
+    // Everything, in order, to the one that stayed, and the departure between them somewhere.
+    let mut next = 0;
+    let mut left = 0;
+    while next < count || left == 0 {
+        let m = tokio::time::timeout(Duration::from_secs(10), stays.recv())
+            .await
+            .expect("every broadcast arrives")
+            .unwrap()
+            .unwrap();
+        match m.as_text() {
+            Some(text) if text.ends_with(" left") => left += 1,
+            _ => {
+                assert_eq!(m.len(), 4096 + next, "broadcast {next}");
+                next += 1;
+            }
+        }
+    }
+    let end = server.logged("error").await;
+    // Seen by a read or by a send of the batch, whichever met the reset first.
+    assert!(
+        end.contains("reset") || end.contains("Broken pipe"),
+        "{end}"
+    );
+    server.stop();
+}
+
 /// For each message: a direct message to every other connection, the message broadcast, a
 /// second direct message, and an acknowledgement to the sender; so queues of one's own and the
 /// batch's shared broadcasts interleave.
