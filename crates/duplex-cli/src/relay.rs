@@ -22,12 +22,6 @@ pub fn run(args: RelayArgs) -> anyhow::Result<()> {
             .with_context(|| format!("cannot listen on {}", args.listen))?
             .io_uring(!args.no_io_uring);
         tracing::info!("event loop: relaying on ws://{}", event_loop.local_addr()?);
-        let writes = if event_loop.uses_io_uring() {
-            "io_uring"
-        } else {
-            "sendmsg"
-        };
-        tracing::debug!("event loop: batched writes through {writes}");
         return crate::runtime::run_event_loop(event_loop, &mut LoopRelay);
     }
     crate::runtime::build(args.threads)?.block_on(serve(args))

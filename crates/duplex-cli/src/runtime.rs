@@ -45,6 +45,12 @@ pub fn run_event_loop<H: duplex::event_loop::Handler>(
     event_loop: duplex::event_loop::EventLoop,
     handler: &mut H,
 ) -> anyhow::Result<()> {
+    let writes = if event_loop.uses_io_uring() {
+        "io_uring"
+    } else {
+        "sendmsg"
+    };
+    tracing::debug!("event loop: batched writes through {writes}");
     let handle = event_loop.handle();
     let signals = build(1)?;
     std::thread::Builder::new()

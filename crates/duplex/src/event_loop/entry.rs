@@ -13,6 +13,7 @@ use duplex_proto::handshake::server::Request;
 use duplex_proto::{CloseFrame, Connection, Event, HandshakeError, ProtocolError, SendBuffer};
 use mio::net::TcpStream;
 
+use super::sends::send_vectored;
 use crate::core::MAX_BURST_HINT;
 use crate::error::Error;
 use crate::io::{FIRST_READ, MAX_IOVECS, MIN_READ};
@@ -322,44 +323,13 @@ fn read_raw(stream: &TcpStream, into: &mut [MaybeUninit<u8>]) -> std::io::Result
     Ok(n as usize)
 }
 
-/// `sendmsg(2)` with the slices: what `writev` does for a socket, without the file layer it
-/// goes through first (`vfs_writev`, the file position lock: 7–10% of the server's time when
-/// a broadcast makes a small write to each of 1,000 sockets).
-#[cfg(target_os = "linux")]
-fn send_vectored(stream: &TcpStream, slices: &[IoSlice<'_>]) -> std::io::Result<usize> {
-    use std::os::fd::AsRawFd;
-    // SAFETY: an all-zero msghdr is valid (no address, no control data).
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    // `IoSlice` is ABI-compatible with `iovec` on Unix; the kernel only reads through it.
-    msg.msg_iov = slices.as_ptr() as *mut libc::iovec;
-    msg.msg_iovlen = slices.len() as _;
-    // SAFETY: `msg` points at `slices`, which outlive the call. MSG_NOSIGNAL: a peer that
-    // went away is an error to report, not a SIGPIPE for whoever embeds the loop.
-    let n = unsafe {
-        libc::sendmsg(
-            stream.as_raw_fd(),
-            &msg,
-            libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
-        )
-    };
-    if n < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    Ok(n as usize)
-}
-
-#[cfg(not(target_os = "linux"))]
-fn send_vectored(stream: &TcpStream, slices: &[IoSlice<'_>]) -> std::io::Result<usize> {
-    use std::io::Write;
-    (&*stream).write_vectored(slices)
-}
-
 /// Writes queued frames with vectored writes until the queue is empty or the socket is full.
 fn write_queued(stream: &mut TcpStream, out: &mut SendBuffer) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
     while out.has_remaining() {
         let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
         let count = out.chunks_vectored(&mut slices);
-        match send_vectored(stream, &slices[..count]) {
+        match send_vectored(stream.as_raw_fd(), &slices[..count]) {
             Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
             Ok(n) => out.advance(n),
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(()),
