@@ -23,8 +23,7 @@ pub fn run(args: EchoArgs) -> anyhow::Result<()> {
         let event_loop = duplex::event_loop::EventLoop::bind(args.listen, server_builder(&args))
             .with_context(|| format!("cannot listen on {}", args.listen))?
             .io_uring(!args.no_io_uring);
-        tracing::info!("event loop: listening on ws://{}", event_loop.local_addr()?);
-        return crate::runtime::run_event_loop(event_loop, &mut LoopEcho);
+        return crate::runtime::run_event_loop(event_loop, "listening on", &mut LoopEcho);
     }
     crate::runtime::build(args.threads)?.block_on(serve(args))
 }

@@ -21,8 +21,7 @@ pub fn run(args: RelayArgs) -> anyhow::Result<()> {
         let event_loop = duplex::event_loop::EventLoop::bind(args.listen, server_builder(&args))
             .with_context(|| format!("cannot listen on {}", args.listen))?
             .io_uring(!args.no_io_uring);
-        tracing::info!("event loop: relaying on ws://{}", event_loop.local_addr()?);
-        return crate::runtime::run_event_loop(event_loop, &mut LoopRelay);
+        return crate::runtime::run_event_loop(event_loop, "relaying on", &mut LoopRelay);
     }
     crate::runtime::build(args.threads)?.block_on(serve(args))
 }

@@ -41,8 +41,12 @@ pub fn listen_nodelay(addr: std::net::SocketAddr) -> std::io::Result<tokio::net:
 /// connections with 1001 and returns once they are closed. Ctrl-C is watched from a second,
 /// sleeping thread (tokio's signal handling, on a runtime of its own); a second Ctrl-C quits
 /// at once.
+///
+/// `doing` completes the line announcing the address ("listening on"), which is logged only
+/// once Ctrl-C is handled, so a client that saw it can interrupt the server cleanly.
 pub fn run_event_loop<H: duplex::event_loop::Handler>(
     event_loop: duplex::event_loop::EventLoop,
+    doing: &str,
     handler: &mut H,
 ) -> anyhow::Result<()> {
     let writes = if event_loop.uses_io_uring() {
@@ -53,16 +57,24 @@ pub fn run_event_loop<H: duplex::event_loop::Handler>(
     tracing::debug!("event loop: batched writes through {writes}");
     let handle = event_loop.handle();
     let signals = build(1)?;
+    // The handler is installed here, before the address is announced; `ctrl_c()` would
+    // install it only when first polled on the other thread, and a SIGINT sent before that
+    // would kill the process.
+    let mut interrupt = {
+        let _runtime = signals.enter();
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?
+    };
+    tracing::info!("event loop: {doing} ws://{}", event_loop.local_addr()?);
     std::thread::Builder::new()
         .name("ctrl-c".into())
         .spawn(move || {
             signals.block_on(async {
-                if tokio::signal::ctrl_c().await.is_ok() {
+                if interrupt.recv().await.is_some() {
                     tracing::info!(
                         "interrupted: closing connections with 1001 (Ctrl-C again to quit now)"
                     );
                     handle.shutdown();
-                    if tokio::signal::ctrl_c().await.is_ok() {
+                    if interrupt.recv().await.is_some() {
                         std::process::exit(130);
                     }
                 }
