@@ -12,7 +12,7 @@ use std::sync::Mutex;
 use duplex_proto::{Message, PreparedFrame};
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use crate::core::Delivery;
+use crate::options::Delivery;
 use crate::split::WebSocketWriter;
 
 /// Identifies a member, to remove it.

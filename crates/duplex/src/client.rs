@@ -18,9 +18,9 @@ use tokio::time::Instant;
 
 use crate::error::{Error, Result};
 use crate::io::poll_read_into;
+use crate::maybe_tls::MaybeTlsStream;
 use crate::options::Options;
 use crate::proxy::ProxySetting;
-use crate::stream::MaybeTlsStream;
 use crate::websocket::WebSocket;
 
 /// How much of a refusal's body [`HandshakeError::Rejected`] keeps.

@@ -58,16 +58,16 @@
 
 mod broadcast;
 mod client;
-mod core;
+mod driver;
 mod error;
 pub mod event_loop;
 mod io;
+mod maybe_tls;
 mod options;
 mod proxy;
 mod server;
-mod server_state;
+mod shutdown;
 mod split;
-mod stream;
 #[cfg(feature = "tls")]
 pub mod tls;
 mod websocket;
@@ -79,18 +79,17 @@ pub mod upgrade;
 
 pub use broadcast::{BroadcastReport, Broadcaster, MemberId};
 pub use client::{connect, ClientBuilder, Target};
-pub use core::Delivery;
 pub use duplex_proto::handshake::client::Response;
 pub use duplex_proto::handshake::server::Request;
 pub use duplex_proto::{
     CloseCode, CloseFrame, Config, DeflateConfig, Event, Message, PreparedFrame, Role, Utf8Bytes,
 };
 pub use error::{Error, Result};
-pub use options::{Options, SlowConsumer};
+pub use maybe_tls::MaybeTlsStream;
+pub use options::{Delivery, Options, SlowConsumer};
 pub use server::{accept, Accepted, ProtocolSelector, ServerBuilder};
-pub use server_state::Shutdown;
+pub use shutdown::Shutdown;
 pub use split::{WebSocketReader, WebSocketWriter};
-pub use stream::MaybeTlsStream;
 pub use websocket::WebSocket;
 
 /// Shared byte buffers, as used in [`Message`] payloads.

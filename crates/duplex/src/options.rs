@@ -24,6 +24,19 @@ pub enum SlowConsumer {
     Close,
 }
 
+/// What became of a frame offered without waiting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// Queued; it is being written.
+    Queued,
+    /// The receiver's queue is full ([`SlowConsumer::Wait`]): nothing was queued.
+    Full,
+    /// The receiver's queue is full ([`SlowConsumer::Drop`]): dropped for this receiver.
+    Dropped,
+    /// The connection is closing or closed (perhaps by [`SlowConsumer::Close`] just now).
+    Closed,
+}
+
 /// Options of the driver.
 ///
 /// ```

@@ -18,7 +18,7 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use crate::error::{Error, Result};
 use crate::io::poll_read_into;
 use crate::options::Options;
-use crate::server_state::{NoSlot, ServerState, Shutdown, Slot};
+use crate::shutdown::{NoSlot, ServerState, Shutdown, Slot};
 use crate::websocket::WebSocket;
 
 /// Accepts a WebSocket connection on a connected stream with default settings.

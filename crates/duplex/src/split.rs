@@ -12,8 +12,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use duplex_proto::{CloseCode, CloseFrame, Event, Message, PreparedFrame};
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use crate::core::{Core, Delivery};
+use crate::driver::Core;
 use crate::error::Result;
+use crate::options::Delivery;
 
 /// The receiving half of a split [`WebSocket`](crate::WebSocket).
 #[derive(Debug)]

@@ -12,7 +12,7 @@ use bytes::BytesMut;
 use duplex_proto::{CloseCode, CloseFrame, Config, Connection, Event, Message, Role};
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use crate::core::Core;
+use crate::driver::Core;
 use crate::error::{Error, Result};
 use crate::options::Options;
 

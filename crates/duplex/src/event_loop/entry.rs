@@ -3,7 +3,7 @@
 //! An `Entry` is what an idle connection costs, so it holds only what every connection needs:
 //! no task, no waker, no timer object (the loop's once-a-second sweep compares the `u32` ticks
 //! here), no buffers while idle. The protocol itself is [`duplex_proto::Connection`]; this file
-//! moves bytes between it and a non-blocking socket, as `core.rs` does for tokio.
+//! moves bytes between it and a non-blocking socket, as `driver.rs` does for tokio.
 
 use std::io::IoSlice;
 use std::mem::MaybeUninit;
@@ -14,7 +14,7 @@ use duplex_proto::{CloseFrame, Connection, Event, HandshakeError, ProtocolError,
 use mio::net::TcpStream;
 
 use super::sends::send_vectored;
-use crate::core::MAX_BURST_HINT;
+use crate::driver::MAX_BURST_HINT;
 use crate::error::Error;
 use crate::io::{FIRST_READ, MAX_IOVECS, MIN_READ};
 
@@ -73,7 +73,7 @@ pub(crate) struct Entry {
     pub(crate) last_ping: u32,
     /// The handshake, closing-handshake or teardown deadline.
     pub(crate) deadline: u32,
-    /// Bytes read since the socket last had nothing to read (see `core.rs`).
+    /// Bytes read since the socket last had nothing to read (see `driver.rs`).
     pub(crate) burst: u32,
     pub(crate) phase: Phase,
     /// In the loop's list of connections with bytes queued by someone else's callback.

@@ -37,8 +37,8 @@
 mod clock;
 mod entry;
 mod fanout;
+mod handler;
 mod sends;
-mod socket;
 mod table;
 
 use std::io::IoSlice;
@@ -57,11 +57,11 @@ use crate::error::Error;
 use crate::io::MAX_IOVECS;
 use crate::options::Options;
 use crate::server::{unavailable, ServerBuilder};
-use crate::server_state::NoSlot;
+use crate::shutdown::NoSlot;
 use entry::{End, Entry, Phase, Read};
 use fanout::Fanout;
+pub use handler::{Broadcast, Handler, Socket, Sockets};
 use sends::Sends;
-pub use socket::{Broadcast, Handler, Socket, Sockets};
 pub use table::SocketId;
 
 use clock::{ticks, Clock};

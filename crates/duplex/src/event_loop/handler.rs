@@ -15,8 +15,8 @@ use super::entry::{Entry, Phase};
 use super::fanout::Fanout;
 use super::sends::Sends;
 use super::table::{SocketId, Table};
-use crate::core::Delivery;
 use crate::error::{Error, Result};
+use crate::options::Delivery;
 use crate::options::{Options, SlowConsumer};
 
 /// What a server built on the loop does with its connections. Every method runs on the loop's

@@ -23,8 +23,8 @@ use tokio::time::{Instant, Sleep};
 
 use crate::error::{Error, Result};
 use crate::io::{poll_read_into, poll_write_all, FIRST_READ, MIN_READ};
-use crate::options::{Options, SlowConsumer};
-use crate::server_state::Slot;
+use crate::options::{Delivery, Options, SlowConsumer};
+use crate::shutdown::Slot;
 
 /// The largest last burst that sizes the next read buffer. A larger one was a large frame,
 /// and the protocol core sizes the buffer for such a frame once the header is read; a buffer
@@ -44,19 +44,6 @@ enum Phase {
     /// that space for a state it rarely reaches.
     Failing(Option<Box<Error>>),
     Done,
-}
-
-/// What became of a frame offered without waiting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Delivery {
-    /// Queued; it is being written.
-    Queued,
-    /// The receiver's queue is full ([`SlowConsumer::Wait`]): nothing was queued.
-    Full,
-    /// The receiver's queue is full ([`SlowConsumer::Drop`]): dropped for this receiver.
-    Dropped,
-    /// The connection is closing or closed (perhaps by [`SlowConsumer::Close`] just now).
-    Closed,
 }
 
 pub(crate) struct Core<S> {
