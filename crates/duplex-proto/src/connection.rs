@@ -11,13 +11,18 @@ use bytes::{Buf, Bytes, BytesMut};
 use crate::close::CloseFrame;
 use crate::config::Config;
 use crate::deflate::{Deflate, DeflateConfig, DeflateParams, InflateError};
-use crate::error::{ProtocolError, SendError};
-use crate::frame::{FrameHeader, OpCode, MAX_HEADER_LEN};
-use crate::mask::{apply_mask, apply_mask_at};
+use crate::error::ProtocolError;
+use crate::frame::{FrameHeader, OpCode};
+use crate::mask::apply_mask_at;
 use crate::message::{Event, Message, Utf8Bytes};
-use crate::prepared::PreparedFrame;
 use crate::send_buffer::SendBuffer;
 use crate::utf8::Utf8Validator;
+
+mod send;
+mod timers;
+
+use timers::Deadline;
+pub use timers::{Expired, Timeouts, IDLE_CLOSE};
 
 /// Which end of the connection we are. Clients mask what they send; servers never do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -89,6 +94,16 @@ pub struct Connection {
     /// While failed: payload bytes of the current frame still to skip, or `None` when the
     /// input can no longer be parsed as frames.
     drain_skip: Option<u64>,
+    /// When the peer was last heard from, in the driver's unit of time (see `timers.rs`).
+    heard_at: u32,
+    /// When the next keepalive ping starts counting: the last byte heard or the last ping.
+    quiet_since: u32,
+    /// The armed deadline, if `deadline_for` says one is.
+    deadline: u32,
+    deadline_for: Deadline,
+    /// Where a client's masking keys come from when a test fixed them (see
+    /// [`Connection::seed_masks`]); the thread's CSPRNG otherwise.
+    mask_keys: Option<Box<rand::rngs::StdRng>>,
 }
 
 #[derive(Debug)]
@@ -134,6 +149,11 @@ impl Connection {
             close_received: false,
             failed: false,
             drain_skip: Some(0),
+            heard_at: 0,
+            quiet_since: 0,
+            deadline: 0,
+            deadline_for: Deadline::None,
+            mask_keys: None,
         }
     }
 
@@ -437,113 +457,18 @@ impl Connection {
         if !self.close_sent {
             self.close_sent = true;
             let mut reason = err.to_string();
-            reason.truncate(123);
+            // A close reason holds at most 123 bytes; cut on a character boundary, since a
+            // message may one day quote something that is not ASCII.
+            let mut end = reason.len().min(123);
+            while !reason.is_char_boundary(end) {
+                end -= 1;
+            }
+            reason.truncate(end);
             let payload = CloseFrame::new(err.close_code(), reason)
                 .encode()
                 .unwrap_or_else(|_| Bytes::from_static(&[0x03, 0xea])); // 1002, no reason
             self.write_frame(OpCode::Close, true, false, &payload, None);
         }
-    }
-
-    /// Queues a message.
-    ///
-    /// A server queues a large payload by reference (no copy); a client masks it while copying.
-    pub fn send(&mut self, message: Message) -> Result<(), SendError> {
-        let (opcode, payload) = match message {
-            Message::Text(text) => (OpCode::Text, text.into_bytes()),
-            Message::Binary(data) => (OpCode::Binary, data),
-        };
-        self.check_can_send()?;
-        self.write_message(opcode, &payload.clone(), Some(payload));
-        Ok(())
-    }
-
-    /// Queues a frame prepared once for many connections, by reference (server role only:
-    /// a client must mask every frame with its own key).
-    pub fn send_prepared(&mut self, frame: &PreparedFrame) -> Result<(), SendError> {
-        self.check_can_send()?;
-        if self.role == Role::Client {
-            return Err(SendError::PreparedFromClient);
-        }
-        self.out.put_by_reference(frame.as_bytes().clone());
-        Ok(())
-    }
-
-    /// Queues a text message, copying it.
-    pub fn send_text(&mut self, text: &str) -> Result<(), SendError> {
-        self.check_can_send()?;
-        self.write_message(OpCode::Text, text.as_bytes(), None);
-        Ok(())
-    }
-
-    /// Queues a binary message, copying it.
-    pub fn send_binary(&mut self, data: &[u8]) -> Result<(), SendError> {
-        self.check_can_send()?;
-        self.write_message(OpCode::Binary, data, None);
-        Ok(())
-    }
-
-    /// One whole message: compressed when deflate is agreed and the message is large enough.
-    fn write_message(&mut self, opcode: OpCode, payload: &[u8], shared: Option<Bytes>) {
-        match self.deflate.as_mut() {
-            Some(deflate) if deflate.should_compress(payload.len()) => {
-                let mut scratch = std::mem::take(&mut deflate.scratch);
-                deflate.compress(payload, &mut scratch);
-                self.write_frame(opcode, true, true, &scratch, None);
-                // Keep a modest buffer for the next message; give back a big one.
-                if let Some(deflate) = self.deflate.as_mut() {
-                    if scratch.capacity() <= 64 * 1024 {
-                        scratch.clear();
-                        deflate.scratch = scratch;
-                    }
-                }
-            }
-            _ => self.write_frame(opcode, true, false, payload, shared),
-        }
-    }
-
-    /// Queues one frame of a message sent in pieces: `first` is true for its first frame (which
-    /// carries `Text` or `Binary`), `fin` for its last. The caller keeps pieces of one message
-    /// together; the peer checks that text is UTF-8 as a whole. Pieces are never compressed.
-    pub fn send_fragment(
-        &mut self,
-        is_text: bool,
-        first: bool,
-        fin: bool,
-        data: &[u8],
-    ) -> Result<(), SendError> {
-        self.check_can_send()?;
-        let opcode = match (first, is_text) {
-            (false, _) => OpCode::Continuation,
-            (true, true) => OpCode::Text,
-            (true, false) => OpCode::Binary,
-        };
-        self.write_frame(opcode, fin, false, data, None);
-        Ok(())
-    }
-
-    /// Queues a ping with up to 125 bytes of payload.
-    pub fn ping(&mut self, payload: &[u8]) -> Result<(), SendError> {
-        self.control(OpCode::Ping, payload)
-    }
-
-    /// Queues a pong with up to 125 bytes of payload (pongs to pings are automatic by default).
-    pub fn pong(&mut self, payload: &[u8]) -> Result<(), SendError> {
-        self.control(OpCode::Pong, payload)
-    }
-
-    /// Starts the closing handshake (or answers a close, if the peer's arrived and auto-reply was
-    /// somehow skipped). `None` sends a close frame with no status code. Nothing may be sent
-    /// afterwards; keep calling [`receive`](Self::receive) until [`Event::Close`].
-    pub fn close(&mut self, frame: Option<CloseFrame>) -> Result<(), SendError> {
-        self.check_can_send()?;
-        let payload = match frame {
-            Some(frame) => frame.encode()?,
-            None => Bytes::new(),
-        };
-        self.close_sent = true;
-        self.write_frame(OpCode::Close, true, false, &payload, None);
-        Ok(())
     }
 
     /// The bytes waiting to be written to the peer. Write as many as the socket takes, then
@@ -576,51 +501,6 @@ impl Connection {
     /// True once permessage-deflate is on.
     pub fn is_deflate_enabled(&self) -> bool {
         self.deflate.is_some()
-    }
-
-    fn control(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), SendError> {
-        self.check_can_send()?;
-        if payload.len() > 125 {
-            return Err(SendError::ControlPayloadTooBig(payload.len()));
-        }
-        self.write_frame(opcode, true, false, payload, None);
-        Ok(())
-    }
-
-    fn check_can_send(&self) -> Result<(), SendError> {
-        if self.close_sent {
-            return Err(SendError::Closed);
-        }
-        Ok(())
-    }
-
-    /// Encodes one frame into the send buffer: masked with a fresh random key for a client,
-    /// by reference to `shared` for a server when it is given and large.
-    fn write_frame(
-        &mut self,
-        opcode: OpCode,
-        fin: bool,
-        rsv1: bool,
-        payload: &[u8],
-        shared: Option<Bytes>,
-    ) {
-        let mut header = FrameHeader::new(opcode, payload.len() as u64).with_fin(fin);
-        header.rsv1 = rsv1;
-        if self.role == Role::Client {
-            header.mask = Some(rand::random());
-        }
-        let mut head = [0u8; MAX_HEADER_LEN];
-        let head_len = header.encode(&mut head);
-        self.out.put_slice(&head[..head_len]);
-        match (header.mask, shared) {
-            (Some(key), _) => {
-                let staged = self.out.stage(payload.len());
-                staged.copy_from_slice(payload);
-                apply_mask(staged, key);
-            }
-            (None, Some(shared)) => self.out.put_shared(shared),
-            (None, None) => self.out.put_slice(payload),
-        }
     }
 }
 

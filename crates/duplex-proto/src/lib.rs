@@ -41,7 +41,7 @@ pub mod utf8;
 pub use bytes;
 pub use close::{CloseCode, CloseFrame};
 pub use config::Config;
-pub use connection::{CloseState, Connection, Role};
+pub use connection::{CloseState, Connection, Expired, Role, Timeouts, IDLE_CLOSE};
 pub use deflate::{DeflateConfig, DeflateParams};
 pub use error::{HandshakeError, ProtocolError, SendError};
 pub use frame::{FrameHeader, OpCode};

@@ -65,6 +65,20 @@ impl ClientRequest {
         }
     }
 
+    /// Uses `nonce` for the `Sec-WebSocket-Key` instead of 16 fresh random bytes, so that a
+    /// test can reproduce the exact request. Never in production: the key must be
+    /// unpredictable (RFC 6455 4.1).
+    ///
+    /// ```
+    /// use duplex_proto::handshake::client::ClientRequest;
+    /// let request = ClientRequest::new("example.com", "/chat").nonce([1; 16]);
+    /// assert_eq!(request.key(), "AQEBAQEBAQEBAQEBAQEBAQ==");
+    /// ```
+    pub fn nonce(mut self, nonce: [u8; 16]) -> Self {
+        self.key = super::encode_key(&nonce);
+        self
+    }
+
     /// Offers a subprotocol; call again for more, most preferred first.
     pub fn protocol(mut self, protocol: impl Into<String>) -> Self {
         self.protocols.push(protocol.into());

@@ -34,7 +34,11 @@ pub fn accept_key(key: &[u8]) -> String {
 
 /// A fresh `Sec-WebSocket-Key`: 16 bytes from the thread's CSPRNG, base64-encoded.
 pub fn generate_key() -> String {
-    let nonce: [u8; 16] = rand::random();
+    encode_key(&rand::random())
+}
+
+/// The `Sec-WebSocket-Key` for a 16-byte nonce.
+fn encode_key(nonce: &[u8; 16]) -> String {
     base64::engine::general_purpose::STANDARD.encode(nonce)
 }
 
