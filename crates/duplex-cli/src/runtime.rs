@@ -55,7 +55,7 @@ pub fn run_event_loop<H: duplex::event_loop::Handler>(
         "sendmsg"
     };
     tracing::debug!("event loop: batched writes through {writes}");
-    let handle = event_loop.handle();
+    let handle = event_loop.shutdown_handle();
     let signals = build(1)?;
     // The handler is installed here, before the address is announced; `ctrl_c()` would
     // install it only when first polled on the other thread, and a SIGINT sent before that
@@ -73,7 +73,7 @@ pub fn run_event_loop<H: duplex::event_loop::Handler>(
                     tracing::info!(
                         "interrupted: closing connections with 1001 (Ctrl-C again to quit now)"
                     );
-                    handle.shutdown();
+                    handle.begin();
                     if interrupt.recv().await.is_some() {
                         std::process::exit(130);
                     }

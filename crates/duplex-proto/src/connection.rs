@@ -93,7 +93,7 @@ pub struct Connection {
     failed: bool,
     /// While failed: payload bytes of the current frame still to skip, or `None` when the
     /// input can no longer be parsed as frames.
-    drain_skip: Option<u64>,
+    drain_skip: u64,
     /// When the peer was last heard from, in the driver's unit of time (see `timers.rs`).
     heard_at: u32,
     /// When the next keepalive ping starts counting: the last byte heard or the last ping.
@@ -101,9 +101,10 @@ pub struct Connection {
     /// The armed deadline, if `deadline_for` says one is.
     deadline: u32,
     deadline_for: Deadline,
-    /// Where a client's masking keys come from when a test fixed them (see
-    /// [`Connection::seed_masks`]); the thread's CSPRNG otherwise.
-    mask_keys: Option<Box<rand::rngs::StdRng>>,
+    /// A test's fixed sequence of masking keys (see [`Connection::seed_masks`]): the state of
+    /// a xorshift generator, or 0 for the thread's CSPRNG. Four bytes, not a boxed generator:
+    /// the event loop's connections are counted in bytes.
+    mask_seed: u32,
 }
 
 #[derive(Debug)]
@@ -128,6 +129,11 @@ struct Fragments {
 /// cannot make us allocate it.
 const MAX_RESERVE: usize = 256 * 1024;
 
+/// `drain_skip` when the input can no longer be parsed as frames: no frame is that long, since
+/// a header with the length's top bit set fails to decode (RFC 6455 5.2). A sentinel rather
+/// than an `Option`, which would cost every connection 8 more bytes.
+const UNPARSEABLE: u64 = u64::MAX;
+
 /// Extra room beyond the frame being read, at least.
 const READ_AHEAD: usize = 16 * 1024;
 
@@ -148,12 +154,12 @@ impl Connection {
             close_sent: false,
             close_received: false,
             failed: false,
-            drain_skip: Some(0),
+            drain_skip: 0,
             heard_at: 0,
             quiet_since: 0,
             deadline: 0,
             deadline_for: Deadline::None,
-            mask_keys: None,
+            mask_seed: 0,
         }
     }
 
@@ -185,7 +191,7 @@ impl Connection {
     /// True once the peer's close frame arrived, or the connection failed and its input can no
     /// longer be parsed: nothing more needs to be read, and the transport may be closed.
     pub fn is_receive_done(&self) -> bool {
-        self.close_received || (self.failed && self.drain_skip.is_none())
+        self.close_received || (self.failed && self.drain_skip == UNPARSEABLE)
     }
 
     /// True if a protocol error failed the connection.
@@ -218,7 +224,8 @@ impl Connection {
 
     /// Skips frames after a failure, looking only for the peer's close.
     fn drain(&mut self, buf: &mut BytesMut) {
-        while let Some(skip) = self.drain_skip {
+        while self.drain_skip != UNPARSEABLE {
+            let skip = self.drain_skip;
             if self.close_received {
                 buf.clear();
                 return;
@@ -226,7 +233,7 @@ impl Connection {
             if skip > 0 {
                 let n = (buf.len() as u64).min(skip);
                 buf.advance(n as usize);
-                self.drain_skip = Some(skip - n);
+                self.drain_skip = skip - n;
                 if n < skip {
                     return;
                 }
@@ -236,10 +243,10 @@ impl Connection {
                 Ok(Some((header, n))) => {
                     buf.advance(n);
                     self.close_received = header.opcode == OpCode::Close;
-                    self.drain_skip = Some(header.payload_len);
+                    self.drain_skip = header.payload_len;
                 }
                 Ok(None) => return,
-                Err(_) => self.drain_skip = None,
+                Err(_) => self.drain_skip = UNPARSEABLE,
             }
         }
         buf.clear();
@@ -256,14 +263,14 @@ impl Connection {
                 None => {
                     let Some((header, header_len)) =
                         FrameHeader::decode(buf).inspect_err(|_| {
-                            self.drain_skip = None;
+                            self.drain_skip = UNPARSEABLE;
                         })?
                     else {
                         return Ok(None);
                     };
                     let is_text = self.check_header(&header).inspect_err(|_| {
                         buf.advance(header_len);
-                        self.drain_skip = Some(header.payload_len);
+                        self.drain_skip = header.payload_len;
                         // Even an invalid close frame means the peer will send nothing more.
                         self.close_received |= header.opcode == OpCode::Close;
                     })?;
@@ -285,7 +292,7 @@ impl Connection {
                     apply_mask_at(fresh, key, frame.processed);
                 }
                 if frame.is_text && self.utf8.feed(fresh).is_err() {
-                    self.drain_skip = Some(len as u64);
+                    self.drain_skip = len as u64;
                     return Err(ProtocolError::InvalidUtf8);
                 }
                 frame.processed = available;

@@ -1,29 +1,28 @@
 //! The connection driver: one state shared by [`WebSocket`](crate::WebSocket) and its split
 //! halves, advanced by `poll_*` calls.
 //!
-//! All protocol decisions are made by [`duplex_proto::Connection`]; this file moves bytes and
-//! keeps time. Reading an event also writes what the core queued (pongs, close replies, fed
-//! messages, broadcast frames), so an echo loop of `recv` + `feed` writes many replies with one
-//! syscall. The timers live here, not in the core: the keepalive (ping after `ping_interval` of
-//! silence, close after `idle_timeout`), the closing-handshake deadline, and the server's
-//! shutdown signal. The end of a connection follows RFC 6455 7.1.1 and what peers need in
-//! practice: the server closes TCP first; a client waits (bounded) for it; after a protocol
-//! error we keep reading until the peer's close, so the peer sees our close code instead of a
-//! connection reset.
+//! All protocol decisions are made by [`duplex_proto::Connection`], timers included (it says
+//! when it next needs attention and acts when told the time); the rest of the policy is
+//! `lifecycle.rs`, shared with the event loop. This file moves bytes and keeps one tokio timer
+//! at the core's next deadline. Reading an event also writes what the core queued (pongs,
+//! close replies, fed messages, broadcast frames), so an echo loop of `recv` + `feed` writes
+//! many replies with one syscall.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll, Waker};
+use std::time::Duration;
 
 use bytes::BytesMut;
-use duplex_proto::{CloseCode, CloseFrame, Connection, Event, Message, PreparedFrame, Role};
+use duplex_proto::{CloseFrame, Connection, Event, Expired, Message, PreparedFrame};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::{Instant, Sleep};
 
 use crate::error::{Error, Result};
 use crate::io::{poll_read_into, poll_write_all, FIRST_READ, MIN_READ};
-use crate::options::{Delivery, Options, SlowConsumer};
+use crate::lifecycle::{self, Admission, Policy, Step, Teardown};
+use crate::options::Delivery;
 use crate::shutdown::Slot;
 
 /// The largest last burst that sizes the next read buffer. A larger one was a large frame,
@@ -51,22 +50,23 @@ pub(crate) struct Core<S> {
     pub(crate) conn: Connection,
     read_buf: BytesMut,
     phase: Phase,
-    /// Closing-handshake deadline (also bounds the teardown).
+    /// The one timer, armed at or before the core's next deadline (see `poll_deadline`).
     timer: Option<Pin<Box<Sleep>>>,
-    keepalive: Option<Pin<Box<Sleep>>>,
-    last_heard: Instant,
-    last_ping: Instant,
+    /// The deadline `timer` is armed for, in the core's units; `None` once it fired.
+    armed: Option<u32>,
+    /// The core's clock counts milliseconds since this instant (tokio's clock, so that tests
+    /// with paused time drive it).
+    origin: Instant,
     /// Watching the server's shutdown (through `slot`) until it starts our close.
     watch_shutdown: bool,
     /// The task waiting in `poll_next_event`, woken when another task queues bytes.
     reader: Option<Waker>,
-    /// Shared by every connection of a server (72 bytes each otherwise).
-    pub(crate) options: Arc<Options>,
+    /// Shared by every connection of a server (or a client).
+    pub(crate) policy: Arc<Policy>,
     pub(crate) protocol: Option<Box<str>>,
     /// Boxed: set once, at the end, and 24 bytes smaller in every open connection.
     pub(crate) peer_close: Option<Box<CloseFrame>>,
-    /// Our side of the TCP connection is shut down (FIN sent).
-    write_shut: bool,
+    teardown: Teardown,
     /// Bytes read since the socket last had nothing to read: the size of the last burst. An
     /// idle connection gives its read buffer back; when bytes arrive again a burst like the
     /// last one is likely, so the new buffer is sized for it at once (see `poll_read`).
@@ -80,36 +80,47 @@ impl<S> std::fmt::Debug for Core<S> {
         f.debug_struct("Core")
             .field("conn", &self.conn)
             .field("phase", &self.phase)
-            .field("options", &self.options)
+            .field("policy", &self.policy)
             .field("protocol", &self.protocol)
             .finish_non_exhaustive()
     }
 }
 
+/// What one pass over an open connection came to.
+enum Open {
+    /// An event for the caller.
+    Event(Event),
+    /// The phase changed, or there is more to do: go round again.
+    Again,
+    /// Waiting for the socket or the timer.
+    Wait,
+    /// The transport failed or closed under us: report this, with nothing more to do.
+    Failed(Error),
+}
+
 impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
     pub(crate) fn new(
         io: S,
-        conn: Connection,
-        options: Arc<Options>,
+        mut conn: Connection,
+        policy: Arc<Policy>,
         protocol: Option<String>,
         leftover: BytesMut,
     ) -> Self {
-        let now = Instant::now();
+        conn.handle_open(0);
         Core {
             io,
             conn,
             read_buf: leftover,
             phase: Phase::Open,
             timer: None,
-            keepalive: None,
-            last_heard: now,
-            last_ping: now,
+            armed: None,
+            origin: Instant::now(),
             watch_shutdown: false,
             reader: None,
-            options,
+            policy,
             protocol: protocol.map(String::into_boxed_str),
             peer_close: None,
-            write_shut: false,
+            teardown: Teardown::default(),
             burst: 0,
             slot: None,
         }
@@ -119,6 +130,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
     pub(crate) fn attach(&mut self, slot: Slot) {
         self.slot = Some(slot);
         self.watch_shutdown = true;
+    }
+
+    /// Now, in the core's units: milliseconds since the connection began, wrapping.
+    fn now(&self) -> u32 {
+        self.origin.elapsed().as_millis() as u32
     }
 
     pub(crate) fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
@@ -160,19 +176,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
             return Ok(Delivery::Closed);
         }
         let queued = self.conn.outgoing_len();
-        if queued > 0 && queued + frame.len() > self.options.max_buffered {
-            return Ok(match self.options.slow_consumer {
-                SlowConsumer::Wait => Delivery::Full,
-                SlowConsumer::Drop => Delivery::Dropped,
-                SlowConsumer::Close => {
-                    let slow = CloseFrame::new(CloseCode::POLICY_VIOLATION, "slow consumer");
-                    self.start_close(Some(slow))?;
-                    Delivery::Closed
-                }
-            });
+        match lifecycle::admit(queued, frame.len(), &self.policy.options) {
+            Admission::Queue => {
+                self.conn.send_prepared(frame)?;
+                Ok(Delivery::Queued)
+            }
+            Admission::Refuse(delivery) => Ok(delivery),
+            Admission::Close => {
+                self.start_close(Some(lifecycle::slow_consumer()))?;
+                Ok(Delivery::Closed)
+            }
         }
-        self.conn.send_prepared(frame)?;
-        Ok(Delivery::Queued)
     }
 
     /// Writes what is queued from the caller's task, as much as the socket takes now. With a
@@ -195,7 +209,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
         }
     }
 
-    /// Drives the connection until the closing handshake completes, dropping messages.
+    /// Drives the connection until the closing handshake completes (or its deadline passes),
+    /// dropping messages.
     pub(crate) fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
         loop {
             match ready!(self.poll_next_event(cx)) {
@@ -223,110 +238,112 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
     pub(crate) fn poll_next_event(&mut self, cx: &mut Context<'_>) -> Poll<Result<Event>> {
         loop {
             match &mut self.phase {
-                Phase::Open => {
-                    // A peer that sends (pings, say) but does not read would make our replies
-                    // pile up: past max_buffered, neither parse what was read nor read more
-                    // until the socket drains. Pausing the parse too bounds the queue whatever
-                    // one read brought in (a read can be hundreds of KiB of pings).
-                    let backlogged = self.conn.outgoing_len() > self.options.max_buffered;
-                    let received = if backlogged {
-                        Ok(None)
-                    } else {
-                        self.conn.receive(&mut self.read_buf)
-                    };
-                    match received {
-                        Ok(Some(Event::Close(frame))) => {
-                            self.peer_close = frame.map(Box::new);
-                            self.phase = Phase::Closing;
-                            self.arm_timer();
-                            continue;
-                        }
-                        Ok(Some(event)) => return Poll::Ready(Ok(event)),
-                        Ok(None) => {}
-                        Err(e) => {
-                            self.phase = Phase::Failing(Some(Box::new(e.into())));
-                            self.arm_timer();
-                            continue;
-                        }
-                    }
-                    // Our close is out and the peer has yet to answer: bound the wait.
-                    if !self.conn.can_send() && self.timer.is_none() {
-                        self.arm_timer();
-                    }
-                    // Write what the core and the application queued, without waiting for it.
-                    if !self.conn.outgoing().is_empty() {
-                        if let Poll::Ready(Err(e)) = self.poll_flush(cx) {
-                            self.phase = Phase::Done;
-                            return Poll::Ready(Err(e));
-                        }
-                    }
-                    // The queue drained: parse what was read while it was too long. The
-                    // socket may have nothing new to wake us for it.
-                    if backlogged && self.conn.outgoing_len() <= self.options.max_buffered {
-                        continue;
-                    }
-                    let read = if self.conn.outgoing_len() > self.options.max_buffered {
-                        Poll::Pending
-                    } else {
-                        self.poll_read(cx)
-                    };
-                    match read {
-                        Poll::Ready(Ok(0)) => {
-                            self.phase = Phase::Done;
-                            return Poll::Ready(Err(Error::AbnormalClosure));
-                        }
-                        Poll::Ready(Ok(_)) => {
-                            self.last_heard = Instant::now();
-                            continue;
-                        }
-                        Poll::Ready(Err(e)) => {
-                            self.phase = Phase::Done;
-                            return Poll::Ready(Err(e.into()));
-                        }
-                        Poll::Pending => {
-                            // Nothing to read: an idle connection keeps no read buffer (the
-                            // next read allocates one; messages already handed out keep theirs).
-                            if self.read_buf.is_empty() && self.read_buf.capacity() > 0 {
-                                self.read_buf = BytesMut::new();
-                            } else if !self.read_buf.is_empty() {
-                                // A frame is still arriving: the next burst starts now.
-                                self.burst = 0;
-                            }
-                        }
-                    }
-                    if !self
-                        .reader
-                        .as_ref()
-                        .is_some_and(|w| w.will_wake(cx.waker()))
-                    {
-                        self.reader = Some(cx.waker().clone());
-                    }
-                    match self.poll_timers(cx) {
-                        Timers::Quiet => return Poll::Pending,
-                        Timers::Progress => continue,
-                        Timers::Fail(error) => {
-                            self.phase = Phase::Failing(Some(Box::new(error)));
-                            continue;
-                        }
-                    }
-                }
+                Phase::Open => match self.poll_open(cx) {
+                    Open::Event(event) => return Poll::Ready(Ok(event)),
+                    Open::Again => continue,
+                    Open::Wait => return Poll::Pending,
+                    Open::Failed(e) => return Poll::Ready(Err(e)),
+                },
                 Phase::Closing => {
                     ready!(self.poll_teardown(cx));
                     self.phase = Phase::Done;
                     let frame = self.peer_close.as_deref().cloned();
                     return Poll::Ready(Ok(Event::Close(frame)));
                 }
-                Phase::Failing(_) => {
-                    ready!(self.poll_teardown(cx));
-                    let Phase::Failing(error) = std::mem::replace(&mut self.phase, Phase::Done)
-                    else {
-                        unreachable!("phase checked above")
-                    };
+                Phase::Failing(error) => {
+                    let error = error.take();
+                    if self.poll_teardown(cx).is_pending() {
+                        self.phase = Phase::Failing(error);
+                        return Poll::Pending;
+                    }
+                    self.phase = Phase::Done;
                     return Poll::Ready(Err(error.map_or(Error::AlreadyClosed, |e| *e)));
                 }
                 Phase::Done => return Poll::Ready(Err(Error::AlreadyClosed)),
             }
         }
+    }
+
+    /// One pass over an open connection: parse what was read, write what is queued, read, and
+    /// when the socket is quiet, look at the shutdown signal and the timers.
+    fn poll_open(&mut self, cx: &mut Context<'_>) -> Open {
+        // A peer that sends (pings, say) but does not read would make our replies pile up:
+        // past max_buffered, neither parse what was read nor read more until the socket drains.
+        let backlogged = lifecycle::is_backlogged(&self.conn, &self.policy.options);
+        let received = if backlogged {
+            Ok(None)
+        } else {
+            self.conn.receive(&mut self.read_buf)
+        };
+        match received {
+            Ok(Some(Event::Close(frame))) => {
+                self.peer_close = frame.map(Box::new);
+                self.phase = Phase::Closing;
+                return Open::Again;
+            }
+            Ok(Some(event)) => return Open::Event(event),
+            Ok(None) => {}
+            Err(e) => return self.fail(e.into()),
+        }
+        // Write what the core and the application queued, without waiting for it.
+        if !self.conn.outgoing().is_empty() {
+            if let Poll::Ready(Err(e)) = self.poll_flush(cx) {
+                return self.end(e);
+            }
+        }
+        // The queue drained: parse what was read while it was too long. The socket may have
+        // nothing new to wake us for it.
+        let still_backlogged = lifecycle::is_backlogged(&self.conn, &self.policy.options);
+        if backlogged && !still_backlogged {
+            return Open::Again;
+        }
+        let read = if still_backlogged {
+            Poll::Pending
+        } else {
+            self.poll_read(cx)
+        };
+        match read {
+            Poll::Ready(Ok(0)) => return self.end(Error::AbnormalClosure),
+            Poll::Ready(Ok(_)) => {
+                let now = self.now();
+                self.conn.handle_input(now);
+                return Open::Again;
+            }
+            Poll::Ready(Err(e)) => return self.end(e.into()),
+            Poll::Pending => self.settle(),
+        }
+        if !self
+            .reader
+            .as_ref()
+            .is_some_and(|w| w.will_wake(cx.waker()))
+        {
+            self.reader = Some(cx.waker().clone());
+        }
+        self.poll_timers(cx)
+    }
+
+    /// The socket had nothing to read. An idle connection keeps no read buffer (the next read
+    /// allocates one; messages already handed out keep theirs); one with a frame still
+    /// arriving starts counting a new burst.
+    fn settle(&mut self) {
+        if self.read_buf.is_empty() && self.read_buf.capacity() > 0 {
+            self.read_buf = BytesMut::new();
+        } else if !self.read_buf.is_empty() {
+            self.burst = 0;
+        }
+    }
+
+    /// Moves to the teardown after a failure, reporting `error` at its end.
+    fn fail(&mut self, error: Error) -> Open {
+        self.phase = Phase::Failing(Some(Box::new(error)));
+        Open::Again
+    }
+
+    /// Ends the connection at once (the transport failed or closed under us): no teardown,
+    /// `error` is reported now.
+    fn end(&mut self, error: Error) -> Open {
+        self.phase = Phase::Done;
+        Open::Failed(error)
     }
 
     /// Reads into the read buffer. A connection that gave its buffer back while idle and whose
@@ -349,166 +366,112 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
         read
     }
 
-    /// Shutdown signal, closing deadline and keepalive, polled while the socket is quiet.
-    fn poll_timers(&mut self, cx: &mut Context<'_>) -> Timers {
+    /// The shutdown signal and the core's timers, looked at while the socket is quiet.
+    fn poll_timers(&mut self, cx: &mut Context<'_>) -> Open {
         if let (true, Some(slot)) = (self.watch_shutdown, self.slot.as_mut()) {
             if slot.poll_shutdown(cx).is_ready() {
                 self.watch_shutdown = false;
-                let going_away = CloseFrame::new(CloseCode::GOING_AWAY, "server shutting down");
-                return match self.start_close(Some(going_away)) {
-                    Ok(()) => Timers::Progress,
-                    Err(e) => Timers::Fail(e),
+                return match self.start_close(Some(lifecycle::shutting_down())) {
+                    Ok(()) => Open::Again,
+                    Err(e) => self.fail(e),
                 };
             }
         }
-        if !self.conn.can_send() {
-            if let Some(timer) = self.timer.as_mut() {
-                if timer.as_mut().poll(cx).is_ready() {
-                    return Timers::Fail(Error::Timeout("closing handshake"));
-                }
-            }
-            return Timers::Quiet;
-        }
-        self.poll_keepalive(cx)
-    }
-
-    fn poll_keepalive(&mut self, cx: &mut Context<'_>) -> Timers {
-        let Options {
-            ping_interval,
-            idle_timeout,
-            ..
-        } = *self.options;
-        if ping_interval.is_none() && idle_timeout.is_none() {
-            return Timers::Quiet;
-        }
-        let mut progress = false;
         loop {
-            // Armed at its real deadline from the start: a timer armed at "now" to be reset on
-            // its first firing costs every new connection a wake of the runtime (an eventfd
-            // write, an extra epoll_wait and an extra poll of the task).
-            let deadline = self.keepalive_deadline(ping_interval, idle_timeout);
-            let timer = self
-                .keepalive
-                .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
-            if timer.as_mut().poll(cx).is_pending() {
-                return if progress {
-                    Timers::Progress
-                } else {
-                    Timers::Quiet
-                };
+            let queued = self.conn.outgoing_len();
+            match self.conn.handle_timeout(self.now(), &self.policy.timeouts) {
+                Ok(()) => {}
+                Err(Expired::Idle) => return self.fail(lifecycle::PEER_IDLE),
+                Err(Expired::Closing) => return self.fail(lifecycle::CLOSE_TIMED_OUT),
+                Err(Expired::Handshake) => return self.fail(lifecycle::HANDSHAKE_TIMED_OUT),
             }
-            let now = Instant::now();
-            if idle_timeout.is_some_and(|idle| now.duration_since(self.last_heard) >= idle) {
-                let idle = CloseFrame::new(CloseCode::GOING_AWAY, "idle timeout");
-                if let Err(e) = self.start_close(Some(idle)) {
-                    return Timers::Fail(e);
-                }
-                self.arm_timer();
-                return Timers::Fail(Error::Timeout("peer idle"));
+            if self.conn.outgoing_len() > queued {
+                return Open::Again; // a ping to write
             }
-            let quiet_since = self.last_heard.max(self.last_ping);
-            if ping_interval.is_some_and(|every| now.duration_since(quiet_since) >= every) {
-                if self.conn.ping(b"").is_ok() {
-                    progress = true;
-                }
-                self.last_ping = now;
-            }
-            let next = self.keepalive_deadline(ping_interval, idle_timeout);
-            if let Some(timer) = self.keepalive.as_mut() {
-                timer.as_mut().reset(next);
+            if !self.poll_deadline(cx) {
+                return Open::Wait;
             }
         }
     }
 
-    /// When the keepalive must next look: the idle deadline or the next ping, whichever is
-    /// first (both counted from the last byte heard; a ping also from the last ping).
-    fn keepalive_deadline(
-        &self,
-        ping_interval: Option<std::time::Duration>,
-        idle_timeout: Option<std::time::Duration>,
-    ) -> Instant {
-        let far = self.last_heard + std::time::Duration::from_secs(86_400);
-        let next_idle = idle_timeout.map_or(far, |idle| self.last_heard + idle);
-        let next_ping =
-            ping_interval.map_or(far, |every| self.last_heard.max(self.last_ping) + every);
-        next_idle.min(next_ping)
-    }
-
-    fn arm_timer(&mut self) {
-        if self.timer.is_none() {
-            self.timer = Some(Box::pin(tokio::time::sleep(self.options.close_timeout)));
-        }
-    }
-
-    /// Ends the transport after the closing handshake or a failure: write our last frames,
-    /// read until the peer is done (its close frame, or for a client the server's end of
-    /// stream), then close our side. Bounded by the close timeout; I/O errors end it early.
-    ///
-    /// A server that failed the connection sends FIN right after its close frame: the peer may
-    /// never complete the frame we gave up on, so its close reply could be hidden inside that
-    /// frame's remaining length. Reading on until the peer closes too means nothing unread is
-    /// left in our receive buffer, which would turn our close into a reset.
-    fn poll_teardown(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let timed_out = |timer: &mut Option<Pin<Box<Sleep>>>, cx: &mut Context<'_>| {
-            timer
+    /// Arms the timer at the core's next deadline and polls it: true once that deadline has
+    /// come. The timer moves only to an earlier deadline: input pushes the keepalive later, and
+    /// a timer that fires early costs one look at the time, where moving it on every read
+    /// would cost a timer-wheel update per read (and one armed at "now" to be moved on its
+    /// first firing would cost every new connection a wake of the runtime). A timer that fired
+    /// for an earlier deadline than the core's is armed again here, not taken for it.
+    fn poll_deadline(&mut self, cx: &mut Context<'_>) -> bool {
+        loop {
+            let now = self.now();
+            let Some(at) = self.conn.poll_timeout(now, &self.policy.timeouts) else {
+                self.timer = None;
+                self.armed = None;
+                return false;
+            };
+            if (now.wrapping_sub(at) as i32) >= 0 {
+                return true;
+            }
+            let keep = self
+                .armed
+                .is_some_and(|armed| (at.wrapping_sub(armed) as i32) >= 0);
+            if !keep || self.timer.is_none() {
+                let wait = Duration::from_millis(u64::from(at.wrapping_sub(now)));
+                let when = Instant::now() + wait;
+                match self.timer.as_mut() {
+                    Some(timer) => timer.as_mut().reset(when),
+                    None => self.timer = Some(Box::pin(tokio::time::sleep_until(when))),
+                }
+                self.armed = Some(at);
+            }
+            let fired = self
+                .timer
                 .as_mut()
-                .is_none_or(|t| t.as_mut().poll(cx).is_ready())
-        };
-        self.keepalive = None;
+                .is_some_and(|timer| timer.as_mut().poll(cx).is_ready());
+            if !fired {
+                return false;
+            }
+            self.armed = None;
+        }
+    }
+
+    /// Ends the transport after the closing handshake or a failure, in the order
+    /// [`Teardown`] gives (write our last frames, FIN early after a failure, read until the
+    /// peer is done, close our side), bounded by the core's closing deadline. I/O errors end
+    /// it early.
+    fn poll_teardown(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         self.watch_shutdown = false;
-        if !self.conn.outgoing().is_empty() {
-            match self.poll_flush(cx) {
-                Poll::Pending if !timed_out(&mut self.timer, cx) => return Poll::Pending,
-                _ => {}
-            }
-        }
-        let is_server = self.conn.role() == Role::Server;
-        if is_server && self.conn.is_failed() && !self.write_shut {
-            if Pin::new(&mut self.io).poll_shutdown(cx).is_pending()
-                && !timed_out(&mut self.timer, cx)
-            {
-                return Poll::Pending;
-            }
-            self.write_shut = true;
-        }
-        // A server closes TCP once the peer is done sending; a client waits for the server to
-        // close first (RFC 6455 7.1.1), and so does a failed server that already sent FIN.
-        let wait_for_eof = !is_server || self.write_shut;
-        while wait_for_eof || !self.conn.is_receive_done() {
-            match poll_read_into(&mut self.io, cx, &mut self.read_buf) {
-                Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) => break,
-                Poll::Ready(Ok(_)) => {
-                    let _ = self.conn.receive(&mut self.read_buf);
+        loop {
+            let expired = self.poll_deadline(cx);
+            match self.teardown.next(&self.conn, false, expired) {
+                Step::Flush => match self.poll_flush(cx) {
+                    Poll::Ready(Ok(())) => {}
+                    Poll::Ready(Err(_)) => self.teardown.broken = true,
+                    Poll::Pending => return Poll::Pending,
+                },
+                Step::ShutdownWrite => {
+                    let _ = ready!(Pin::new(&mut self.io).poll_shutdown(cx));
+                    self.teardown.write_shut = true;
                 }
-                Poll::Pending if timed_out(&mut self.timer, cx) => break,
-                Poll::Pending => return Poll::Pending,
+                Step::Drain => match poll_read_into(&mut self.io, cx, &mut self.read_buf) {
+                    Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) => self.teardown.eof = true,
+                    Poll::Ready(Ok(_)) => {
+                        let _ = self.conn.receive(&mut self.read_buf);
+                    }
+                    Poll::Pending => return Poll::Pending,
+                },
+                Step::Close => {
+                    self.read_buf = BytesMut::new();
+                    self.timer = None;
+                    self.armed = None;
+                    if !self.teardown.write_shut {
+                        let _ = ready!(Pin::new(&mut self.io).poll_shutdown(cx));
+                        self.teardown.write_shut = true;
+                    }
+                    return Poll::Ready(());
+                }
             }
         }
-        self.read_buf = BytesMut::new();
-        self.timer = None;
-        if !self.write_shut {
-            let _ = ready!(Pin::new(&mut self.io).poll_shutdown(cx));
-            self.write_shut = true;
-        }
-        Poll::Ready(())
     }
-
-    /// Ends the connection now (after a timed-out close), without waiting for anything.
-    pub(crate) fn poll_abort(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        self.phase = Phase::Done;
-        let _ = ready!(Pin::new(&mut self.io).poll_shutdown(cx));
-        Poll::Ready(())
-    }
-}
-
-/// What the timers asked for.
-enum Timers {
-    /// Nothing due: wait for the socket or a timer.
-    Quiet,
-    /// Something was queued (a ping, a close): run the loop again to write it.
-    Progress,
-    /// End the connection with this error, after the usual teardown.
-    Fail(Error),
 }
 
 #[cfg(test)]

@@ -62,6 +62,7 @@ mod driver;
 mod error;
 pub mod event_loop;
 mod io;
+mod lifecycle;
 mod maybe_tls;
 mod options;
 mod proxy;

@@ -11,12 +11,16 @@ use std::task::Poll;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use duplex_proto::handshake::server::{reject, Request, DEFAULT_MAX_HEAD};
+use duplex_proto::handshake::server::{Request, DEFAULT_MAX_HEAD};
 use duplex_proto::{Config, DeflateConfig, DeflateParams, HandshakeError, Role};
+
+/// How long a client may take to send its request, unless told otherwise.
+const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
 use crate::error::{Error, Result};
 use crate::io::poll_read_into;
+use crate::lifecycle::{self, unavailable, Policy};
 use crate::options::Options;
 use crate::shutdown::{NoSlot, ServerState, Shutdown, Slot};
 use crate::websocket::WebSocket;
@@ -65,7 +69,8 @@ pub struct ServerBuilder {
 #[derive(Clone)]
 struct Settings {
     config: Config,
-    options: Arc<Options>,
+    /// The options with their timers in the tokio driver's unit, shared by its connections.
+    policy: Arc<Policy>,
     protocols: Vec<String>,
     selector: Option<ProtocolSelector>,
     allowed_origins: Option<Vec<String>>,
@@ -79,7 +84,7 @@ impl std::fmt::Debug for ServerBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ServerBuilder")
             .field("config", &self.settings.config)
-            .field("options", &self.settings.options)
+            .field("options", &self.settings.policy.options)
             .field("protocols", &self.settings.protocols)
             .field("allowed_origins", &self.settings.allowed_origins)
             .field("deflate", &self.settings.deflate)
@@ -95,13 +100,17 @@ impl Default for ServerBuilder {
         ServerBuilder {
             settings: Arc::new(Settings {
                 config: Config::default(),
-                options: Arc::new(Options::default()),
+                policy: Arc::new(Policy::new(
+                    Options::default(),
+                    DEFAULT_HANDSHAKE_TIMEOUT,
+                    Policy::MILLIS,
+                )),
                 protocols: Vec::new(),
                 selector: None,
                 allowed_origins: None,
                 deflate: None,
                 max_connections: None,
-                handshake_timeout: Duration::from_secs(10),
+                handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
                 max_head: DEFAULT_MAX_HEAD,
             }),
             state: ServerState::new(),
@@ -158,13 +167,21 @@ impl ServerBuilder {
 
     /// Sets the driver options.
     pub fn options(mut self, options: Options) -> Self {
-        self.settings_mut().options = Arc::new(options);
+        let settings = self.settings_mut();
+        settings.policy = Arc::new(Policy::new(
+            options,
+            settings.handshake_timeout,
+            Policy::MILLIS,
+        ));
         self
     }
 
     /// How long a client may take to send its whole request. Default 10 s.
     pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
-        self.settings_mut().handshake_timeout = timeout;
+        let settings = self.settings_mut();
+        settings.handshake_timeout = timeout;
+        let options = settings.policy.options;
+        settings.policy = Arc::new(Policy::new(options, timeout, Policy::MILLIS));
         self
     }
 
@@ -180,15 +197,26 @@ impl ServerBuilder {
         self.settings.config
     }
 
-    /// The driver options, shared.
-    pub(crate) fn shared_options(&self) -> &Arc<Options> {
-        &self.settings.options
+    /// The options and timers for a driver whose clock counts `unit`s.
+    pub(crate) fn policy_in(&self, unit: Duration) -> Policy {
+        let s = &self.settings;
+        Policy::new(s.policy.options, s.handshake_timeout, unit)
     }
 
-    /// The request-head limit, the request timeout and the connection cap.
-    pub(crate) fn handshake_limits(&self) -> (usize, Duration, Option<usize>) {
-        let s = &self.settings;
-        (s.max_head, s.handshake_timeout, s.max_connections)
+    /// The request-head limit.
+    pub(crate) fn max_head_len(&self) -> usize {
+        self.settings.max_head
+    }
+
+    /// Counts a new connection against the cap this builder and its clones share (each driver
+    /// gives it back through [`ServerState::leave`] or by dropping the slot).
+    pub(crate) fn enter(&self) -> std::result::Result<(), NoSlot> {
+        self.state.enter(self.settings.max_connections)
+    }
+
+    /// What this builder's clones share: the count and the shutdown signal.
+    pub(crate) fn state(&self) -> &Arc<ServerState> {
+        &self.state
     }
 
     fn settings_mut(&mut self) -> &mut Settings {
@@ -254,11 +282,11 @@ impl ServerBuilder {
             }
             Some(Err(e)) => return Err(e),
             None => {
-                let _ = stream
-                    .write_all(&reject(408, "the handshake took too long"))
-                    .await;
+                if let Some(response) = lifecycle::request_timeout().response() {
+                    let _ = stream.write_all(&response).await;
+                }
                 let _ = stream.shutdown().await;
-                return Err(Error::Timeout("handshake"));
+                return Err(lifecycle::HANDSHAKE_TIMED_OUT);
             }
         };
         match self.apply_policy(&request) {
@@ -290,10 +318,7 @@ impl ServerBuilder {
             }
             let n = std::future::poll_fn(|cx| poll_read_into(stream, cx, buf)).await?;
             if n == 0 {
-                return Err(HandshakeError::Malformed(
-                    "connection closed during the request".into(),
-                )
-                .into());
+                return Err(lifecycle::closed_during_request().into());
             }
         }
     }
@@ -365,10 +390,7 @@ impl ServerBuilder {
             // Shutdown began between negotiate and wrap: the connection closes at once with 1001.
             Err(_) => {
                 let mut ws = self.wrap_detached(io, accepted, leftover);
-                let _ = ws.core.start_close(Some(duplex_proto::CloseFrame::new(
-                    duplex_proto::CloseCode::GOING_AWAY,
-                    "server shutting down",
-                )));
+                let _ = ws.core.start_close(Some(lifecycle::shutting_down()));
                 ws
             }
         }
@@ -396,7 +418,7 @@ impl ServerBuilder {
             io,
             Role::Server,
             self.settings.config,
-            self.settings.options.clone(),
+            self.settings.policy.clone(),
             accepted.protocol,
             leftover,
         );
@@ -420,18 +442,6 @@ async fn within<F: Future>(limit: Duration, work: F) -> Option<F::Output> {
         return Some(output);
     }
     tokio::time::timeout_at(start + limit, work).await.ok()
-}
-
-/// The 503 refusal for a full or stopping server.
-pub(crate) fn unavailable(why: NoSlot) -> HandshakeError {
-    HandshakeError::BadRequest {
-        status: 503,
-        reason: "Service Unavailable",
-        detail: match why {
-            NoSlot::Full => "too many connections; try again shortly".into(),
-            NoSlot::ShuttingDown => "the server is shutting down".into(),
-        },
-    }
 }
 
 /// What the server agreed to in the handshake.

@@ -30,6 +30,38 @@ struct Waiters {
     free: Vec<u32>,
 }
 
+impl Waiters {
+    /// A free place for a waker: a freed one, or a new one.
+    fn place(&mut self) -> u32 {
+        match self.free.pop() {
+            Some(index) => index,
+            None => {
+                self.wakers.push(None);
+                u32::try_from(self.wakers.len() - 1)
+                    .expect("fewer than 2^32 connections wait at once")
+            }
+        }
+    }
+
+    fn release(&mut self, index: u32) {
+        self.wakers[index as usize] = None;
+        self.free.push(index);
+    }
+}
+
+/// A driver's registration for the shutdown signal (see [`ServerState::watch`]).
+#[derive(Debug)]
+pub(crate) struct Watch {
+    state: Arc<ServerState>,
+    index: u32,
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        self.state.waiters().release(self.index);
+    }
+}
+
 /// One connection's place in the count; freed on drop. It is also how the connection learns
 /// of a shutdown ([`Slot::poll_shutdown`]).
 #[derive(Debug)]
@@ -61,22 +93,56 @@ impl ServerState {
 
     /// Takes a slot unless `max` are taken or the server is shutting down.
     pub(crate) fn acquire(self: &Arc<Self>, max: Option<usize>) -> Result<Slot, NoSlot> {
+        self.enter(max)?;
+        Ok(Slot {
+            state: self.clone(),
+            waiter: None,
+            waker: None,
+        })
+    }
+
+    /// Counts a connection unless `max` are counted or the server is shutting down; the
+    /// caller gives it back with [`ServerState::leave`]. A task holds a [`Slot`] that does
+    /// this; the event loop calls both itself, so that its connections carry no slot.
+    pub(crate) fn enter(&self, max: Option<usize>) -> Result<(), NoSlot> {
         if self.is_shutting_down() {
             return Err(NoSlot::ShuttingDown);
         }
         let before = self.active.fetch_add(1, Ordering::AcqRel);
-        let slot = Slot {
-            state: self.clone(),
-            waiter: None,
-            waker: None,
-        };
         if max.is_some_and(|max| before >= max) {
-            return Err(NoSlot::Full); // dropping `slot` gives the count back
+            self.leave();
+            return Err(NoSlot::Full);
         }
-        Ok(slot)
+        Ok(())
     }
 
-    fn is_shutting_down(&self) -> bool {
+    /// Gives back a connection's place in the count.
+    pub(crate) fn leave(&self) {
+        if self.active.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.all_closed.notify_waiters();
+        }
+    }
+
+    /// Registers `waker` to be woken when the shutdown begins (once); the registration ends
+    /// when the returned watch is dropped. For a driver that watches for all its connections
+    /// at once (the event loop).
+    pub(crate) fn watch(self: &Arc<Self>, waker: Waker) -> Watch {
+        let index = {
+            let mut waiters = self.waiters();
+            let index = waiters.place();
+            waiters.wakers[index as usize] = Some(waker.clone());
+            index
+        };
+        if self.is_shutting_down() {
+            waker.wake();
+        }
+        Watch {
+            state: self.clone(),
+            index,
+        }
+    }
+
+    pub(crate) fn is_shutting_down(&self) -> bool {
         self.shutting_down.load(Ordering::Acquire)
     }
 
@@ -117,18 +183,7 @@ impl Slot {
             let mut waiters = self.state.waiters();
             let index = match self.waiter {
                 Some(index) => index,
-                None => {
-                    let index = match waiters.free.pop() {
-                        Some(index) => index,
-                        None => {
-                            waiters.wakers.push(None);
-                            u32::try_from(waiters.wakers.len() - 1)
-                                .expect("fewer than 2^32 connections wait at once")
-                        }
-                    };
-                    self.waiter = Some(index);
-                    index
-                }
+                None => *self.waiter.insert(waiters.place()),
             };
             waiters.wakers[index as usize] = Some(waker.clone());
         }
@@ -144,13 +199,9 @@ impl Slot {
 impl Drop for Slot {
     fn drop(&mut self) {
         if let Some(index) = self.waiter {
-            let mut waiters = self.state.waiters();
-            waiters.wakers[index as usize] = None;
-            waiters.free.push(index);
+            self.state.waiters().release(index);
         }
-        if self.state.active.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.state.all_closed.notify_waiters();
-        }
+        self.state.leave();
     }
 }
 

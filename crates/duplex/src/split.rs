@@ -83,7 +83,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketWriter<S> {
         let must_flush = {
             let mut core = lock(&self.shared);
             core.conn.send(message.into())?;
-            core.conn.outgoing_len() >= core.options.write_buffer_size
+            core.conn.outgoing_len() >= core.policy.options.write_buffer_size
         };
         if must_flush {
             self.flush().await?;

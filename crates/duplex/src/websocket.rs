@@ -7,6 +7,7 @@ use std::future::poll_fn;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::BytesMut;
 use duplex_proto::{CloseCode, CloseFrame, Config, Connection, Event, Message, Role};
@@ -14,6 +15,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::driver::Core;
 use crate::error::{Error, Result};
+use crate::lifecycle::Policy;
 use crate::options::Options;
 
 /// A WebSocket connection: the browser's verbs over any byte stream.
@@ -47,7 +49,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         protocol: Option<String>,
         leftover: BytesMut,
     ) -> Self {
-        Self::from_upgraded_shared(io, role, config, Arc::new(options), protocol, leftover)
+        let policy = Policy::new(options, Duration::ZERO, Policy::MILLIS);
+        Self::from_upgraded_shared(io, role, config, Arc::new(policy), protocol, leftover)
     }
 
     /// As [`WebSocket::from_upgraded`], with options shared by many connections.
@@ -55,7 +58,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
         io: S,
         role: Role,
         config: Config,
-        options: Arc<Options>,
+        policy: Arc<Policy>,
         protocol: Option<String>,
         leftover: BytesMut,
     ) -> Self {
@@ -63,7 +66,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
             core: Core::new(
                 io,
                 Connection::new(role, config),
-                options,
+                policy,
                 protocol,
                 leftover,
             ),
@@ -125,7 +128,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// [`flush`](Self::flush) writes the rest. Many feeds, one syscall.
     pub async fn feed(&mut self, message: impl Into<Message>) -> Result<()> {
         self.core.conn.send(message.into())?;
-        if self.core.conn.outgoing_len() >= self.core.options.write_buffer_size {
+        if self.core.conn.outgoing_len() >= self.core.policy.options.write_buffer_size {
             self.flush().await?;
         }
         Ok(())
@@ -153,14 +156,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     /// dropped, as in the browser.
     pub async fn close(&mut self, code: impl Into<CloseCode>, reason: &str) -> Result<()> {
         self.core.start_close(Some(CloseFrame::new(code, reason)))?;
-        let timeout = self.core.options.close_timeout;
-        match tokio::time::timeout(timeout, poll_fn(|cx| self.core.poll_close(cx))).await {
-            Ok(result) => result,
-            Err(_) => {
-                poll_fn(|cx| self.core.poll_abort(cx)).await;
-                Err(Error::Timeout("closing handshake"))
-            }
-        }
+        // The core's closing deadline bounds this: past it, the error is a timeout.
+        poll_fn(|cx| self.core.poll_close(cx)).await
     }
 
     /// Splits the connection into a reading and a writing half for two tasks.
@@ -181,7 +178,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> futures_sink::Sink<Message> for WebSocke
     type Error = Error;
 
     fn poll_ready(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
-        if self.core.conn.outgoing_len() >= self.core.options.write_buffer_size {
+        if self.core.conn.outgoing_len() >= self.core.policy.options.write_buffer_size {
             return self.core.poll_flush(cx);
         }
         Poll::Ready(Ok(()))

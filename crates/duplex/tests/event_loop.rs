@@ -5,7 +5,8 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use duplex::event_loop::{EventLoop, Handler, LoopHandle, Socket, SocketId, Sockets};
+use duplex::event_loop::{EventLoop, Handler, Socket, SocketId, Sockets};
+use duplex::Shutdown;
 use duplex::{
     ClientBuilder, CloseCode, CloseFrame, Config, Event, Message, Options, PreparedFrame,
     ServerBuilder, SlowConsumer,
@@ -63,7 +64,7 @@ impl Handler for Recorder {
 struct Running {
     url: String,
     addr: String,
-    handle: LoopHandle,
+    handle: Shutdown,
     log: Log,
     thread: JoinHandle<()>,
 }
@@ -105,7 +106,7 @@ impl Running {
     }
 
     fn stop(self) {
-        self.handle.shutdown();
+        self.handle.begin();
         self.thread.join().unwrap();
     }
 }
@@ -113,7 +114,7 @@ impl Running {
 fn start(builder: ServerBuilder, relay: bool) -> Running {
     let event_loop = EventLoop::bind("127.0.0.1:0".parse().unwrap(), builder).unwrap();
     let addr = event_loop.local_addr().unwrap().to_string();
-    let handle = event_loop.handle();
+    let handle = event_loop.shutdown_handle();
     let log = Log::default();
     let mut handler = Recorder {
         log: log.clone(),
@@ -387,7 +388,7 @@ async fn shutdown_closes_every_connection_with_1001_and_run_returns() {
     for _ in 0..3 {
         clients.push(ClientBuilder::new().connect(&server.url).await.unwrap().0);
     }
-    server.handle.shutdown();
+    server.handle.begin();
     for ws in &mut clients {
         match ws.next_event().await.unwrap() {
             Event::Close(Some(frame)) => {
@@ -628,7 +629,7 @@ impl Handler for Interleaver {
 async fn broadcasts_and_direct_messages_keep_the_order_they_were_queued_in() {
     let event_loop = EventLoop::bind("127.0.0.1:0".parse().unwrap(), ServerBuilder::new()).unwrap();
     let url = format!("ws://{}/", event_loop.local_addr().unwrap());
-    let handle = event_loop.handle();
+    let handle = event_loop.shutdown_handle();
     let thread = std::thread::spawn(move || event_loop.run(&mut Interleaver::default()).unwrap());
     let names = ["a", "b", "c"];
     let mut clients = Vec::new();
@@ -706,7 +707,7 @@ async fn broadcasts_and_direct_messages_keep_the_order_they_were_queued_in() {
             .expect("every client finishes")
             .unwrap();
     }
-    handle.shutdown();
+    handle.begin();
     thread.join().unwrap();
 }
 
@@ -732,7 +733,7 @@ async fn a_receiver_skipped_by_the_wait_policy_still_gets_what_was_queued_before
     let builder = ServerBuilder::new().options(options);
     let event_loop = EventLoop::bind("127.0.0.1:0".parse().unwrap(), builder).unwrap();
     let url = format!("ws://{}/", event_loop.local_addr().unwrap());
-    let handle = event_loop.handle();
+    let handle = event_loop.shutdown_handle();
     let thread = std::thread::spawn(move || event_loop.run(&mut Thrice).unwrap());
     let (mut receiver, _) = ClientBuilder::new().connect(&url).await.unwrap();
     let (mut sender, _) = ClientBuilder::new().connect(&url).await.unwrap();
@@ -750,6 +751,6 @@ async fn a_receiver_skipped_by_the_wait_policy_still_gets_what_was_queued_before
     // Only the first of each three was queued.
     let more = tokio::time::timeout(Duration::from_millis(300), receiver.recv()).await;
     assert!(more.is_err(), "a skipped broadcast arrived: {more:?}");
-    handle.shutdown();
+    handle.begin();
     thread.join().unwrap();
 }

@@ -4,7 +4,6 @@
 //! test asked for reproducible bytes.
 
 use bytes::Bytes;
-use rand::{Rng, SeedableRng};
 
 use super::{Connection, Role};
 use crate::close::CloseFrame;
@@ -33,8 +32,21 @@ impl Connection {
     /// assert_eq!(encode(7), encode(7));
     /// assert_ne!(encode(7), encode(8));
     /// ```
-    pub fn seed_masks(&mut self, seed: u64) {
-        self.mask_keys = Some(Box::new(rand::rngs::StdRng::seed_from_u64(seed)));
+    pub fn seed_masks(&mut self, seed: u32) {
+        self.mask_seed = seed.max(1);
+    }
+
+    /// The next masking key: from the CSPRNG, or the test's fixed sequence (xorshift32).
+    fn next_mask(&mut self) -> [u8; 4] {
+        if self.mask_seed == 0 {
+            return rand::random();
+        }
+        let mut x = self.mask_seed;
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        self.mask_seed = x;
+        x.to_le_bytes()
     }
 
     /// Queues a message.
@@ -167,10 +179,7 @@ impl Connection {
         let mut header = FrameHeader::new(opcode, payload.len() as u64).with_fin(fin);
         header.rsv1 = rsv1;
         if self.role == Role::Client {
-            header.mask = Some(match self.mask_keys.as_deref_mut() {
-                Some(keys) => keys.random(),
-                None => rand::random(),
-            });
+            header.mask = Some(self.next_mask());
         }
         let mut head = [0u8; MAX_HEADER_LEN];
         let head_len = header.encode(&mut head);

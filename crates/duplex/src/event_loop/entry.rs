@@ -17,6 +17,7 @@ use super::sends::send_vectored;
 use crate::driver::MAX_BURST_HINT;
 use crate::error::Error;
 use crate::io::{FIRST_READ, MAX_IOVECS, MIN_READ};
+use crate::lifecycle::{Step, Teardown};
 
 /// Where a connection's life stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,17 +70,13 @@ pub(crate) struct Entry {
     rare: Option<Box<Rare>>,
     /// Which connection this is, among all that ever had this slot (see `SocketId`).
     pub(crate) serial: u32,
-    pub(crate) last_heard: u32,
-    pub(crate) last_ping: u32,
-    /// The handshake, closing-handshake or teardown deadline.
-    pub(crate) deadline: u32,
     /// Bytes read since the socket last had nothing to read (see `driver.rs`).
     pub(crate) burst: u32,
     pub(crate) phase: Phase,
     /// In the loop's list of connections with bytes queued by someone else's callback.
     pub(crate) dirty: bool,
-    /// Our side of TCP is shut down (FIN sent).
-    pub(crate) write_shut: bool,
+    /// How far the end of the transport has gone (see `lifecycle.rs`).
+    teardown: Teardown,
     /// The last read found the socket empty (it returned less than it asked for, or nothing):
     /// the next bytes will come with a readiness event, so reading again before one would
     /// only return `EAGAIN`. tokio's reads make the same inference. Cleared by each event.
@@ -103,20 +100,17 @@ pub(crate) enum Read {
 }
 
 impl Entry {
-    pub(crate) fn new(stream: TcpStream, conn: Connection, serial: u32, now: u32) -> Self {
+    pub(crate) fn new(stream: TcpStream, conn: Connection, serial: u32) -> Self {
         Entry {
             stream,
             conn,
             read_buf: None,
             rare: None,
             serial,
-            last_heard: now,
-            last_ping: now,
-            deadline: 0,
             burst: 0,
             phase: Phase::Handshake,
             dirty: false,
-            write_shut: false,
+            teardown: Teardown::default(),
             drained: false,
             excepted: false,
             absorbed: 0,
@@ -240,46 +234,48 @@ impl Entry {
         Ok(())
     }
 
-    /// Ends the transport after the closing handshake, a failure or a refusal, as
-    /// `Core::poll_teardown` does: write what is queued, FIN at once after a protocol error,
-    /// read until the peer is done. Returns true when the socket may be closed, false while it
-    /// must wait for the socket; `expired` (the deadline passed) stops waiting.
+    /// Ends the transport after the closing handshake, a failure or a refusal, in the order
+    /// [`Teardown`] gives (the tokio driver follows the same steps). Returns true when the
+    /// socket may be closed, false while it must wait for the socket; `expired` (the deadline
+    /// passed) stops waiting.
     ///
     /// The caller closes the socket as soon as this returns true, and `close` sends the FIN
     /// itself (after anything still queued in the kernel), so only the early FIN of a failed
     /// connection needs a `shutdown`: one syscall less per connection than the tokio driver,
     /// whose `WebSocket` may outlive its close.
     pub(crate) fn teardown(&mut self, expired: bool) -> bool {
-        if self.flush().is_err() {
-            return true;
-        }
-        if !self.conn.outgoing().is_empty() && !expired {
-            return false;
-        }
-        if self.phase == Phase::Rejecting {
-            return true;
-        }
-        if self.conn.is_failed() && !self.write_shut {
-            let _ = self.stream.shutdown(std::net::Shutdown::Write);
-            self.write_shut = true;
-        }
-        // A failed server already sent FIN: it waits for the peer's, so that nothing unread
-        // turns our close into a reset.
-        let wait_for_eof = self.write_shut;
-        while wait_for_eof || !self.conn.is_receive_done() {
-            if self.drained && !expired {
-                return false;
-            }
-            match self.read() {
-                Read::Bytes => {
-                    let _ = self.receive();
+        let refused = self.phase == Phase::Rejecting;
+        loop {
+            match self.teardown.next(&self.conn, refused, expired) {
+                Step::Flush => {
+                    if self.flush().is_err() {
+                        self.teardown.broken = true;
+                    } else if !self.conn.outgoing().is_empty() {
+                        return false; // the socket is full: its writable event resumes us
+                    }
                 }
-                Read::WouldBlock if !expired => return false,
-                Read::WouldBlock | Read::Eof | Read::Error(_) => break,
+                Step::ShutdownWrite => {
+                    let _ = self.stream.shutdown(std::net::Shutdown::Write);
+                    self.teardown.write_shut = true;
+                }
+                Step::Drain => {
+                    if self.drained {
+                        return false;
+                    }
+                    match self.read() {
+                        Read::Bytes => {
+                            let _ = self.receive();
+                        }
+                        Read::WouldBlock => return false,
+                        Read::Eof | Read::Error(_) => self.teardown.eof = true,
+                    }
+                }
+                Step::Close => {
+                    self.read_buf = None;
+                    return true;
+                }
             }
         }
-        self.read_buf = None;
-        true
     }
 }
 

@@ -10,14 +10,14 @@ use std::net::SocketAddr;
 
 use duplex_proto::{CloseCode, CloseFrame, Message, PreparedFrame};
 
-use super::clock::Clock;
 use super::entry::{Entry, Phase};
 use super::fanout::Fanout;
 use super::sends::Sends;
 use super::table::{SocketId, Table};
+use crate::broadcast::BroadcastReport;
 use crate::error::{Error, Result};
-use crate::options::Delivery;
-use crate::options::{Options, SlowConsumer};
+use crate::lifecycle::{self, Admission};
+use crate::options::{Delivery, Options};
 
 /// What a server built on the loop does with its connections. Every method runs on the loop's
 /// thread; a callback that blocks stalls every connection.
@@ -88,7 +88,6 @@ pub struct Sockets<'a> {
     pub(super) table: &'a mut Table,
     pub(super) dirty: &'a mut Vec<u32>,
     pub(super) options: &'a Options,
-    pub(super) clock: &'a Clock,
     pub(super) fanout: &'a mut Fanout,
     pub(super) sends: &'a mut Sends,
 }
@@ -104,7 +103,7 @@ impl Sockets<'_> {
 
     /// Queues a prepared frame for every open connection, under the slow-consumer policy. The
     /// frame is held once for all of them until the batch's end, not queued on each.
-    pub fn broadcast(&mut self, frame: &PreparedFrame) -> Broadcast {
+    pub fn broadcast(&mut self, frame: &PreparedFrame) -> BroadcastReport {
         self.broadcast_except(None, frame)
     }
 
@@ -113,9 +112,8 @@ impl Sockets<'_> {
         self.table.len()
     }
 
-    fn broadcast_except(&mut self, except: Option<u32>, frame: &PreparedFrame) -> Broadcast {
-        let mut report = Broadcast::default();
-        let close_at = self.clock.after(self.options.close_timeout);
+    fn broadcast_except(&mut self, except: Option<u32>, frame: &PreparedFrame) -> BroadcastReport {
+        let mut report = BroadcastReport::default();
         let pending = self.fanout.bytes();
         let position = self.fanout.push(frame.as_bytes(), except);
         for index in 0..self.table.capacity() as u32 {
@@ -130,10 +128,11 @@ impl Sockets<'_> {
                 report.closed += 1;
                 continue;
             }
-            // The slow-consumer policy, as `offer` applies it, counting the batch's earlier
-            // broadcasts as queued (they are, in effect).
+            // The slow-consumer rule, counting the batch's earlier broadcasts as queued (they
+            // are, in effect).
             let queued = entry.conn.outgoing_len() + pending;
-            if queued == 0 || queued + frame.len() <= self.options.max_buffered {
+            let admission = lifecycle::admit(queued, frame.len(), self.options);
+            if admission == Admission::Queue {
                 report.queued += 1;
                 continue;
             }
@@ -142,12 +141,10 @@ impl Sockets<'_> {
                 entry.mark_dirty(index, self.dirty);
             }
             entry.absorbed = position as u16 + 1;
-            match self.options.slow_consumer {
-                SlowConsumer::Wait | SlowConsumer::Drop => report.skipped += 1,
-                SlowConsumer::Close => {
-                    let slow = CloseFrame::new(CloseCode::POLICY_VIOLATION, "slow consumer");
-                    let _ = entry.conn.close(Some(slow));
-                    entry.deadline = close_at;
+            match admission {
+                Admission::Queue | Admission::Refuse(_) => report.dropped += 1,
+                Admission::Close => {
+                    let _ = entry.conn.close(Some(lifecycle::slow_consumer()));
                     report.closed += 1;
                     entry.mark_dirty(index, self.dirty);
                 }
@@ -165,9 +162,8 @@ impl Sockets<'_> {
         }
     }
 
-    /// Queues a prepared frame under the slow-consumer policy (as `Core::queue_prepared`).
+    /// Queues a prepared frame under the slow-consumer rule (the tokio driver's too).
     fn offer(&mut self, index: u32, frame: &PreparedFrame) -> Delivery {
-        let close_at = self.clock.after(self.options.close_timeout);
         let Some(entry) = self.table.get_mut(index) else {
             return Delivery::Closed;
         };
@@ -179,22 +175,15 @@ impl Sockets<'_> {
         if self.fanout.absorb(entry, index) {
             entry.mark_dirty(index, self.dirty);
         }
-        let queued = entry.conn.outgoing_len();
-        let delivery = if queued > 0 && queued + frame.len() > self.options.max_buffered {
-            match self.options.slow_consumer {
-                SlowConsumer::Wait => return Delivery::Full,
-                SlowConsumer::Drop => return Delivery::Dropped,
-                SlowConsumer::Close => {
-                    let slow = CloseFrame::new(CloseCode::POLICY_VIOLATION, "slow consumer");
-                    let _ = entry.conn.close(Some(slow));
-                    entry.deadline = close_at;
-                    Delivery::Closed
-                }
+        let delivery = match lifecycle::admit(entry.conn.outgoing_len(), frame.len(), self.options)
+        {
+            Admission::Refuse(delivery) => return delivery,
+            Admission::Close => {
+                let _ = entry.conn.close(Some(lifecycle::slow_consumer()));
+                Delivery::Closed
             }
-        } else if entry.conn.send_prepared(frame).is_ok() {
-            Delivery::Queued
-        } else {
-            Delivery::Closed
+            Admission::Queue if entry.conn.send_prepared(frame).is_ok() => Delivery::Queued,
+            Admission::Queue => Delivery::Closed,
         };
         self.mark_dirty(index);
         delivery
@@ -211,17 +200,6 @@ impl Sockets<'_> {
     }
 }
 
-/// How a broadcast went, counted over the receivers.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Broadcast {
-    /// Receivers the frame was queued for.
-    pub queued: usize,
-    /// Receivers whose queue was full ([`SlowConsumer::Wait`] or [`SlowConsumer::Drop`]).
-    pub skipped: usize,
-    /// Receivers that are closing, some perhaps closed just now by [`SlowConsumer::Close`].
-    pub closed: usize,
-}
-
 impl Socket<'_> {
     /// This connection's id, valid for as long as the loop runs.
     pub fn id(&self) -> SocketId {
@@ -229,12 +207,12 @@ impl Socket<'_> {
     }
 
     /// The subprotocol agreed in the handshake.
-    pub fn protocol(&mut self) -> Option<&str> {
+    pub fn protocol(&self) -> Option<&str> {
         self.entry()?.protocol()
     }
 
     /// The peer's address (asked of the socket).
-    pub fn peer_addr(&mut self) -> std::io::Result<SocketAddr> {
+    pub fn peer_addr(&self) -> std::io::Result<SocketAddr> {
         match self.entry() {
             Some(entry) => entry.stream.peer_addr(),
             None => Err(std::io::ErrorKind::NotConnected.into()),
@@ -264,25 +242,23 @@ impl Socket<'_> {
     /// Queues a prepared frame for every other open connection, under the slow-consumer
     /// policy. The frame is held once for all of them until the batch's end, not queued on
     /// each.
-    pub fn broadcast(&mut self, frame: &PreparedFrame) -> Broadcast {
+    pub fn broadcast(&mut self, frame: &PreparedFrame) -> BroadcastReport {
         self.shared.broadcast_except(Some(self.index), frame)
     }
 
     /// Starts the closing handshake with a code and reason; `on_close` follows once the peer
     /// answers (or the close timeout passes). Closing twice is not an error.
-    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<()> {
-        let close_at = self.shared.clock.after(self.shared.options.close_timeout);
+    pub fn close(&mut self, code: impl Into<CloseCode>, reason: &str) -> Result<()> {
         let entry = self.shared.caught_up(self.id).ok_or(Error::AlreadyClosed)?;
         if entry.conn.can_send() {
             entry.conn.close(Some(CloseFrame::new(code, reason)))?;
-            entry.deadline = close_at;
             self.shared.mark_dirty(self.index);
         }
         Ok(())
     }
 
-    fn entry(&mut self) -> Option<&mut Entry> {
-        self.shared.table.by_id(self.id)
+    fn entry(&self) -> Option<&Entry> {
+        self.shared.table.get_by_id(self.id)
     }
 }
 

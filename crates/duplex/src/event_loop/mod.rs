@@ -35,37 +35,46 @@
 //! ```
 
 mod clock;
+mod drive;
 mod entry;
 mod fanout;
 mod handler;
 mod sends;
 mod table;
+mod timers;
 
 use std::io::IoSlice;
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Buf;
-use duplex_proto::{CloseCode, CloseFrame, Config, Connection, Event, HandshakeError, Role};
+use duplex_proto::{Config, Connection, HandshakeError, Role};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token, Waker};
 
-use crate::error::Error;
 use crate::io::MAX_IOVECS;
-use crate::options::Options;
-use crate::server::{unavailable, ServerBuilder};
-use crate::shutdown::NoSlot;
-use entry::{End, Entry, Phase, Read};
+use crate::lifecycle::{unavailable, Policy};
+use crate::server::ServerBuilder;
+use crate::shutdown::{Shutdown, Watch};
+use entry::{End, Entry, Phase};
 use fanout::Fanout;
-pub use handler::{Broadcast, Handler, Socket, Sockets};
+pub use handler::{Handler, Socket, Sockets};
 use sends::Sends;
 pub use table::SocketId;
 
-use clock::{ticks, Clock};
+use clock::Clock;
 use table::Table;
+
+/// Wakes the loop's poll from the thread that begins the shutdown.
+struct LoopWaker(Arc<Waker>);
+
+impl std::task::Wake for LoopWaker {
+    fn wake(self: Arc<Self>) {
+        let _ = self.0.wake();
+    }
+}
 
 const LISTENER: Token = Token(usize::MAX);
 const WAKER: Token = Token(usize::MAX - 1);
@@ -75,41 +84,6 @@ const WAKER: Token = Token(usize::MAX - 1);
 /// batch, instead of waiting for an edge that will not come.
 const READ_BUDGET: u32 = 16;
 
-/// Stops a running [`EventLoop`] from another thread (a signal handler's, say).
-///
-/// ```no_run
-/// # fn main() -> std::io::Result<()> {
-/// # struct Echo;
-/// # impl duplex::event_loop::Handler for Echo {
-/// #     fn on_message(&mut self, s: &mut duplex::event_loop::Socket<'_>, m: duplex::Message) {}
-/// # }
-/// let event_loop = duplex::event_loop::EventLoop::bind(
-///     "127.0.0.1:0".parse().unwrap(),
-///     duplex::ServerBuilder::new(),
-/// )?;
-/// let handle = event_loop.handle();
-/// std::thread::spawn(move || {
-///     std::thread::sleep(std::time::Duration::from_secs(60));
-///     handle.shutdown(); // open connections get 1001 "server shutting down"
-/// });
-/// event_loop.run(&mut Echo)?; // returns once every connection is closed
-/// # Ok(()) }
-/// ```
-#[derive(Clone, Debug)]
-pub struct LoopHandle {
-    stop: Arc<AtomicBool>,
-    waker: Arc<Waker>,
-}
-
-impl LoopHandle {
-    /// Stops accepting, closes open connections with 1001 ("server shutting down"), and makes
-    /// [`EventLoop::run`] return once they are closed (each within the close timeout).
-    pub fn shutdown(&self) {
-        self.stop.store(true, Ordering::Release);
-        let _ = self.waker.wake();
-    }
-}
-
 /// A WebSocket server on one thread: accepts, answers handshakes with a [`ServerBuilder`]'s
 /// policy, and calls a [`Handler`]. See the [module documentation](self).
 pub struct EventLoop {
@@ -117,10 +91,9 @@ pub struct EventLoop {
     listener: Option<TcpListener>,
     server: ServerBuilder,
     config: Config,
-    options: Arc<Options>,
+    /// The options, with their timers in the loop's whole seconds.
+    policy: Policy,
     max_head: usize,
-    handshake_timeout: Duration,
-    max_connections: Option<usize>,
     table: Table,
     /// Connections with bytes queued by a callback, written after the batch.
     dirty: Vec<u32>,
@@ -133,8 +106,13 @@ pub struct EventLoop {
     /// Connections that used their read budget and still have bytes to read.
     unfinished: Vec<u32>,
     clock: Clock,
-    stop: Arc<AtomicBool>,
-    waker: Arc<Waker>,
+    /// Wakes the loop when the server's shutdown begins (its registration with the builder's
+    /// shared state lasts as long as the loop).
+    _watch: Watch,
+    /// The waker `_watch` holds a reference to. Kept here too: the shutdown consumes the
+    /// registered waker, and if that dropped the last reference, the eventfd would close (and
+    /// leave the epoll set) before the loop collected its event.
+    _waker: Arc<Waker>,
     stopping: bool,
 }
 
@@ -182,16 +160,16 @@ impl EventLoop {
         poll.registry()
             .register(&mut listener, LISTENER, Interest::READABLE)?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
-        let (max_head, handshake_timeout, max_connections) = server.handshake_limits();
+        let watch = server
+            .state()
+            .watch(std::task::Waker::from(Arc::new(LoopWaker(waker.clone()))));
         Ok(EventLoop {
             poll,
             listener: Some(listener),
             config: server.protocol_config(),
-            options: server.shared_options().clone(),
+            policy: server.policy_in(Policy::SECONDS),
+            max_head: server.max_head_len(),
             server,
-            max_head,
-            handshake_timeout,
-            max_connections,
             table: Table::default(),
             dirty: Vec::new(),
             fanout: Fanout::default(),
@@ -199,8 +177,8 @@ impl EventLoop {
             later: Vec::new(),
             unfinished: Vec::new(),
             clock: Clock::new(),
-            stop: Arc::new(AtomicBool::new(false)),
-            waker,
+            _watch: watch,
+            _waker: waker,
             stopping: false,
         })
     }
@@ -241,19 +219,40 @@ impl EventLoop {
         }
     }
 
-    /// A handle that stops the loop from another thread.
-    pub fn handle(&self) -> LoopHandle {
-        LoopHandle {
-            stop: self.stop.clone(),
-            waker: self.waker.clone(),
-        }
+    /// The handle that shuts this loop down gracefully, from any thread: the same as its
+    /// [`ServerBuilder::shutdown_handle`], so it also closes every other loop and task that
+    /// builder (or a clone of it) serves.
+    ///
+    /// ```no_run
+    /// # fn main() -> std::io::Result<()> {
+    /// # struct Echo;
+    /// # impl duplex::event_loop::Handler for Echo {
+    /// #     fn on_message(&mut self, s: &mut duplex::event_loop::Socket<'_>, m: duplex::Message) {}
+    /// # }
+    /// let event_loop = duplex::event_loop::EventLoop::bind(
+    ///     "127.0.0.1:0".parse().unwrap(),
+    ///     duplex::ServerBuilder::new(),
+    /// )?;
+    /// let shutdown = event_loop.shutdown_handle();
+    /// std::thread::spawn(move || {
+    ///     std::thread::sleep(std::time::Duration::from_secs(60));
+    ///     shutdown.begin(); // open connections get 1001 "server shutting down"
+    /// });
+    /// event_loop.run(&mut Echo)?; // returns once every connection is closed
+    /// # Ok(()) }
+    /// ```
+    pub fn shutdown_handle(&self) -> Shutdown {
+        self.server.shutdown_handle()
     }
 
-    /// Runs until [`LoopHandle::shutdown`] and the last connection's close; an error only if
-    /// polling itself fails.
+    /// Runs until the server's shutdown ([`Shutdown::begin`]) and the last connection's close;
+    /// an error only if polling itself fails.
     pub fn run<H: Handler>(mut self, handler: &mut H) -> std::io::Result<()> {
         let mut events = Events::with_capacity(1024);
         let mut swept = self.clock.now;
+        if self.server.state().is_shutting_down() {
+            self.begin_shutdown(handler);
+        }
         loop {
             if self.stopping && self.table.len() == 0 {
                 return Ok(());
@@ -275,7 +274,7 @@ impl EventLoop {
                 match event.token() {
                     LISTENER => self.accept_all(handler),
                     WAKER => {
-                        if self.stop.load(Ordering::Acquire) {
+                        if self.server.state().is_shutting_down() {
                             self.begin_shutdown(handler);
                         }
                     }
@@ -324,22 +323,21 @@ impl EventLoop {
     fn admit<H: Handler>(&mut self, mut stream: TcpStream, handler: &mut H) {
         #[cfg(not(target_os = "linux"))]
         let _ = stream.set_nodelay(true);
-        if self
-            .max_connections
-            .is_some_and(|max| self.table.len() >= max)
-        {
-            refuse_now(&mut stream, unavailable(NoSlot::Full));
+        // Counted with every connection of this builder's clones: tasks, other loops.
+        if let Err(why) = self.server.enter() {
+            refuse_now(&mut stream, unavailable(why));
             return;
         }
         let now = self.clock.now;
-        let deadline = self.clock.after(self.handshake_timeout);
         let config = self.config;
+        let timeouts = self.policy.timeouts;
         let index = self.table.insert(|serial| {
-            let mut entry = Entry::new(stream, Connection::new(Role::Server, config), serial, now);
-            entry.deadline = deadline;
-            entry
+            let mut conn = Connection::new(Role::Server, config);
+            conn.expect_handshake(now, &timeouts);
+            Entry::new(stream, conn, serial)
         });
         let Some(entry) = self.table.get_mut(index) else {
+            self.server.state().leave();
             return;
         };
         // Edge triggered, both directions, once: no epoll_ctl per write that fills the socket.
@@ -350,194 +348,19 @@ impl EventLoop {
         );
         if let Err(e) = registered {
             tracing::warn!("cannot register a connection: {e}");
-            self.table.remove(index);
+            self.remove(index);
             return;
         }
         // The request is often in the socket already: no need to wait for its event.
         self.drive(index, handler);
     }
 
-    /// Advances one connection as far as its socket allows.
-    fn drive<H: Handler>(&mut self, index: u32, handler: &mut H) {
-        let mut budget = READ_BUDGET;
-        loop {
-            let now = self.clock.now;
-            let close_at = self.clock.after(self.options.close_timeout);
-            let max_buffered = self.options.max_buffered;
-            let Some(entry) = self.table.get_mut(index) else {
-                return;
-            };
-            match entry.phase {
-                Phase::Handshake => match self.handshake(index) {
-                    Handshake::Wait => return,
-                    Handshake::Opened => self.call(index, |h, socket| h.on_open(socket), handler),
-                    Handshake::Refused => {}
-                    Handshake::Gone(e) => {
-                        tracing::debug!("handshake failed: {e}");
-                        self.table.remove(index);
-                        return;
-                    }
-                },
-                Phase::Open => {
-                    // Past max_buffered (a peer that sends but does not read), neither parse
-                    // nor read until the socket takes the queue: its writable event resumes.
-                    if entry.conn.outgoing_len() > max_buffered {
-                        if let Err(e) = entry.flush() {
-                            return self.finish(index, End::Failed(e.into()), handler);
-                        }
-                        if entry.conn.outgoing_len() > max_buffered {
-                            return;
-                        }
-                    }
-                    match entry.receive() {
-                        Ok(Some(Event::Message(message))) => {
-                            self.call(index, |h, socket| h.on_message(socket, message), handler);
-                            continue;
-                        }
-                        Ok(Some(Event::Close(frame))) => {
-                            entry.set_end(End::Closed(frame));
-                            entry.phase = Phase::Closing;
-                            entry.deadline = close_at;
-                            // Our answer leaves with the batch's other writes, and the
-                            // teardown follows it there (`flush_dirty`).
-                            if entry.conn.outgoing_len() > 0 {
-                                entry.mark_dirty(index, &mut self.dirty);
-                                return;
-                            }
-                            continue;
-                        }
-                        Ok(Some(Event::Ping(_) | Event::Pong(_))) => continue,
-                        Ok(None) => {}
-                        Err(e) => {
-                            entry.set_end(End::Failed(e.into()));
-                            entry.phase = Phase::Failing;
-                            entry.deadline = close_at;
-                            continue;
-                        }
-                    }
-                    // Our close is out: the peer has until the deadline to answer.
-                    if !entry.conn.can_send() && entry.deadline == 0 {
-                        entry.deadline = close_at;
-                    }
-                    // The socket has nothing more: what this read's messages queued (for this
-                    // connection and others) leaves with the rest of the batch's writes.
-                    if entry.drained {
-                        if entry.conn.outgoing_len() > 0 {
-                            entry.mark_dirty(index, &mut self.dirty);
-                        }
-                        entry.settle();
-                        return;
-                    }
-                    // It will read again: what this read queued leaves first, as the
-                    // task-per-connection relay does, so that no queue grows by more than one
-                    // read's worth at a time.
-                    if !self.dirty.is_empty() || !self.fanout.is_empty() {
-                        self.flush_dirty(handler);
-                    }
-                    let Some(entry) = self.table.get_mut(index) else {
-                        return;
-                    };
-                    if let Err(e) = entry.flush() {
-                        return self.finish(index, End::Failed(e.into()), handler);
-                    }
-                    if entry.conn.outgoing_len() > max_buffered {
-                        return;
-                    }
-                    if budget == 0 {
-                        self.unfinished.push(index);
-                        return;
-                    }
-                    budget -= 1;
-                    match entry.read() {
-                        Read::Bytes => entry.last_heard = now,
-                        Read::WouldBlock => return,
-                        Read::Eof => {
-                            return self.finish(index, End::Failed(Error::AbnormalClosure), handler)
-                        }
-                        Read::Error(e) => {
-                            return self.finish(index, End::Failed(e.into()), handler)
-                        }
-                    }
-                }
-                Phase::Rejecting | Phase::Closing | Phase::Failing => {
-                    let expired = entry.deadline != 0 && now >= entry.deadline;
-                    if !entry.teardown(expired) {
-                        return;
-                    }
-                    let Some(id) = self.table.id_of(index) else {
-                        return;
-                    };
-                    let Some(mut entry) = self.table.remove(index) else {
-                        return;
-                    };
-                    if entry.phase != Phase::Rejecting {
-                        let end = entry
-                            .take_end()
-                            .unwrap_or(End::Failed(Error::AlreadyClosed));
-                        self.report_close(id, end, handler);
-                    }
-                    return;
-                }
-            }
-        }
-    }
-
-    /// Reads and answers the request: the 101 (queued, written with the first flush) or a
-    /// refusal.
-    fn handshake(&mut self, index: u32) -> Handshake {
-        let now = self.clock.now;
-        let close_at = self.clock.after(self.options.close_timeout);
-        let Some(entry) = self.table.get_mut(index) else {
-            return Handshake::Wait;
-        };
-        loop {
-            match entry.request(self.max_head) {
-                Ok(Some(request)) => {
-                    return match self.server.apply_policy(&request) {
-                        Ok(accepted) => {
-                            entry
-                                .conn
-                                .outgoing()
-                                .put_slice(&accepted.response(&request));
-                            if let Some((params, config)) = &accepted.deflate {
-                                entry.conn.enable_deflate(params, config);
-                            }
-                            entry.set_protocol(accepted.protocol);
-                            entry.phase = Phase::Open;
-                            // Broadcasts made before it opened are not for it.
-                            entry.absorbed = self.fanout.len() as u16;
-                            entry.deadline = 0;
-                            entry.last_heard = now;
-                            entry.last_ping = now;
-                            Handshake::Opened
-                        }
-                        Err(e) => {
-                            refuse(entry, &e, close_at);
-                            Handshake::Refused
-                        }
-                    };
-                }
-                Ok(None) => {}
-                Err(e) => {
-                    refuse(entry, &e, close_at);
-                    return Handshake::Refused;
-                }
-            }
-            if entry.drained {
-                return Handshake::Wait;
-            }
-            match entry.read() {
-                Read::Bytes => {}
-                Read::WouldBlock => return Handshake::Wait,
-                Read::Eof => {
-                    return Handshake::Gone(
-                        HandshakeError::Malformed("connection closed during the request".into())
-                            .into(),
-                    )
-                }
-                Read::Error(e) => return Handshake::Gone(e.into()),
-            }
-        }
+    /// Takes a connection out of the table (dropping it closes the socket, which also leaves
+    /// the epoll set) and out of the server's count.
+    fn remove(&mut self, index: u32) -> Option<Entry> {
+        let entry = self.table.remove(index)?;
+        self.server.state().leave();
+        Some(entry)
     }
 
     /// Runs a callback with a [`Socket`] for connection `index`.
@@ -556,8 +379,7 @@ impl EventLoop {
             shared: Sockets {
                 table: &mut self.table,
                 dirty: &mut self.dirty,
-                options: &self.options,
-                clock: &self.clock,
+                options: &self.policy.options,
                 fanout: &mut self.fanout,
                 sends: &mut self.sends,
             },
@@ -570,8 +392,7 @@ impl EventLoop {
         let Some(id) = self.table.id_of(index) else {
             return;
         };
-        // Dropping the stream closes the descriptor, which also leaves the epoll set.
-        if let Some(entry) = self.table.remove(index) {
+        if let Some(entry) = self.remove(index) {
             if entry.phase != Phase::Handshake && entry.phase != Phase::Rejecting {
                 self.report_close(id, end, handler);
             }
@@ -583,8 +404,7 @@ impl EventLoop {
         let mut sockets = Sockets {
             table: &mut self.table,
             dirty: &mut self.dirty,
-            options: &self.options,
-            clock: &self.clock,
+            options: &self.policy.options,
             fanout: &mut self.fanout,
             sends: &mut self.sends,
         };
@@ -663,115 +483,12 @@ impl EventLoop {
             self.later = later;
         }
     }
-
-    /// Once a second: handshake, keepalive, closing and teardown deadlines.
-    fn sweep<H: Handler>(&mut self, handler: &mut H) {
-        let now = self.clock.now;
-        let close_at = self.clock.after(self.options.close_timeout);
-        let ping_every = self.options.ping_interval.map(ticks);
-        let idle_after = self.options.idle_timeout.map(ticks);
-        for index in 0..self.table.capacity() as u32 {
-            let Some(entry) = self.table.get_mut(index) else {
-                continue;
-            };
-            let due = entry.deadline != 0 && now >= entry.deadline;
-            match entry.phase {
-                Phase::Handshake if due => {
-                    let e = HandshakeError::BadRequest {
-                        status: 408,
-                        reason: "Request Timeout",
-                        detail: "the handshake took too long".into(),
-                    };
-                    refuse(entry, &e, close_at);
-                    tracing::debug!("handshake failed: timed out");
-                    self.drive(index, handler);
-                }
-                // Our close is out: the peer's answer is awaited until the deadline.
-                Phase::Open if !entry.conn.can_send() && due => {
-                    entry.set_end(End::Failed(Error::Timeout("closing handshake")));
-                    entry.phase = Phase::Failing;
-                    self.drive(index, handler);
-                }
-                Phase::Open if !entry.conn.can_send() => {}
-                Phase::Open => {
-                    if idle_after.is_some_and(|idle| now - entry.last_heard >= idle) {
-                        // `drive` below writes what this queues.
-                        let _ = self.fanout.absorb(entry, index);
-                        let idle = CloseFrame::new(CloseCode::GOING_AWAY, "idle timeout");
-                        let _ = entry.conn.close(Some(idle));
-                        entry.set_end(End::Failed(Error::Timeout("peer idle")));
-                        entry.phase = Phase::Failing;
-                        entry.deadline = close_at;
-                        self.drive(index, handler);
-                    } else if ping_every
-                        .is_some_and(|every| now - entry.last_heard.max(entry.last_ping) >= every)
-                    {
-                        let _ = entry.conn.ping(b"");
-                        entry.last_ping = now;
-                        entry.mark_dirty(index, &mut self.dirty);
-                    }
-                }
-                _ if due => self.drive(index, handler),
-                _ => {}
-            }
-        }
-    }
-
-    /// Stops accepting and starts closing every connection with 1001.
-    fn begin_shutdown<H: Handler>(&mut self, handler: &mut H) {
-        if self.stopping {
-            return;
-        }
-        self.stopping = true;
-        if let Some(mut listener) = self.listener.take() {
-            let _ = self.poll.registry().deregister(&mut listener);
-        }
-        let close_at = self.clock.after(self.options.close_timeout);
-        for index in 0..self.table.capacity() as u32 {
-            let Some(entry) = self.table.get_mut(index) else {
-                continue;
-            };
-            match entry.phase {
-                Phase::Handshake => refuse(entry, &unavailable(NoSlot::ShuttingDown), close_at),
-                Phase::Open if entry.conn.can_send() => {
-                    // `drive` below writes what this queues.
-                    let _ = self.fanout.absorb(entry, index);
-                    let going_away = CloseFrame::new(CloseCode::GOING_AWAY, "server shutting down");
-                    let _ = entry.conn.close(Some(going_away));
-                    entry.deadline = close_at;
-                }
-                _ => continue,
-            }
-            self.drive(index, handler);
-        }
-    }
 }
 
 /// io_uring unless the environment says `DUPLEX_IO_URING=0`: a switch for an operator whose
 /// platform mishandles it, and how the tests run the loop both ways.
 fn io_uring_allowed() -> bool {
     std::env::var_os("DUPLEX_IO_URING").is_none_or(|value| value != "0")
-}
-
-/// What reading the request came to.
-enum Handshake {
-    /// More of the request is yet to come.
-    Wait,
-    Opened,
-    /// Answered with an HTTP error, being written.
-    Refused,
-    /// The client went away or the socket failed: nothing to answer.
-    Gone(Error),
-}
-
-/// Queues an HTTP refusal and moves the connection to writing it and closing.
-fn refuse(entry: &mut Entry, e: &HandshakeError, close_at: u32) {
-    tracing::debug!("handshake refused: {e}");
-    if let Some(response) = e.response() {
-        entry.conn.outgoing().put_slice(&response);
-    }
-    entry.phase = Phase::Rejecting;
-    entry.deadline = close_at;
 }
 
 /// Answers a connection the loop will not hold (no slot) with a best-effort write; the caller

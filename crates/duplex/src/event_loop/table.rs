@@ -72,6 +72,11 @@ impl Table {
         self.get_mut(id.index).filter(|e| e.serial == id.serial)
     }
 
+    pub(crate) fn get_by_id(&self, id: SocketId) -> Option<&Entry> {
+        let entry = self.slots.get(id.index as usize)?.as_ref()?;
+        (entry.serial == id.serial).then_some(entry)
+    }
+
     pub(crate) fn id_of(&self, index: u32) -> Option<SocketId> {
         let entry = self.slots.get(index as usize)?.as_ref()?;
         Some(SocketId {
@@ -89,7 +94,7 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let stream = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         let conn = duplex_proto::Connection::new(duplex_proto::Role::Server, Default::default());
-        Entry::new(mio::net::TcpStream::from_std(stream), conn, serial, 1)
+        Entry::new(mio::net::TcpStream::from_std(stream), conn, serial)
     }
 
     /// An idle connection costs its slot and nothing else, so this size is the loop's memory
