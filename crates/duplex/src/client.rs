@@ -541,18 +541,25 @@ async fn body_snippet<S: AsyncRead + Unpin>(
         }
     })
     .await;
-    let mut body = buf[start..].to_vec();
-    if chunked {
-        body = dechunk(&body);
-    }
-    body.truncate(want);
+    let body = &buf[start..];
+    let body = if chunked {
+        dechunk(body, want)
+    } else {
+        body[..want.min(body.len())].to_vec()
+    };
     String::from_utf8_lossy(&body).trim().to_owned()
 }
 
-/// The data of a chunked body, as far as it goes.
-fn dechunk(mut wire: &[u8]) -> Vec<u8> {
+/// The data of a chunked body, as far as it goes, up to `limit` bytes.
+///
+/// The chunk sizes are the server's to choose, including `ffffffffffffffff`: no arithmetic on
+/// them may overflow, and a size beyond the bytes at hand only means the body ends there.
+fn dechunk(mut wire: &[u8], limit: usize) -> Vec<u8> {
     let mut out = Vec::new();
-    while let Some(eol) = wire.windows(2).position(|w| w == b"\r\n") {
+    while out.len() < limit {
+        let Some(eol) = wire.windows(2).position(|w| w == b"\r\n") else {
+            break;
+        };
         let size_text = String::from_utf8_lossy(&wire[..eol]);
         let size_text = size_text.split(';').next().unwrap_or("").trim();
         let Ok(size) = usize::from_str_radix(size_text, 16) else {
@@ -562,11 +569,44 @@ fn dechunk(mut wire: &[u8]) -> Vec<u8> {
             break;
         }
         let data = &wire[eol + 2..];
-        out.extend_from_slice(&data[..size.min(data.len())]);
-        if data.len() < size + 2 {
+        let take = size.min(data.len()).min(limit - out.len());
+        out.extend_from_slice(&data[..take]);
+        // The next size line follows the data and its CRLF, if they all arrived.
+        let Some(end) = size.checked_add(2) else {
+            break;
+        };
+        if data.get(size..end) != Some(&b"\r\n"[..]) {
             break;
         }
-        wire = &data[size + 2..];
+        wire = &data[end..];
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dechunk_joins_chunks_and_ignores_extensions() {
+        let wire = b"5;name=value\r\nlog i\r\n4\r\nn fi\r\n3\r\nrst\r\n0\r\n\r\n";
+        assert_eq!(dechunk(wire, 1024), b"log in first");
+        assert_eq!(dechunk(wire, 7), b"log in ");
+    }
+
+    #[test]
+    fn dechunk_survives_sizes_a_server_should_not_send() {
+        let huge = b"ffffffffffffffff\r\nno such luck";
+        assert_eq!(dechunk(huge, 1024), b"no such luck");
+        assert_eq!(dechunk(huge, 2), b"no");
+        // One digit past usize, a size that is not hex, a size with no line end, nothing.
+        assert_eq!(dechunk(b"1ffffffffffffffff\r\nabc", 1024), b"");
+        assert_eq!(dechunk(b"zz\r\nabc\r\n", 1024), b"");
+        assert_eq!(dechunk(b"ffffffffffffffff", 1024), b"");
+        assert_eq!(dechunk(b"", 1024), b"");
+        // A chunk shorter than its size ends the body; so does a missing CRLF after it.
+        assert_eq!(dechunk(b"a\r\nshort", 1024), b"short");
+        assert_eq!(dechunk(b"2\r\nabXX1\r\nc\r\n", 1024), b"ab");
+        assert_eq!(dechunk(b"fffffffffffffffe\r\nxy", 1024), b"xy");
+    }
 }
