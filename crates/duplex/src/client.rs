@@ -16,7 +16,7 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ProxyError, Result};
 use crate::io::poll_read_into;
 use crate::maybe_tls::MaybeTlsStream;
 use crate::options::Options;
@@ -323,14 +323,18 @@ impl ClientBuilder {
                 )
                 .await
                 .map_err(|e| match e {
-                    Error::Connect { addr, source } => Error::Proxy(format!(
-                        "could not connect to proxy {} ({addr}): {source}",
-                        proxy.shown
-                    )),
-                    Error::Resolve { host, source } => Error::Proxy(format!(
-                        "could not resolve proxy {} ({host}): {source}",
-                        proxy.shown
-                    )),
+                    Error::Connect { addr, source } => ProxyError::Connect {
+                        proxy: proxy.shown.clone(),
+                        addr,
+                        source,
+                    }
+                    .into(),
+                    Error::Resolve { host, source } => ProxyError::Resolve {
+                        proxy: proxy.shown.clone(),
+                        host,
+                        source,
+                    }
+                    .into(),
                     e => e,
                 })?;
                 step(deadline, "proxy CONNECT", proxy.tunnel(&mut tcp, &target)).await?;

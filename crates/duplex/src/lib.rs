@@ -84,7 +84,7 @@ pub use duplex_proto::handshake::server::Request;
 pub use duplex_proto::{
     CloseCode, CloseFrame, Config, DeflateConfig, Event, Message, PreparedFrame, Role, Utf8Bytes,
 };
-pub use error::{Error, Result};
+pub use error::{Error, ProxyError, Result, TlsError};
 pub use maybe_tls::MaybeTlsStream;
 pub use options::{Delivery, Options, SlowConsumer};
 pub use server::{accept, Accepted, ProtocolSelector, ServerBuilder};
