@@ -24,9 +24,13 @@ use crate::proxy::ProxySetting;
 use crate::websocket::WebSocket;
 
 /// How much of a refusal's body [`HandshakeError::Rejected`] keeps.
-const BODY_SNIPPET: usize = 1024;
+pub(crate) const BODY_SNIPPET: usize = 1024;
 /// How long to wait for that body after the refusal's head.
 const BODY_WAIT: Duration = Duration::from_millis(500);
+/// How many bytes of a chunked refusal body to read at most while looking for the snippet's
+/// data: size lines cost bytes too (six per byte of data in one-byte chunks), but a server
+/// must not make the client buffer (and re-scan) without bound.
+pub(crate) const CHUNKED_READ_LIMIT: usize = 16 * BODY_SNIPPET;
 
 /// Connects to a `ws://` or `wss://` URL with default settings; returns the connection and the
 /// server's answer (see [`Response::protocol`]).
@@ -532,9 +536,16 @@ async fn body_snippet<S: AsyncRead + Unpin>(
     let chunked = header("Transfer-Encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked"));
     let length = header("Content-Length").and_then(|v| v.parse::<usize>().ok());
     let want = length.unwrap_or(BODY_SNIPPET).min(BODY_SNIPPET);
+    // For a chunked body, only the chunk structure says where the data ends: "0\r\n\r\n" can
+    // be data too, and the bytes read include the size lines.
     let complete = |buf: &BytesMut| {
         let body = &buf[start..];
-        body.len() >= want || (chunked && body.windows(5).any(|w| w == b"0\r\n\r\n"))
+        if chunked {
+            let (data, ended) = dechunk(body, want);
+            ended || data.len() >= want || body.len() >= CHUNKED_READ_LIMIT
+        } else {
+            body.len() >= want
+        }
     };
     let _ = tokio::time::timeout(BODY_WAIT, async {
         while !complete(buf) {
@@ -547,18 +558,19 @@ async fn body_snippet<S: AsyncRead + Unpin>(
     .await;
     let body = &buf[start..];
     let body = if chunked {
-        dechunk(body, want)
+        dechunk(body, want).0
     } else {
         body[..want.min(body.len())].to_vec()
     };
     String::from_utf8_lossy(&body).trim().to_owned()
 }
 
-/// The data of a chunked body, as far as it goes, up to `limit` bytes.
+/// The data of a chunked body, as far as it goes, up to `limit` bytes, and whether the body's
+/// last chunk (size 0) was reached.
 ///
 /// The chunk sizes are the server's to choose, including `ffffffffffffffff`: no arithmetic on
 /// them may overflow, and a size beyond the bytes at hand only means the body ends there.
-fn dechunk(mut wire: &[u8], limit: usize) -> Vec<u8> {
+pub(crate) fn dechunk(mut wire: &[u8], limit: usize) -> (Vec<u8>, bool) {
     let mut out = Vec::new();
     while out.len() < limit {
         let Some(eol) = wire.windows(2).position(|w| w == b"\r\n") else {
@@ -570,7 +582,7 @@ fn dechunk(mut wire: &[u8], limit: usize) -> Vec<u8> {
             break;
         };
         if size == 0 {
-            break;
+            return (out, true);
         }
         let data = &wire[eol + 2..];
         let take = size.min(data.len()).min(limit - out.len());
@@ -584,7 +596,7 @@ fn dechunk(mut wire: &[u8], limit: usize) -> Vec<u8> {
         }
         wire = &data[end..];
     }
-    out
+    (out, false)
 }
 
 #[cfg(test)]
@@ -594,23 +606,54 @@ mod tests {
     #[test]
     fn dechunk_joins_chunks_and_ignores_extensions() {
         let wire = b"5;name=value\r\nlog i\r\n4\r\nn fi\r\n3\r\nrst\r\n0\r\n\r\n";
-        assert_eq!(dechunk(wire, 1024), b"log in first");
-        assert_eq!(dechunk(wire, 7), b"log in ");
+        assert_eq!(dechunk(wire, 1024), (b"log in first".to_vec(), true));
+        assert_eq!(dechunk(wire, 7), (b"log in ".to_vec(), false));
+        // The last chunk's marker inside data is data (found by the http_client fuzz target).
+        assert_eq!(
+            dechunk(b"8\r\n0\r\n\r\nabc\r\n", 1024),
+            (b"0\r\n\r\nabc".to_vec(), false)
+        );
     }
 
     #[test]
     fn dechunk_survives_sizes_a_server_should_not_send() {
         let huge = b"ffffffffffffffff\r\nno such luck";
-        assert_eq!(dechunk(huge, 1024), b"no such luck");
-        assert_eq!(dechunk(huge, 2), b"no");
+        assert_eq!(dechunk(huge, 1024).0, b"no such luck");
+        assert_eq!(dechunk(huge, 2).0, b"no");
         // One digit past usize, a size that is not hex, a size with no line end, nothing.
-        assert_eq!(dechunk(b"1ffffffffffffffff\r\nabc", 1024), b"");
-        assert_eq!(dechunk(b"zz\r\nabc\r\n", 1024), b"");
-        assert_eq!(dechunk(b"ffffffffffffffff", 1024), b"");
-        assert_eq!(dechunk(b"", 1024), b"");
+        assert_eq!(dechunk(b"1ffffffffffffffff\r\nabc", 1024).0, b"");
+        assert_eq!(dechunk(b"zz\r\nabc\r\n", 1024).0, b"");
+        assert_eq!(dechunk(b"ffffffffffffffff", 1024).0, b"");
+        assert_eq!(dechunk(b"", 1024).0, b"");
         // A chunk shorter than its size ends the body; so does a missing CRLF after it.
-        assert_eq!(dechunk(b"a\r\nshort", 1024), b"short");
-        assert_eq!(dechunk(b"2\r\nabXX1\r\nc\r\n", 1024), b"ab");
-        assert_eq!(dechunk(b"fffffffffffffffe\r\nxy", 1024), b"xy");
+        assert_eq!(dechunk(b"a\r\nshort", 1024).0, b"short");
+        assert_eq!(dechunk(b"2\r\nabXX1\r\nc\r\n", 1024).0, b"ab");
+        assert_eq!(dechunk(b"fffffffffffffffe\r\nxy", 1024).0, b"xy");
+    }
+
+    /// A reader that returns one scripted piece per read, then the end of the stream.
+    struct Pieces(std::collections::VecDeque<&'static [u8]>);
+
+    impl AsyncRead for Pieces {
+        fn poll_read(
+            mut self: std::pin::Pin<&mut Self>,
+            _cx: &mut std::task::Context<'_>,
+            buf: &mut tokio::io::ReadBuf<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            if let Some(piece) = self.0.pop_front() {
+                buf.put_slice(piece);
+            }
+            std::task::Poll::Ready(Ok(()))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_chunked_body_is_read_to_its_last_chunk_not_to_a_look_alike() {
+        let head = "HTTP/1.1 403 Forbidden\r\nTransfer-Encoding: chunked\r\n\r\n";
+        let mut buf = BytesMut::from(format!("{head}8\r\n0\r\n\r\nabc\r\n").as_bytes());
+        let mut rest = Pieces([&b"4\r\n, ok\r\n0\r\n\r\n"[..]].into());
+        let headers = [("Transfer-Encoding".to_owned(), "chunked".to_owned())];
+        let body = body_snippet(&mut rest, &mut buf, &headers).await;
+        assert_eq!(body, "0\r\n\r\nabc, ok");
     }
 }
