@@ -87,7 +87,7 @@ fn is_loopback(host: &str) -> bool {
 
 /// Whether `no_proxy` (a comma list of `*`, hosts, domain suffixes with or without a leading
 /// dot, IP addresses, each optionally with `:port`) exempts the target.
-fn bypass(no_proxy: Option<&str>, target: &Target) -> bool {
+pub(crate) fn bypass(no_proxy: Option<&str>, target: &Target) -> bool {
     let Some(list) = no_proxy else { return false };
     let host = target.host.trim_end_matches('.').to_ascii_lowercase();
     list.split(',').map(str::trim).any(|entry| {
@@ -128,7 +128,7 @@ fn bypass(no_proxy: Option<&str>, target: &Target) -> bool {
 
 impl Proxy {
     /// Parses `http://[user[:password]@]host[:port]` (a bare `host:port` means `http://`).
-    fn parse(url: &str, origin: &str) -> Result<Proxy> {
+    pub(crate) fn parse(url: &str, origin: &str) -> Result<Proxy> {
         let with_scheme = if url.contains("://") {
             url.to_owned()
         } else {
