@@ -12,14 +12,14 @@ use crate::error::Result;
 use crate::proxy::{Proxy, ProxySetting};
 
 /// How many bytes of a refusal's body [`duplex_proto::HandshakeError::Rejected`] keeps.
-pub const BODY_SNIPPET: usize = crate::client::BODY_SNIPPET;
+pub const BODY_SNIPPET: usize = crate::client::refusal::BODY_SNIPPET;
 /// How many bytes of a chunked refusal body the client reads at most.
-pub const CHUNKED_READ_LIMIT: usize = crate::client::CHUNKED_READ_LIMIT;
+pub const CHUNKED_READ_LIMIT: usize = crate::client::refusal::CHUNKED_READ_LIMIT;
 
 /// The data of a chunked body, as far as it goes, up to `limit` bytes, and whether its last
 /// chunk was reached.
 pub fn dechunk(wire: &[u8], limit: usize) -> (Vec<u8>, bool) {
-    crate::client::dechunk(wire, limit)
+    crate::client::refusal::dechunk(wire, limit)
 }
 
 /// A proxy URL as the client reads it (`origin` names where it came from in errors): its
