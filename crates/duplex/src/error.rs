@@ -204,7 +204,7 @@ pub enum ProxyError {
     UnsupportedScheme {
         /// Where it came from: "the configured proxy" or the environment variable's name.
         origin: String,
-        /// The URL as given.
+        /// The URL, without its password.
         url: String,
     },
     /// The proxy's host name did not resolve.

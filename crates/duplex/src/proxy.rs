@@ -141,9 +141,11 @@ impl Proxy {
         };
         let parsed = url::Url::parse(&with_scheme).map_err(invalid)?;
         if parsed.scheme() != "http" {
+            let mut shown = parsed.clone();
+            let _ = shown.set_password(None); // errors get logged; passwords must not
             return Err(ProxyError::UnsupportedScheme {
                 origin: origin.to_owned(),
-                url: url.to_owned(),
+                url: shown.to_string(),
             }
             .into());
         }
@@ -333,7 +335,8 @@ mod tests {
         let expected = base64::engine::general_purpose::STANDARD.encode("us@er:p:ss");
         assert_eq!(p.authorization, Some(format!("Basic {expected}")));
         assert_eq!(p.shown, "http://proxy.local:3128");
-        let err = Proxy::parse("socks5://p:1080", "ALL_PROXY").unwrap_err();
+        let err = Proxy::parse("socks5://user:secret@p:1080", "ALL_PROXY").unwrap_err();
+        assert!(!err.to_string().contains("secret"), "{err}");
         assert!(
             matches!(&err, crate::Error::Proxy(ProxyError::UnsupportedScheme { origin, .. }) if origin == "ALL_PROXY"),
             "{err:?}"
