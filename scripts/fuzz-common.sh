@@ -9,7 +9,7 @@
 
 CARGO_FUZZ_VERSION=0.13.2
 FUZZ_TARGETS=(frame_server frame_client handshake_request handshake_response close_payload
-  utf8_split deflate_roundtrip)
+  utf8_split deflate_roundtrip http_client)
 FUZZ_SANITIZER="${FUZZ_SANITIZER:-none}"
 FUZZ_TARGET_DIR="fuzz/target/sanitizer-$FUZZ_SANITIZER"
 
@@ -36,6 +36,7 @@ fuzz_cargo() {
 fuzz_dict() {
   case "$1" in
     handshake_*) echo "fuzz/dictionaries/http.dict" ;;
+    http_client) echo "fuzz/dictionaries/http_client.dict" ;;
     frame_* | deflate_roundtrip | utf8_split | close_payload) echo "fuzz/dictionaries/websocket.dict" ;;
   esac
 }

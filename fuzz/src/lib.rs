@@ -1,4 +1,5 @@
-//! The bodies of the fuzz targets over `duplex-proto`, one module per target.
+//! The bodies of the fuzz targets over `duplex-proto`, and over the HTTP that `duplex`'s
+//! client parses itself ([`http_client`]), one module per target.
 //!
 //! They live in a library, not in the `fuzz_targets/` binaries, so that the same code runs
 //! under libFuzzer (`cargo fuzz run TARGET`) and in the plain corpus replay test
@@ -15,6 +16,7 @@ pub mod deflate_roundtrip;
 pub mod frames;
 pub mod handshake_request;
 pub mod handshake_response;
+pub mod http_client;
 pub mod input;
 pub mod utf8_split;
 
@@ -30,4 +32,5 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("close_payload", close_payload::run),
     ("utf8_split", utf8_split::run),
     ("deflate_roundtrip", deflate_roundtrip::run),
+    ("http_client", http_client::run),
 ];

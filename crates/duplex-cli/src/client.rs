@@ -34,7 +34,7 @@ pub fn builder(args: &ClientArgs) -> anyhow::Result<ClientBuilder> {
 /// A connection error, with a hint where the next step is not obvious from the message.
 pub fn explain(error: duplex::Error) -> anyhow::Error {
     let hint = match &error {
-        duplex::Error::Tls(text) if text.contains("certificate") => {
+        duplex::Error::Tls(tls) if tls.is_invalid_certificate() => {
             " (trust its CA with --ca FILE, or skip the check with --insecure when testing)"
         }
         duplex::Error::Timeout(_) => " (a longer --connect-timeout may help)",

@@ -204,11 +204,7 @@ async fn serve_tls(
     match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
         // Boxed with its rustls session anyway: the address can stay in this task.
         Ok(Ok(stream)) => echo(handshake(server, stream, peer), move |_| Some(peer)).await,
-        Ok(Err(e)) => log_end(
-            Some(peer),
-            Err(duplex::Error::Tls(format!("handshake failed: {e}"))),
-            0,
-        ),
+        Ok(Err(e)) => log_end(Some(peer), Err(duplex::TlsError::Handshake(e).into()), 0),
         Err(_) => log_end(Some(peer), Err(duplex::Error::Timeout("TLS handshake")), 0),
     }
 }

@@ -16,17 +16,15 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ProxyError, Result};
 use crate::io::poll_read_into;
 use crate::maybe_tls::MaybeTlsStream;
 use crate::options::Options;
 use crate::proxy::ProxySetting;
 use crate::websocket::WebSocket;
 
-/// How much of a refusal's body [`HandshakeError::Rejected`] keeps.
-const BODY_SNIPPET: usize = 1024;
-/// How long to wait for that body after the refusal's head.
-const BODY_WAIT: Duration = Duration::from_millis(500);
+pub(crate) mod refusal;
+use refusal::body_snippet;
 
 /// Connects to a `ws://` or `wss://` URL with default settings; returns the connection and the
 /// server's answer (see [`Response::protocol`]).
@@ -323,14 +321,18 @@ impl ClientBuilder {
                 )
                 .await
                 .map_err(|e| match e {
-                    Error::Connect { addr, source } => Error::Proxy(format!(
-                        "could not connect to proxy {} ({addr}): {source}",
-                        proxy.shown
-                    )),
-                    Error::Resolve { host, source } => Error::Proxy(format!(
-                        "could not resolve proxy {} ({host}): {source}",
-                        proxy.shown
-                    )),
+                    Error::Connect { addr, source } => ProxyError::Connect {
+                        proxy: proxy.shown.clone(),
+                        addr,
+                        source,
+                    }
+                    .into(),
+                    Error::Resolve { host, source } => ProxyError::Resolve {
+                        proxy: proxy.shown.clone(),
+                        host,
+                        source,
+                    }
+                    .into(),
                     e => e,
                 })?;
                 step(deadline, "proxy CONNECT", proxy.tunnel(&mut tcp, &target)).await?;
@@ -506,67 +508,4 @@ async fn open_tcp(host: &str, port: u16) -> Result<TcpStream> {
             source: std::io::Error::new(std::io::ErrorKind::NotFound, "no addresses"),
         },
     })
-}
-
-/// Reads the start of a refusal's body (up to its `Content-Length` and [`BODY_SNIPPET`] bytes,
-/// waiting at most [`BODY_WAIT`]): a server's refusal usually says why in its body. `buf` holds
-/// the response head and whatever followed it.
-async fn body_snippet<S: AsyncRead + Unpin>(
-    stream: &mut S,
-    buf: &mut BytesMut,
-    headers: &[(String, String)],
-) -> String {
-    let Some(start) = buf.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4) else {
-        return String::new();
-    };
-    let header = |name: &str| {
-        headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.trim())
-    };
-    let chunked = header("Transfer-Encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked"));
-    let length = header("Content-Length").and_then(|v| v.parse::<usize>().ok());
-    let want = length.unwrap_or(BODY_SNIPPET).min(BODY_SNIPPET);
-    let complete = |buf: &BytesMut| {
-        let body = &buf[start..];
-        body.len() >= want || (chunked && body.windows(5).any(|w| w == b"0\r\n\r\n"))
-    };
-    let _ = tokio::time::timeout(BODY_WAIT, async {
-        while !complete(buf) {
-            match std::future::poll_fn(|cx| poll_read_into(stream, cx, buf)).await {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {}
-            }
-        }
-    })
-    .await;
-    let mut body = buf[start..].to_vec();
-    if chunked {
-        body = dechunk(&body);
-    }
-    body.truncate(want);
-    String::from_utf8_lossy(&body).trim().to_owned()
-}
-
-/// The data of a chunked body, as far as it goes.
-fn dechunk(mut wire: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    while let Some(eol) = wire.windows(2).position(|w| w == b"\r\n") {
-        let size_text = String::from_utf8_lossy(&wire[..eol]);
-        let size_text = size_text.split(';').next().unwrap_or("").trim();
-        let Ok(size) = usize::from_str_radix(size_text, 16) else {
-            break;
-        };
-        if size == 0 {
-            break;
-        }
-        let data = &wire[eol + 2..];
-        out.extend_from_slice(&data[..size.min(data.len())]);
-        if data.len() < size + 2 {
-            break;
-        }
-        wire = &data[size + 2..];
-    }
-    out
 }

@@ -50,10 +50,25 @@ pub(crate) fn poll_read_into<S: AsyncRead + Unpin>(
         buf.reserve(MIN_READ);
     }
     let spare = buf.spare_capacity_mut();
+    let spare_len = spare.len();
     let mut read_buf = ReadBuf::uninit(spare);
+    let ours = read_buf.filled().as_ptr();
     ready!(Pin::new(io).poll_read(cx, &mut read_buf))?;
+    // `S` is any caller's `AsyncRead`, and safe code can swap in a `ReadBuf` over memory of its
+    // own; then the bytes it reports filled are not in `buf`, and `set_len` would expose
+    // uninitialised memory. tokio-util's `poll_read_buf` makes the same check.
+    assert_eq!(
+        ours,
+        read_buf.filled().as_ptr(),
+        "AsyncRead::poll_read replaced the ReadBuf it was given"
+    );
     let n = read_buf.filled().len();
-    // SAFETY: `poll_read` initialised the first `n` bytes of the spare capacity.
+    assert!(
+        n <= spare_len,
+        "AsyncRead::poll_read filled past the buffer"
+    );
+    // SAFETY: the ReadBuf is still the one over `buf`'s spare capacity (checked above), and a
+    // ReadBuf's filled part is initialised, so the first `n` spare bytes are.
     unsafe { buf.set_len(buf.len() + n) };
     Poll::Ready(Ok(n))
 }
@@ -78,4 +93,44 @@ pub(crate) fn poll_write_all<S: AsyncWrite + Unpin>(
         out.advance(n);
     }
     Pin::new(io).poll_flush(cx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A safe `AsyncRead` that reports a read into a buffer of its own instead of the one it
+    /// was given.
+    struct SwapsTheReadBuf;
+
+    impl AsyncRead for SwapsTheReadBuf {
+        fn poll_read(
+            self: Pin<&mut Self>,
+            _cx: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<std::io::Result<()>> {
+            let elsewhere: &'static mut [u8] = Box::leak(vec![7u8; 64].into_boxed_slice());
+            *buf = ReadBuf::new(elsewhere);
+            buf.advance(64);
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "AsyncRead::poll_read replaced the ReadBuf it was given")]
+    fn a_reader_that_swaps_the_read_buf_panics_instead_of_exposing_memory() {
+        let mut buf = BytesMut::with_capacity(MIN_READ);
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        let _ = poll_read_into(&mut SwapsTheReadBuf, &mut cx, &mut buf);
+    }
+
+    #[test]
+    fn an_honest_reader_fills_the_buffer() {
+        let mut buf = BytesMut::with_capacity(MIN_READ);
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        let mut reader: &[u8] = b"hello";
+        let read = poll_read_into(&mut reader, &mut cx, &mut buf);
+        assert!(matches!(read, Poll::Ready(Ok(5))), "{read:?}");
+        assert_eq!(&buf[..], b"hello");
+    }
 }

@@ -56,6 +56,9 @@
 //! # Ok(()) }
 //! ```
 
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod __fuzz;
 mod broadcast;
 mod client;
 mod driver;
@@ -85,7 +88,7 @@ pub use duplex_proto::handshake::server::Request;
 pub use duplex_proto::{
     CloseCode, CloseFrame, Config, DeflateConfig, Event, Message, PreparedFrame, Role, Utf8Bytes,
 };
-pub use error::{Error, Result};
+pub use error::{Error, ProxyError, Result, TlsError};
 pub use maybe_tls::MaybeTlsStream;
 pub use options::{Delivery, Options, SlowConsumer};
 pub use server::{accept, Accepted, ProtocolSelector, ServerBuilder};

@@ -14,7 +14,7 @@ use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
 use crate::client::Target;
-use crate::error::{Error, Result};
+use crate::error::{ProxyError, Result};
 use crate::io::poll_read_into;
 
 /// How a client picks its proxy.
@@ -87,7 +87,7 @@ fn is_loopback(host: &str) -> bool {
 
 /// Whether `no_proxy` (a comma list of `*`, hosts, domain suffixes with or without a leading
 /// dot, IP addresses, each optionally with `:port`) exempts the target.
-fn bypass(no_proxy: Option<&str>, target: &Target) -> bool {
+pub(crate) fn bypass(no_proxy: Option<&str>, target: &Target) -> bool {
     let Some(list) = no_proxy else { return false };
     let host = target.host.trim_end_matches('.').to_ascii_lowercase();
     list.split(',').map(str::trim).any(|entry| {
@@ -128,24 +128,33 @@ fn bypass(no_proxy: Option<&str>, target: &Target) -> bool {
 
 impl Proxy {
     /// Parses `http://[user[:password]@]host[:port]` (a bare `host:port` means `http://`).
-    fn parse(url: &str, source: &str) -> Result<Proxy> {
+    pub(crate) fn parse(url: &str, origin: &str) -> Result<Proxy> {
         let with_scheme = if url.contains("://") {
             url.to_owned()
         } else {
             format!("http://{url}")
         };
-        let invalid = |why: String| Error::Proxy(format!("invalid proxy URL in {source}: {why}"));
-        let parsed = url::Url::parse(&with_scheme).map_err(|e| invalid(format!("{url}: {e}")))?;
+        let invalid = |source| ProxyError::InvalidUrl {
+            origin: origin.to_owned(),
+            url: url.to_owned(),
+            source,
+        };
+        let parsed = url::Url::parse(&with_scheme).map_err(invalid)?;
         if parsed.scheme() != "http" {
-            return Err(invalid(format!(
-                "{url}: only http:// proxies (HTTP CONNECT) are supported"
-            )));
+            let mut shown = parsed.clone();
+            let _ = shown.set_password(None); // errors get logged; passwords must not
+            return Err(ProxyError::UnsupportedScheme {
+                origin: origin.to_owned(),
+                url: shown.to_string(),
+            }
+            .into());
         }
         let host = match parsed.host() {
             Some(url::Host::Domain(d)) => d.to_owned(),
             Some(url::Host::Ipv4(ip)) => ip.to_string(),
             Some(url::Host::Ipv6(ip)) => ip.to_string(),
-            None => return Err(invalid(format!("{url}: no host"))),
+            // The url crate requires a host for http://; this is only belt and braces.
+            None => return Err(invalid(url::ParseError::EmptyHost).into()),
         };
         let port = parsed.port().unwrap_or(80);
         let decode = |s: &str| {
@@ -200,47 +209,46 @@ impl Proxy {
                 Ok(httparse::Status::Complete(head_len)) => {
                     let status = response.code.unwrap_or(0);
                     if !(200..300).contains(&status) {
-                        let reason = response.reason.unwrap_or("").to_owned();
-                        let hint = match status {
-                            407 if self.authorization.is_some() => {
-                                ": the proxy refused the credentials in its URL"
-                            }
-                            407 => ": put credentials in the proxy URL (http://user:password@host:port)",
-                            _ => "",
-                        };
-                        return Err(Error::Proxy(format!(
-                            "proxy {} refused CONNECT {authority}: {status} {reason}{hint}",
-                            self.shown
-                        )));
+                        return Err(ProxyError::Refused {
+                            proxy: self.shown.clone(),
+                            authority,
+                            status,
+                            reason: response.reason.unwrap_or("").to_owned(),
+                            sent_credentials: self.authorization.is_some(),
+                        }
+                        .into());
                     }
                     if buf.len() > head_len {
-                        return Err(Error::Proxy(format!(
-                            "proxy {} sent data before the tunnel was used",
-                            self.shown
-                        )));
+                        return Err(ProxyError::EarlyData {
+                            proxy: self.shown.clone(),
+                        }
+                        .into());
                     }
                     return Ok(());
                 }
                 Ok(httparse::Status::Partial) if buf.len() <= MAX_HEAD => {}
                 Ok(httparse::Status::Partial) => {
-                    return Err(Error::Proxy(format!(
-                        "proxy {} answered with a head over {MAX_HEAD} bytes",
-                        self.shown
-                    )))
+                    return Err(ProxyError::HeadTooLarge {
+                        proxy: self.shown.clone(),
+                        limit: MAX_HEAD,
+                    }
+                    .into())
                 }
-                Err(e) => {
-                    return Err(Error::Proxy(format!(
-                        "proxy {} answered CONNECT with malformed HTTP: {e}",
-                        self.shown
-                    )))
+                Err(source) => {
+                    return Err(ProxyError::Malformed {
+                        proxy: self.shown.clone(),
+                        source,
+                    }
+                    .into())
                 }
             }
             let n = std::future::poll_fn(|cx| poll_read_into(stream, cx, &mut buf)).await?;
             if n == 0 {
-                return Err(Error::Proxy(format!(
-                    "proxy {} closed the connection before answering CONNECT {authority}",
-                    self.shown
-                )));
+                return Err(ProxyError::Closed {
+                    proxy: self.shown.clone(),
+                    authority,
+                }
+                .into());
             }
         }
     }
@@ -327,7 +335,17 @@ mod tests {
         let expected = base64::engine::general_purpose::STANDARD.encode("us@er:p:ss");
         assert_eq!(p.authorization, Some(format!("Basic {expected}")));
         assert_eq!(p.shown, "http://proxy.local:3128");
-        let err = Proxy::parse("socks5://p:1080", "ALL_PROXY").unwrap_err();
+        let err = Proxy::parse("socks5://user:secret@p:1080", "ALL_PROXY").unwrap_err();
+        assert!(!err.to_string().contains("secret"), "{err}");
+        assert!(
+            matches!(&err, crate::Error::Proxy(ProxyError::UnsupportedScheme { origin, .. }) if origin == "ALL_PROXY"),
+            "{err:?}"
+        );
         assert!(err.to_string().contains("only http:// proxies"), "{err}");
+        let err = Proxy::parse("http://[::1", "https_proxy").unwrap_err();
+        assert!(
+            matches!(&err, crate::Error::Proxy(ProxyError::InvalidUrl { .. })),
+            "{err:?}"
+        );
     }
 }

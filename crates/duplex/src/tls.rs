@@ -26,7 +26,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, ServerConfig, SignatureScheme};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, TlsError};
 
 pub use tokio_rustls::TlsAcceptor;
 
@@ -47,18 +47,28 @@ pub(crate) fn certificates_from_pem(
 ) -> Result<Vec<CertificateDer<'static>>> {
     let certs = CertificateDer::pem_slice_iter(pem)
         .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| Error::Tls(format!("{what}: invalid PEM: {e}")))?;
+        .map_err(|source| TlsError::Pem {
+            what: what.to_owned(),
+            source,
+        })?;
     if certs.is_empty() {
-        return Err(Error::Tls(format!(
-            "{what}: no certificate found (expected -----BEGIN CERTIFICATE-----)"
-        )));
+        return Err(TlsError::NoCertificate {
+            what: what.to_owned(),
+        }
+        .into());
     }
     Ok(certs)
 }
 
-fn read_file(path: &Path, what: &str) -> Result<Vec<u8>> {
-    std::fs::read(path)
-        .map_err(|e| Error::Tls(format!("cannot read {what} {}: {e}", path.display())))
+fn read_file(path: &Path, what: &'static str) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|source| {
+        TlsError::ReadFile {
+            what,
+            path: path.to_owned(),
+            source,
+        }
+        .into()
+    })
 }
 
 /// Reads a PEM file of certificates (for [`crate::ClientBuilder::add_root_certificates_pem`]).
@@ -107,7 +117,7 @@ impl ClientTls {
         }
         let builder = ClientConfig::builder_with_provider(provider())
             .with_safe_default_protocol_versions()
-            .map_err(|e| Error::Tls(e.to_string()))?;
+            .map_err(TlsError::Rustls)?;
         let mut config = if self.accept_invalid_certs {
             builder
                 .dangerous()
@@ -123,7 +133,10 @@ impl ClientTls {
             for cert in &self.extra_roots {
                 roots
                     .add(cert.clone())
-                    .map_err(|e| Error::Tls(format!("unusable root certificate: {e}")))?;
+                    .map_err(|source| TlsError::Unusable {
+                        what: "root certificate".to_owned(),
+                        source,
+                    })?;
             }
             builder.with_root_certificates(roots).with_no_client_auth()
         };
@@ -142,7 +155,7 @@ impl ClientTls {
         S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
     {
         let name = ServerName::try_from(host.to_owned())
-            .map_err(|e| Error::Tls(format!("{host:?} is not a valid TLS server name: {e}")))?;
+            .map_err(|_| TlsError::InvalidServerName(host.to_owned()))?;
         tokio_rustls::TlsConnector::from(self.config()?)
             .connect(name, stream)
             .await
@@ -156,7 +169,7 @@ pub(crate) fn tls_error(e: std::io::Error) -> Error {
         .get_ref()
         .and_then(|inner| inner.downcast_ref::<rustls::Error>())
     {
-        Some(tls) => Error::Tls(tls.to_string()),
+        Some(tls) => TlsError::Rustls(tls.clone()).into(),
         None => Error::Io(e),
     }
 }
@@ -250,21 +263,30 @@ fn server_config(
 ) -> Result<Arc<ServerConfig>> {
     let certs = certificates_from_pem(cert_pem, cert_what)?;
     let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| match e {
-        rustls::pki_types::pem::Error::NoItemsFound => Error::Tls(format!(
-            "{key_what}: no private key found (expected PKCS#8, RSA or EC PRIVATE KEY)"
-        )),
-        e => Error::Tls(format!("{key_what}: invalid PEM: {e}")),
+        rustls::pki_types::pem::Error::NoItemsFound => TlsError::NoPrivateKey {
+            what: key_what.to_owned(),
+        },
+        source => TlsError::Pem {
+            what: key_what.to_owned(),
+            source,
+        },
     })?;
     let mut config = ServerConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
-        .map_err(|e| Error::Tls(e.to_string()))?
+        .map_err(TlsError::Rustls)?
         .with_no_client_auth()
         .with_single_cert(certs, key)
         .map_err(|e| match e {
             rustls::Error::InconsistentKeys(rustls::InconsistentKeys::KeyMismatch) => {
-                Error::Tls(format!("the {key_what} does not match the {cert_what}"))
+                TlsError::KeyMismatch {
+                    certificate: cert_what.to_owned(),
+                    key: key_what.to_owned(),
+                }
             }
-            e => Error::Tls(format!("{cert_what} and {key_what}: {e}")),
+            source => TlsError::Unusable {
+                what: format!("{cert_what} and {key_what}"),
+                source,
+            },
         })?;
     config.alpn_protocols = vec![ALPN_HTTP1.to_vec()];
     Ok(Arc::new(config))

@@ -125,6 +125,27 @@ async fn chunked_or_unbounded_refusal_bodies_are_read_briefly() {
     );
 }
 
+/// Regression (issue 15): a chunk size of `ffffffffffffffff` overflowed `size + 2` in the
+/// client's de-chunking of a refusal's body, a panic in debug builds.
+#[tokio::test]
+async fn refusal_with_a_chunk_size_of_u64_max_is_a_rejection_not_a_panic() {
+    let port = answering(
+        "HTTP/1.1 403 Forbidden\r\nTransfer-Encoding: chunked\r\n\r\n\
+         ffffffffffffffff\r\nno such luck",
+        Duration::ZERO,
+    )
+    .await;
+    let error = ClientBuilder::new()
+        .no_proxy()
+        .connect(&format!("ws://127.0.0.1:{port}/"))
+        .await
+        .unwrap_err();
+    let Error::Handshake(HandshakeError::Rejected { status, body, .. }) = &error else {
+        panic!("expected a rejection, got {error:?}");
+    };
+    assert_eq!((*status, body.as_str()), (403, "no such luck"));
+}
+
 #[tokio::test]
 async fn duplex_servers_refusal_reason_reaches_the_client() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

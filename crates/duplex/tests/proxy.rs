@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use duplex::{ClientBuilder, Error, ServerBuilder};
+use duplex::{ClientBuilder, Error, ProxyError, ServerBuilder};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -148,12 +148,13 @@ async fn proxy_asking_for_credentials_is_a_clear_error() {
         .connect("wss://example.com/")
         .await
         .unwrap_err();
-    let Error::Proxy(message) = &error else {
+    let Error::Proxy(ProxyError::Refused { status, .. }) = &error else {
         panic!("expected Error::Proxy, got {error:?}");
     };
+    assert_eq!(*status, 407);
     assert_eq!(
-        message,
-        &format!(
+        error.to_string(),
+        format!(
             "proxy http://127.0.0.1:{proxy} refused CONNECT example.com:443: \
              407 Proxy Authentication Required: put credentials in the proxy URL \
              (http://user:password@host:port)"
@@ -174,7 +175,11 @@ async fn unreachable_proxy_is_named_in_the_error() {
         .await
         .unwrap_err();
     let text = error.to_string();
-    assert!(matches!(error, Error::Proxy(_)), "{error:?}");
+    assert!(
+        matches!(&error, Error::Proxy(ProxyError::Connect { source, .. })
+            if source.kind() == std::io::ErrorKind::ConnectionRefused),
+        "{error:?}"
+    );
     assert!(
         text.starts_with(&format!(
             "could not connect to proxy http://127.0.0.1:{port} (127.0.0.1:{port}): "

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use duplex::{ClientBuilder, Error, MaybeTlsStream, ServerBuilder};
+use duplex::{rustls, ClientBuilder, Error, MaybeTlsStream, ServerBuilder, TlsError};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose};
 use tokio::net::TcpListener;
 
@@ -85,10 +85,11 @@ async fn round_trip(client: &ClientBuilder, url: &str) -> Result<(), Error> {
     Ok(())
 }
 
-fn tls_message(result: Result<(), Error>) -> String {
+/// The refused certificate's error, after checking the error is one.
+fn refused_certificate(result: Result<(), Error>) -> Error {
     match result {
-        Err(Error::Tls(message)) => message,
-        other => panic!("expected Error::Tls, got {other:?}"),
+        Err(Error::Tls(tls)) if tls.is_invalid_certificate() => Error::Tls(tls),
+        other => panic!("expected Error::Tls for the certificate, got {other:?}"),
     }
 }
 
@@ -127,13 +128,19 @@ async fn ipv4_literal_is_verified_against_the_ip_address_san() {
 async fn untrusted_certificate_is_a_tls_error_that_says_so() {
     let pki = make_pki(&["localhost"]);
     let port = wss_echo(&pki, "untrusted").await;
-    let message =
-        tls_message(round_trip(&ClientBuilder::new(), &format!("wss://localhost:{port}/")).await);
-    assert!(message.contains("UnknownIssuer"), "{message}");
-    let shown = Error::Tls(message).to_string();
-    assert!(
-        shown.starts_with("TLS: invalid peer certificate"),
-        "{shown}"
+    let error = refused_certificate(
+        round_trip(&ClientBuilder::new(), &format!("wss://localhost:{port}/")).await,
+    );
+    let Error::Tls(TlsError::Rustls(rustls::Error::InvalidCertificate(why))) = &error else {
+        panic!("expected a rustls certificate error, got {error:?}");
+    };
+    assert_eq!(why, &rustls::CertificateError::UnknownIssuer);
+    let shown = error.to_string();
+    assert_eq!(shown, "TLS: invalid peer certificate: UnknownIssuer");
+    let source = std::error::Error::source(&error).map(ToString::to_string);
+    assert_eq!(
+        source.as_deref(),
+        Some("invalid peer certificate: UnknownIssuer")
     );
 }
 
@@ -144,7 +151,9 @@ async fn certificate_for_another_host_is_refused() {
     let client = ClientBuilder::new()
         .add_root_certificates_pem(&pki.ca)
         .unwrap();
-    let message = tls_message(round_trip(&client, &format!("wss://localhost:{port}/")).await);
+    let message =
+        refused_certificate(round_trip(&client, &format!("wss://localhost:{port}/")).await)
+            .to_string();
     assert!(message.contains("not valid for name"), "{message}");
 }
 
@@ -186,7 +195,7 @@ fn server_certificate_loading_says_what_is_wrong() {
     let cert = temp_file("load-cert.pem", &pki.cert);
     let key = temp_file("load-key.pem", &pki.key);
     let error = |result: Result<duplex::tls::TlsAcceptor, Error>| match result {
-        Err(Error::Tls(message)) => message,
+        Err(Error::Tls(error)) => error,
         Err(other) => panic!("expected Error::Tls, got {other:?}"),
         Ok(_) => panic!("expected an error"),
     };
@@ -196,20 +205,48 @@ fn server_certificate_loading_says_what_is_wrong() {
         &key,
     ));
     assert!(
-        missing.contains("cannot read certificate file /nonexistent/cert.pem"),
+        matches!(&missing, TlsError::ReadFile { what: "certificate file", source, .. }
+            if source.kind() == std::io::ErrorKind::NotFound),
+        "{missing:?}"
+    );
+    assert!(
+        missing
+            .to_string()
+            .starts_with("cannot read certificate file /nonexistent/cert.pem: "),
         "{missing}"
     );
     let no_cert = error(duplex::tls::acceptor_from_pem_files(&key, &key));
-    assert!(no_cert.contains("no certificate found"), "{no_cert}");
+    assert!(
+        matches!(&no_cert, TlsError::NoCertificate { what } if what.contains("load-key.pem")),
+        "{no_cert:?}"
+    );
+    assert!(
+        no_cert.to_string().contains("no certificate found"),
+        "{no_cert}"
+    );
     let no_key = error(duplex::tls::acceptor_from_pem_files(&cert, &cert));
-    assert!(no_key.contains("no private key found"), "{no_key}");
+    assert!(
+        matches!(&no_key, TlsError::NoPrivateKey { .. }),
+        "{no_key:?}"
+    );
+    assert!(
+        no_key.to_string().contains("no private key found"),
+        "{no_key}"
+    );
     let wrong_key = temp_file("load-other-key.pem", &other.key);
     let mismatch = error(duplex::tls::acceptor_from_pem_files(&cert, &wrong_key));
-    assert!(mismatch.contains("does not match"), "{mismatch}");
+    assert!(
+        matches!(&mismatch, TlsError::KeyMismatch { .. }),
+        "{mismatch:?}"
+    );
+    assert!(
+        mismatch.to_string().contains("does not match"),
+        "{mismatch}"
+    );
     assert!(duplex::tls::acceptor_from_pem_files(&cert, &key).is_ok());
 
     match ClientBuilder::new().add_root_certificates_pem("not a certificate") {
-        Err(Error::Tls(message)) => assert!(message.contains("no certificate found"), "{message}"),
+        Err(Error::Tls(TlsError::NoCertificate { what })) => assert_eq!(what, "root certificates"),
         other => panic!("expected Error::Tls, got {other:?}"),
     }
 }
