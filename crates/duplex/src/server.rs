@@ -176,16 +176,19 @@ impl ServerBuilder {
     }
 
     /// The protocol limits (for drivers other than [`ServerBuilder::accept`]).
+    #[cfg_attr(not(all(unix, feature = "event-loop")), allow(dead_code))] // the loop's
     pub(crate) fn protocol_config(&self) -> Config {
         self.settings.config
     }
 
     /// The driver options, shared.
+    #[cfg_attr(not(all(unix, feature = "event-loop")), allow(dead_code))] // the loop's
     pub(crate) fn shared_options(&self) -> &Arc<Options> {
         &self.settings.options
     }
 
     /// The request-head limit, the request timeout and the connection cap.
+    #[cfg_attr(not(all(unix, feature = "event-loop")), allow(dead_code))] // the loop's
     pub(crate) fn handshake_limits(&self) -> (usize, Duration, Option<usize>) {
         let s = &self.settings;
         (s.max_head, s.handshake_timeout, s.max_connections)
