@@ -484,6 +484,12 @@ impl Connection {
         &mut self.out
     }
 
+    /// The bytes waiting to be written, to read without writing them: for a driver that
+    /// gathers the queues of many connections into one batch of writes before it changes any.
+    pub fn queued_output(&self) -> &SendBuffer {
+        &self.out
+    }
+
     /// How many bytes wait in [`outgoing`](Self::outgoing).
     pub fn outgoing_len(&self) -> usize {
         self.out.len()

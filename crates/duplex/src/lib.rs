@@ -16,9 +16,11 @@
 //! Inside an existing HTTP server (same port as its pages): `upgrade` for hyper 1 (feature
 //! `hyper`) and the `axum::WebSocketUpgrade` extractor for axum 0.8 (feature `axum`).
 //!
-//! Many mostly idle connections on one core: [`event_loop`] drives the same protocol core from
-//! one epoll loop with callbacks instead of a task per connection (about 250 bytes per idle
-//! connection instead of about 1.4 KB), with the same [`ServerBuilder`] policy.
+//! Many mostly idle connections on one core: `event_loop` (feature `event-loop`, Unix only)
+//! drives the same protocol core from one epoll loop with callbacks instead of a task per
+//! connection (about 250 bytes per idle connection instead of about 1.4 KB), with the same
+//! [`ServerBuilder`] policy. Without the feature the crate needs only tokio and builds wherever
+//! tokio does.
 //!
 //! An echo server:
 //!
@@ -63,6 +65,7 @@ mod broadcast;
 mod client;
 mod driver;
 mod error;
+#[cfg(all(unix, feature = "event-loop"))]
 pub mod event_loop;
 mod io;
 mod lifecycle;

@@ -28,6 +28,7 @@ impl Policy {
     pub(crate) const MILLIS: Duration = Duration::from_millis(1);
     /// The event loop counts whole seconds: its connections carry `u32` deadlines that one sweep
     /// a second compares, and no timer object.
+    #[cfg_attr(not(all(unix, feature = "event-loop")), allow(dead_code))] // the loop's
     pub(crate) const SECONDS: Duration = Duration::from_secs(1);
 
     pub(crate) fn new(options: Options, handshake_timeout: Duration, unit: Duration) -> Self {

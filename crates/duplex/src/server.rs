@@ -193,28 +193,33 @@ impl ServerBuilder {
     }
 
     /// The protocol limits (for drivers other than [`ServerBuilder::accept`]).
+    #[cfg_attr(not(all(unix, feature = "event-loop")), allow(dead_code))] // the loop's
     pub(crate) fn protocol_config(&self) -> Config {
         self.settings.config
     }
 
     /// The options and timers for a driver whose clock counts `unit`s.
+    #[cfg_attr(not(all(unix, feature = "event-loop")), allow(dead_code))] // the loop's
     pub(crate) fn policy_in(&self, unit: Duration) -> Policy {
         let s = &self.settings;
         Policy::new(s.policy.options, s.handshake_timeout, unit)
     }
 
     /// The request-head limit.
+    #[cfg_attr(not(all(unix, feature = "event-loop")), allow(dead_code))] // the loop's
     pub(crate) fn max_head_len(&self) -> usize {
         self.settings.max_head
     }
 
     /// Counts a new connection against the cap this builder and its clones share (each driver
     /// gives it back through [`ServerState::leave`] or by dropping the slot).
+    #[cfg_attr(not(all(unix, feature = "event-loop")), allow(dead_code))] // the loop's
     pub(crate) fn enter(&self) -> std::result::Result<(), NoSlot> {
         self.state.enter(self.settings.max_connections)
     }
 
     /// What this builder's clones share: the count and the shutdown signal.
+    #[cfg_attr(not(all(unix, feature = "event-loop")), allow(dead_code))] // the loop's
     pub(crate) fn state(&self) -> &Arc<ServerState> {
         &self.state
     }

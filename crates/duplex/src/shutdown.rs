@@ -50,6 +50,7 @@ impl Waiters {
 }
 
 /// A driver's registration for the shutdown signal (see [`ServerState::watch`]).
+#[cfg_attr(not(all(unix, feature = "event-loop")), allow(dead_code))] // the loop's
 #[derive(Debug)]
 pub(crate) struct Watch {
     state: Arc<ServerState>,
@@ -126,6 +127,7 @@ impl ServerState {
     /// Registers `waker` to be woken when the shutdown begins (once); the registration ends
     /// when the returned watch is dropped. For a driver that watches for all its connections
     /// at once (the event loop).
+    #[cfg_attr(not(all(unix, feature = "event-loop")), allow(dead_code))] // the loop's
     pub(crate) fn watch(self: &Arc<Self>, waker: Waker) -> Watch {
         let index = {
             let mut waiters = self.waiters();

@@ -94,7 +94,7 @@ impl Deflate {
         if self.send_no_context_takeover {
             with_shared(
                 &SHARED_COMPRESSORS,
-                (self.level, bits),
+                (self.level.min(9), bits),
                 new_compressor,
                 |c| {
                     compress_into(c, input, out);
@@ -139,13 +139,27 @@ impl Deflate {
 
 type Key = (u32, u8);
 
+/// Most contexts one thread keeps per pool. Every connection on the thread shares them and
+/// they live as long as the thread, so without a cap their number would be that of the
+/// distinct (level, window bits) keys ever seen, and the window bits are the peer's choice
+/// (9 to 15 in the offer): a compressor at window 15 holds about 256 KiB. One configuration
+/// whose peers all negotiate alike (browsers always do) needs one context; 8 leaves room for a
+/// few configurations and peers that differ, while capping a thread at about 2 MiB of
+/// compressors. Past it the least recently used context is dropped, and a key that returns is
+/// created again: slower for that message, never wrong.
+const POOL_CAP: usize = 8;
+
 thread_local! {
-    /// Compressors for directions without context takeover, one per (level, window bits).
+    /// Compressors for directions without context takeover, one per (level, window bits),
+    /// most recently used first.
     static SHARED_COMPRESSORS: RefCell<Vec<(Key, Compress)>> = const { RefCell::new(Vec::new()) };
-    /// Inflaters for directions without context takeover, one per window bits.
+    /// Inflaters for directions without context takeover, one per window bits, most recently
+    /// used first.
     static SHARED_INFLATERS: RefCell<Vec<(Key, Decompress)>> = const { RefCell::new(Vec::new()) };
 }
 
+/// Runs `work` on the thread's context for `key` from `pool`, creating it (and dropping the
+/// least recently used one past [`POOL_CAP`]) if there is none.
 fn with_shared<T, R>(
     pool: &'static std::thread::LocalKey<RefCell<Vec<(Key, T)>>>,
     key: Key,
@@ -154,15 +168,25 @@ fn with_shared<T, R>(
 ) -> R {
     pool.with(|cell| {
         let mut pool = cell.borrow_mut();
-        let index = match pool.iter().position(|(k, _)| *k == key) {
-            Some(i) => i,
+        match pool.iter().position(|(k, _)| *k == key) {
+            // Nearly always the first: one key per thread is the common case.
+            Some(i) => pool[..=i].rotate_right(1),
             None => {
-                pool.push((key, create(key)));
-                pool.len() - 1
+                pool.truncate(POOL_CAP - 1);
+                pool.insert(0, (key, create(key)));
             }
-        };
-        work(&mut pool[index].1)
+        }
+        work(&mut pool[0].1)
     })
+}
+
+/// How many contexts the thread's two pools hold (compressors, inflaters).
+#[cfg(test)]
+fn pooled() -> (usize, usize) {
+    (
+        SHARED_COMPRESSORS.with(|cell| cell.borrow().len()),
+        SHARED_INFLATERS.with(|cell| cell.borrow().len()),
+    )
 }
 
 fn new_compressor((level, bits): Key) -> Compress {
@@ -338,6 +362,43 @@ mod tests {
             server.decompress(&wire, &mut back, 1 << 20).unwrap();
             assert_eq!(back, b"after");
         }
+    }
+
+    /// Connections without context takeover come and go with every level and window size:
+    /// each thread keeps at most `POOL_CAP` contexts per pool, and every message still
+    /// round-trips, whether its context was pooled, evicted or created again.
+    #[test]
+    fn the_shared_pools_stay_bounded_as_connections_come_and_go() {
+        std::thread::spawn(|| {
+            let mut wire = Vec::new();
+            let mut back = Vec::new();
+            let message = "{\"price\": 101.5, \"symbol\": \"ACME\"}".repeat(20);
+            for round in 0..3 {
+                for level in 0..=9 {
+                    for bits in 9..=15u8 {
+                        let params = DeflateParams {
+                            server_no_context_takeover: true,
+                            client_no_context_takeover: true,
+                            server_max_window_bits: bits,
+                            client_max_window_bits: bits,
+                        };
+                        let config = DeflateConfig::lean().level(level).threshold(0);
+                        let mut client = Deflate::new(&params, &config, false);
+                        let mut server = Deflate::new(&params, &config, true);
+                        client.compress(message.as_bytes(), &mut wire);
+                        server.decompress(&wire, &mut back, 1 << 20).unwrap();
+                        assert_eq!(back, message.as_bytes(), "round {round} {level} {bits}");
+                        let (compressors, inflaters) = pooled();
+                        assert!(compressors <= POOL_CAP && inflaters <= POOL_CAP);
+                    }
+                }
+            }
+            // 70 keys of compressors and 7 of inflaters went through: the first pool is full
+            // and no larger, the second holds one per window size.
+            assert_eq!(pooled(), (POOL_CAP, 7));
+        })
+        .join()
+        .unwrap();
     }
 
     #[test]

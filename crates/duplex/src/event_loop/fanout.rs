@@ -148,7 +148,10 @@ impl Fanout {
             return;
         }
         self.seal();
-        let until = self.frames.len();
+        // From here to the end of the results the chunks are only read: the sends borrow them.
+        let this = &*self;
+        let until = this.frames.len();
+        let mut batch = sends.batch();
         for index in 0..table.capacity() as u32 {
             let Some(entry) = table.get_mut(index) else {
                 continue;
@@ -164,7 +167,7 @@ impl Fanout {
             if entry.conn.outgoing_len() == 0 {
                 let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
                 let (mut count, mut fits) = (0, true);
-                self.for_each_range(index, from, until, excepted, |chunk, start, end| {
+                this.for_each_range(index, from, until, excepted, |chunk, start, end| {
                     if count == MAX_IOVECS {
                         fits = false;
                         return false;
@@ -177,24 +180,15 @@ impl Fanout {
                     continue; // every frame was its own
                 }
                 if fits {
-                    // SAFETY: the slices point into `self.chunks`, which stay as they are
-                    // until after `submit` below.
-                    unsafe {
-                        sends.push(
-                            index,
-                            tag(from, excepted),
-                            entry.stream.as_raw_fd(),
-                            &slices[..count],
-                        )
-                    };
+                    let fd = entry.stream.as_raw_fd();
+                    batch.push(index, tag(from, excepted), fd, &slices[..count]);
                     continue;
                 }
             }
-            self.queue_view(entry, index, from, excepted, 0);
+            this.queue_view(entry, index, from, excepted, 0);
             entry.mark_dirty(index, dirty);
         }
-        sends.submit();
-        for send in sends.sent() {
+        for send in sends.submit(batch) {
             let Some(entry) = table.get_mut(send.index) else {
                 continue;
             };
@@ -203,19 +197,18 @@ impl Fanout {
                 Ok(n) if n == send.total => {}
                 // The socket is full: its writable event will come (edge triggered) and write
                 // the rest from the queue.
-                Ok(n) => self.queue_view(entry, send.index, from, excepted, n),
+                Ok(n) => this.queue_view(entry, send.index, from, excepted, n),
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    self.queue_view(entry, send.index, from, excepted, 0)
+                    this.queue_view(entry, send.index, from, excepted, 0)
                 }
                 // Queued all the same, so that the flush meets the error and the loop
                 // reports it.
                 Err(_) => {
-                    self.queue_view(entry, send.index, from, excepted, 0);
+                    this.queue_view(entry, send.index, from, excepted, 0);
                     entry.mark_dirty(send.index, dirty);
                 }
             }
         }
-        sends.clear();
         self.chunks.clear();
         self.frames.clear();
         self.bytes = 0;

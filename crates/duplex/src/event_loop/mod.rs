@@ -38,23 +38,20 @@ mod clock;
 mod drive;
 mod entry;
 mod fanout;
+mod flush;
 mod handler;
 mod sends;
 mod table;
 mod timers;
 
-use std::io::IoSlice;
 use std::net::SocketAddr;
-use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Buf;
 use duplex_proto::{Config, Connection, HandshakeError, Role};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token, Waker};
 
-use crate::io::MAX_IOVECS;
 use crate::lifecycle::{unavailable, Policy};
 use crate::server::ServerBuilder;
 use crate::shutdown::{Shutdown, Watch};
@@ -409,79 +406,6 @@ impl EventLoop {
             sends: &mut self.sends,
         };
         handler.on_close(&mut sockets, id, end.into_result());
-    }
-
-    /// Writes what the batch queued: its broadcasts, then the queues of the connections marked
-    /// dirty, all in one submission (see `sends.rs`); then drives the connections that are
-    /// closing and flushes again those whose send failed (to meet the error) or did not fit
-    /// one write. Callbacks that these run may queue more, so it goes on until nothing is left.
-    fn flush_dirty<H: Handler>(&mut self, handler: &mut H) {
-        loop {
-            self.fanout
-                .publish(&mut self.table, &mut self.sends, &mut self.dirty);
-            if self.dirty.is_empty() {
-                return;
-            }
-            let mut later = std::mem::take(&mut self.later);
-            for index in self.dirty.drain(..) {
-                let Some(entry) = self.table.get_mut(index) else {
-                    continue;
-                };
-                entry.dirty = false;
-                // Closing connections are driven after the batch (to tear down), but what
-                // they have queued (a close frame, most often) goes with it.
-                if entry.phase != Phase::Open {
-                    later.push(index);
-                    if entry.phase == Phase::Handshake {
-                        continue;
-                    }
-                }
-                let out = entry.conn.outgoing();
-                if out.is_empty() {
-                    continue;
-                }
-                let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
-                let count = out.chunks_vectored(&mut slices);
-                // SAFETY: nothing touches this connection's queue until after `submit`.
-                unsafe {
-                    self.sends
-                        .push(index, 0, entry.stream.as_raw_fd(), &slices[..count])
-                };
-            }
-            self.sends.submit();
-            for send in self.sends.sent() {
-                let Some(entry) = self.table.get_mut(send.index) else {
-                    continue;
-                };
-                match send.result() {
-                    Ok(n) => {
-                        let out = entry.conn.outgoing();
-                        out.advance(n);
-                        if out.is_empty() {
-                            entry.conn.shrink_when_idle();
-                        } else if n == send.total && entry.phase == Phase::Open {
-                            later.push(send.index); // more chunks than one write takes
-                        }
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                    // The flush (or the teardown) after the batch meets the error again.
-                    Err(_) if entry.phase == Phase::Open => later.push(send.index),
-                    Err(_) => {}
-                }
-            }
-            self.sends.clear();
-            for index in later.drain(..) {
-                let Some(entry) = self.table.get_mut(index) else {
-                    continue;
-                };
-                if entry.phase != Phase::Open {
-                    self.drive(index, handler);
-                } else if let Err(e) = entry.flush() {
-                    self.finish(index, End::Failed(e.into()), handler);
-                }
-            }
-            self.later = later;
-        }
     }
 }
 

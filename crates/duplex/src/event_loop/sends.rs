@@ -7,9 +7,20 @@
 //! to 1,000 receivers of docs/performance.md it cut the server's CPU per delivery by 6%.
 //! Each send is `MSG_DONTWAIT`: the kernel tries it at once, as `sendmsg` would, and answers
 //! a full socket with `EAGAIN` or a short count instead of parking the request, so a result
-//! means what `sendmsg`'s means and the caller handles both paths alike. Nothing is left in
-//! flight when [`Sends::submit`] returns, which is what lets the sends point straight at the
-//! bytes of the queues and broadcast chunks they come from.
+//! means what `sendmsg`'s means and the caller handles both paths alike.
+//!
+//! The sends point straight at the bytes of the queues and broadcast chunks they come from.
+//! A [`Batch<'a>`](Batch) borrows those bytes for `'a`, and [`Sends::submit`] consumes it and
+//! returns only when the kernel is done with them, so the borrow checker, not a comment, keeps
+//! the bytes alive and unchanged while the kernel may read them: a caller builds the batch in
+//! a pass that only reads its queues, submits it, and changes them after, with the results.
+//! The memory of a batch's lists is kept between batches (see [`recycle`]): no allocation per
+//! batch once the lists have grown.
+//!
+//! If `io_uring_enter` fails (nothing here should make it: the ring is ours, its queues never
+//! overflow), see [`settle`] for what becomes of the sends in flight; in short, every send is
+//! made at most once, the kernel has finished with every byte before `submit` returns, and the
+//! loop uses `sendmsg` from then on.
 
 use std::io::IoSlice;
 use std::os::fd::RawFd;
@@ -27,12 +38,12 @@ pub(crate) struct Send {
     /// The caller's own note about this send, given back with its result.
     pub(crate) tag: u32,
     fd: RawFd,
-    /// Where its slices are in `Sends::iovecs`.
+    /// Where its slices are in the batch's list.
     first: u32,
     count: u32,
     /// Bytes given.
     pub(crate) total: usize,
-    /// Bytes the socket took, or a negated `errno`; `NOT_SENT` until submitted.
+    /// Bytes the socket took, or a negated `errno`; `NOT_SENT` until made.
     result: isize,
 }
 
@@ -59,27 +70,76 @@ impl Send {
     }
 }
 
-/// The sends of one batch, queued by [`push`](Sends::push) and made by
-/// [`submit`](Sends::submit).
+/// The sends of one batch, borrowing the bytes they send for `'a`. Made by [`Sends::batch`],
+/// filled by [`push`](Batch::push), consumed by [`Sends::submit`].
+pub(crate) struct Batch<'a> {
+    sends: Vec<Send>,
+    slices: Vec<IoSlice<'a>>,
+}
+
+impl<'a> Batch<'a> {
+    /// Queues a vectored send of `slices` to `fd` for connection `index`.
+    pub(crate) fn push(&mut self, index: u32, tag: u32, fd: RawFd, slices: &[IoSlice<'a>]) {
+        let first = self.slices.len() as u32;
+        self.slices.extend_from_slice(slices);
+        self.sends.push(Send {
+            index,
+            tag,
+            fd,
+            first,
+            count: slices.len() as u32,
+            total: slices.iter().map(|slice| slice.len()).sum(),
+            result: NOT_SENT,
+        });
+    }
+
+    fn slices_of(&self, send: &Send) -> &[IoSlice<'a>] {
+        &self.slices[send.first as usize..][..send.count as usize]
+    }
+}
+
+/// Room for one `msghdr` between batches. The headers hold raw pointers, so a list of them
+/// would make the loop `!Send`; between batches they are only memory, kept as plain words of
+/// the same layout and lent back to the next batch by [`recycle`].
+#[cfg(target_os = "linux")]
+type HeaderRoom = std::mem::MaybeUninit<[usize; HEADER_WORDS]>;
+#[cfg(target_os = "linux")]
+const HEADER_WORDS: usize = std::mem::size_of::<libc::msghdr>() / std::mem::size_of::<usize>();
+#[cfg(target_os = "linux")]
+const _: () = assert!(
+    std::mem::size_of::<HeaderRoom>() == std::mem::size_of::<libc::msghdr>()
+        && std::mem::align_of::<HeaderRoom>() == std::mem::align_of::<libc::msghdr>()
+);
+
+/// Empties `list` and gives its allocation to a list of another type of the same size and
+/// alignment (here the same type with another lifetime, or a header and its room). Safe code:
+/// std collects a `Vec`'s own `IntoIter` in place, so nothing is allocated; were it to stop
+/// doing so, this would allocate and stay correct (`recycling_keeps_the_allocation` would
+/// say so).
+fn recycle<T, U>(mut list: Vec<T>) -> Vec<U> {
+    list.clear();
+    list.into_iter().filter_map(|_| None).collect()
+}
+
+/// Where a batch's sends go: the ring when there is one, and the memory batches reuse.
 pub(crate) struct Sends {
     #[cfg(target_os = "linux")]
     ring: Option<io_uring::IoUring>,
-    sends: Vec<Send>,
-    iovecs: Vec<libc::iovec>,
+    /// The last batch's sends, with their results.
+    sent: Vec<Send>,
+    /// Empty between batches: the allocations the next one reuses.
+    spare_slices: Vec<IoSlice<'static>>,
     #[cfg(target_os = "linux")]
-    headers: Vec<libc::msghdr>,
+    spare_headers: Vec<HeaderRoom>,
+    /// A failure the tests inject into the next submissions.
+    #[cfg(all(test, target_os = "linux"))]
+    fault: Option<Fault>,
 }
-
-// SAFETY: the raw pointers in `iovecs` and `headers` point at bytes the caller of `push`
-// keeps alive and unchanged until `submit` returns; they are never dereferenced after it
-// (`clear` forgets them), so moving a `Sends` to another thread between batches is sound.
-unsafe impl std::marker::Send for Sends {}
 
 impl std::fmt::Debug for Sends {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Sends")
             .field("io_uring", &self.uses_io_uring())
-            .field("queued", &self.sends.len())
             .finish()
     }
 }
@@ -89,13 +149,21 @@ impl Sends {
     /// a ring (it may not: an old kernel, `kernel.io_uring_disabled`, a seccomp profile), one
     /// `sendmsg` per send otherwise.
     pub(crate) fn new(io_uring: bool) -> Self {
+        #[cfg(not(target_os = "linux"))]
+        let _ = io_uring;
         Sends {
             #[cfg(target_os = "linux")]
-            ring: if io_uring { new_ring() } else { None },
-            sends: Vec::new(),
-            iovecs: Vec::new(),
+            ring: if io_uring {
+                new_ring(RING_ENTRIES)
+            } else {
+                None
+            },
+            sent: Vec::new(),
+            spare_slices: Vec::new(),
             #[cfg(target_os = "linux")]
-            headers: Vec::new(),
+            spare_headers: Vec::new(),
+            #[cfg(all(test, target_os = "linux"))]
+            fault: None,
         }
     }
 
@@ -106,100 +174,80 @@ impl Sends {
         false
     }
 
-    /// Queues a vectored send of `slices` to `fd` for connection `index`.
-    ///
-    /// # Safety
-    ///
-    /// The bytes `slices` point at must stay valid and unchanged until [`submit`] returns.
-    ///
-    /// [`submit`]: Sends::submit
-    pub(crate) unsafe fn push(&mut self, index: u32, tag: u32, fd: RawFd, slices: &[IoSlice<'_>]) {
-        let first = self.iovecs.len() as u32;
-        let mut total = 0;
-        for slice in slices {
-            total += slice.len();
-            self.iovecs.push(libc::iovec {
-                iov_base: slice.as_ptr() as *mut libc::c_void,
-                iov_len: slice.len(),
-            });
+    /// An empty batch, in the memory of the last one.
+    pub(crate) fn batch<'a>(&mut self) -> Batch<'a> {
+        let mut sends = std::mem::take(&mut self.sent);
+        sends.clear();
+        Batch {
+            sends,
+            slices: recycle(std::mem::take(&mut self.spare_slices)),
         }
-        self.sends.push(Send {
-            index,
-            tag,
-            fd,
-            first,
-            count: slices.len() as u32,
-            total,
-            result: NOT_SENT,
-        });
     }
 
-    /// Makes every queued send, each at most once; their results are then in
-    /// [`sent`](Sends::sent).
-    pub(crate) fn submit(&mut self) {
+    /// Makes every send of `batch`, each at most once, and returns them with their results
+    /// in the order they were pushed. When it returns, the kernel has finished with the bytes
+    /// the batch borrowed.
+    pub(crate) fn submit(&mut self, batch: Batch<'_>) -> &[Send] {
+        let mut batch = batch;
         #[cfg(target_os = "linux")]
-        if self.sends.len() > 1 {
+        if batch.sends.len() > 1 {
             if let Some(ring) = &mut self.ring {
-                if let Err(e) =
-                    submit_to_ring(ring, &mut self.sends, &self.iovecs, &mut self.headers)
-                {
-                    // Nothing here should fail once the ring is set up; if it does, the
-                    // sends without a result are reported failed (one may have been made,
-                    // so none is made again) and later batches use sendmsg.
+                let mut headers = recycle(std::mem::take(&mut self.spare_headers));
+                #[cfg(test)]
+                let fault = &mut self.fault;
+                #[cfg(not(test))]
+                let fault = &mut ();
+                let done = submit_to_ring(ring, &mut batch, &mut headers, fault);
+                if let Err(e) = done {
+                    // `settle` has left no request in flight: the ring, with what it may
+                    // still hold unconsumed, goes, and the sends not made are made below.
                     tracing::warn!("io_uring submission failed, using sendmsg from now on: {e}");
-                    for send in &mut self.sends {
-                        if send.result == NOT_SENT {
-                            send.result = -(e.raw_os_error().unwrap_or(libc::EIO) as isize);
-                        }
-                    }
                     self.ring = None;
                 }
-                return;
+                self.spare_headers = recycle(headers);
             }
         }
-        for send in &mut self.sends {
-            let slices = &self.iovecs[send.first as usize..][..send.count as usize];
-            send.result = send_one(send.fd, slices);
+        for i in 0..batch.sends.len() {
+            let send = batch.sends[i];
+            if send.result == NOT_SENT {
+                batch.sends[i].result = send_one(send.fd, batch.slices_of(&send));
+            }
         }
-    }
-
-    /// The sends of the batch with their results, in the order they were pushed.
-    pub(crate) fn sent(&self) -> &[Send] {
-        &self.sends
-    }
-
-    /// Forgets the batch (keeping the memory for the next).
-    pub(crate) fn clear(&mut self) {
-        self.sends.clear();
-        self.iovecs.clear();
-        #[cfg(target_os = "linux")]
-        self.headers.clear();
+        self.spare_slices = recycle(batch.slices);
+        self.sent = batch.sends;
+        &self.sent
     }
 }
 
 /// One `sendmsg(2)` of `slices` to `fd` now, for a write that is not part of a batch.
 pub(crate) fn send_vectored(fd: RawFd, slices: &[IoSlice<'_>]) -> std::io::Result<usize> {
-    // `IoSlice` is ABI-compatible with `iovec` on Unix; the kernel only reads through it.
-    // SAFETY: same layout, and the slice outlives the call.
-    let iovecs = unsafe { std::slice::from_raw_parts(slices.as_ptr().cast(), slices.len()) };
-    let n = send_one(fd, iovecs);
+    let n = send_one(fd, slices);
     if n < 0 {
         return Err(std::io::Error::from_raw_os_error(-n as i32));
     }
     Ok(n as usize)
 }
 
+/// A header for a `sendmsg` of `slices`: no address, no control data.
+fn header(slices: &[IoSlice<'_>]) -> libc::msghdr {
+    // SAFETY: an all-zero msghdr is valid (null pointers, zero lengths).
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    // std guarantees `IoSlice` is ABI-compatible with `iovec` on Unix; the kernel only reads
+    // through the pointer.
+    msg.msg_iov = slices.as_ptr() as *mut libc::iovec;
+    msg.msg_iovlen = slices.len() as _;
+    msg
+}
+
 /// `sendmsg(2)` with the slices, retried on `EINTR`; bytes taken or a negated `errno`. A
 /// socket's send without the file layer `writev` goes through first (`vfs_writev`, the file
 /// position lock: 7–10% of the server's time when a broadcast makes a small write to each of
 /// 1,000 sockets).
-fn send_one(fd: RawFd, slices: &[libc::iovec]) -> isize {
-    // SAFETY: an all-zero msghdr is valid (no address, no control data).
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = slices.as_ptr() as *mut libc::iovec;
-    msg.msg_iovlen = slices.len() as _;
+fn send_one(fd: RawFd, slices: &[IoSlice<'_>]) -> isize {
+    let msg = header(slices);
     loop {
-        // SAFETY: `msg` points at `slices`, whose bytes the caller of `push` keeps alive.
+        // SAFETY: `msg` points at `slices` and they at their bytes, all borrowed for the
+        // call; the kernel only reads them, and not after it returns.
         let n = unsafe { libc::sendmsg(fd, &msg, SEND_FLAGS) };
         if n >= 0 {
             return n as isize;
@@ -214,74 +262,11 @@ fn send_one(fd: RawFd, slices: &[libc::iovec]) -> isize {
 }
 
 #[cfg(target_os = "linux")]
-fn new_ring() -> Option<io_uring::IoUring> {
-    match io_uring::IoUring::new(RING_ENTRIES) {
-        Ok(ring) => Some(ring),
-        Err(e) => {
-            tracing::debug!("no io_uring ({e}): the event loop writes with sendmsg");
-            None
-        }
-    }
-}
-
-/// Submits the sends in chunks of the submission queue's size and waits for each chunk's
-/// completions, which come at once: with `MSG_DONTWAIT` the kernel makes each send during the
-/// submission and answers `EAGAIN` rather than waiting for room.
+mod ring;
+#[cfg(all(test, target_os = "linux"))]
+pub(crate) use ring::Fault;
 #[cfg(target_os = "linux")]
-fn submit_to_ring(
-    ring: &mut io_uring::IoUring,
-    sends: &mut [Send],
-    iovecs: &[libc::iovec],
-    headers: &mut Vec<libc::msghdr>,
-) -> std::io::Result<()> {
-    use io_uring::{opcode, types};
-    // Every header is in place before the first submission points at one: the vector does
-    // not move while the kernel reads them.
-    headers.clear();
-    headers.extend(sends.iter().map(|send| {
-        // SAFETY: an all-zero msghdr is valid (no address, no control data).
-        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-        msg.msg_iov = iovecs[send.first as usize..].as_ptr() as *mut libc::iovec;
-        msg.msg_iovlen = send.count as _;
-        msg
-    }));
-    let flags = SEND_FLAGS as u32;
-    let chunk = ring.params().sq_entries() as usize;
-    let mut start = 0;
-    while start < sends.len() {
-        let end = sends.len().min(start + chunk);
-        {
-            let mut queue = ring.submission();
-            for (i, header) in headers.iter().enumerate().take(end).skip(start) {
-                let entry = opcode::SendMsg::new(types::Fd(sends[i].fd), header)
-                    .flags(flags)
-                    .build()
-                    .user_data(i as u64);
-                // SAFETY: the header, its slices and their bytes stay alive and unchanged
-                // until this chunk's completions are reaped below (the caller of `push`
-                // promised the bytes; `headers` and `iovecs` are not touched meanwhile).
-                unsafe { queue.push(&entry) }
-                    .map_err(|_| std::io::Error::other("submission queue full"))?;
-            }
-        }
-        let mut waiting = end - start;
-        while waiting > 0 {
-            match ring.submit_and_wait(waiting) {
-                Ok(_) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-            for completion in ring.completion() {
-                if let Some(send) = sends.get_mut(completion.user_data() as usize) {
-                    send.result = completion.result() as isize;
-                    waiting = waiting.saturating_sub(1);
-                }
-            }
-        }
-        start = end;
-    }
-    Ok(())
-}
+use ring::{new_ring, submit_to_ring};
 
 #[cfg(test)]
 mod tests {
@@ -296,15 +281,19 @@ mod tests {
         (server, client)
     }
 
-    /// The tests of both ways below test the ring only if there is one.
-    #[cfg(target_os = "linux")]
+    /// Whether a ring can be set up here, as the loop would set it up.
+    fn ring_possible() -> bool {
+        #[cfg(target_os = "linux")]
+        return io_uring::IoUring::new(RING_ENTRIES).is_ok();
+        #[cfg(not(target_os = "linux"))]
+        false
+    }
+
+    /// The tests of both ways below test the ring only if there is one: the loop must say
+    /// which way it writes, and use the ring wherever one can be made.
     #[test]
-    fn io_uring_is_used_where_the_kernel_allows_it() {
-        let allowed = std::fs::read_to_string("/proc/sys/kernel/io_uring_disabled")
-            .is_ok_and(|value| value.trim() == "0");
-        if allowed {
-            assert!(Sends::new(true).uses_io_uring());
-        }
+    fn the_way_it_writes_is_reported_and_is_io_uring_where_a_ring_can_be_made() {
+        assert_eq!(Sends::new(true).uses_io_uring(), ring_possible());
         assert!(!Sends::new(false).uses_io_uring());
     }
 
@@ -317,30 +306,45 @@ mod tests {
             let messages: Vec<Vec<u8>> = (0..3u8)
                 .map(|i| vec![b'a' + i; 100 * (i as usize + 1)])
                 .collect();
-            for (i, (server, _)) in pairs.iter().enumerate() {
-                let halves = messages[i].split_at(10);
-                let slices = [IoSlice::new(halves.0), IoSlice::new(halves.1)];
-                // SAFETY: `messages` outlives the submit below.
-                unsafe { sends.push(i as u32, 7, server.as_raw_fd(), &slices) };
+            for round in 0..2 {
+                let mut batch = sends.batch();
+                for (i, (server, _)) in pairs.iter().enumerate() {
+                    let halves = messages[i].split_at(10);
+                    let slices = [IoSlice::new(halves.0), IoSlice::new(halves.1)];
+                    batch.push(i as u32, 7, server.as_raw_fd(), &slices);
+                }
+                let sent = sends.submit(batch);
+                assert_eq!(sent.len(), 3);
+                for (i, send) in sent.iter().enumerate() {
+                    assert_eq!(
+                        (send.index, send.tag, send.total),
+                        (i as u32, 7, messages[i].len())
+                    );
+                    assert_eq!(
+                        send.result().unwrap(),
+                        messages[i].len(),
+                        "io_uring: {io_uring}, round {round}"
+                    );
+                    let mut got = vec![0; messages[i].len()];
+                    pairs[i].1.read_exact(&mut got).unwrap();
+                    assert_eq!(got, messages[i]);
+                }
             }
-            sends.submit();
-            for (i, send) in sends.sent().iter().enumerate() {
-                assert_eq!(
-                    (send.index, send.tag, send.total),
-                    (i as u32, 7, messages[i].len())
-                );
-                assert_eq!(
-                    send.result().unwrap(),
-                    messages[i].len(),
-                    "io_uring: {io_uring}"
-                );
-                let mut got = vec![0; messages[i].len()];
-                pairs[i].1.read_exact(&mut got).unwrap();
-                assert_eq!(got, messages[i]);
-            }
-            sends.clear();
-            assert!(sends.sent().is_empty());
+            let empty = sends.batch();
+            assert!(sends.submit(empty).is_empty());
         }
+    }
+
+    /// Blocks until `socket` has an error or hang-up pending (the peer's reset arrived).
+    fn await_reset(socket: &std::net::TcpStream) {
+        let mut poll = libc::pollfd {
+            fd: socket.as_raw_fd(),
+            events: 0, // POLLERR and POLLHUP are always reported
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd, for the duration of the call.
+        let n = unsafe { libc::poll(&mut poll, 1, 30_000) };
+        assert_eq!(n, 1, "no reset came: {}", std::io::Error::last_os_error());
     }
 
     /// A socket that is full answers as sendmsg would: a short count, then `WouldBlock`, and a
@@ -353,27 +357,18 @@ mod tests {
             let (broken, gone) = pair();
             let (fine, mut fine_reader) = pair();
             drop(gone);
-            std::thread::sleep(std::time::Duration::from_millis(20));
             let big = vec![0u8; 64 << 20];
             let small = b"still here".to_vec();
-            // The first write to a peer that closed succeeds (it resets); the second fails.
-            let _ = send_one(
-                broken.as_raw_fd(),
-                &[libc::iovec {
-                    iov_base: small.as_ptr() as *mut libc::c_void,
-                    iov_len: small.len(),
-                }],
-            );
-            std::thread::sleep(std::time::Duration::from_millis(20));
-            // SAFETY: `big` and `small` outlive the submit below.
-            unsafe {
-                sends.push(0, 0, full.as_raw_fd(), &[IoSlice::new(&big)]);
-                sends.push(1, 0, full.as_raw_fd(), &[IoSlice::new(&big)]);
-                sends.push(2, 0, broken.as_raw_fd(), &[IoSlice::new(&small)]);
-                sends.push(3, 0, fine.as_raw_fd(), &[IoSlice::new(&small)]);
-            }
-            sends.submit();
-            let sent = sends.sent();
+            // The first write to a peer that closed succeeds and the peer resets; the second
+            // fails.
+            let _ = send_vectored(broken.as_raw_fd(), &[IoSlice::new(&small)]);
+            await_reset(&broken);
+            let mut batch = sends.batch();
+            batch.push(0, 0, full.as_raw_fd(), &[IoSlice::new(&big)]);
+            batch.push(1, 0, full.as_raw_fd(), &[IoSlice::new(&big)]);
+            batch.push(2, 0, broken.as_raw_fd(), &[IoSlice::new(&small)]);
+            batch.push(3, 0, fine.as_raw_fd(), &[IoSlice::new(&small)]);
+            let sent = sends.submit(batch);
             let short = sent[0].result().unwrap();
             assert!(
                 short > 0 && short < big.len(),
@@ -394,4 +389,39 @@ mod tests {
             assert_eq!(got, small);
         }
     }
+
+    /// A batch's lists live in the memory of the last one: no allocation per batch.
+    #[test]
+    fn recycling_keeps_the_allocation() {
+        let bytes = [1u8; 8];
+        let mut slices: Vec<IoSlice<'_>> = Vec::with_capacity(100);
+        slices.push(IoSlice::new(&bytes));
+        let at = slices.as_ptr() as usize;
+        let spare: Vec<IoSlice<'static>> = recycle(slices);
+        assert_eq!((spare.as_ptr() as usize, spare.capacity()), (at, 100));
+        #[cfg(target_os = "linux")]
+        {
+            let rooms: Vec<HeaderRoom> = Vec::with_capacity(100);
+            let at = rooms.as_ptr() as usize;
+            let headers: Vec<libc::msghdr> = recycle(rooms);
+            assert_eq!((headers.as_ptr() as usize, headers.capacity()), (at, 100));
+            let rooms: Vec<HeaderRoom> = recycle(headers);
+            assert_eq!((rooms.as_ptr() as usize, rooms.capacity()), (at, 100));
+        }
+        // And through the loop's own use, batch after batch.
+        let mut sends = Sends::new(false);
+        let (server, _client) = pair();
+        let mut batch = sends.batch();
+        batch.push(0, 0, server.as_raw_fd(), &[IoSlice::new(&bytes)]);
+        sends.submit(batch);
+        let (at, capacity) = (sends.spare_slices.as_ptr(), sends.spare_slices.capacity());
+        let mut batch = sends.batch();
+        batch.push(0, 0, server.as_raw_fd(), &[IoSlice::new(&bytes)]);
+        sends.submit(batch);
+        assert_eq!(sends.spare_slices.as_ptr(), at);
+        assert_eq!(sends.spare_slices.capacity(), capacity);
+    }
 }
+
+#[cfg(all(test, target_os = "linux"))]
+mod failure_tests;

@@ -63,6 +63,10 @@ impl Table {
         Some(entry)
     }
 
+    pub(crate) fn get(&self, index: u32) -> Option<&Entry> {
+        self.slots.get(index as usize)?.as_ref()
+    }
+
     pub(crate) fn get_mut(&mut self, index: u32) -> Option<&mut Entry> {
         self.slots.get_mut(index as usize)?.as_mut()
     }
