@@ -17,6 +17,8 @@
 //! receivers until then, not queued on each (`fanout.rs`), so a burst to ten thousand
 //! receivers costs its own bytes, not ten thousand queues of them.
 //!
+//! One loop uses one core; a [`Group`] runs a loop per core on one port.
+//!
 //! ```no_run
 //! use duplex::event_loop::{EventLoop, Handler, Socket};
 //! use duplex::{Message, ServerBuilder};
@@ -37,6 +39,7 @@
 mod clock;
 mod entry;
 mod fanout;
+mod group;
 mod handler;
 mod sends;
 mod table;
@@ -60,6 +63,7 @@ use crate::server::{unavailable, ServerBuilder};
 use crate::shutdown::NoSlot;
 use entry::{End, Entry, Phase, Read};
 use fanout::Fanout;
+pub use group::{Group, GroupHandle, LoopWaker};
 pub use handler::{Broadcast, Handler, Socket, Sockets};
 use sends::Sends;
 pub use table::SocketId;
@@ -161,6 +165,21 @@ impl EventLoop {
         Self::from_listener(TcpListener::bind(addr)?, server)
     }
 
+    /// Listens on `addr` as [`bind`](Self::bind) does, with `SO_REUSEPORT` as well: other loops
+    /// may listen on the same address and the kernel spreads connections across them. A
+    /// [`Group`] binds and runs such loops, one per thread.
+    ///
+    /// ```no_run
+    /// use duplex::event_loop::EventLoop;
+    /// let server = duplex::ServerBuilder::new();
+    /// let first = EventLoop::bind_reuse_port("127.0.0.1:0".parse().unwrap(), server.clone())?;
+    /// let second = EventLoop::bind_reuse_port(first.local_addr()?, server)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn bind_reuse_port(addr: SocketAddr, server: ServerBuilder) -> std::io::Result<Self> {
+        Self::from_std(group::reuse_port_listener(addr)?, server)
+    }
+
     /// Serves a listener bound elsewhere (set non-blocking here).
     ///
     /// ```no_run
@@ -249,6 +268,11 @@ impl EventLoop {
         }
     }
 
+    /// Wakes the loop from another thread, to run [`Handler::on_wake`] on it.
+    pub fn waker(&self) -> LoopWaker {
+        LoopWaker::new(self.waker.clone())
+    }
+
     /// Runs until [`LoopHandle::shutdown`] and the last connection's close; an error only if
     /// polling itself fails.
     pub fn run<H: Handler>(mut self, handler: &mut H) -> std::io::Result<()> {
@@ -278,6 +302,7 @@ impl EventLoop {
                         if self.stop.load(Ordering::Acquire) {
                             self.begin_shutdown(handler);
                         }
+                        self.woken(handler);
                     }
                     Token(index) => {
                         let index = index as u32;
@@ -589,6 +614,19 @@ impl EventLoop {
             sends: &mut self.sends,
         };
         handler.on_close(&mut sockets, id, end.into_result());
+    }
+
+    /// Tells the handler another thread woke the loop (see [`LoopWaker`]).
+    fn woken<H: Handler>(&mut self, handler: &mut H) {
+        let mut sockets = Sockets {
+            table: &mut self.table,
+            dirty: &mut self.dirty,
+            options: &self.options,
+            clock: &self.clock,
+            fanout: &mut self.fanout,
+            sends: &mut self.sends,
+        };
+        handler.on_wake(&mut sockets);
     }
 
     /// Writes what the batch queued: its broadcasts, then the queues of the connections marked
