@@ -20,16 +20,17 @@ use crate::args::EchoArgs;
 /// Runs the echo server until interrupted.
 pub fn run(args: EchoArgs) -> anyhow::Result<()> {
     if args.event_loop {
-        let event_loop = duplex::event_loop::EventLoop::bind(args.listen, server_builder(&args))
+        let server = server_builder(&args);
+        let group = duplex::event_loop::Group::bind(args.listen, server, args.threads)
             .with_context(|| format!("cannot listen on {}", args.listen))?
             .io_uring(!args.no_io_uring);
-        return crate::runtime::run_event_loop(event_loop, "listening on", &mut LoopEcho);
+        return crate::runtime::run_event_loops(group, "listening on", |_| LoopEcho);
     }
     crate::runtime::build(args.threads)?.block_on(serve(args))
 }
 
 /// The echo as [`duplex::event_loop`] callbacks: the same answers, without a task per
-/// connection.
+/// connection. Each loop of `--threads` has its own; they share nothing.
 struct LoopEcho;
 
 impl duplex::event_loop::Handler for LoopEcho {

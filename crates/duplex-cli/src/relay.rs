@@ -4,9 +4,11 @@
 //! reads messages, encodes each once and queues the same bytes on every other member
 //! (`queue_except`), then writes each member's queue once per burst (`flush`). Used by
 //! `duplex bench broadcast` and by people trying a chat or feed client against something real.
+//! Under `--event-loop` it is `LoopRelay`'s callbacks instead, one handler per loop, the
+//! loops passing each other's messages on.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use anyhow::Context as _;
 use duplex::{Broadcaster, Event, Options, PreparedFrame, ServerBuilder};
@@ -18,17 +20,35 @@ use crate::args::RelayArgs;
 /// Runs the relay until interrupted.
 pub fn run(args: RelayArgs) -> anyhow::Result<()> {
     if args.event_loop {
-        let event_loop = duplex::event_loop::EventLoop::bind(args.listen, server_builder(&args))
-            .with_context(|| format!("cannot listen on {}", args.listen))?
-            .io_uring(!args.no_io_uring);
-        return crate::runtime::run_event_loop(event_loop, "relaying on", &mut LoopRelay);
+        let group =
+            duplex::event_loop::Group::bind(args.listen, server_builder(&args), args.threads)
+                .with_context(|| format!("cannot listen on {}", args.listen))?
+                .io_uring(!args.no_io_uring);
+        let inboxes: Arc<[Inbox]> = group.wakers().into_iter().map(Inbox::new).collect();
+        return crate::runtime::run_event_loops(group, "relaying on", |me| LoopRelay {
+            me,
+            inboxes: inboxes.clone(),
+            taken: Vec::new(),
+        });
     }
     crate::runtime::build(args.threads)?.block_on(serve(args))
 }
 
 /// The relay as [`duplex::event_loop`] callbacks: each message is encoded once and queued on
 /// every other connection; the loop writes each receiver's queue once per batch of events.
-struct LoopRelay;
+///
+/// With several loops (`--threads`), a loop's broadcast reaches its own connections only, and
+/// every client must still get every message (`duplex bench broadcast` counts what a receiver
+/// missed as lost). So a message is also posted to each other loop's inbox, and that loop
+/// broadcasts it to its connections when woken: a publisher's messages reach every receiver in
+/// the order sent, whichever loops they are on.
+struct LoopRelay {
+    /// This loop's index in `inboxes`.
+    me: usize,
+    inboxes: Arc<[Inbox]>,
+    /// The frames last taken from this loop's inbox (kept for its capacity).
+    taken: Vec<PreparedFrame>,
+}
 
 impl duplex::event_loop::Handler for LoopRelay {
     fn on_message(
@@ -36,7 +56,20 @@ impl duplex::event_loop::Handler for LoopRelay {
         socket: &mut duplex::event_loop::Socket<'_>,
         message: duplex::Message,
     ) {
-        socket.broadcast(&PreparedFrame::new(&message));
+        let frame = PreparedFrame::new(&message);
+        socket.broadcast(&frame);
+        for (other, inbox) in self.inboxes.iter().enumerate() {
+            if other != self.me {
+                inbox.post(&frame);
+            }
+        }
+    }
+
+    fn on_wake(&mut self, sockets: &mut duplex::event_loop::Sockets<'_>) {
+        self.inboxes[self.me].take(&mut self.taken);
+        for frame in self.taken.drain(..) {
+            sockets.broadcast(&frame);
+        }
     }
 
     fn on_close(
@@ -48,6 +81,53 @@ impl duplex::event_loop::Handler for LoopRelay {
         if let Err(e) = end {
             tracing::debug!("{id}: {e}");
         }
+    }
+}
+
+/// Messages the other loops relayed to one loop's connections, and how to wake that loop.
+///
+/// Not bounded: a loop takes everything posted each time it is woken, so the backlog is what
+/// the others publish while it is busy with one batch of events (each receiver's own backlog
+/// is bounded by `--max-buffered`, as on one loop).
+struct Inbox {
+    waker: duplex::event_loop::LoopWaker,
+    posted: Mutex<Posted>,
+}
+
+#[derive(Default)]
+struct Posted {
+    frames: Vec<PreparedFrame>,
+    /// A wake is on its way and the loop has not taken `frames` since.
+    woken: bool,
+}
+
+impl Inbox {
+    fn new(waker: duplex::event_loop::LoopWaker) -> Self {
+        Inbox {
+            waker,
+            posted: Mutex::default(),
+        }
+    }
+
+    /// Adds a frame, and wakes the loop unless a wake is already on its way: one wake for
+    /// what is posted between two takes, not one per message.
+    fn post(&self, frame: &PreparedFrame) {
+        let wake = {
+            let mut posted = self.posted.lock().unwrap_or_else(PoisonError::into_inner);
+            posted.frames.push(frame.clone());
+            !std::mem::replace(&mut posted.woken, true)
+        };
+        if wake {
+            self.waker.wake();
+        }
+    }
+
+    /// Swaps what was posted into `taken` (which must be empty), so the next post wakes the
+    /// loop again.
+    fn take(&self, taken: &mut Vec<PreparedFrame>) {
+        let mut posted = self.posted.lock().unwrap_or_else(PoisonError::into_inner);
+        posted.woken = false;
+        std::mem::swap(&mut posted.frames, taken);
     }
 }
 

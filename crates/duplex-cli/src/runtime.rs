@@ -37,25 +37,30 @@ pub fn listen_nodelay(addr: std::net::SocketAddr) -> std::io::Result<tokio::net:
     socket.listen(1024)
 }
 
-/// Runs a server on [`duplex::event_loop`] on this thread until Ctrl-C, then closes its
-/// connections with 1001 and returns once they are closed. Ctrl-C is watched from a second,
-/// sleeping thread (tokio's signal handling, on a runtime of its own); a second Ctrl-C quits
-/// at once.
+/// Runs a server on [`duplex::event_loop`] until Ctrl-C, then closes its connections with
+/// 1001 and returns once they are closed: the group's first loop on this thread, each other on
+/// a thread of its own (`handler(i)` makes loop `i`'s handler). Ctrl-C is watched from one more,
+/// sleeping thread (tokio's signal handling, on a runtime of its own) and stops every loop; a
+/// second Ctrl-C quits at once.
 ///
 /// `doing` completes the line announcing the address ("listening on"), which is logged only
 /// once Ctrl-C is handled, so a client that saw it can interrupt the server cleanly.
-pub fn run_event_loop<H: duplex::event_loop::Handler>(
-    event_loop: duplex::event_loop::EventLoop,
+pub fn run_event_loops<H, F>(
+    group: duplex::event_loop::Group,
     doing: &str,
-    handler: &mut H,
-) -> anyhow::Result<()> {
-    let writes = if event_loop.uses_io_uring() {
+    handler: F,
+) -> anyhow::Result<()>
+where
+    H: duplex::event_loop::Handler,
+    F: Fn(usize) -> H + Sync,
+{
+    let writes = if group.uses_io_uring() {
         "io_uring"
     } else {
         "sendmsg"
     };
     tracing::debug!("event loop: batched writes through {writes}");
-    let handle = event_loop.shutdown_handle();
+    let handle = group.shutdown_handle();
     let signals = build(1)?;
     // The handler is installed here, before the address is announced; `ctrl_c()` would
     // install it only when first polled on the other thread, and a SIGINT sent before that
@@ -64,7 +69,11 @@ pub fn run_event_loop<H: duplex::event_loop::Handler>(
         let _runtime = signals.enter();
         tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?
     };
-    tracing::info!("event loop: {doing} ws://{}", event_loop.local_addr()?);
+    let addr = group.local_addr()?;
+    match group.loops() {
+        1 => tracing::info!("event loop: {doing} ws://{addr}"),
+        n => tracing::info!("{n} event loops: {doing} ws://{addr}"),
+    }
     std::thread::Builder::new()
         .name("ctrl-c".into())
         .spawn(move || {
@@ -80,7 +89,7 @@ pub fn run_event_loop<H: duplex::event_loop::Handler>(
                 }
             })
         })?;
-    event_loop.run(handler)?;
+    group.run(handler)?;
     Ok(())
 }
 

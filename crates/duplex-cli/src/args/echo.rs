@@ -13,6 +13,7 @@ pub const AFTER_HELP: &str = "Examples:
   duplex echo --cert cert.pem --key key.pem      # wss://127.0.0.1:9001
   duplex echo -v                                # and a line for each connection's end
   duplex echo --event-loop                      # one epoll loop, ~250 B per idle connection
+  duplex echo --event-loop --threads 4          # four loops on one port, one per core
   taskset -c 0 duplex echo --listen 127.0.0.1:0  # any free port, pinned to CPU 0";
 
 /// Options of `duplex echo`.
@@ -46,11 +47,14 @@ pub struct EchoArgs {
     /// Most connections open at once; more get 503 (Retry-After: 1). Default: no cap.
     #[arg(long, value_name = "N")]
     pub max_connections: Option<usize>,
-    /// Worker threads; 1 runs everything on the current thread.
-    #[arg(long, default_value_t = 1, conflicts_with = "event_loop")]
+    /// Worker threads; 1 runs everything on the current thread. With --event-loop: loops,
+    /// one thread each, every one listening on the port (SO_REUSEPORT: the kernel spreads
+    /// connections across them).
+    #[arg(long, default_value_t = 1)]
     pub threads: usize,
-    /// Serve from one epoll loop (duplex::event_loop) instead of a tokio task per connection:
-    /// the leanest idle connections (no task, no heap while idle). One thread; no TLS.
+    /// Serve from epoll loops (duplex::event_loop) instead of a tokio task per connection:
+    /// the leanest idle connections (no task, no heap while idle). One loop per --threads,
+    /// all on the same port; no TLS.
     #[arg(long, conflicts_with = "cert")]
     pub event_loop: bool,
     /// With --event-loop: write each connection with its own sendmsg instead of one

@@ -13,6 +13,7 @@ is closed with 1008 once --max-buffered bytes wait for it.
 Examples:
   duplex relay                                  # ws://127.0.0.1:9002
   duplex relay --event-loop                     # one epoll loop instead of a task each
+  duplex relay --event-loop --threads 2         # two loops; each relays to the other's clients too
   taskset -c 0 duplex relay --listen 127.0.0.1:9002 &
   taskset -c 1 duplex bench broadcast --url ws://127.0.0.1:9002 --receivers 1000 --rate 1000";
 
@@ -31,10 +32,13 @@ pub struct RelayArgs {
     /// Bytes that may wait for one receiver before it is closed as a slow consumer (1008).
     #[arg(long, value_name = "BYTES", default_value_t = 4 << 20)]
     pub max_buffered: usize,
-    /// Worker threads; 1 runs everything on the current thread.
-    #[arg(long, default_value_t = 1, conflicts_with = "event_loop")]
+    /// Worker threads; 1 runs everything on the current thread. With --event-loop: loops,
+    /// one thread each, every one listening on the port (SO_REUSEPORT: the kernel spreads
+    /// connections across them).
+    #[arg(long, default_value_t = 1)]
     pub threads: usize,
-    /// Serve from one epoll loop (duplex::event_loop) instead of a tokio task per connection.
+    /// Serve from epoll loops (duplex::event_loop) instead of a tokio task per connection,
+    /// one loop per --threads, all on the same port.
     #[arg(long)]
     pub event_loop: bool,
     /// With --event-loop: write each connection with its own sendmsg instead of one

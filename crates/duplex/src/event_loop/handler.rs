@@ -70,6 +70,13 @@ pub trait Handler {
     ) {
         let _ = (sockets, id, end);
     }
+
+    /// Another thread woke the loop with its [`LoopWaker`](super::LoopWaker) (at least once
+    /// since the last call), to hand it work: messages for its connections, most often. Called
+    /// on shutdown too. Nothing to do by default.
+    fn on_wake(&mut self, sockets: &mut Sockets<'_>) {
+        let _ = sockets;
+    }
 }
 
 /// The open connection a callback is about, and a way to reach the others.
@@ -103,6 +110,9 @@ impl Sockets<'_> {
 
     /// Queues a prepared frame for every open connection, under the slow-consumer policy. The
     /// frame is held once for all of them until the batch's end, not queued on each.
+    ///
+    /// Every connection of this loop, that is: in a [`Group`](super::Group), the other loops'
+    /// connections are theirs to reach (see the group's documentation for how).
     pub fn broadcast(&mut self, frame: &PreparedFrame) -> BroadcastReport {
         self.broadcast_except(None, frame)
     }
@@ -239,9 +249,10 @@ impl Socket<'_> {
         self.shared.send_to(id, frame)
     }
 
-    /// Queues a prepared frame for every other open connection, under the slow-consumer
-    /// policy. The frame is held once for all of them until the batch's end, not queued on
-    /// each.
+    /// Queues a prepared frame for every other open connection of this loop, under the
+    /// slow-consumer policy (as [`Sockets::broadcast`], which says how to reach the other
+    /// loops of a [`Group`](super::Group)). The frame is held once for all of them until the
+    /// batch's end, not queued on each.
     pub fn broadcast(&mut self, frame: &PreparedFrame) -> BroadcastReport {
         self.shared.broadcast_except(Some(self.index), frame)
     }

@@ -17,6 +17,8 @@
 //! receivers until then, not queued on each (`fanout.rs`), so a burst to ten thousand
 //! receivers costs its own bytes, not ten thousand queues of them.
 //!
+//! One loop uses one core; a [`Group`] runs a loop per core on one port.
+//!
 //! ```no_run
 //! use duplex::event_loop::{EventLoop, Handler, Socket};
 //! use duplex::{Message, ServerBuilder};
@@ -39,6 +41,7 @@ mod drive;
 mod entry;
 mod fanout;
 mod flush;
+mod group;
 mod handler;
 mod sends;
 mod table;
@@ -57,6 +60,7 @@ use crate::server::ServerBuilder;
 use crate::shutdown::{Shutdown, Watch};
 use entry::{End, Entry, Phase};
 use fanout::Fanout;
+pub use group::{Group, LoopWaker};
 pub use handler::{Handler, Socket, Sockets};
 use sends::Sends;
 pub use table::SocketId;
@@ -65,9 +69,9 @@ use clock::Clock;
 use table::Table;
 
 /// Wakes the loop's poll from the thread that begins the shutdown.
-struct LoopWaker(Arc<Waker>);
+struct ShutdownWaker(Arc<Waker>);
 
-impl std::task::Wake for LoopWaker {
+impl std::task::Wake for ShutdownWaker {
     fn wake(self: Arc<Self>) {
         let _ = self.0.wake();
     }
@@ -136,6 +140,21 @@ impl EventLoop {
         Self::from_listener(TcpListener::bind(addr)?, server)
     }
 
+    /// Listens on `addr` as [`bind`](Self::bind) does, with `SO_REUSEPORT` as well: other loops
+    /// may listen on the same address and the kernel spreads connections across them. A
+    /// [`Group`] binds and runs such loops, one per thread.
+    ///
+    /// ```no_run
+    /// use duplex::event_loop::EventLoop;
+    /// let server = duplex::ServerBuilder::new();
+    /// let first = EventLoop::bind_reuse_port("127.0.0.1:0".parse().unwrap(), server.clone())?;
+    /// let second = EventLoop::bind_reuse_port(first.local_addr()?, server)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn bind_reuse_port(addr: SocketAddr, server: ServerBuilder) -> std::io::Result<Self> {
+        Self::from_std(group::reuse_port_listener(addr)?, server)
+    }
+
     /// Serves a listener bound elsewhere (set non-blocking here).
     ///
     /// ```no_run
@@ -159,7 +178,9 @@ impl EventLoop {
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
         let watch = server
             .state()
-            .watch(std::task::Waker::from(Arc::new(LoopWaker(waker.clone()))));
+            .watch(std::task::Waker::from(Arc::new(ShutdownWaker(
+                waker.clone(),
+            ))));
         Ok(EventLoop {
             poll,
             listener: Some(listener),
@@ -242,6 +263,11 @@ impl EventLoop {
         self.server.shutdown_handle()
     }
 
+    /// Wakes the loop from another thread, to run [`Handler::on_wake`] on it.
+    pub fn waker(&self) -> LoopWaker {
+        LoopWaker::new(self._waker.clone())
+    }
+
     /// Runs until the server's shutdown ([`Shutdown::begin`]) and the last connection's close;
     /// an error only if polling itself fails.
     pub fn run<H: Handler>(mut self, handler: &mut H) -> std::io::Result<()> {
@@ -274,6 +300,7 @@ impl EventLoop {
                         if self.server.state().is_shutting_down() {
                             self.begin_shutdown(handler);
                         }
+                        self.woken(handler);
                     }
                     Token(index) => {
                         let index = index as u32;
@@ -406,6 +433,18 @@ impl EventLoop {
             sends: &mut self.sends,
         };
         handler.on_close(&mut sockets, id, end.into_result());
+    }
+
+    /// Tells the handler another thread woke the loop (see [`LoopWaker`]).
+    fn woken<H: Handler>(&mut self, handler: &mut H) {
+        let mut sockets = Sockets {
+            table: &mut self.table,
+            dirty: &mut self.dirty,
+            options: &self.policy.options,
+            fanout: &mut self.fanout,
+            sends: &mut self.sends,
+        };
+        handler.on_wake(&mut sockets);
     }
 }
 
