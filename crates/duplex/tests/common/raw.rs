@@ -176,6 +176,22 @@ pub async fn read_to_end(stream: &mut TcpStream, answer_close: bool) -> Vec<u8> 
     }
 }
 
+/// Reads the server's answer up to the end of its head (byte by byte, so that nothing after
+/// it is consumed); returns the head. Panics if the server closes first or hangs.
+pub async fn read_head(stream: &mut TcpStream) -> String {
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8; 1];
+        let n = tokio::time::timeout(HANG_GUARD, stream.read(&mut byte))
+            .await
+            .expect("the server answers")
+            .expect("read the answer");
+        assert_eq!(n, 1, "closed before the end of the head: {head:?}");
+        head.push(byte[0]);
+    }
+    String::from_utf8_lossy(&head).into_owned()
+}
+
 /// The first line of an HTTP answer (empty if there is none).
 pub fn status_line(answer: &[u8]) -> String {
     String::from_utf8_lossy(answer)
