@@ -170,3 +170,29 @@ async fn a_handshake_in_progress_holds_its_place_under_the_cap(driver: Driver) {
 for_each_driver!(a_handshake_in_progress_holds_its_place_under_the_cap,
     tasks: #[tokio::test(start_paused = true)],
     event_loop: #[tokio::test]);
+
+async fn a_protocol_selector_refuses_with_its_status(driver: Driver) {
+    let builder = ServerBuilder::new().protocol_selector(|request| {
+        match request.protocols.iter().any(|p| p == "chat") {
+            true => Ok(Some("chat".to_owned())),
+            false => Err(401),
+        }
+    });
+    let server = serve(driver, builder, App::Echo);
+    let answer = answer_to(&server, &raw::request()).await;
+    // The status is the selector's; the reason phrase is not checked (it is "Error" today).
+    assert!(answer.starts_with("HTTP/1.1 401 "), "{answer}");
+    refused(&server, 1).await;
+    let chat = Request::new().header("Sec-WebSocket-Protocol", "other, chat");
+    let mut client = raw::connect(server.addr, &chat.bytes()).await;
+    let head = raw::read_head(&mut client).await;
+    assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
+    assert!(
+        head.contains("\r\nSec-WebSocket-Protocol: chat\r\n"),
+        "{head}"
+    );
+    drop(client);
+    server.wait_for_ends(1).await;
+    assert_eq!(server.opened(), [Some("chat".to_owned())]);
+}
+for_each_driver!(a_protocol_selector_refuses_with_its_status);

@@ -90,3 +90,23 @@ async fn the_builders_shutdown_handle_shuts_down_either_driver(driver: Driver) {
 for_each_driver!(the_builders_shutdown_handle_shuts_down_either_driver,
     tasks: #[tokio::test],
     event_loop: #[tokio::test] #[ignore = "issue 15: the lead's driver change makes this pass"]);
+
+async fn a_handshake_in_progress_when_the_shutdown_begins_gets_503(driver: Driver) {
+    let server = serve(driver, ServerBuilder::new(), App::Echo);
+    let mut slow = common::raw::connect(server.addr, b"GET / HTTP/1.1\r\nHost: loc").await;
+    // Accepted in order: once a later client is served, the slow one is in its handshake.
+    let mut clients = clients(&server, 1).await;
+    server.shutdown();
+    let answer = common::raw::read_to_end(&mut slow, false).await;
+    assert_eq!(
+        common::raw::status_line(&answer),
+        "HTTP/1.1 503 Service Unavailable"
+    );
+    closed_by_the_shutdown(&mut clients).await;
+    server.finished().await;
+}
+for_each_driver!(a_handshake_in_progress_when_the_shutdown_begins_gets_503,
+    tasks: #[tokio::test]
+    #[ignore = "drivers differ: a task's handshake in progress ignores the shutdown and ends \
+        with 408 at the handshake timeout (10 s by default); the loop answers 503 at once"],
+    event_loop: #[tokio::test]);
