@@ -1,7 +1,7 @@
 //! The plain path of a server on both drivers: the handshake with a subprotocol, messages
 //! of every size echoed in order, pings answered, and the close the application sees.
 
-use duplex::{ClientBuilder, CloseCode, CloseFrame, Event, ServerBuilder};
+use duplex::{ClientBuilder, CloseCode, CloseFrame, DeflateConfig, Event, ServerBuilder};
 
 #[macro_use]
 mod common;
@@ -46,3 +46,23 @@ async fn a_ping_is_answered_with_its_payload(driver: Driver) {
     }
 }
 for_each_driver!(a_ping_is_answered_with_its_payload);
+
+async fn a_compressed_echo_round_trips(driver: Driver) {
+    let builder = ServerBuilder::new().deflate(DeflateConfig::default());
+    let server = serve(driver, builder, App::Echo);
+    let (mut ws, response) = ClientBuilder::new()
+        .deflate(DeflateConfig::lean())
+        .connect(&server.url)
+        .await
+        .unwrap();
+    assert!(ws.is_compressed());
+    assert!(!response.extensions.is_empty());
+    let json = "{\"temperature\": 21.5, \"unit\": \"C\"}".repeat(1000);
+    for _ in 0..3 {
+        ws.send(json.clone()).await.unwrap();
+        let echo = ws.recv().await.unwrap().unwrap();
+        assert_eq!(echo.as_text(), Some(json.as_str()));
+    }
+    ws.close(CloseCode::NORMAL, "").await.unwrap();
+}
+for_each_driver!(a_compressed_echo_round_trips);
