@@ -271,9 +271,10 @@ impl ServerBuilder {
         };
         // No memory yet: the first read goes to the stack and allocates once bytes came.
         let mut buf = BytesMut::new();
+        let mut slot = slot;
         let read = within(
             self.settings.handshake_timeout,
-            self.read_request(&mut stream, &mut buf),
+            self.read_request(&mut stream, &mut buf, &mut slot),
         )
         .await;
         let request = match read {
@@ -310,18 +311,28 @@ impl ServerBuilder {
         }
     }
 
-    /// Reads until a whole request head has arrived; leaves what follows it in `buf`.
+    /// Reads until a whole request head has arrived; leaves what follows it in `buf`. A
+    /// shutdown that begins meanwhile ends it with the 503 the event loop gives too.
     async fn read_request<S: AsyncRead + Unpin>(
         &self,
         stream: &mut S,
         buf: &mut BytesMut,
+        slot: &mut Slot,
     ) -> Result<Request> {
         loop {
             if let Some((request, head_len)) = Request::parse(buf, self.settings.max_head)? {
                 let _ = buf.split_to(head_len);
                 return Ok(request);
             }
-            let n = std::future::poll_fn(|cx| poll_read_into(stream, cx, buf)).await?;
+            let n = std::future::poll_fn(|cx| match poll_read_into(stream, cx, buf) {
+                Poll::Ready(read) => Poll::Ready(read.map_err(Error::from)),
+                // Only while waiting: a request already in the socket costs no registration.
+                Poll::Pending if slot.poll_shutdown(cx).is_ready() => {
+                    Poll::Ready(Err(unavailable(NoSlot::ShuttingDown).into()))
+                }
+                Poll::Pending => Poll::Pending,
+            })
+            .await?;
             if n == 0 {
                 return Err(lifecycle::closed_during_request().into());
             }

@@ -177,7 +177,7 @@ async fn client_errors_say_what_went_wrong() {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
         let (_s, _) = listener.accept().await.unwrap();
-        tokio::time::sleep(Duration::from_secs(5)).await;
+        std::future::pending::<()>().await;
     });
     let err = ClientBuilder::new()
         .connect_timeout(Duration::from_millis(200))

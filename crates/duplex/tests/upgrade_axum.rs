@@ -13,6 +13,9 @@ use duplex::{ClientBuilder, Error};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+mod common;
+use common::raw;
+
 async fn echo(upgrade: WebSocketUpgrade) -> Response {
     upgrade
         .protocols(["superchat", "chat"])
@@ -47,9 +50,9 @@ async fn serve() -> SocketAddr {
 }
 
 /// Sends `request` as is and returns the whole answer (the server closes after it).
-async fn raw(addr: SocketAddr, request: &str) -> String {
+async fn raw(addr: SocketAddr, request: impl AsRef<[u8]>) -> String {
     let mut stream = TcpStream::connect(addr).await.unwrap();
-    stream.write_all(request.as_bytes()).await.unwrap();
+    stream.write_all(request.as_ref()).await.unwrap();
     let mut answer = Vec::new();
     tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut answer))
         .await
@@ -125,13 +128,12 @@ async fn a_request_without_upgrade_gets_426_with_the_version() {
 async fn a_wrong_method_gets_405_allowing_get() {
     let addr = serve().await;
     // On a route that takes any method, the extractor itself refuses everything but GET.
-    let answer = raw(
-        addr,
-        "POST /any-method HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n\
-         Connection: Upgrade, close\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
-         Sec-WebSocket-Version: 13\r\nContent-Length: 0\r\n\r\n",
-    )
-    .await;
+    let request = raw::Request::new()
+        .method("POST")
+        .path("/any-method")
+        .header("Connection", "Upgrade, close")
+        .header("Content-Length", "0");
+    let answer = raw(addr, request.bytes()).await;
     assert!(
         answer.starts_with("HTTP/1.1 405 Method Not Allowed\r\n"),
         "{answer}"
@@ -186,12 +188,11 @@ async fn an_optional_extractor_serves_http_and_websocket_on_one_route() {
     ws.close(duplex::CloseCode::NORMAL, "").await.unwrap();
 
     // A WebSocket request that is broken is still refused, not served the page.
-    let answer = raw(
-        addr,
-        "GET /both HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n\
-         Connection: Upgrade, close\r\nSec-WebSocket-Version: 13\r\n\r\n",
-    )
-    .await;
+    let request = raw::Request::new()
+        .path("/both")
+        .header("Connection", "Upgrade, close")
+        .without("Sec-WebSocket-Key");
+    let answer = raw(addr, request.bytes()).await;
     assert!(
         answer.starts_with("HTTP/1.1 400 Bad Request\r\n"),
         "{answer}"

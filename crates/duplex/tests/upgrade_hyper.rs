@@ -15,6 +15,9 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+mod common;
+use common::raw;
+
 /// `/` is a page, `/ws` a WebSocket echo, with `server`'s policy.
 async fn route(
     server: ServerBuilder,
@@ -159,7 +162,7 @@ async fn a_request_hyper_cannot_upgrade_gets_500() {
         .header("host", "localhost")
         .header("upgrade", "websocket")
         .header("connection", "Upgrade")
-        .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+        .header("sec-websocket-key", raw::KEY)
         .header("sec-websocket-version", "13")
         .body(())
         .unwrap();
@@ -178,14 +181,10 @@ async fn a_request_hyper_cannot_upgrade_gets_500() {
 async fn the_101_answer_carries_the_accept_key_and_no_body() {
     let addr = serve(ServerBuilder::new().protocols(["chat"])).await;
     let mut stream = TcpStream::connect(addr).await.unwrap();
-    stream
-        .write_all(
-            b"GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
-              Sec-WebSocket-Protocol: chat\r\n\r\n",
-        )
-        .await
-        .unwrap();
+    let request = raw::Request::new()
+        .path("/ws")
+        .header("Sec-WebSocket-Protocol", "chat");
+    stream.write_all(&request.bytes()).await.unwrap();
     let mut head = Vec::new();
     while !head.ends_with(b"\r\n\r\n") {
         let mut byte = [0u8; 1];

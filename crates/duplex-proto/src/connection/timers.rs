@@ -19,9 +19,11 @@ use crate::close::{CloseCode, CloseFrame};
 
 /// The liveness limits of a server's or client's connections, in the driver's unit of time.
 ///
-/// Built from durations and the length of one unit; durations round up to whole units and gain
-/// one more, because a reading of `now` may lag the true time by up to one unit: a deadline is
-/// then never early, and at most one unit late.
+/// Built from durations and the length of one unit; durations round up to whole units and the
+/// deadlines (idle, closing, handshake) gain one more, because a reading of `now` may lag the
+/// true time by up to one unit: a deadline is then never early, and at most one unit late. The
+/// ping interval gets no extra unit: a keepalive ping a little early does no harm, and with
+/// the event loop's whole seconds one more would make a 1 s interval 2 s.
 ///
 /// ```
 /// use std::time::Duration;
@@ -58,7 +60,7 @@ impl Timeouts {
 
     /// Sends a ping after this long without hearing from the peer (or since the last ping).
     pub fn ping_interval(mut self, every: Option<Duration>) -> Self {
-        self.ping = every.map(|d| self.units(d));
+        self.ping = every.map(|d| self.units(d).saturating_sub(1).max(1));
         self
     }
 
@@ -209,8 +211,8 @@ impl Connection {
     ///     .idle_timeout(Some(Duration::from_secs(20)));
     /// let mut server = Connection::new(Role::Server, Config::default());
     /// server.handle_open(100);
-    /// assert_eq!(server.poll_timeout(100, &timeouts), Some(111));
-    /// assert_eq!(server.handle_timeout(111, &timeouts), Ok(())); // a ping is queued
+    /// assert_eq!(server.poll_timeout(100, &timeouts), Some(110));
+    /// assert_eq!(server.handle_timeout(110, &timeouts), Ok(())); // a ping is queued
     /// assert_eq!(server.outgoing_len(), 2);
     /// assert_eq!(server.handle_timeout(121, &timeouts), Err(Expired::Idle)); // 1001 queued
     /// assert!(!server.can_send());
@@ -287,13 +289,15 @@ mod tests {
     fn a_quiet_peer_is_pinged_then_closed_with_1001() {
         let t = millis();
         let mut conn = open_server(0);
-        assert_eq!(conn.poll_timeout(0, &t), Some(30_001));
-        assert_eq!(conn.handle_timeout(30_000, &t), Ok(()));
+        assert_eq!(conn.poll_timeout(0, &t), Some(30_000));
+        assert_eq!(conn.handle_timeout(29_999, &t), Ok(()));
         assert!(take_out(&mut conn).is_empty(), "not yet due");
-        assert_eq!(conn.handle_timeout(30_001, &t), Ok(()));
+        assert_eq!(conn.handle_timeout(30_000, &t), Ok(()));
         assert_eq!(take_out(&mut conn), [0x89, 0x00], "an empty ping");
         // The next ping counts from this one; the idle close from the last byte heard.
-        assert_eq!(conn.poll_timeout(30_001, &t), Some(60_001));
+        assert_eq!(conn.poll_timeout(30_000, &t), Some(60_000));
+        assert_eq!(conn.handle_timeout(60_000, &t), Ok(()));
+        assert_eq!(take_out(&mut conn), [0x89, 0x00], "a second ping");
         assert_eq!(conn.handle_timeout(60_001, &t), Err(Expired::Idle));
         assert_eq!(take_out(&mut conn)[..4], [0x88, 14, 0x03, 0xe9]);
         // Now the peer has the close timeout to answer.
@@ -309,7 +313,7 @@ mod tests {
         conn.handle_input(29_000);
         assert_eq!(conn.handle_timeout(30_001, &t), Ok(()));
         assert!(take_out(&mut conn).is_empty());
-        assert_eq!(conn.poll_timeout(30_001, &t), Some(59_001));
+        assert_eq!(conn.poll_timeout(30_001, &t), Some(59_000));
     }
 
     #[test]
@@ -347,7 +351,7 @@ mod tests {
         assert_eq!(conn.handle_timeout(10_501, &t), Err(Expired::Handshake));
         // Opening in time clears it, and the keepalive starts.
         conn.handle_open(10_000);
-        assert_eq!(conn.poll_timeout(10_000, &t), Some(40_001));
+        assert_eq!(conn.poll_timeout(10_000, &t), Some(40_000));
     }
 
     #[test]
@@ -355,7 +359,7 @@ mod tests {
         let t = millis();
         let start = u32::MAX - 10_000;
         let mut conn = open_server(start);
-        let due = start.wrapping_add(30_001);
+        let due = start.wrapping_add(30_000);
         assert_eq!(conn.poll_timeout(start, &t), Some(due));
         assert_eq!(conn.handle_timeout(due.wrapping_sub(1), &t), Ok(()));
         assert!(take_out(&mut conn).is_empty());

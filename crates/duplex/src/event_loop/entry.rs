@@ -83,6 +83,13 @@ pub(crate) struct Entry {
     pub(crate) drained: bool,
     /// Sent one of the broadcasts in the loop's batch (so its view of the batch skips them).
     pub(crate) excepted: bool,
+    /// The peer's FIN came with the last readiness event: read on past a short read, to the
+    /// end of stream, instead of taking a short read for an empty socket (the FIN may have
+    /// arrived in the same edge as the last bytes, and no other event would follow).
+    pub(crate) read_closed: bool,
+    /// A broadcast already counted this connection as closed (each counts once, as the task
+    /// driver's `Broadcaster` counts a member once and drops it).
+    pub(crate) counted_closed: bool,
     /// How many of the batch's broadcasts this connection already has in its own queue, or
     /// must not get (it opened after them, or the slow-consumer policy skipped them): see
     /// `fanout.rs`.
@@ -113,6 +120,8 @@ impl Entry {
             teardown: Teardown::default(),
             drained: false,
             excepted: false,
+            read_closed: false,
+            counted_closed: false,
             absorbed: 0,
         }
     }
@@ -176,7 +185,7 @@ impl Entry {
             Ok((n, asked)) => {
                 let before = if fresh { 0 } else { self.burst };
                 self.burst = before.saturating_add(u32::try_from(n).unwrap_or(u32::MAX));
-                self.drained = n < asked;
+                self.drained = n < asked && !self.read_closed;
                 Read::Bytes
             }
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {

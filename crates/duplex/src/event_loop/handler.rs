@@ -135,7 +135,8 @@ impl Sockets<'_> {
                 continue;
             }
             if entry.phase != Phase::Open || !entry.conn.can_send() {
-                report.closed += 1;
+                report.closed += usize::from(!entry.counted_closed);
+                entry.counted_closed = true;
                 continue;
             }
             // The slow-consumer rule, counting the batch's earlier broadcasts as queued (they
@@ -156,6 +157,7 @@ impl Sockets<'_> {
                 Admission::Close => {
                     let _ = entry.conn.close(Some(lifecycle::slow_consumer()));
                     report.closed += 1;
+                    entry.counted_closed = true;
                     entry.mark_dirty(index, self.dirty);
                 }
             }

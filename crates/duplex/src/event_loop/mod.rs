@@ -307,6 +307,7 @@ impl EventLoop {
                         // Whatever the last read found, this event may bring more.
                         if let Some(entry) = self.table.get_mut(index) {
                             entry.drained = false;
+                            entry.read_closed |= event.is_read_closed();
                         }
                         self.drive(index, handler);
                     }
