@@ -196,53 +196,19 @@ impl ClientRequest {
             });
         }
         let invalid = |why: &str| Err(HandshakeError::InvalidResponse(why.to_owned()));
-        let values = |name: &'static str| {
-            headers
-                .iter()
-                .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
-        };
-        if !values("Upgrade").any(|(_, v)| header_has_token(v.as_bytes(), "websocket")) {
+        if !values(&headers, "Upgrade").any(|v| header_has_token(v.as_bytes(), "websocket")) {
             return invalid("missing Upgrade: websocket");
         }
-        if !values("Connection").any(|(_, v)| header_has_token(v.as_bytes(), "upgrade")) {
+        if !values(&headers, "Connection").any(|v| header_has_token(v.as_bytes(), "upgrade")) {
             return invalid("missing Connection: Upgrade");
         }
         let expected = accept_key(self.key.as_bytes());
-        let accepts: Vec<_> = values("Sec-WebSocket-Accept").collect();
-        if accepts.len() != 1 || accepts[0].1.trim() != expected {
+        let accepts: Vec<_> = values(&headers, "Sec-WebSocket-Accept").collect();
+        if accepts.len() != 1 || accepts[0].trim() != expected {
             return invalid("Sec-WebSocket-Accept does not match the key sent");
         }
-        let chosen: Vec<String> = values("Sec-WebSocket-Protocol")
-            .flat_map(|(_, v)| header_items(v).map(str::to_owned).collect::<Vec<_>>())
-            .collect();
-        let protocol = match chosen.as_slice() {
-            [] => None,
-            [one] if self.protocols.contains(one) => Some(one.clone()),
-            [one] => {
-                return invalid(&format!(
-                    "server chose subprotocol {one:?}, which was not offered"
-                ))
-            }
-            _ => return invalid("server chose more than one subprotocol"),
-        };
-        let extensions: Vec<String> = values("Sec-WebSocket-Extensions")
-            .flat_map(|(_, v)| header_items(v).map(str::to_owned).collect::<Vec<_>>())
-            .collect();
-        if let Some(ext) = extensions.iter().find(|e| {
-            let name = e.split(';').next().unwrap_or("").trim();
-            !self.extensions.iter().any(|offer| {
-                offer
-                    .split(';')
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .eq_ignore_ascii_case(name)
-            })
-        }) {
-            return invalid(&format!(
-                "server accepted extension {ext:?}, which was not offered"
-            ));
-        }
+        let protocol = self.chosen_protocol(&headers)?;
+        let extensions = self.accepted_extensions(&headers)?;
         Ok(Some((
             Response {
                 protocol,
@@ -252,6 +218,64 @@ impl ClientRequest {
             head_len,
         )))
     }
+
+    /// The subprotocol the server chose: none, or exactly one of those offered.
+    fn chosen_protocol(
+        &self,
+        headers: &[(String, String)],
+    ) -> Result<Option<String>, HandshakeError> {
+        let chosen = items(headers, "Sec-WebSocket-Protocol");
+        match chosen.as_slice() {
+            [] => Ok(None),
+            [one] if self.protocols.contains(one) => Ok(Some(one.clone())),
+            [one] => Err(HandshakeError::InvalidResponse(format!(
+                "server chose subprotocol {one:?}, which was not offered"
+            ))),
+            _ => Err(HandshakeError::InvalidResponse(
+                "server chose more than one subprotocol".to_owned(),
+            )),
+        }
+    }
+
+    /// The extensions the server accepted, each one we offered.
+    fn accepted_extensions(
+        &self,
+        headers: &[(String, String)],
+    ) -> Result<Vec<String>, HandshakeError> {
+        let name_of = |item: &str| item.split(';').next().unwrap_or("").trim().to_owned();
+        let extensions = items(headers, "Sec-WebSocket-Extensions");
+        let unoffered = extensions.iter().find(|e| {
+            let name = name_of(e);
+            !self
+                .extensions
+                .iter()
+                .any(|offer| name_of(offer).eq_ignore_ascii_case(&name))
+        });
+        if let Some(ext) = unoffered {
+            return Err(HandshakeError::InvalidResponse(format!(
+                "server accepted extension {ext:?}, which was not offered"
+            )));
+        }
+        Ok(extensions)
+    }
+}
+
+/// The values of every header named `name` (case-insensitive).
+fn values<'a>(
+    headers: &'a [(String, String)],
+    name: &'static str,
+) -> impl Iterator<Item = &'a str> {
+    headers
+        .iter()
+        .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// The comma-separated items of every header named `name`.
+fn items(headers: &[(String, String)], name: &'static str) -> Vec<String> {
+    values(headers, name)
+        .flat_map(|v| header_items(v).map(str::to_owned).collect::<Vec<_>>())
+        .collect()
 }
 
 #[cfg(test)]

@@ -103,95 +103,19 @@ impl Request {
         path: &str,
         raw: &[(&str, &[u8])],
     ) -> Result<Request, HandshakeError> {
-        if method != "GET" {
-            return Err(HandshakeError::bad_request(
-                405,
-                "a WebSocket handshake must use GET",
-            ));
-        }
-        if version_minor != 1 {
-            return Err(HandshakeError::bad_request(
-                400,
-                "a WebSocket handshake needs HTTP/1.1",
-            ));
-        }
-        let find = |name: &'static str| raw.iter().filter(move |h| h.0.eq_ignore_ascii_case(name));
-        let single = |name: &'static str| -> Result<Option<&[u8]>, HandshakeError> {
-            let mut values = find(name);
-            let first = values.next().map(|h| h.1);
-            if values.next().is_some() {
-                return Err(HandshakeError::bad_request(
-                    400,
-                    format!("duplicate {name} header"),
-                ));
-            }
-            Ok(first)
-        };
-
-        if !find("Upgrade").any(|h| header_has_token(h.1, "websocket")) {
-            return Err(HandshakeError::bad_request(
-                426,
-                "this is a WebSocket endpoint: send Upgrade: websocket",
-            ));
-        }
-        if !find("Connection").any(|h| header_has_token(h.1, "upgrade")) {
-            return Err(HandshakeError::bad_request(
-                400,
-                "Connection header must contain the Upgrade token",
-            ));
-        }
-        match single("Sec-WebSocket-Version")? {
-            Some(b"13") => {}
-            Some(other) => {
-                return Err(HandshakeError::bad_request(
-                    426,
-                    format!(
-                        "unsupported Sec-WebSocket-Version {:?}; this server speaks 13",
-                        String::from_utf8_lossy(other)
-                    ),
-                ))
-            }
-            None => {
-                return Err(HandshakeError::bad_request(
-                    426,
-                    "missing Sec-WebSocket-Version; this server speaks 13",
-                ))
-            }
-        }
-        let key = match single("Sec-WebSocket-Key")? {
-            Some(key) => key.trim_ascii(),
-            None => {
-                return Err(HandshakeError::bad_request(
-                    400,
-                    "missing Sec-WebSocket-Key",
-                ))
-            }
-        };
-        let decoded = base64::engine::general_purpose::STANDARD.decode(key);
-        if decoded.map(|k| k.len()) != Ok(16) {
-            return Err(HandshakeError::bad_request(
-                400,
-                "Sec-WebSocket-Key must be 16 bytes in base64",
-            ));
-        }
-        let host = match single("Host")? {
+        check_request_line(method, version_minor)?;
+        check_upgrade(raw)?;
+        let key = websocket_key(raw)?;
+        let host = match single(raw, "Host")? {
             Some(host) => String::from_utf8_lossy(host).into_owned(),
             None => return Err(HandshakeError::bad_request(400, "missing Host header")),
         };
-        let origin = single("Origin")?.map(|o| String::from_utf8_lossy(o).into_owned());
-
+        let origin = single(raw, "Origin")?.map(|o| String::from_utf8_lossy(o).into_owned());
         let headers: Vec<(String, String)> = raw
             .iter()
             .map(|h| (h.0.to_owned(), String::from_utf8_lossy(h.1).into_owned()))
             .collect();
-        let list = |name: &str| -> Vec<String> {
-            headers
-                .iter()
-                .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-                .flat_map(|(_, v)| header_items(v).map(str::to_owned).collect::<Vec<_>>())
-                .collect()
-        };
-        let protocols = list("Sec-WebSocket-Protocol");
+        let protocols = items(&headers, "Sec-WebSocket-Protocol");
         if let Some(bad) = protocols.iter().find(|p| !is_token(p)) {
             return Err(HandshakeError::bad_request(
                 400,
@@ -199,7 +123,7 @@ impl Request {
             ));
         }
         // Extension offers are separated by commas, parameters by semicolons (RFC 6455 9.1).
-        let extensions = list("Sec-WebSocket-Extensions");
+        let extensions = items(&headers, "Sec-WebSocket-Extensions");
         Ok(Request {
             path: path.to_owned(),
             host,
@@ -324,6 +248,106 @@ fn push_headers(out: &mut String, headers: &[(String, String)]) {
         out.push_str(value);
         out.push_str("\r\n");
     }
+}
+
+/// Every header named `name` (case-insensitive).
+fn all<'a, 'n, 'h>(
+    raw: &'a [(&'n str, &'h [u8])],
+    name: &'static str,
+) -> impl Iterator<Item = &'a (&'n str, &'h [u8])> {
+    raw.iter().filter(move |h| h.0.eq_ignore_ascii_case(name))
+}
+
+/// The header `name`, if sent; a 400 if sent twice.
+fn single<'h>(
+    raw: &[(&str, &'h [u8])],
+    name: &'static str,
+) -> Result<Option<&'h [u8]>, HandshakeError> {
+    let mut values = all(raw, name);
+    let first = values.next().map(|h| h.1);
+    if values.next().is_some() {
+        return Err(HandshakeError::bad_request(
+            400,
+            format!("duplicate {name} header"),
+        ));
+    }
+    Ok(first)
+}
+
+/// GET over HTTP/1.1, as RFC 6455 4.1 requires.
+fn check_request_line(method: &str, version_minor: u8) -> Result<(), HandshakeError> {
+    if method != "GET" {
+        return Err(HandshakeError::bad_request(
+            405,
+            "a WebSocket handshake must use GET",
+        ));
+    }
+    if version_minor != 1 {
+        return Err(HandshakeError::bad_request(
+            400,
+            "a WebSocket handshake needs HTTP/1.1",
+        ));
+    }
+    Ok(())
+}
+
+/// `Upgrade: websocket`, `Connection: upgrade` and version 13 (426 tells a client what we
+/// speak).
+fn check_upgrade(raw: &[(&str, &[u8])]) -> Result<(), HandshakeError> {
+    if !all(raw, "Upgrade").any(|h| header_has_token(h.1, "websocket")) {
+        return Err(HandshakeError::bad_request(
+            426,
+            "this is a WebSocket endpoint: send Upgrade: websocket",
+        ));
+    }
+    if !all(raw, "Connection").any(|h| header_has_token(h.1, "upgrade")) {
+        return Err(HandshakeError::bad_request(
+            400,
+            "Connection header must contain the Upgrade token",
+        ));
+    }
+    match single(raw, "Sec-WebSocket-Version")? {
+        Some(b"13") => Ok(()),
+        Some(other) => Err(HandshakeError::bad_request(
+            426,
+            format!(
+                "unsupported Sec-WebSocket-Version {:?}; this server speaks 13",
+                String::from_utf8_lossy(other)
+            ),
+        )),
+        None => Err(HandshakeError::bad_request(
+            426,
+            "missing Sec-WebSocket-Version; this server speaks 13",
+        )),
+    }
+}
+
+/// The `Sec-WebSocket-Key`, which must be 16 bytes in base64.
+fn websocket_key<'h>(raw: &[(&str, &'h [u8])]) -> Result<&'h [u8], HandshakeError> {
+    let Some(key) = single(raw, "Sec-WebSocket-Key")? else {
+        return Err(HandshakeError::bad_request(
+            400,
+            "missing Sec-WebSocket-Key",
+        ));
+    };
+    let key = key.trim_ascii();
+    let decoded = base64::engine::general_purpose::STANDARD.decode(key);
+    if decoded.map(|k| k.len()) != Ok(16) {
+        return Err(HandshakeError::bad_request(
+            400,
+            "Sec-WebSocket-Key must be 16 bytes in base64",
+        ));
+    }
+    Ok(key)
+}
+
+/// The comma-separated items of every header named `name`.
+fn items(headers: &[(String, String)], name: &str) -> Vec<String> {
+    headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+        .flat_map(|(_, v)| header_items(v).map(str::to_owned).collect::<Vec<_>>())
+        .collect()
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 //! a task and a reactor registration: about 1.4 KB of RSS, most of it tokio's. A server that
 //! holds hundreds of thousands of mostly idle sockets (IoT, dashboards, presence) wants less.
 //! This loop drives the same sans-IO [`duplex_proto::Connection`]s from one `mio::Poll` and a
-//! slab, as uWebSockets does: a connection is one slab entry (232 B, no heap while
+//! slab, as uWebSockets does: a connection is one slab entry (at most 240 B, no heap while
 //! idle), the application is a [`Handler`] called back on open, message and close, and the
 //! timers are `u32` ticks that one sweep a second compares. The handshake policy, limits and
 //! options are a [`ServerBuilder`]'s, so the two drivers answer and behave alike.
