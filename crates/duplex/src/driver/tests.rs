@@ -168,4 +168,3 @@ async fn frames_read_while_replies_were_backed_up_are_parsed_once_they_drain() {
     };
     assert_eq!(message.as_text(), Some("after the pings"));
 }
-
