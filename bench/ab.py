@@ -58,12 +58,13 @@ def wait_listening(port: int, server: subprocess.Popen) -> None:
     sys.exit(f"nothing listens on port {port} after 5 s")
 
 
-def one_run(command: str, load: list[str]) -> tuple[float, ...]:
+def one_run(command: str, load: list[str], server_cpus: str = "0") -> tuple[float, ...]:
     """Starts the server, loads it once, stops it. Returns (server µs/unit, rate,
-    loader µs/unit, p99 µs, peak RSS MiB)."""
+    loader µs/unit, p99 µs, peak RSS MiB); for `idle`, (server bytes per connection, open
+    connections, nan, nan, peak RSS MiB)."""
     port = free_port()
     argv = shlex.split(command.format(addr=f"{HOST}:{port}", port=port))
-    server = subprocess.Popen(["taskset", "-c", "0", *argv],
+    server = subprocess.Popen(["taskset", "-c", server_cpus, *argv],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_listening(port, server)
@@ -77,6 +78,9 @@ def one_run(command: str, load: list[str]) -> tuple[float, ...]:
     finally:
         server.kill()
         server.wait()
+    if "bytes_per_conn" in result:  # `bench idle`: memory per connection, not CPU
+        open_conns = result.get("opened", float("nan")) - result.get("dropped", 0)
+        return result["bytes_per_conn"], open_conns, float("nan"), float("nan"), peak.peak / 2**20
     rate = next(result[k] for k in ("messages_per_s", "handshakes_per_s", "deliveries_per_s")
                 if k in result)
     server_us = next(result[k] for k in result if k.startswith("server_cpu_us_per_"))
@@ -92,6 +96,9 @@ def main() -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="\n\n".join(__doc__.split("\n\n")[1:]))
     parser.add_argument("--rounds", type=int, default=5, help="rounds (default 5)")
+    parser.add_argument("--server-cpus", default="0",
+                        help="CPUs the server may run on, for taskset (default 0; the loader "
+                             "always runs on 1, so '0,1' lets a server of two loops share it)")
     parser.add_argument("servers", nargs="+", metavar="NAME=COMMAND",
                         help="a server command with {addr} or {port}")
     argv = sys.argv[1:]
@@ -113,7 +120,7 @@ def main() -> None:
     for round_no in range(args.rounds):
         order = servers if round_no % 2 == 0 else servers[::-1]
         for name, command in order:
-            run = one_run(command, load)
+            run = one_run(command, load, args.server_cpus)
             results[name].append(run)
             print(f"round {round_no + 1} {name:>10}: {line(run)}", flush=True)
     print()

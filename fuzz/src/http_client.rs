@@ -33,7 +33,8 @@ use duplex::__fuzz::{
 };
 use duplex::proto::handshake::MAX_HEADERS;
 use duplex::proto::HandshakeError;
-use duplex::{ClientBuilder, Error, ProxyError, Target};
+use duplex::handshake::Target;
+use duplex::{ClientBuilder, Error, ProxyError};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use crate::input::{Chunks, Input};

@@ -20,7 +20,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use duplex::{Bytes, ClientBuilder, CloseCode, Message, Target};
+use duplex::handshake::Target;
+use duplex::{Bytes, ClientBuilder, CloseCode, Message};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 type Outcome = Result<(), String>;
@@ -114,7 +115,7 @@ fn builder(opts: &Opts) -> ClientBuilder {
 fn check_deflate<S: AsyncRead + AsyncWrite + Unpin>(
     opts: &Opts,
     ws: &duplex::WebSocket<S>,
-    response: &duplex::Response,
+    response: &duplex::handshake::Response,
 ) -> Outcome {
     match opts.expect {
         Some(expected) if ws.is_compressed() != expected => Err(format!(

@@ -106,7 +106,7 @@ impl Target {
     /// `host:port`, with brackets around an IPv6 address: what `CONNECT` asks a proxy for.
     ///
     /// ```
-    /// let t = duplex::Target::parse("wss://[::1]/").unwrap();
+    /// let t = duplex::handshake::Target::parse("wss://[::1]/").unwrap();
     /// assert_eq!(t.authority(), "[::1]:443");
     /// ```
     pub fn authority(&self) -> String {
@@ -121,10 +121,10 @@ impl Target {
     /// browsers do), with an optional port and no fragment.
     ///
     /// ```
-    /// let t = duplex::Target::parse("ws://[::1]:9001/a?b=c").unwrap();
+    /// let t = duplex::handshake::Target::parse("ws://[::1]:9001/a?b=c").unwrap();
     /// assert_eq!((t.host.as_str(), t.port, t.path.as_str()), ("::1", 9001, "/a?b=c"));
     /// assert_eq!(t.host_header, "[::1]:9001");
-    /// assert!(duplex::Target::parse("ftp://x").is_err());
+    /// assert!(duplex::handshake::Target::parse("ftp://x").is_err());
     /// ```
     pub fn parse(url: &str) -> Result<Target> {
         let parsed = url::Url::parse(url).map_err(|e| Error::InvalidUrl(format!("{url}: {e}")))?;

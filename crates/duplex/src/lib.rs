@@ -85,19 +85,34 @@ pub mod axum;
 pub mod upgrade;
 
 pub use broadcast::{BroadcastReport, Broadcaster, MemberId};
-pub use client::{connect, ClientBuilder, Target};
-pub use duplex_proto::handshake::client::Response;
-pub use duplex_proto::handshake::server::Request;
+pub use client::{connect, ClientBuilder};
 pub use duplex_proto::{
     CloseCode, CloseFrame, Config, DeflateConfig, Event, Message, PreparedFrame, Role, Utf8Bytes,
 };
 pub use error::{Error, ProxyError, Result, TlsError};
 pub use maybe_tls::MaybeTlsStream;
 pub use options::{Delivery, Options, SlowConsumer};
-pub use server::{accept, Accepted, ProtocolSelector, ServerBuilder};
+pub use server::{accept, ServerBuilder};
 pub use shutdown::Shutdown;
 pub use split::{WebSocketReader, WebSocketWriter};
 pub use websocket::WebSocket;
+
+/// The opening handshake below [`ServerBuilder`] and [`ClientBuilder`]: the parsed request
+/// and response, the URL target, what a server agreed to, and which end a connection is. Kept
+/// out of the crate root, where `Request` and `Response` would clash with `http`'s in every
+/// axum or hyper application.
+///
+/// ```
+/// use duplex::handshake::Target;
+/// let target = Target::parse("wss://example.com/chat").unwrap();
+/// assert_eq!(target.port, 443);
+/// ```
+pub mod handshake {
+    pub use crate::client::Target;
+    pub use crate::server::{Accepted, ProtocolSelector};
+    pub use duplex_proto::handshake::client::Response;
+    pub use duplex_proto::handshake::server::Request;
+}
 
 /// Shared byte buffers, as used in [`Message`] payloads.
 pub use bytes::Bytes;

@@ -14,7 +14,8 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use bytes::{BufMut, BytesMut};
-use duplex::{Event, Message, Target, WebSocket};
+use duplex::handshake::Target;
+use duplex::{Event, Message, WebSocket};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio::time::Instant;

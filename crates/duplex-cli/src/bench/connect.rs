@@ -49,7 +49,7 @@ pub async fn open_all(
 /// Runs the benchmark and prints its report.
 pub async fn run(args: ConnectBenchArgs) -> anyhow::Result<()> {
     let builder = crate::client::builder(&args.common.client)?;
-    duplex::Target::parse(&args.common.url)?;
+    duplex::handshake::Target::parse(&args.common.url)?;
     let latencies = Arc::new(Latencies::new());
     let closes = Arc::new(Latencies::new());
     let errors = Arc::new(Errors::default());

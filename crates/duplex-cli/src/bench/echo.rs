@@ -37,7 +37,7 @@ struct Shared {
 /// Runs the benchmark and prints its report.
 pub async fn run(args: EchoBenchArgs) -> anyhow::Result<()> {
     let builder = crate::client::builder(&args.common.client)?;
-    duplex::Target::parse(&args.common.url)?;
+    duplex::handshake::Target::parse(&args.common.url)?;
     let shared = Arc::new(Shared {
         latencies: Latencies::new(),
         errors: Errors::default(),

@@ -13,7 +13,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use duplex::{ClientBuilder, Event, Target};
+use duplex::handshake::Target;
+use duplex::{ClientBuilder, Event};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;

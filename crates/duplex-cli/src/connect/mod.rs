@@ -59,7 +59,7 @@ async fn open(
     args: &ConnectArgs,
 ) -> anyhow::Result<(
     WebSocket<duplex::MaybeTlsStream<tokio::net::TcpStream>>,
-    duplex::Response,
+    duplex::handshake::Response,
 )> {
     let builder = crate::client::builder(&args.client)?;
     builder

@@ -9,7 +9,8 @@ use std::cell::RefCell;
 use std::io::Write as _;
 
 use base64::Engine as _;
-use duplex::{CloseFrame, Event, Message, Response};
+use duplex::handshake::Response;
+use duplex::{CloseFrame, Event, Message};
 use serde_json::{json, Value};
 
 /// How events are shown.
