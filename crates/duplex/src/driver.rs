@@ -377,6 +377,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
                 };
             }
         }
+        // The usual case, a quiet connection whose timer is set: no clock read, no arithmetic.
+        if self.armed.is_some() && !self.conn.has_unarmed_deadline() {
+            let pending = self
+                .timer
+                .as_mut()
+                .is_some_and(|timer| timer.as_mut().poll(cx).is_pending());
+            if pending {
+                return Open::Wait;
+            }
+        }
         loop {
             let queued = self.conn.outgoing_len();
             match self.conn.handle_timeout(self.now(), &self.policy.timeouts) {

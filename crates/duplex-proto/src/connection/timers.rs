@@ -244,6 +244,15 @@ impl Connection {
         Ok(())
     }
 
+    /// True when a close has started (ours, the peer's, or a failure) whose deadline the next
+    /// [`poll_timeout`](Self::poll_timeout) will arm: until then, the next deadline can only
+    /// have moved later since the last call (input postpones the keepalive), so a driver whose
+    /// timer is still pending at the deadline it was given has nothing to look at.
+    pub fn has_unarmed_deadline(&self) -> bool {
+        let closing = self.close_sent || self.close_received || self.failed;
+        closing && self.deadline_for == Deadline::None
+    }
+
     /// True once the armed deadline (handshake or closing) has passed at `now`.
     pub fn is_overdue(&self, now: u32) -> bool {
         self.deadline_for != Deadline::None && reached(now, self.deadline)
