@@ -401,13 +401,7 @@ impl EventLoop {
         let mut socket = Socket {
             index,
             id,
-            shared: Sockets {
-                table: &mut self.table,
-                dirty: &mut self.dirty,
-                options: &self.policy.options,
-                fanout: &mut self.fanout,
-                sends: &mut self.sends,
-            },
+            shared: self.sockets(),
         };
         callback(handler, &mut socket);
     }
@@ -424,27 +418,26 @@ impl EventLoop {
         }
     }
 
-    /// Tells the handler a connection ended (it has left the table already).
-    fn report_close<H: Handler>(&mut self, id: SocketId, end: End, handler: &mut H) {
-        let mut sockets = Sockets {
+    /// Every open connection, as the handler's callbacks reach them.
+    fn sockets(&mut self) -> Sockets<'_> {
+        Sockets {
             table: &mut self.table,
             dirty: &mut self.dirty,
             options: &self.policy.options,
             fanout: &mut self.fanout,
             sends: &mut self.sends,
-        };
+        }
+    }
+
+    /// Tells the handler a connection ended (it has left the table already).
+    fn report_close<H: Handler>(&mut self, id: SocketId, end: End, handler: &mut H) {
+        let mut sockets = self.sockets();
         handler.on_close(&mut sockets, id, end.into_result());
     }
 
     /// Tells the handler another thread woke the loop (see [`LoopWaker`]).
     fn woken<H: Handler>(&mut self, handler: &mut H) {
-        let mut sockets = Sockets {
-            table: &mut self.table,
-            dirty: &mut self.dirty,
-            options: &self.policy.options,
-            fanout: &mut self.fanout,
-            sends: &mut self.sends,
-        };
+        let mut sockets = self.sockets();
         handler.on_wake(&mut sockets);
     }
 }
