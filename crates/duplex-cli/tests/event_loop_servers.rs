@@ -58,19 +58,8 @@ fn ctrl_c_closes_connections_with_1001_and_exits_cleanly() {
         let (mut ws, _) = duplex::connect(&url).await.unwrap();
         ws.send("hello").await.unwrap();
         assert_eq!(ws.recv().await.unwrap().unwrap().as_text(), Some("hello"));
-        // SAFETY: signalling the child we started, by its id.
-        assert_eq!(unsafe { libc::kill(echo.pid() as i32, libc::SIGINT) }, 0);
-        match tokio::time::timeout(Duration::from_secs(10), ws.next_event()).await {
-            Ok(Ok(duplex::Event::Close(Some(frame)))) => {
-                assert_eq!(frame.code, duplex::CloseCode::GOING_AWAY);
-            }
-            other => panic!("expected a 1001 close, got {other:?}"),
-        }
+        echo.interrupt();
+        common::expect_going_away(std::slice::from_mut(&mut ws)).await;
     });
-    let status = echo.wait(Duration::from_secs(10));
-    assert_eq!(
-        status.and_then(|s| s.code()),
-        Some(0),
-        "the server exits with 0"
-    );
+    echo.expect_clean_exit();
 }

@@ -40,23 +40,10 @@ fn two_event_loops_echo_every_connection_and_stop_on_ctrl_c() {
                 "a second loop's thread: {names:?}"
             );
         }
-        // SAFETY: signalling the child we started, by its id.
-        assert_eq!(unsafe { libc::kill(echo.pid() as i32, libc::SIGINT) }, 0);
-        for (i, ws) in clients.iter_mut().enumerate() {
-            match tokio::time::timeout(Duration::from_secs(10), ws.next_event()).await {
-                Ok(Ok(duplex::Event::Close(Some(frame)))) => {
-                    assert_eq!(frame.code, duplex::CloseCode::GOING_AWAY, "connection {i}");
-                }
-                other => panic!("connection {i}: expected a 1001 close, got {other:?}"),
-            }
-        }
+        echo.interrupt();
+        common::expect_going_away(&mut clients).await;
     });
-    let status = echo.wait(Duration::from_secs(10));
-    assert_eq!(
-        status.and_then(|s| s.code()),
-        Some(0),
-        "the server exits with 0"
-    );
+    echo.expect_clean_exit();
 }
 
 #[test]

@@ -75,6 +75,39 @@ impl Echo {
     }
 }
 
+impl Echo {
+    /// Ctrl-C, as a user would: SIGINT to the server.
+    pub fn interrupt(&self) {
+        // SAFETY: signalling the child we started, by its id.
+        assert_eq!(unsafe { libc::kill(self.pid() as i32, libc::SIGINT) }, 0);
+    }
+
+    /// After [`Echo::interrupt`]: the server exits by itself, with 0, within 10 s.
+    pub fn expect_clean_exit(&mut self) {
+        let status = self.wait(Duration::from_secs(10));
+        assert_eq!(
+            status.and_then(|s| s.code()),
+            Some(0),
+            "the server exits with 0"
+        );
+    }
+}
+
+/// Every client gets the server's 1001 close (a graceful shutdown) within 10 s.
+pub async fn expect_going_away<S>(clients: &mut [duplex::WebSocket<S>])
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    for (i, ws) in clients.iter_mut().enumerate() {
+        match tokio::time::timeout(Duration::from_secs(10), ws.next_event()).await {
+            Ok(Ok(duplex::Event::Close(Some(frame)))) => {
+                assert_eq!(frame.code, duplex::CloseCode::GOING_AWAY, "connection {i}");
+            }
+            other => panic!("connection {i}: expected a 1001 close, got {other:?}"),
+        }
+    }
+}
+
 impl Drop for Echo {
     fn drop(&mut self) {
         let _ = self.child.kill();
