@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::{run, run_open, Echo, QUICK};
 
 #[test]
@@ -43,7 +41,8 @@ fn a_server_that_stops_answering_pings_is_dead() {
         let mut ws = server.accept(stream).await.unwrap();
         while ws.next_event().await.is_ok() {}
     });
-    let started = std::time::Instant::now();
+    // Bounded by QUICK: a client that never gave up would be killed there, without this
+    // exit code and message.
     let out = run_open(&["connect", "--ping-interval", "0.2", &url], "", QUICK);
     assert_eq!(out.code(), 1, "{out:?}");
     assert!(
@@ -51,5 +50,4 @@ fn a_server_that_stops_answering_pings_is_dead() {
         "{}",
         out.stderr
     );
-    assert!(started.elapsed() < Duration::from_secs(5));
 }
