@@ -188,6 +188,13 @@ fn broadcast_through_the_event_loop_relay_delivers_every_message_in_order() {
     broadcast_through_the_relay(&["--event-loop"]);
 }
 
+#[test]
+fn broadcast_through_two_event_loops_delivers_every_message_in_order() {
+    // 21 connections over two loops: the publisher's loop has all of them with odds of 2^-20,
+    // so receivers on the other loop get the messages only if the loops relay to each other.
+    broadcast_through_the_relay(&["--event-loop", "--threads", "2"]);
+}
+
 /// `duplex bench broadcast` against `duplex relay` started with `relay_args`.
 fn broadcast_through_the_relay(relay_args: &[&str]) {
     let relay = Echo::start_server("relay", relay_args);

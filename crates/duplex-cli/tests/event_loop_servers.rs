@@ -50,11 +50,7 @@ fn the_event_loop_echo_returns_every_message_intact_and_in_order() {
 fn ctrl_c_closes_connections_with_1001_and_exits_cleanly() {
     let mut echo = Echo::start(&["--event-loop"]);
     let url = echo.url.clone();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
+    common::block_on(async {
         let (mut ws, _) = duplex::connect(&url).await.unwrap();
         ws.send("hello").await.unwrap();
         assert_eq!(ws.recv().await.unwrap().unwrap().as_text(), Some("hello"));

@@ -93,6 +93,15 @@ impl Echo {
     }
 }
 
+/// Runs a future (a test's clients, a test server) on a current-thread runtime of its own.
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime")
+        .block_on(future)
+}
+
 /// Every client gets the server's 1001 close (a graceful shutdown) within 10 s.
 pub async fn expect_going_away<S>(clients: &mut [duplex::WebSocket<S>])
 where
@@ -213,11 +222,7 @@ where
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
     let url = format!("ws://{}/", listener.local_addr().expect("local address"));
     std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("a runtime");
-        runtime.block_on(async move {
+        block_on(async move {
             listener
                 .set_nonblocking(true)
                 .expect("non-blocking listener");
