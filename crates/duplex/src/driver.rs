@@ -15,7 +15,7 @@ use std::task::{ready, Context, Poll, Waker};
 use std::time::Duration;
 
 use bytes::BytesMut;
-use duplex_proto::{CloseFrame, Connection, Event, Expired, Message, PreparedFrame};
+use duplex_proto::{CloseFrame, Connection, Event, Expired, Message, PreparedFrame, Timeouts};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::{Instant, Sleep};
 
@@ -418,12 +418,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Core<S> {
                 self.armed = None;
                 return false;
             };
-            if (now.wrapping_sub(at) as i32) >= 0 {
+            if Timeouts::reached(now, at) {
                 return true;
             }
-            let keep = self
-                .armed
-                .is_some_and(|armed| (at.wrapping_sub(armed) as i32) >= 0);
+            let keep = self.armed.is_some_and(|armed| Timeouts::reached(at, armed));
             if !keep || self.timer.is_none() {
                 let wait = Duration::from_millis(u64::from(at.wrapping_sub(now)));
                 let when = Instant::now() + wait;

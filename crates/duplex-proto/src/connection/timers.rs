@@ -107,6 +107,19 @@ impl Timeouts {
         self.unit
     }
 
+    /// True when `at` has come by `now` on the driver's wrapping clock: the comparison every
+    /// deadline here uses, for a driver that keeps one of them (in a timer, say).
+    ///
+    /// ```
+    /// use duplex_proto::Timeouts;
+    /// assert!(Timeouts::reached(10, 10));
+    /// assert!(!Timeouts::reached(9, 10));
+    /// assert!(Timeouts::reached(5, u32::MAX - 5)); // across the wrap
+    /// ```
+    pub fn reached(now: u32, at: u32) -> bool {
+        reached(now, at)
+    }
+
     /// A duration in whole units, rounded up, plus one (see the type's documentation); capped
     /// below 2^30 so that wrapping comparisons stay right.
     fn units(&self, d: Duration) -> u32 {

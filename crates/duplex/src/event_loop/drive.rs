@@ -65,18 +65,17 @@ impl EventLoop {
 
     /// One step of an open connection: an event parsed and handled, or a read.
     fn drive_open<H: Handler>(&mut self, index: u32, budget: &mut u32, handler: &mut H) -> Open {
-        let options = self.policy.options;
         let Some(entry) = self.table.get_mut(index) else {
             return Open::Wait;
         };
         // Past max_buffered (a peer that sends but does not read), neither parse nor read
         // until the socket takes the queue: its writable event resumes.
-        if lifecycle::is_backlogged(&entry.conn, &options) {
+        if lifecycle::is_backlogged(&entry.conn, &self.policy.options) {
             if let Err(e) = entry.flush() {
                 self.finish(index, End::Failed(e.into()), handler);
                 return Open::Wait;
             }
-            if lifecycle::is_backlogged(&entry.conn, &options) {
+            if lifecycle::is_backlogged(&entry.conn, &self.policy.options) {
                 return Open::Wait;
             }
         }
@@ -127,7 +126,6 @@ impl EventLoop {
         if !self.dirty.is_empty() || !self.fanout.is_empty() {
             self.flush_dirty(handler);
         }
-        let options = self.policy.options;
         let now = self.clock.now;
         let Some(entry) = self.table.get_mut(index) else {
             return Open::Wait;
@@ -136,7 +134,7 @@ impl EventLoop {
             self.finish(index, End::Failed(e.into()), handler);
             return Open::Wait;
         }
-        if lifecycle::is_backlogged(&entry.conn, &options) {
+        if lifecycle::is_backlogged(&entry.conn, &self.policy.options) {
             return Open::Wait;
         }
         if *budget == 0 {

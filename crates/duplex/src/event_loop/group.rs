@@ -135,13 +135,10 @@ impl Group {
 
     /// The address the loops listen on (useful after binding port 0).
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
-        match self.loops.first() {
-            Some(first) => first.local_addr(),
-            None => Err(std::io::ErrorKind::NotConnected.into()),
-        }
+        self.loops[0].local_addr() // `bind` makes at least one
     }
 
-    /// The handle that stops every loop, from any thread: the shared builder's
+    /// The handle that stops every loop, from any thread (they share one): the builder's
     /// [`Shutdown`], so it also stops anything else that builder (or a clone) serves. Each loop
     /// stops accepting, closes its connections with 1001 ("server shutting down"), and
     /// [`Group::run`] returns once all of them are closed.
@@ -169,9 +166,7 @@ impl Group {
     {
         let stop = self.shutdown_handle();
         let mut loops = self.loops.into_iter();
-        let Some(first) = loops.next() else {
-            return Ok(());
-        };
+        let first = loops.next().expect("`bind` makes at least one loop");
         std::thread::scope(|scope| {
             let mut threads = Vec::with_capacity(loops.len());
             for (index, event_loop) in (1..).zip(loops) {
