@@ -5,3 +5,27 @@
 //!
 //! The standalone server (`duplex serve`) is a thin shell over this crate; an axum application
 //! can embed the same [`Hub`] instead and publish from any handler.
+//!
+//! Where things live: `protocol/` (the client protocol's messages and codecs), `codes.rs` (every
+//! error and disconnect code), `config/` and `channel.rs` (configuration, namespaces, channel
+//! names), `auth/` (tokens), `engine/` (broker, history and presence behind traits), `node/`
+//! (the hub's state and fan-out), `session/` (one client connection), `transport/` (WebSocket),
+//! `api/` (the server API), `callbacks.rs` (hooks for embedding), `metrics.rs`.
+
+pub mod api;
+pub mod auth;
+pub mod callbacks;
+pub mod channel;
+pub mod codes;
+pub mod config;
+pub mod delta;
+pub mod engine;
+pub mod glob;
+mod hub;
+mod metrics;
+mod node;
+pub mod protocol;
+mod session;
+mod transport;
+
+pub use hub::{BuildError, Hub, HubBuilder, NodeInfo, PublishExtras};

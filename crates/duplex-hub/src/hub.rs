@@ -1,0 +1,342 @@
+//! [`Hub`]: the real-time hub as one value — its routes to mount in an axum application and
+//! the operations a backend calls (publish, presence, history, and the per-user commands).
+//!
+//! The standalone server (`duplex serve`) is this plus a listener; an application embeds the
+//! same value and publishes from any handler.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use bytes::Bytes;
+
+use crate::auth::{AuthConfigError, TokenVerifier};
+use crate::callbacks::{Handler, NoHandler};
+use crate::codes::{Disconnect, Error};
+use crate::config::HubConfig;
+use crate::engine::{ClientInfo, Engine, HistoryPage, HistoryQuery, PresenceStats, StreamPosition};
+use crate::node::Node;
+pub use crate::node::PublishExtras;
+use crate::session::{Control, ServerSubscribe};
+use crate::transport::websocket;
+
+/// Why a hub could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The token keys could not be used.
+    #[error("token configuration: {0}")]
+    Auth(#[from] AuthConfigError),
+}
+
+/// A real-time hub: connections, channels, presence, history and the server API.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// use duplex_hub::{config::HubConfig, Hub};
+///
+/// let mut config = HubConfig::default();
+/// config.set("client.token.hmac_secret_key", "secret")?;
+/// let hub = Hub::new(config)?;
+/// let app = axum::Router::new().merge(hub.router());
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:8000").await?;
+/// tokio::spawn(async move { axum::serve(listener, app).await });
+/// hub.publish("news", r#"{"text":"hello"}"#).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Hub {
+    node: Arc<Node>,
+}
+
+/// Builds a [`Hub`] with an engine or hooks other than the defaults.
+pub struct HubBuilder {
+    config: HubConfig,
+    engine: Option<Engine>,
+    handler: Arc<dyn Handler>,
+}
+
+impl HubBuilder {
+    /// Uses this engine instead of the in-memory one.
+    pub fn engine(mut self, engine: Engine) -> Self {
+        self.engine = Some(engine);
+        self
+    }
+
+    /// The application's hooks.
+    pub fn handler(mut self, handler: impl Handler) -> Self {
+        self.handler = Arc::new(handler);
+        self
+    }
+
+    /// The hub.
+    pub fn build(self) -> Result<Hub, BuildError> {
+        let verifier = TokenVerifier::new(
+            &self.config.token_config(),
+            self.config.subscription_token_config().as_ref(),
+        )?;
+        let engine = self.engine.unwrap_or_else(Engine::memory);
+        Ok(Hub {
+            node: Node::new(self.config, engine, verifier, self.handler),
+        })
+    }
+}
+
+/// What `info` reports about this node.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct NodeInfo {
+    /// The node's random name.
+    pub name: String,
+    /// The server's version.
+    pub version: &'static str,
+    /// Client connections.
+    pub num_clients: usize,
+    /// Distinct users connected.
+    pub num_users: usize,
+    /// Channels with subscribers here.
+    pub num_channels: usize,
+    /// Subscriptions held.
+    pub num_subs: usize,
+    /// Seconds since start.
+    pub uptime: u64,
+}
+
+impl Hub {
+    /// A hub with the in-memory engine and no hooks.
+    pub fn new(config: HubConfig) -> Result<Hub, BuildError> {
+        Hub::builder(config).build()
+    }
+
+    /// A builder, to choose the engine and the hooks.
+    pub fn builder(config: HubConfig) -> HubBuilder {
+        HubBuilder {
+            config,
+            engine: None,
+            handler: Arc::new(NoHandler),
+        }
+    }
+
+    /// The hub's configuration.
+    pub fn config(&self) -> &HubConfig {
+        self.node.config()
+    }
+
+    /// Every route: `/connection/websocket`, the server API under `/api`, `/health` and
+    /// `/metrics` (when enabled in the configuration).
+    pub fn router(&self) -> Router {
+        let mut router = Router::new()
+            .route("/connection/websocket", get(websocket::handler))
+            .with_state(self.node.clone())
+            .merge(crate::api::router(self.node.clone()));
+        if self.node.config().health.enabled {
+            router = router.route("/health", get(|| async { axum::Json(serde_json::json!({})) }));
+        }
+        if self.node.config().prometheus.enabled {
+            let node = self.node.clone();
+            router = router.route(
+                "/metrics",
+                get(move || {
+                    let node = node.clone();
+                    async move {
+                        (
+                            [(
+                                http::header::CONTENT_TYPE,
+                                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                            )],
+                            node.metrics().render(),
+                        )
+                            .into_response()
+                    }
+                }),
+            );
+        }
+        router
+    }
+
+    /// Publishes `data` into `channel`: kept in its history if the namespace keeps one, and
+    /// sent to every subscriber. Returns the publication's position when kept.
+    pub async fn publish(
+        &self,
+        channel: &str,
+        data: impl Into<Bytes>,
+    ) -> Result<Option<StreamPosition>, Error> {
+        self.publish_with(channel, data, PublishExtras::default())
+            .await
+    }
+
+    /// [`Hub::publish`] with tags, an idempotency key or without history.
+    pub async fn publish_with(
+        &self,
+        channel: &str,
+        data: impl Into<Bytes>,
+        extras: PublishExtras,
+    ) -> Result<Option<StreamPosition>, Error> {
+        let options = self.node.channel_options(channel)?;
+        self.node
+            .publish_in(channel, &options, data.into(), None, extras)
+            .await
+    }
+
+    /// Who is in a channel, by client id (the namespace must keep presence).
+    pub async fn presence(&self, channel: &str) -> Result<HashMap<String, ClientInfo>, Error> {
+        let options = self.node.channel_options(channel)?;
+        if !options.presence {
+            return Err(Error::NOT_AVAILABLE);
+        }
+        self.node
+            .presence()
+            .presence(channel)
+            .await
+            .map_err(|_| Error::INTERNAL)
+    }
+
+    /// How many clients and users are in a channel.
+    pub async fn presence_stats(&self, channel: &str) -> Result<PresenceStats, Error> {
+        let options = self.node.channel_options(channel)?;
+        if !options.presence {
+            return Err(Error::NOT_AVAILABLE);
+        }
+        self.node
+            .presence()
+            .presence_stats(channel)
+            .await
+            .map_err(|_| Error::INTERNAL)
+    }
+
+    /// A channel's history (the namespace must keep one).
+    pub async fn history(&self, channel: &str, query: &HistoryQuery) -> Result<HistoryPage, Error> {
+        let options = self.node.channel_options(channel)?;
+        self.node.history_in(channel, &options, query).await
+    }
+
+    /// Forgets a channel's history.
+    pub async fn remove_history(&self, channel: &str) -> Result<(), Error> {
+        self.node.channel_options(channel)?;
+        self.node
+            .broker()
+            .remove_history(channel)
+            .await
+            .map_err(|_| Error::INTERNAL)
+    }
+
+    /// Subscribes a connected user's connections (or one client of theirs) to a channel;
+    /// each gets a subscribe push. Returns how many connections were asked.
+    pub fn subscribe(
+        &self,
+        user: &str,
+        channel: &str,
+        client: Option<&str>,
+        info: Option<Bytes>,
+        data: Option<Bytes>,
+        recover_since: Option<StreamPosition>,
+    ) -> Result<usize, Error> {
+        self.node.channel_options(channel)?;
+        let request = ServerSubscribe {
+            channel: channel.to_owned(),
+            info,
+            data,
+            recover_since,
+        };
+        Ok(self
+            .node
+            .control_user(user, client, Control::Subscribe(request)))
+    }
+
+    /// Unsubscribes a user's connections (or one client) from a channel.
+    pub fn unsubscribe(&self, user: &str, channel: &str, client: Option<&str>) -> usize {
+        self.node.control_user(
+            user,
+            client,
+            Control::Unsubscribe {
+                channel: channel.to_owned(),
+            },
+        )
+    }
+
+    /// Disconnects a user's connections (or one client), except the clients in `keep`.
+    pub fn disconnect(
+        &self,
+        user: &str,
+        client: Option<&str>,
+        keep: &[String],
+        disconnect: Disconnect,
+    ) -> usize {
+        let targets = self.node.targets(user, client);
+        let mut count = 0;
+        for target in targets {
+            if keep.iter().any(|k| k == target.client()) {
+                continue;
+            }
+            target.control(Control::Disconnect(disconnect.clone()));
+            count += 1;
+        }
+        count
+    }
+
+    /// Changes the expiry of a user's connections (or one client): `expired` disconnects
+    /// them as expired; `expire_at` (Unix seconds, 0 for never) sets a new one.
+    pub fn refresh(
+        &self,
+        user: &str,
+        client: Option<&str>,
+        expired: bool,
+        expire_at: Option<i64>,
+        info: Option<Bytes>,
+    ) -> usize {
+        self.node.control_user(
+            user,
+            client,
+            Control::Refresh {
+                expired,
+                expire_at,
+                info,
+            },
+        )
+    }
+
+    /// The channels with subscribers on this node and their number of subscribers, those
+    /// matching `pattern` (`*` matches any run of characters) if given.
+    pub fn channels(&self, pattern: Option<&str>) -> Vec<(String, usize)> {
+        let mut channels = self.node.channels().list();
+        if let Some(pattern) = pattern.filter(|p| !p.is_empty()) {
+            channels.retain(|(name, _)| crate::glob::matches(pattern, name));
+        }
+        channels.sort();
+        channels
+    }
+
+    /// Facts about this node.
+    pub fn info(&self) -> NodeInfo {
+        let (num_clients, num_users) = self.node.counts();
+        let channels = self.node.channels().list();
+        NodeInfo {
+            name: self.node.name().to_owned(),
+            version: crate::session::VERSION,
+            num_clients,
+            num_users,
+            num_channels: channels.len(),
+            num_subs: channels.iter().map(|(_, n)| n).sum(),
+            uptime: self.node.uptime().as_secs(),
+        }
+    }
+
+    /// Tells every client to reconnect elsewhere (3001 "shutdown"), spread over `spread` so
+    /// that they do not all come back at once, and waits until they are gone or `spread`
+    /// plus a second has passed.
+    pub async fn shutdown(&self, spread: Duration) {
+        let sessions = self.node.all_sessions();
+        let count = sessions.len().max(1) as u32;
+        for (i, session) in sessions.iter().enumerate() {
+            session.control(Control::Disconnect(Disconnect::SHUTDOWN));
+            if !spread.is_zero() && i + 1 < sessions.len() {
+                tokio::time::sleep(spread / count).await;
+            }
+        }
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+        while self.node.counts().0 > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! The hub's Prometheus metrics, served as text at `/metrics`: connections, subscriptions,
+//! publications in, deliveries out, drops, disconnects by code, recoveries, and command
+//! latency by method.
+
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+use crate::codes::Disconnect;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct MethodLabels {
+    method: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DisconnectLabels {
+    code: u16,
+    reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RecoveryLabels {
+    recovered: &'static str,
+}
+
+type Latency = Family<MethodLabels, Histogram, fn() -> Histogram>;
+
+/// The hub's counters, gauges and histograms, and the registry that prints them.
+pub(crate) struct Metrics {
+    registry: Registry,
+    connections: Gauge,
+    subscriptions: Gauge,
+    commands: Counter,
+    publications: Counter,
+    deliveries: Counter,
+    dropped: Counter,
+    disconnects: Family<DisconnectLabels, Counter>,
+    recoveries: Family<RecoveryLabels, Counter>,
+    latency: Latency,
+}
+
+fn latency_histogram() -> Histogram {
+    // 50 µs to about 3 s.
+    Histogram::new(exponential_buckets(0.00005, 3.0, 11))
+}
+
+impl Metrics {
+    pub(crate) fn new() -> Self {
+        let mut registry = Registry::with_prefix("duplex_hub");
+        let connections = Gauge::default();
+        let subscriptions = Gauge::default();
+        let commands = Counter::default();
+        let publications = Counter::default();
+        let deliveries = Counter::default();
+        let dropped = Counter::default();
+        let disconnects = Family::<DisconnectLabels, Counter>::default();
+        let recoveries = Family::<RecoveryLabels, Counter>::default();
+        let latency: Latency = Family::new_with_constructor(latency_histogram);
+        registry.register("connections", "Client connections open", connections.clone());
+        registry.register("subscriptions", "Channel subscriptions held", subscriptions.clone());
+        registry.register("commands", "Client commands received", commands.clone());
+        registry.register("publications", "Publications published", publications.clone());
+        registry.register("deliveries", "Publications queued to subscribers", deliveries.clone());
+        registry.register(
+            "dropped",
+            "Publications not delivered to a slow subscriber (dropped or conflated)",
+            dropped.clone(),
+        );
+        registry.register(
+            "disconnects",
+            "Connections closed by the server, by code",
+            disconnects.clone(),
+        );
+        registry.register("recoveries", "Subscriptions that asked to recover", recoveries.clone());
+        registry.register(
+            "command_duration_seconds",
+            "Time to answer a client command, by method",
+            latency.clone(),
+        );
+        Metrics {
+            registry,
+            connections,
+            subscriptions,
+            commands,
+            publications,
+            deliveries,
+            dropped,
+            disconnects,
+            recoveries,
+            latency,
+        }
+    }
+
+    pub(crate) fn connection_opened(&self) {
+        self.connections.inc();
+    }
+
+    pub(crate) fn connection_closed(&self, why: Option<&Disconnect>) {
+        self.connections.dec();
+        if let Some(disconnect) = why {
+            self.disconnects
+                .get_or_create(&DisconnectLabels {
+                    code: disconnect.code,
+                    reason: disconnect.reason.to_string(),
+                })
+                .inc();
+        }
+    }
+
+    pub(crate) fn subscribed(&self) {
+        self.subscriptions.inc();
+    }
+
+    pub(crate) fn unsubscribed(&self) {
+        self.subscriptions.dec();
+    }
+
+    pub(crate) fn command_received(&self) {
+        self.commands.inc();
+    }
+
+    pub(crate) fn command_done(&self, method: &'static str, took: Duration) {
+        self.latency
+            .get_or_create(&MethodLabels { method })
+            .observe(took.as_secs_f64());
+    }
+
+    pub(crate) fn published(&self) {
+        self.publications.inc();
+    }
+
+    pub(crate) fn delivered(&self, delivered: u64, dropped: u64) {
+        self.deliveries.inc_by(delivered);
+        self.dropped.inc_by(dropped);
+    }
+
+    pub(crate) fn recovery(&self, recovered: bool) {
+        let recovered = if recovered { "true" } else { "false" };
+        self.recoveries
+            .get_or_create(&RecoveryLabels { recovered })
+            .inc();
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub(crate) fn render(&self) -> String {
+        let mut out = String::new();
+        if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}

@@ -1,0 +1,410 @@
+//! The node: the hub's state on this process — its configuration, engine, connections,
+//! subscription table, token verifier, hooks and metrics — and the operations that the client
+//! sessions and the server API share (publish, history, presence, the targets of the server
+//! API's per-user commands). Every rule lives here once; `session/` and `api/` only call it.
+
+pub(crate) mod channels;
+mod events;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use crate::auth::TokenVerifier;
+use crate::callbacks::{
+    Call, ConnectDecision, Connecting, Disconnected, Handler, Publishing, SubscribeDecision,
+    Subscribing,
+};
+use crate::codes::{Disconnect, Error};
+use crate::config::{ChannelOptions, HubConfig};
+use crate::engine::{
+    Broker, ClientInfo, Engine, EngineError, HistoryPage, HistoryQuery, PresenceManager,
+    PublishOptions, Publication, StreamOptions, StreamPosition,
+};
+use crate::metrics::Metrics;
+use crate::protocol::{ConnectRequest, Encoding};
+use crate::session::{Control, SessionHandle, Transport};
+
+use channels::Channels;
+
+/// Extra fields of a publication from the server API.
+#[derive(Debug, Default, Clone)]
+pub struct PublishExtras {
+    /// Tags delivered with the publication.
+    pub tags: std::collections::BTreeMap<String, String>,
+    /// A retry with the same key within a few minutes is not published again.
+    pub idempotency_key: Option<String>,
+    /// Deliver without keeping it in the channel's history.
+    pub skip_history: bool,
+}
+
+/// The hub's state on this process.
+pub(crate) struct Node {
+    config: Arc<HubConfig>,
+    engine: Engine,
+    channels: Channels,
+    verifier: TokenVerifier,
+    handler: Arc<dyn Handler>,
+    metrics: Metrics,
+    next_session: AtomicU64,
+    sessions: Mutex<Sessions>,
+    /// A random name for this node, reported by `info`.
+    name: String,
+    started: std::time::Instant,
+}
+
+/// The connected sessions, by client id and by user.
+#[derive(Default)]
+struct Sessions {
+    by_client: HashMap<Box<str>, SessionHandle>,
+    by_user: HashMap<Box<str>, Vec<SessionHandle>>,
+}
+
+impl Node {
+    pub(crate) fn new(
+        config: HubConfig,
+        engine: Engine,
+        verifier: TokenVerifier,
+        handler: Arc<dyn Handler>,
+    ) -> Arc<Node> {
+        let node = Arc::new(Node {
+            config: Arc::new(config),
+            engine,
+            channels: Channels::new(),
+            verifier,
+            handler,
+            metrics: Metrics::new(),
+            next_session: AtomicU64::new(1),
+            sessions: Mutex::new(Sessions::default()),
+            name: uuid::Uuid::new_v4().simple().to_string()[..8].to_owned(),
+            started: std::time::Instant::now(),
+        });
+        node.engine
+            .broker
+            .start(Arc::new(events::Events::new(Arc::downgrade(&node))));
+        node
+    }
+
+    pub(crate) fn config(&self) -> &HubConfig {
+        &self.config
+    }
+
+    pub(crate) fn channels(&self) -> &Channels {
+        &self.channels
+    }
+
+    pub(crate) fn verifier(&self) -> &TokenVerifier {
+        &self.verifier
+    }
+
+    pub(crate) fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    pub(crate) fn broker(&self) -> &dyn Broker {
+        &*self.engine.broker
+    }
+
+    pub(crate) fn presence(&self) -> &dyn PresenceManager {
+        &*self.engine.presence
+    }
+
+    pub(crate) fn callbacks(&self) -> Callbacks<'_> {
+        Callbacks(&*self.handler)
+    }
+
+    /// This node's name.
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// How long this node has run.
+    pub(crate) fn uptime(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// How long a presence entry lives without being refreshed: a node that died stops
+    /// showing its clients after this.
+    pub(crate) fn presence_ttl(&self) -> Duration {
+        Duration::from_secs(60)
+    }
+
+    /// A new session for an accepted connection.
+    pub(crate) fn new_session(&self, encoding: Encoding, transport: Box<dyn Transport>) -> SessionHandle {
+        let id = self.next_session.fetch_add(1, Ordering::Relaxed);
+        self.metrics.connection_opened();
+        SessionHandle::new(
+            id,
+            uuid::Uuid::new_v4().to_string(),
+            encoding,
+            transport,
+            self.config.client.queue_max_size,
+        )
+    }
+
+    /// Counts a connected user, within the per-user connection limit.
+    pub(crate) fn register(&self, handle: &SessionHandle, user: &str) -> Result<(), Disconnect> {
+        let mut sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+        let limit = self.config.client.user_connection_limit;
+        let mine = sessions.by_user.entry(Box::from(user)).or_default();
+        if limit > 0 && !user.is_empty() && mine.len() >= limit {
+            return Err(Disconnect::CONNECTION_LIMIT);
+        }
+        mine.push(handle.clone());
+        *handle.0.user.lock().unwrap_or_else(|p| p.into_inner()) = Box::from(user);
+        sessions
+            .by_client
+            .insert(Box::from(handle.client()), handle.clone());
+        Ok(())
+    }
+
+    /// Forgets a session that ended.
+    pub(crate) fn end_session(&self, handle: &SessionHandle, user: &str, why: Option<&Disconnect>) {
+        {
+            let mut sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+            if sessions.by_client.remove(handle.client()).is_some() {
+                if let Some(list) = sessions.by_user.get_mut(user) {
+                    list.retain(|s| s.id() != handle.id());
+                    if list.is_empty() {
+                        sessions.by_user.remove(user);
+                    }
+                }
+            }
+        }
+        self.metrics.connection_closed(why);
+        self.handler.on_disconnect(Disconnected {
+            client: handle.client(),
+            user,
+            disconnect: why,
+        });
+    }
+
+    /// The sessions the server API's per-user commands address: a user's, or one client.
+    pub(crate) fn targets(&self, user: &str, client: Option<&str>) -> Vec<SessionHandle> {
+        let sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+        match client.filter(|c| !c.is_empty()) {
+            Some(client) => sessions
+                .by_client
+                .get(client)
+                .filter(|s| user.is_empty() || s.user() == user)
+                .cloned()
+                .into_iter()
+                .collect(),
+            None => sessions.by_user.get(user).cloned().unwrap_or_default(),
+        }
+    }
+
+    /// Asks every session of `user` (or one client) to do something.
+    pub(crate) fn control_user(&self, user: &str, client: Option<&str>, request: Control) -> usize {
+        let targets = self.targets(user, client);
+        for target in &targets {
+            target.control(request.clone());
+        }
+        targets.len()
+    }
+
+    /// Every connected session.
+    pub(crate) fn all_sessions(&self) -> Vec<SessionHandle> {
+        let sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+        sessions.by_client.values().cloned().collect()
+    }
+
+    /// How many clients and distinct users are connected.
+    pub(crate) fn counts(&self) -> (usize, usize) {
+        let sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+        (
+            sessions.by_client.len(),
+            sessions.by_user.keys().filter(|u| !u.is_empty()).count(),
+        )
+    }
+
+    /// The options of a channel's namespace; 102 for an unknown namespace or a bad name.
+    pub(crate) fn channel_options(&self, channel: &str) -> Result<ChannelOptions, Error> {
+        self.config
+            .channel_options(channel)
+            .map(|(options, _)| options.clone())
+            .map_err(|_| Error::UNKNOWN_CHANNEL)
+    }
+
+    /// For a user-limited channel (`dialog#42,43`) whose namespace allows them: whether `user`
+    /// is one of its users. `None` for any other channel.
+    pub(crate) fn user_limited(&self, channel: &str, options: &ChannelOptions, user: &str) -> Option<bool> {
+        if !options.allow_user_limited_channels {
+            return None;
+        }
+        let (_, name) = self.config.channel_options(channel).ok()?;
+        if name.users.is_empty() {
+            return None;
+        }
+        Some(!user.is_empty() && name.allows_user(user))
+    }
+
+    /// The personal channel of `user`, when the hub subscribes users to theirs on connect.
+    pub(crate) fn personal_channel(&self, user: &str) -> Option<String> {
+        let personal = &self.config.client.subscribe_to_user_personal_channel;
+        if !personal.enabled || user.is_empty() {
+            return None;
+        }
+        let rules = &self.config.channel;
+        Some(if personal.personal_channel_namespace.is_empty() {
+            format!("{}{user}", rules.user_boundary)
+        } else {
+            format!(
+                "{}{}{}{user}",
+                personal.personal_channel_namespace, rules.namespace_boundary, rules.user_boundary
+            )
+        })
+    }
+
+    /// The history stream of a namespace.
+    pub(crate) fn stream_options(&self, options: &ChannelOptions) -> StreamOptions {
+        StreamOptions {
+            size: options.history_size,
+            ttl: options.history_ttl,
+            meta_ttl: Some(self.config.channel.history_meta_ttl),
+        }
+    }
+
+    /// Publishes into a channel whose options are known: history (if the namespace keeps
+    /// it), then every subscriber on every node.
+    pub(crate) async fn publish_in(
+        &self,
+        channel: &str,
+        options: &ChannelOptions,
+        data: Bytes,
+        info: Option<ClientInfo>,
+        extras: PublishExtras,
+    ) -> Result<Option<StreamPosition>, Error> {
+        let history = options.history_size > 0 && !options.history_ttl.is_zero();
+        let publish = PublishOptions {
+            stream: (history && !extras.skip_history).then(|| self.stream_options(options)),
+            idempotency_key: extras.idempotency_key,
+            ..Default::default()
+        };
+        let publication = Publication {
+            offset: 0,
+            data,
+            info,
+            tags: extras.tags,
+            time_ms: 0,
+        };
+        self.metrics.published();
+        match self.engine.broker.publish(channel, publication, &publish).await {
+            Ok(outcome) => Ok(publish.stream.is_some().then_some(outcome.position)),
+            Err(error) => {
+                tracing::warn!(%channel, "publish failed: {error}");
+                Err(Error::INTERNAL)
+            }
+        }
+    }
+
+    /// Reads a channel's history.
+    pub(crate) async fn history_in(
+        &self,
+        channel: &str,
+        options: &ChannelOptions,
+        query: &HistoryQuery,
+    ) -> Result<HistoryPage, Error> {
+        if options.history_size == 0 || options.history_ttl.is_zero() {
+            return Err(Error::NOT_AVAILABLE);
+        }
+        let stream = self.stream_options(options);
+        self.engine
+            .broker
+            .history(channel, query, &stream)
+            .await
+            .map_err(|error| match error {
+                EngineError::UnrecoverablePosition => Error::UNRECOVERABLE_POSITION,
+                error => {
+                    tracing::warn!(%channel, "history failed: {error}");
+                    Error::INTERNAL
+                }
+            })
+    }
+}
+
+/// The application's hooks, called with what the session knows.
+pub(crate) struct Callbacks<'a>(&'a dyn Handler);
+
+impl Callbacks<'_> {
+    pub(crate) async fn connecting(
+        &self,
+        handle: &SessionHandle,
+        user: Option<&str>,
+        request: &ConnectRequest,
+    ) -> Result<ConnectDecision, Disconnect> {
+        self.0
+            .on_connecting(Connecting {
+                client: handle.client(),
+                user: user.unwrap_or(""),
+                authenticated: user.is_some(),
+                data: &request.data,
+                name: &request.name,
+                version: &request.version,
+            })
+            .await
+    }
+
+    pub(crate) async fn subscribing(
+        &self,
+        handle: &SessionHandle,
+        user: &str,
+        channel: &str,
+    ) -> Result<SubscribeDecision, Error> {
+        self.0
+            .on_subscribe(Subscribing {
+                client: handle.client(),
+                user,
+                channel,
+            })
+            .await
+    }
+
+    pub(crate) async fn publishing(
+        &self,
+        handle: &SessionHandle,
+        user: &str,
+        channel: &str,
+        data: Bytes,
+    ) -> Result<Bytes, Error> {
+        self.0
+            .on_publish(Publishing {
+                client: handle.client(),
+                user,
+                channel,
+                data,
+            })
+            .await
+    }
+
+    pub(crate) async fn rpc(
+        &self,
+        handle: &SessionHandle,
+        user: &str,
+        method: &str,
+        data: Bytes,
+    ) -> Result<Bytes, Error> {
+        self.0
+            .on_rpc(Call {
+                client: handle.client(),
+                user,
+                method,
+                data,
+            })
+            .await
+    }
+
+    pub(crate) async fn message(&self, handle: &SessionHandle, user: &str, data: Bytes) {
+        self.0
+            .on_message(Call {
+                client: handle.client(),
+                user,
+                method: "",
+                data,
+            })
+            .await
+    }
+}

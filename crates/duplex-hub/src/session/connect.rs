@@ -1,0 +1,259 @@
+//! connect and refresh: who the client is, until when, and the subscriptions the server makes
+//! for it on connect (the token's `channels` and `subs`, the user's personal channel).
+//!
+//! Deny by default: a connection needs a valid token, unless the hub runs in development mode
+//! (`client.insecure`) or allows anonymous connections without a token explicitly.
+
+use std::collections::HashMap;
+
+use bytes::Bytes;
+
+use crate::auth::TokenError;
+use crate::codes::{Disconnect, Error};
+use crate::protocol::{ConnectRequest, ConnectResult, RefreshRequest, RefreshResult, Reply};
+
+use super::{unix_now, Outcome, ServerSubscribe, Session};
+
+/// The version the connect reply reports (centrifuge-python insists it is not empty).
+pub(crate) const VERSION: &str = concat!("duplex ", env!("CARGO_PKG_VERSION"));
+
+/// Who a connection is, from its token or the hub's anonymous policy.
+struct Credentials {
+    user: String,
+    expires_at: Option<i64>,
+    info: Option<Bytes>,
+    /// Channels to subscribe on the server's side, with their channel info.
+    channels: Vec<(String, Option<Bytes>, Option<Bytes>)>,
+}
+
+impl Credentials {
+    /// A user without a token's claims (anonymous when "").
+    fn anonymous(user: String) -> Self {
+        Credentials {
+            user,
+            expires_at: None,
+            info: None,
+            channels: Vec::new(),
+        }
+    }
+}
+
+impl Session {
+    /// The connect command.
+    pub(super) async fn connect(
+        &mut self,
+        id: u32,
+        request: ConnectRequest,
+    ) -> Result<Outcome, Disconnect> {
+        if self.connected {
+            return Err(Disconnect::BAD_REQUEST);
+        }
+        let verified = match self.verify_token(&request.token).await? {
+            Ok(verified) => verified,
+            Err(error) => return Ok(Outcome::Error(error)),
+        };
+        let node = self.node.clone();
+        let decision = node
+            .callbacks()
+            .connecting(
+                &self.handle,
+                verified.as_ref().map(|c| c.user.as_str()),
+                &request,
+            )
+            .await?;
+        let config = node.config();
+        let credentials = match (verified, decision.user) {
+            (Some(credentials), _) => credentials,
+            (None, Some(user)) => Credentials::anonymous(user),
+            (None, None)
+                if config.client.insecure || config.client.allow_anonymous_connect_without_token =>
+            {
+                Credentials::anonymous(String::new())
+            }
+            (None, None) => {
+                tracing::debug!("connection without a token refused");
+                return Err(Disconnect::BAD_REQUEST);
+            }
+        };
+        self.user = credentials.user;
+        self.info = decision.info.or(credentials.info);
+        self.expires_at = credentials.expires_at;
+        node.register(&self.handle, &self.user)?;
+        self.connected = true;
+        let now = tokio::time::Instant::now();
+        self.next_ping = now + node.config().client.ping_interval;
+
+        // The server's subscriptions: the token's, then the personal channel.
+        let mut wanted = credentials.channels;
+        if let Some(personal) = node.personal_channel(&self.user) {
+            if !wanted.iter().any(|(c, _, _)| *c == personal) {
+                wanted.push((personal, None, None));
+            }
+        }
+        let mut subs = HashMap::new();
+        let mut pending = Vec::new();
+        for (channel, info, data) in wanted {
+            let since = request.subs.get(&channel).and_then(|s| {
+                s.recover.then(|| crate::engine::StreamPosition {
+                    offset: s.offset,
+                    epoch: s.epoch.clone(),
+                })
+            });
+            let server = ServerSubscribe {
+                channel: channel.clone(),
+                info,
+                data,
+                recover_since: since,
+            };
+            match self.subscribe_server_side_prepare(&server).await {
+                Ok(result) => {
+                    pending.push((channel.clone(), result.offset));
+                    subs.insert(channel, result);
+                }
+                Err(error) => {
+                    tracing::debug!(%channel, "server-side subscription refused: {error}");
+                }
+            }
+        }
+        let ttl = self.ttl();
+        let reply = Reply {
+            id,
+            connect: Some(ConnectResult {
+                client: self.handle.client().to_owned(),
+                version: VERSION.to_owned(),
+                expires: ttl.is_some(),
+                ttl: ttl.unwrap_or(0),
+                subs,
+                ping: node.config().client.ping_interval.as_secs() as u32,
+                pong: true,
+                data: decision.data.unwrap_or_default(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        // The connect reply goes first; publications made while it was being built follow.
+        self.append_reply(reply);
+        for (channel, offset) in pending {
+            let handle = self.handle.clone();
+            let mut batch = std::mem::take(&mut self.batch);
+            node.channels().go_live(&channel, handle.id(), offset, || {
+                flush_into(&handle, &mut batch);
+            });
+            self.batch = batch;
+        }
+        Ok(Outcome::Nothing)
+    }
+
+    /// Seconds until the connection expires, if it does.
+    fn ttl(&self) -> Option<u32> {
+        self.expires_at
+            .map(|at| (at - unix_now()).clamp(0, u32::MAX as i64) as u32)
+    }
+
+    /// Verifies the token, if there is one. The outer error ends the connection; the inner
+    /// one is an error reply (an expired token: the SDK fetches a new one and connects again).
+    async fn verify_token(
+        &self,
+        token: &str,
+    ) -> Result<Result<Option<Credentials>, Error>, Disconnect> {
+        if token.is_empty() {
+            return Ok(Ok(None));
+        }
+        let claims = match self.node.verifier().verify_connect(token).await {
+            Ok(claims) => claims,
+            Err(TokenError::Expired) => return Ok(Err(Error::TOKEN_EXPIRED)),
+            Err(TokenError::Unavailable(reason)) => {
+                tracing::warn!("cannot verify a connection token now: {reason}");
+                return Ok(Err(Error::INTERNAL));
+            }
+            Err(error) => {
+                tracing::info!("invalid connection token: {error}");
+                return Err(Disconnect::INVALID_TOKEN);
+            }
+        };
+        let mut channels: Vec<(String, Option<Bytes>, Option<Bytes>)> = claims
+            .channels
+            .iter()
+            .map(|c| (c.clone(), None, None))
+            .collect();
+        for (channel, grant) in &claims.subs {
+            channels.retain(|(c, _, _)| c != channel);
+            channels.push((channel.clone(), grant.info.clone(), grant.data.clone()));
+        }
+        Ok(Ok(Some(Credentials {
+            user: claims.sub,
+            expires_at: claims.expire_at.or(claims.exp).filter(|at| *at > 0),
+            info: claims.info,
+            channels,
+        })))
+    }
+
+    /// The refresh command: a new token for the same user extends the connection.
+    pub(super) async fn refresh(&mut self, request: RefreshRequest) -> Result<Outcome, Disconnect> {
+        if request.token.is_empty() {
+            return Err(Disconnect::BAD_REQUEST);
+        }
+        let claims = match self.node.verifier().verify_connect(&request.token).await {
+            Ok(claims) => claims,
+            Err(TokenError::Expired) => return Err(Disconnect::EXPIRED),
+            Err(TokenError::Unavailable(_)) => return Ok(Outcome::Error(Error::INTERNAL)),
+            Err(_) => return Err(Disconnect::INVALID_TOKEN),
+        };
+        if claims.sub != self.user {
+            return Err(Disconnect::INVALID_TOKEN);
+        }
+        self.expires_at = claims.expire_at.or(claims.exp).filter(|at| *at > 0);
+        if claims.info.is_some() {
+            self.info = claims.info;
+        }
+        let ttl = self.ttl();
+        Ok(Outcome::Reply(Reply {
+            refresh: Some(RefreshResult {
+                client: self.handle.client().to_owned(),
+                version: super::connect::VERSION.to_owned(),
+                expires: ttl.is_some(),
+                ttl: ttl.unwrap_or(0),
+            }),
+            ..Default::default()
+        }))
+    }
+
+    /// The server API's refresh: a new expiry decided by the backend.
+    pub(super) fn server_refresh(
+        &mut self,
+        expired: bool,
+        expire_at: Option<i64>,
+        info: Option<Bytes>,
+    ) -> Result<(), Disconnect> {
+        if expired {
+            return Err(Disconnect::EXPIRED);
+        }
+        if let Some(at) = expire_at {
+            self.expires_at = (at > 0).then_some(at);
+        }
+        if info.is_some() {
+            self.info = info;
+        }
+        let ttl = self.ttl();
+        self.append_reply(Reply {
+            push: Some(crate::protocol::Push {
+                refresh: Some(crate::protocol::Refresh {
+                    expires: ttl.is_some(),
+                    ttl: ttl.unwrap_or(0),
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+        Ok(())
+    }
+}
+
+/// Queues `batch` (encoded replies) on `handle` as one frame.
+pub(super) fn flush_into(handle: &super::SessionHandle, batch: &mut Vec<u8>) {
+    if batch.is_empty() {
+        return;
+    }
+    let bytes = Bytes::from(std::mem::take(batch));
+    handle.deliver(super::Outbound::push(super::frame(handle.encoding(), bytes)));
+}

@@ -1,0 +1,436 @@
+//! One client connection speaking Centrifugo's client protocol: its task, its state, and the
+//! commands it answers.
+//!
+//! The connection's task owns the [`Session`] and reads one WebSocket message at a time; a
+//! message holds one or more commands, answered in order, their replies batched into one frame.
+//! Everything the rest of the node sends this client (publications, joins, server-side
+//! subscriptions) goes through the [`SessionHandle`] without waiting, or through a
+//! [`Control`] request that the task carries out between messages.
+//!
+//! Files: `connect.rs` (connect and refresh), `subscribe.rs` (subscribe, unsubscribe,
+//! sub_refresh, server-side subscriptions, recovery), `commands.rs` (publish, presence,
+//! history, rpc, send), `outbound.rs` (the byte budget and slow-consumer policies),
+//! `control.rs` (requests from the node).
+
+mod commands;
+mod connect;
+mod control;
+mod outbound;
+mod subscribe;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use duplex::proto::{Event, PreparedFrame};
+use duplex::{WebSocketReader, WebSocketWriter};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::time::Instant;
+
+use crate::codes::{Disconnect, Error};
+use crate::node::Node;
+use crate::protocol::{self, Command, Encoding, Reply};
+
+pub(crate) use connect::VERSION;
+pub(crate) use control::{Control, ServerSubscribe};
+pub(crate) use outbound::{frame, Outbound, SessionHandle, Transport};
+
+/// What a command handler ends with: its reply, an error reply, or the end of the connection.
+pub(crate) enum Outcome {
+    /// Answer with this reply (its id is set by the caller).
+    Reply(Reply),
+    /// Answer with this error.
+    Error(Error),
+    /// Nothing to answer (`send`, or a reply already queued).
+    Nothing,
+}
+
+impl From<Error> for Outcome {
+    fn from(error: Error) -> Self {
+        Outcome::Error(error)
+    }
+}
+
+/// The per-connection state the connection's task owns.
+pub(crate) struct Session {
+    node: Arc<Node>,
+    handle: SessionHandle,
+    /// Set by a successful connect.
+    connected: bool,
+    user: String,
+    /// Connection info (raw JSON) from the token or a callback.
+    info: Option<Bytes>,
+    /// When the connection's credentials expire (Unix seconds); `None`: never.
+    expires_at: Option<i64>,
+    subscriptions: HashMap<Box<str>, Subscription>,
+    /// Replies of the message being answered, encoded into one frame.
+    batch: Vec<u8>,
+    /// When the next server ping is due, and the pong deadline of the last one.
+    next_ping: Instant,
+    pong_due: Option<Instant>,
+    /// Commands allowed before the rate limit's window refills.
+    rate: RateLimit,
+}
+
+/// One channel this connection is subscribed to.
+pub(crate) struct Subscription {
+    /// Made by the server (token `channels`, personal channel, server API), not the client.
+    server_side: bool,
+    /// When the subscription token expires (Unix seconds).
+    expires_at: Option<i64>,
+    /// Channel info of this subscriber (raw JSON), for presence and join/leave.
+    chan_info: Option<Bytes>,
+    /// Whether presence is kept for this subscription (its namespace has presence on).
+    presence: bool,
+    /// Whether this subscription counts its user once in presence (user-level presence).
+    user_presence: bool,
+    /// Whether joins and leaves are published (the namespace's join_leave).
+    join_leave: bool,
+}
+
+/// A commands-per-second budget.
+struct RateLimit {
+    per_second: u32,
+    left: u32,
+    window: Instant,
+}
+
+impl RateLimit {
+    fn allow(&mut self, now: Instant) -> bool {
+        if self.per_second == 0 {
+            return true;
+        }
+        if now.duration_since(self.window) >= Duration::from_secs(1) {
+            self.window = now;
+            self.left = self.per_second;
+        }
+        if self.left == 0 {
+            return false;
+        }
+        self.left -= 1;
+        true
+    }
+}
+
+impl<S> Transport for WebSocketWriter<S>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    fn queue(&self, frame: &PreparedFrame) -> bool {
+        matches!(self.queue_prepared(frame), Ok(duplex::Delivery::Queued))
+    }
+
+    fn flush(&self) {
+        self.write_queued();
+    }
+
+    fn buffered(&self) -> usize {
+        self.buffered_amount()
+    }
+}
+
+/// Serves one upgraded connection until it ends.
+pub(crate) async fn run<S>(
+    node: Arc<Node>,
+    mut reader: WebSocketReader<S>,
+    mut writer: WebSocketWriter<S>,
+    encoding: Encoding,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let handle = node.new_session(encoding, Box::new(writer.clone()));
+    let limits = &node.config().client;
+    let now = Instant::now();
+    let mut session = Session {
+        node: node.clone(),
+        handle: handle.clone(),
+        connected: false,
+        user: String::new(),
+        info: None,
+        expires_at: None,
+        subscriptions: HashMap::new(),
+        batch: Vec::new(),
+        next_ping: now + limits.ping_interval,
+        pong_due: None,
+        rate: RateLimit {
+            per_second: limits.commands_per_second,
+            left: limits.commands_per_second,
+            window: now,
+        },
+    };
+    // A client that never sends connect is gone after the ping interval and the pong timeout.
+    let connect_deadline = now + limits.ping_interval + limits.pong_timeout;
+    let ending = loop {
+        let deadline = session.next_deadline(connect_deadline);
+        tokio::select! {
+            event = reader.next_event() => match event {
+                Ok(Event::Message(message)) => {
+                    if let Err(disconnect) = session.handle_message(message.payload()).await {
+                        break Some(disconnect);
+                    }
+                }
+                Ok(Event::Close(_)) | Err(_) => break None,
+                Ok(_) => {}
+            },
+            () = handle.0.wake.notified() => {
+                if let Err(disconnect) = session.handle_control().await {
+                    break Some(disconnect);
+                }
+            }
+            () = tokio::time::sleep_until(deadline) => {
+                if let Err(disconnect) = session.handle_timer(connect_deadline).await {
+                    break Some(disconnect);
+                }
+            }
+        }
+    };
+    handle.set_closing();
+    session.leave_all().await;
+    node.end_session(&handle, &session.user, ending.as_ref());
+    if let Some(disconnect) = ending {
+        // The close frame carries the code and reason (Centrifugo does the same over
+        // WebSocket); then the reader sees the peer's answer, or the close timeout ends it.
+        if writer.close(disconnect.code, &disconnect.reason).await.is_ok() {
+            while let Ok(event) = reader.next_event().await {
+                if matches!(event, Event::Close(_)) {
+                    break;
+                }
+            }
+        }
+    }
+}
+
+impl Session {
+    /// The earliest moment the timer has work: a ping, a pong deadline, an expiry, the backlog.
+    fn next_deadline(&self, connect_deadline: Instant) -> Instant {
+        let now = Instant::now();
+        let mut deadline = if self.connected {
+            self.next_ping
+        } else {
+            connect_deadline
+        };
+        if let Some(pong_due) = self.pong_due {
+            deadline = deadline.min(pong_due);
+        }
+        if let Some(at) = self.earliest_expiry() {
+            let secs = (at - unix_now()).max(0) as u64;
+            deadline = deadline.min(now + Duration::from_secs(secs));
+        }
+        if self.handle.has_backlog() {
+            deadline = deadline.min(now + Duration::from_millis(10));
+        }
+        deadline
+    }
+
+    fn earliest_expiry(&self) -> Option<i64> {
+        self.subscriptions
+            .values()
+            .filter_map(|s| s.expires_at)
+            .chain(self.expires_at)
+            .min()
+    }
+
+    /// Pings, pong deadlines, expiries and the backlog.
+    async fn handle_timer(&mut self, connect_deadline: Instant) -> Result<(), Disconnect> {
+        let now = Instant::now();
+        if self.handle.has_backlog() {
+            self.handle.drain_backlog();
+        }
+        if !self.connected {
+            if now >= connect_deadline {
+                return Err(Disconnect::STALE);
+            }
+            return Ok(());
+        }
+        if self.pong_due.is_some_and(|due| now >= due) {
+            return Err(Disconnect::NO_PONG);
+        }
+        if now >= self.next_ping {
+            // A server ping is an empty reply; the client answers with an empty command.
+            self.reply_now(&Reply::default());
+            self.next_ping = now + self.node.config().client.ping_interval;
+            if self.pong_due.is_none() {
+                self.pong_due = Some(now + self.node.config().client.pong_timeout);
+            }
+        }
+        let unix = unix_now();
+        if self.expires_at.is_some_and(|at| at <= unix) {
+            return Err(Disconnect::EXPIRED);
+        }
+        let expired: Vec<Box<str>> = self
+            .subscriptions
+            .iter()
+            .filter(|(_, s)| s.expires_at.is_some_and(|at| at <= unix))
+            .map(|(channel, _)| channel.clone())
+            .collect();
+        for channel in expired {
+            self.expire_subscription(&channel).await;
+        }
+        Ok(())
+    }
+
+    /// Answers every command of one WebSocket message, replies batched into one frame.
+    async fn handle_message(&mut self, payload: &[u8]) -> Result<(), Disconnect> {
+        // Any message from the client shows it is alive: the pong it owes is as good as paid.
+        self.pong_due = None;
+        let commands = protocol::decode_commands(self.handle.encoding(), payload).map_err(|e| {
+            tracing::debug!(client = %self.handle.client(), "malformed command: {e}");
+            Disconnect::BAD_REQUEST
+        })?;
+        for command in commands {
+            self.node.metrics().command_received();
+            if !self.rate.allow(Instant::now()) {
+                if command.id != 0 {
+                    self.append_reply(error_reply(command.id, Error::TOO_MANY_REQUESTS));
+                }
+                continue;
+            }
+            self.handle_command(command).await?;
+        }
+        self.flush_batch();
+        Ok(())
+    }
+
+    /// Dispatches one command.
+    async fn handle_command(&mut self, command: Command) -> Result<(), Disconnect> {
+        let id = command.id;
+        let started = std::time::Instant::now();
+        let (method, outcome) = match command {
+            Command {
+                connect: Some(request),
+                ..
+            } => ("connect", self.connect(id, request).await?),
+            _ if !self.connected => {
+                // Nothing but connect is allowed before connect (not even an empty pong).
+                return Err(Disconnect::BAD_REQUEST);
+            }
+            Command {
+                subscribe: Some(request),
+                ..
+            } => ("subscribe", self.subscribe(id, request).await?),
+            Command {
+                unsubscribe: Some(request),
+                ..
+            } => ("unsubscribe", self.unsubscribe(request).await),
+            Command {
+                publish: Some(request),
+                ..
+            } => ("publish", self.publish(request).await),
+            Command {
+                presence: Some(request),
+                ..
+            } => ("presence", self.presence(request).await),
+            Command {
+                presence_stats: Some(request),
+                ..
+            } => ("presence_stats", self.presence_stats(request).await),
+            Command {
+                history: Some(request),
+                ..
+            } => ("history", self.history(request).await),
+            Command {
+                rpc: Some(request), ..
+            } => ("rpc", self.rpc(request).await),
+            Command {
+                send: Some(request),
+                ..
+            } => ("send", self.send(request).await),
+            Command {
+                refresh: Some(request),
+                ..
+            } => ("refresh", self.refresh(request).await?),
+            Command {
+                sub_refresh: Some(request),
+                ..
+            } => ("sub_refresh", self.sub_refresh(request).await?),
+            // A v1 ping command: v2 SDKs never send it; Centrifugo closes with 3501.
+            Command { ping: Some(_), .. } => return Err(Disconnect::BAD_REQUEST),
+            // The client's pong: an empty command, no reply.
+            Command { id: 0, .. } => return Ok(()),
+            // An id and no request: nothing we know.
+            _ => ("unknown", Outcome::Error(Error::METHOD_NOT_FOUND)),
+        };
+        self.node.metrics().command_done(method, started.elapsed());
+        match outcome {
+            Outcome::Reply(mut reply) => {
+                if id == 0 {
+                    return Err(Disconnect::BAD_REQUEST);
+                }
+                reply.id = id;
+                self.append_reply(reply);
+            }
+            Outcome::Error(error) => {
+                if id == 0 {
+                    return Err(Disconnect::BAD_REQUEST);
+                }
+                self.append_reply(error_reply(id, error));
+            }
+            Outcome::Nothing => {}
+        }
+        Ok(())
+    }
+
+    /// Adds a reply to the frame being built.
+    fn append_reply(&mut self, reply: Reply) {
+        protocol::encode_reply(self.handle.encoding(), &reply, &mut self.batch);
+    }
+
+    /// Queues the frame built so far.
+    fn flush_batch(&mut self) {
+        if self.batch.is_empty() {
+            return;
+        }
+        let bytes = Bytes::from(std::mem::take(&mut self.batch));
+        self.handle
+            .deliver(Outbound::push(frame(self.handle.encoding(), bytes)));
+    }
+
+    /// Sends one reply or push at once, in a frame of its own.
+    fn reply_now(&mut self, reply: &Reply) {
+        let mut out = Vec::new();
+        protocol::encode_reply(self.handle.encoding(), reply, &mut out);
+        self.handle
+            .deliver(Outbound::push(frame(self.handle.encoding(), Bytes::from(out))));
+    }
+
+    /// Carries out the node's requests.
+    async fn handle_control(&mut self) -> Result<(), Disconnect> {
+        if self.handle.has_backlog() {
+            self.handle.drain_backlog();
+        }
+        for request in self.handle.take_control() {
+            match request {
+                Control::Disconnect(disconnect) => return Err(disconnect),
+                Control::Subscribe(request) => self.server_subscribe(request).await,
+                Control::Unsubscribe { channel } => {
+                    self.server_unsubscribe(&channel).await;
+                }
+                Control::Refresh {
+                    expired,
+                    expire_at,
+                    info,
+                } => self.server_refresh(expired, expire_at, info)?,
+            }
+        }
+        self.flush_batch();
+        Ok(())
+    }
+}
+
+/// An error reply to command `id`.
+fn error_reply(id: u32, error: Error) -> Reply {
+    Reply {
+        id,
+        error: Some(error.into()),
+        ..Default::default()
+    }
+}
+
+/// Seconds since the Unix epoch, as tokens count time.
+pub(crate) fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,280 @@
+//! One connection's way out: the outbound byte budget and what happens when it is spent.
+//!
+//! Everything a session sends — replies, pushes, publications — goes through [`SessionHandle`]
+//! without waiting: a frame prepared once for a whole fan-out is queued by reference on the
+//! connection's transport. While the bytes queued there stay under the budget
+//! (`client.queue_max_size`), that is all. Past it, the channel's namespace decides:
+//!
+//! - `disconnect` (the default, as Centrifugo): the connection is closed with 3008 "slow", and
+//!   the client reconnects and recovers from history — nothing is silently lost;
+//! - `drop_oldest`: the frame waits in a small backlog of this session's own, and the oldest
+//!   waiting publications make room for the newest;
+//! - `conflate`: a waiting publication of the same channel is replaced by the newer one, so a
+//!   dashboard gets the latest value instead of a backlog.
+//!
+//! Replies and control pushes are never dropped: if they do not fit, the connection is slow
+//! whatever the policy. The backlog is drained by the connection's own task as its transport
+//! queue empties.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use duplex::proto::{Message, PreparedFrame};
+use tokio::sync::Notify;
+
+use crate::codes::Disconnect;
+use crate::config::SlowConsumerPolicy;
+use crate::protocol::Encoding;
+
+use super::control::Control;
+
+/// Where a session's frames are written: the WebSocket today, other transports later.
+pub(crate) trait Transport: Send + Sync + 'static {
+    /// Queues a frame without waiting; false if the connection is closing or closed.
+    fn queue(&self, frame: &PreparedFrame) -> bool;
+    /// Writes what is queued, as far as the socket takes it without waiting.
+    fn flush(&self);
+    /// Bytes queued but not yet written.
+    fn buffered(&self) -> usize;
+}
+
+/// A frame on its way out.
+pub(crate) struct Outbound {
+    frame: PreparedFrame,
+    /// The channel of a publication (for conflation); `None` for replies and other pushes.
+    channel: Option<Arc<str>>,
+    policy: SlowConsumerPolicy,
+}
+
+impl Outbound {
+    /// A publication of `channel`, under its namespace's slow-consumer policy.
+    pub(crate) fn publication(
+        channel: Arc<str>,
+        frame: PreparedFrame,
+        policy: SlowConsumerPolicy,
+    ) -> Self {
+        Outbound {
+            frame,
+            channel: Some(channel),
+            policy,
+        }
+    }
+
+    /// A reply or a push that must not be dropped.
+    pub(crate) fn push(frame: PreparedFrame) -> Self {
+        Outbound {
+            frame,
+            channel: None,
+            policy: SlowConsumerPolicy::Disconnect,
+        }
+    }
+}
+
+/// A WebSocket frame of one encoded reply batch: text for JSON, binary for Protobuf.
+pub(crate) fn frame(encoding: Encoding, bytes: bytes::Bytes) -> PreparedFrame {
+    let message = match encoding {
+        // The JSON encoder writes UTF-8 only; a failure here would be our bug, and sending it
+        // as binary is still readable by every SDK.
+        Encoding::Json => match duplex::proto::Utf8Bytes::try_from_bytes(bytes.clone()) {
+            Ok(text) => Message::Text(text),
+            Err(_) => Message::Binary(bytes),
+        },
+        Encoding::Protobuf => Message::Binary(bytes),
+    };
+    PreparedFrame::new(&message)
+}
+
+/// The part of a session that others (fan-out, server API) reach: cheap to clone.
+#[derive(Clone)]
+pub(crate) struct SessionHandle(pub(crate) Arc<Shared>);
+
+/// State shared between the connection's task and the rest of the node.
+pub(crate) struct Shared {
+    pub(crate) id: u64,
+    pub(crate) client: Box<str>,
+    pub(crate) user: Mutex<Box<str>>,
+    pub(crate) encoding: Encoding,
+    transport: Box<dyn Transport>,
+    budget: usize,
+    backlog: Mutex<Backlog>,
+    control: Mutex<Vec<Control>>,
+    /// Wakes the connection's task: control requests, backlog to drain.
+    pub(crate) wake: Notify,
+    closing: AtomicBool,
+    pub(crate) dropped: AtomicU64,
+}
+
+#[derive(Default)]
+struct Backlog {
+    frames: VecDeque<Outbound>,
+    bytes: usize,
+}
+
+impl SessionHandle {
+    pub(crate) fn new(
+        id: u64,
+        client: String,
+        encoding: Encoding,
+        transport: Box<dyn Transport>,
+        budget: usize,
+    ) -> Self {
+        SessionHandle(Arc::new(Shared {
+            id,
+            client: client.into_boxed_str(),
+            user: Mutex::new(Box::from("")),
+            encoding,
+            transport,
+            budget,
+            backlog: Mutex::new(Backlog::default()),
+            control: Mutex::new(Vec::new()),
+            wake: Notify::new(),
+            closing: AtomicBool::new(false),
+            dropped: AtomicU64::new(0),
+        }))
+    }
+
+    /// The node-local id of this session.
+    pub(crate) fn id(&self) -> u64 {
+        self.0.id
+    }
+
+    /// The client id the SDK sees (a UUID).
+    pub(crate) fn client(&self) -> &str {
+        &self.0.client
+    }
+
+    /// The authenticated user ("" for anonymous).
+    pub(crate) fn user(&self) -> String {
+        self.0
+            .user
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .to_string()
+    }
+
+    /// This connection's encoding.
+    pub(crate) fn encoding(&self) -> Encoding {
+        self.0.encoding
+    }
+
+    /// Asks the connection's task to do something (server-side subscribe, disconnect...).
+    pub(crate) fn control(&self, request: Control) {
+        self.0
+            .control
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(request);
+        self.0.wake.notify_one();
+    }
+
+    /// The control requests waiting for the connection's task.
+    pub(crate) fn take_control(&self) -> Vec<Control> {
+        std::mem::take(&mut *self.0.control.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Offers a frame without waiting; false if it was dropped (or the connection is going).
+    pub(crate) fn deliver(&self, outbound: Outbound) -> bool {
+        let shared = &self.0;
+        if shared.closing.load(Ordering::Relaxed) {
+            return false;
+        }
+        let len = outbound.frame.len();
+        let mut backlog = shared.backlog.lock().unwrap_or_else(|p| p.into_inner());
+        if backlog.frames.is_empty() && shared.transport.buffered() + len <= shared.budget {
+            drop(backlog);
+            let queued = shared.transport.queue(&outbound.frame);
+            shared.transport.flush();
+            return queued;
+        }
+        match outbound.policy {
+            SlowConsumerPolicy::Disconnect => {
+                drop(backlog);
+                self.slow();
+                false
+            }
+            SlowConsumerPolicy::DropOldest | SlowConsumerPolicy::Conflate => {
+                if outbound.policy == SlowConsumerPolicy::Conflate {
+                    if let Some(channel) = &outbound.channel {
+                        let same = backlog
+                            .frames
+                            .iter()
+                            .position(|o| o.channel.as_deref() == Some(&**channel));
+                        if let Some(index) = same {
+                            let old = std::mem::replace(&mut backlog.frames[index], outbound);
+                            backlog.bytes = backlog.bytes - old.frame.len() + len;
+                            shared.dropped.fetch_add(1, Ordering::Relaxed);
+                            shared.wake.notify_one();
+                            return true;
+                        }
+                    }
+                }
+                backlog.bytes += len;
+                backlog.frames.push_back(outbound);
+                let mut kept = true;
+                while backlog.bytes > shared.budget {
+                    // Only publications may go; a reply or push waiting here makes the
+                    // connection slow instead.
+                    let Some(index) = backlog.frames.iter().position(|o| o.channel.is_some())
+                    else {
+                        drop(backlog);
+                        self.slow();
+                        return false;
+                    };
+                    let Some(old) = backlog.frames.remove(index) else {
+                        break;
+                    };
+                    backlog.bytes -= old.frame.len();
+                    shared.dropped.fetch_add(1, Ordering::Relaxed);
+                    if backlog.frames.is_empty() {
+                        kept = false;
+                    }
+                }
+                drop(backlog);
+                shared.wake.notify_one();
+                kept
+            }
+        }
+    }
+
+    /// Whether frames wait for the transport to empty.
+    pub(crate) fn has_backlog(&self) -> bool {
+        !self
+            .0
+            .backlog
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .frames
+            .is_empty()
+    }
+
+    /// Moves waiting frames to the transport as it empties; true if some are still waiting.
+    pub(crate) fn drain_backlog(&self) -> bool {
+        let shared = &self.0;
+        let mut backlog = shared.backlog.lock().unwrap_or_else(|p| p.into_inner());
+        while let Some(next) = backlog.frames.front() {
+            let len = next.frame.len();
+            if shared.transport.buffered() + len > shared.budget {
+                break;
+            }
+            if let Some(next) = backlog.frames.pop_front() {
+                backlog.bytes -= len;
+                shared.transport.queue(&next.frame);
+            }
+        }
+        shared.transport.flush();
+        !backlog.frames.is_empty()
+    }
+
+    /// Closes this connection as a slow consumer (once).
+    fn slow(&self) {
+        if !self.0.closing.swap(true, Ordering::Relaxed) {
+            self.control(Control::Disconnect(Disconnect::SLOW));
+        }
+    }
+
+    /// Marks the session as going: later deliveries are refused.
+    pub(crate) fn set_closing(&self) {
+        self.0.closing.store(true, Ordering::Relaxed);
+    }
+}

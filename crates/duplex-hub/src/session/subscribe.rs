@@ -1,0 +1,445 @@
+//! subscribe, unsubscribe and sub_refresh, and the subscriptions the server makes for a client.
+//!
+//! A subscription is allowed by a subscription token, by a user-limited channel naming the
+//! user (`dialog#42,43`), or by the namespace's `allow_subscribe_for_client`; nothing else.
+//!
+//! Recovery: the subscriber is registered first, in a recovering state that buffers live
+//! publications; then the stream is read from the client's position; then the reply is queued
+//! and the buffered publications past the last offset in it follow, under the channel's lock
+//! (see `node::channels`). A client gets every publication it missed, once and in order, or
+//! `recovered: false` with the current position — never a silent gap.
+
+use bytes::Bytes;
+
+use crate::auth::TokenError;
+use crate::codes::{Disconnect, Error, Unsubscribe};
+use crate::config::ChannelOptions;
+use crate::engine::{ClientInfo, EngineError, HistoryQuery, StreamPosition};
+use crate::node::channels::{protocol_publication, Subscriber};
+use crate::protocol::{
+    Push, Reply, SubRefreshRequest, SubRefreshResult, Subscribe, SubscribeRequest,
+    SubscribeResult, UnsubscribeRequest, UnsubscribeResult,
+};
+
+use super::connect::flush_into;
+use super::{unix_now, Outcome, ServerSubscribe, Session, Subscription};
+
+/// What the client asked of a subscription, beyond the channel.
+#[derive(Default)]
+struct Wants {
+    recover_since: Option<StreamPosition>,
+    recoverable: bool,
+    positioned: bool,
+    join_leave: bool,
+}
+
+/// What a token or a callback granted the subscriber.
+#[derive(Default)]
+struct Grant {
+    chan_info: Option<Bytes>,
+    data: Option<Bytes>,
+    expires_at: Option<i64>,
+}
+
+impl Session {
+    /// The subscribe command.
+    pub(super) async fn subscribe(
+        &mut self,
+        id: u32,
+        request: SubscribeRequest,
+    ) -> Result<Outcome, Disconnect> {
+        let channel = request.channel.clone();
+        let node = self.node.clone();
+        let options = match node.channel_options(&channel) {
+            Ok(options) => options,
+            Err(error) => return Ok(Outcome::Error(error)),
+        };
+        if self.subscriptions.contains_key(channel.as_str()) {
+            return Ok(Outcome::Error(Error::ALREADY_SUBSCRIBED));
+        }
+        let limit = node.config().client.channel_limit;
+        if limit > 0 && self.subscriptions.len() >= limit {
+            return Ok(Outcome::Error(Error::LIMIT_EXCEEDED));
+        }
+        // The application's callback may decide first: deny, or allow what the namespace
+        // does not, with channel info and data of its own.
+        let decision = match node
+            .callbacks()
+            .subscribing(&self.handle, &self.user, &channel)
+            .await
+        {
+            Ok(decision) => decision,
+            Err(error) => return Ok(Outcome::Error(error)),
+        };
+        let mut grant = if !request.token.is_empty() {
+            match node.verifier().verify_subscribe(&request.token).await {
+                Ok(claims) if claims.channel == channel && claims.sub == self.user => Grant {
+                    chan_info: claims.info,
+                    data: None,
+                    expires_at: claims.expire_at.or(claims.exp).filter(|at| *at > 0),
+                },
+                Ok(_) => return Err(Disconnect::INVALID_TOKEN),
+                Err(TokenError::Expired) => return Ok(Outcome::Error(Error::TOKEN_EXPIRED)),
+                Err(TokenError::Unavailable(_)) => return Ok(Outcome::Error(Error::INTERNAL)),
+                Err(_) => return Err(Disconnect::INVALID_TOKEN),
+            }
+        } else {
+            let allowed = decision.allow
+                || match node.user_limited(&channel, &options, &self.user) {
+                    Some(allowed) => allowed,
+                    None => {
+                        options.allow_subscribe_for_client
+                            && (!self.user.is_empty() || options.allow_subscribe_for_anonymous)
+                    }
+                };
+            if !allowed {
+                return Ok(Outcome::Error(Error::PERMISSION_DENIED));
+            }
+            Grant::default()
+        };
+        grant.chan_info = decision.info.or(grant.chan_info);
+        grant.data = decision.data.or(grant.data);
+        let wants = Wants {
+            recover_since: request.recover.then(|| StreamPosition {
+                offset: request.offset,
+                epoch: request.epoch.clone(),
+            }),
+            recoverable: request.recoverable,
+            positioned: request.positioned,
+            join_leave: request.join_leave,
+        };
+        let result = match self
+            .join_channel(&channel, &options, grant, wants, false)
+            .await
+        {
+            Ok(result) => result,
+            Err(error) => return Ok(Outcome::Error(error)),
+        };
+        let offset = result.offset;
+        self.append_reply(Reply {
+            id,
+            subscribe: Some(result),
+            ..Default::default()
+        });
+        self.go_live(&channel, offset);
+        Ok(Outcome::Nothing)
+    }
+
+    /// Queues the replies so far, then the publications buffered during the recovery.
+    fn go_live(&mut self, channel: &str, offset: u64) {
+        let handle = self.handle.clone();
+        let mut batch = std::mem::take(&mut self.batch);
+        self.node
+            .channels()
+            .go_live(channel, handle.id(), offset, || flush_into(&handle, &mut batch));
+        self.batch = batch;
+    }
+
+    /// Registers the subscriber, keeps presence, publishes the join, reads the stream.
+    async fn join_channel(
+        &mut self,
+        channel: &str,
+        options: &ChannelOptions,
+        grant: Grant,
+        wants: Wants,
+        server_side: bool,
+    ) -> Result<SubscribeResult, Error> {
+        let node = self.node.clone();
+        let history = options.history_size > 0 && !options.history_ttl.is_zero();
+        let recoverable =
+            history && (options.force_recovery || (options.allow_recovery && wants.recoverable));
+        let positioned = history
+            && (recoverable
+                || options.force_positioning
+                || (options.allow_positioning && wants.positioned));
+        let push_join_leave =
+            options.join_leave && (options.force_push_join_leave || wants.join_leave);
+        let subscriber = Subscriber::recovering(
+            self.handle.clone(),
+            push_join_leave,
+            options.slow_consumer,
+        );
+        if node.channels().add(channel, subscriber) {
+            if let Err(error) = node.broker().subscribe(channel).await {
+                tracing::warn!(%channel, "broker subscribe failed: {error}");
+                node.channels().remove(channel, self.handle.id());
+                return Err(Error::INTERNAL);
+            }
+        }
+        let info = ClientInfo {
+            user: self.user.clone(),
+            client: self.handle.client().to_owned(),
+            conn_info: self.info.clone(),
+            chan_info: grant.chan_info.clone(),
+        };
+        let mut first_of_user = true;
+        if options.presence {
+            match node
+                .presence()
+                .add_presence(channel, &info, node.presence_ttl())
+                .await
+            {
+                Ok(first) => first_of_user = first,
+                Err(error) => tracing::warn!(%channel, "presence add failed: {error}"),
+            }
+        }
+        if options.join_leave && (!options.user_presence || first_of_user) {
+            if let Err(error) = node.broker().publish_join(channel, &info).await {
+                tracing::warn!(%channel, "join failed: {error}");
+            }
+        }
+        self.subscriptions.insert(
+            Box::from(channel),
+            Subscription {
+                server_side,
+                expires_at: grant.expires_at,
+                chan_info: grant.chan_info,
+                presence: options.presence,
+                user_presence: options.user_presence && options.presence,
+                join_leave: options.join_leave,
+            },
+        );
+        node.metrics().subscribed();
+
+        let mut result = SubscribeResult {
+            recoverable,
+            positioned,
+            data: grant.data.unwrap_or_default(),
+            was_recovering: wants.recover_since.is_some(),
+            ..Default::default()
+        };
+        if let Some(at) = grant.expires_at {
+            result.expires = true;
+            result.ttl = (at - unix_now()).clamp(0, u32::MAX as i64) as u32;
+        }
+        if positioned {
+            let stream = node.stream_options(options);
+            let limit = node.config().client.recovery_max_publication_limit;
+            let recovered = match (&wants.recover_since, recoverable) {
+                (Some(since), true) => {
+                    let query = HistoryQuery {
+                        since: Some(since.clone()),
+                        limit: Some(limit + 1),
+                        reverse: false,
+                    };
+                    match node.broker().history(channel, &query, &stream).await {
+                        Ok(page) if page.publications.len() <= limit => {
+                            result.publications =
+                                page.publications.iter().map(protocol_publication).collect();
+                            result.recovered = true;
+                            Some(page.position)
+                        }
+                        Ok(page) => Some(page.position),
+                        Err(EngineError::UnrecoverablePosition) => None,
+                        Err(error) => {
+                            tracing::warn!(%channel, "history failed: {error}");
+                            None
+                        }
+                    }
+                }
+                _ => None,
+            };
+            let position = match recovered {
+                Some(position) => position,
+                None => {
+                    let query = HistoryQuery {
+                        since: None,
+                        limit: Some(0),
+                        reverse: false,
+                    };
+                    match node.broker().history(channel, &query, &stream).await {
+                        Ok(page) => page.position,
+                        Err(error) => {
+                            tracing::warn!(%channel, "stream position failed: {error}");
+                            self.leave_channel(channel).await;
+                            return Err(Error::INTERNAL);
+                        }
+                    }
+                }
+            };
+            result.offset = position.offset;
+            result.epoch = position.epoch;
+        }
+        if result.was_recovering {
+            node.metrics().recovery(result.recovered);
+        }
+        Ok(result)
+    }
+
+    /// A server-side subscription at connect time; the caller queues the connect reply and
+    /// then lets the subscription go live.
+    pub(super) async fn subscribe_server_side_prepare(
+        &mut self,
+        request: &ServerSubscribe,
+    ) -> Result<SubscribeResult, Error> {
+        let options = self.node.channel_options(&request.channel)?;
+        if self.subscriptions.contains_key(request.channel.as_str()) {
+            return Err(Error::ALREADY_SUBSCRIBED);
+        }
+        let grant = Grant {
+            chan_info: request.info.clone(),
+            data: request.data.clone(),
+            expires_at: None,
+        };
+        let wants = Wants {
+            recover_since: request.recover_since.clone(),
+            recoverable: true,
+            positioned: true,
+            join_leave: false,
+        };
+        self.join_channel(&request.channel, &options, grant, wants, true)
+            .await
+    }
+
+    /// The server API's subscribe for a connected client: a subscribe push, then live.
+    pub(super) async fn server_subscribe(&mut self, request: ServerSubscribe) {
+        let channel = request.channel.clone();
+        let result = match self.subscribe_server_side_prepare(&request).await {
+            Ok(result) => result,
+            Err(error) => {
+                tracing::debug!(%channel, "server-side subscribe refused: {error}");
+                return;
+            }
+        };
+        let offset = result.offset;
+        self.append_reply(Reply {
+            push: Some(Push {
+                channel: channel.clone(),
+                subscribe: Some(Subscribe {
+                    recoverable: result.recoverable,
+                    epoch: result.epoch,
+                    offset: result.offset,
+                    positioned: result.positioned,
+                    data: result.data,
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+        self.go_live(&channel, offset);
+    }
+
+    /// The server API's unsubscribe: an unsubscribe push.
+    pub(super) async fn server_unsubscribe(&mut self, channel: &str) {
+        if self.leave_channel(channel).await {
+            self.push_unsubscribe(channel, Unsubscribe::SERVER);
+        }
+    }
+
+    fn push_unsubscribe(&mut self, channel: &str, code: Unsubscribe) {
+        self.append_reply(Reply {
+            push: Some(Push {
+                channel: channel.to_owned(),
+                unsubscribe: Some(crate::protocol::Unsubscribe {
+                    code: u32::from(code.code),
+                    reason: code.reason.to_string(),
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+    }
+
+    /// A subscription whose token expired: unsubscribed with the "expired" code, after which
+    /// the SDK subscribes again with a fresh token.
+    pub(super) async fn expire_subscription(&mut self, channel: &str) {
+        if self.leave_channel(channel).await {
+            self.push_unsubscribe(channel, Unsubscribe::EXPIRED);
+            self.flush_batch();
+        }
+    }
+
+    /// The unsubscribe command.
+    pub(super) async fn unsubscribe(&mut self, request: UnsubscribeRequest) -> Outcome {
+        // A subscription the server made is the server's to end.
+        let server_side = self
+            .subscriptions
+            .get(request.channel.as_str())
+            .is_some_and(|s| s.server_side);
+        if !server_side {
+            self.leave_channel(&request.channel).await;
+        }
+        Outcome::Reply(Reply {
+            unsubscribe: Some(UnsubscribeResult {}),
+            ..Default::default()
+        })
+    }
+
+    /// Removes a subscription: the fan-out entry, presence, the leave. False if there was none.
+    pub(super) async fn leave_channel(&mut self, channel: &str) -> bool {
+        let Some(subscription) = self.subscriptions.remove(channel) else {
+            return false;
+        };
+        let node = self.node.clone();
+        if node.channels().remove(channel, self.handle.id()) {
+            if let Err(error) = node.broker().unsubscribe(channel).await {
+                tracing::warn!(%channel, "broker unsubscribe failed: {error}");
+            }
+        }
+        node.metrics().unsubscribed();
+        let mut last_of_user = true;
+        if subscription.presence {
+            match node
+                .presence()
+                .remove_presence(channel, self.handle.client(), &self.user)
+                .await
+            {
+                Ok(last) => last_of_user = last,
+                Err(error) => tracing::warn!(%channel, "presence remove failed: {error}"),
+            }
+        }
+        if subscription.join_leave && (!subscription.user_presence || last_of_user) {
+            let info = ClientInfo {
+                user: self.user.clone(),
+                client: self.handle.client().to_owned(),
+                conn_info: self.info.clone(),
+                chan_info: subscription.chan_info,
+            };
+            if let Err(error) = node.broker().publish_leave(channel, &info).await {
+                tracing::warn!(%channel, "leave failed: {error}");
+            }
+        }
+        true
+    }
+
+    /// Every subscription goes when the connection does.
+    pub(super) async fn leave_all(&mut self) {
+        let channels: Vec<Box<str>> = self.subscriptions.keys().cloned().collect();
+        for channel in channels {
+            self.leave_channel(&channel).await;
+        }
+    }
+
+    /// The sub_refresh command: a new subscription token extends a subscription.
+    pub(super) async fn sub_refresh(&mut self, request: SubRefreshRequest) -> Result<Outcome, Disconnect> {
+        if !self.subscriptions.contains_key(request.channel.as_str()) {
+            return Ok(Outcome::Error(Error::PERMISSION_DENIED));
+        }
+        let claims = match self.node.verifier().verify_subscribe(&request.token).await {
+            Ok(claims) => claims,
+            Err(TokenError::Expired) => return Ok(Outcome::Error(Error::TOKEN_EXPIRED)),
+            Err(TokenError::Unavailable(_)) => return Ok(Outcome::Error(Error::INTERNAL)),
+            Err(_) => return Err(Disconnect::INVALID_TOKEN),
+        };
+        if claims.channel != request.channel || claims.sub != self.user {
+            return Err(Disconnect::INVALID_TOKEN);
+        }
+        let expires_at = claims.expire_at.or(claims.exp).filter(|at| *at > 0);
+        if let Some(subscription) = self.subscriptions.get_mut(request.channel.as_str()) {
+            subscription.expires_at = expires_at;
+        }
+        let ttl = expires_at.map(|at| (at - unix_now()).clamp(0, u32::MAX as i64) as u32);
+        Ok(Outcome::Reply(Reply {
+            sub_refresh: Some(SubRefreshResult {
+                expires: ttl.is_some(),
+                ttl: ttl.unwrap_or(0),
+            }),
+            ..Default::default()
+        }))
+    }
+
+    /// Whether this connection is subscribed to `channel`.
+    pub(super) fn is_subscribed(&self, channel: &str) -> bool {
+        self.subscriptions.contains_key(channel)
+    }
+}

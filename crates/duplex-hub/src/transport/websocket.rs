@@ -1,0 +1,96 @@
+//! The WebSocket endpoint, `/connection/websocket`: the origin check, the encoding (JSON, or
+//! Protobuf when the client offers the `centrifuge-protobuf` subprotocol), and the upgrade
+//! into a session.
+//!
+//! The hub sends its own pings (`{}` in the client protocol, which the SDKs answer and time
+//! out on), so the WebSocket layer's pings and idle timeout are off; its send queue limit sits
+//! above the hub's outbound budget, which decides first.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use duplex::axum::WebSocketUpgrade;
+use duplex::{Options, SlowConsumer};
+
+use crate::node::Node;
+use crate::protocol::Encoding;
+use crate::session;
+
+/// The subprotocol of the Protobuf encoding.
+pub(crate) const PROTOBUF_SUBPROTOCOL: &str = "centrifuge-protobuf";
+
+/// Answers the upgrade request.
+pub(crate) async fn handler(State(node): State<Arc<Node>>, upgrade: WebSocketUpgrade) -> Response {
+    let request = upgrade.request();
+    if let Some(origin) = &request.origin {
+        if !origin_allowed(&node.config().client.allowed_origins, origin, &request.host) {
+            tracing::info!(%origin, "connection from an origin not allowed");
+            return (http::StatusCode::FORBIDDEN, "origin not allowed\n").into_response();
+        }
+    }
+    let encoding = if request.protocols.iter().any(|p| p == PROTOBUF_SUBPROTOCOL) {
+        Encoding::Protobuf
+    } else {
+        Encoding::Json
+    };
+    let limits = &node.config().client;
+    let options = Options::default()
+        .ping_interval(None)
+        .idle_timeout(None)
+        .max_buffered(limits.queue_max_size.saturating_mul(2).max(1 << 20))
+        .slow_consumer(SlowConsumer::Drop);
+    let config = duplex::proto::Config::default()
+        .max_message_size(limits.max_message_size)
+        .max_frame_size(limits.max_message_size);
+    let mut upgrade = upgrade.options(options).config(config);
+    if encoding == Encoding::Protobuf {
+        upgrade = upgrade.protocols([PROTOBUF_SUBPROTOCOL]);
+    }
+    upgrade.on_upgrade(move |ws| async move {
+        let (reader, writer) = ws.split();
+        session::run(node, reader, writer, encoding).await;
+    })
+}
+
+/// Whether a browser page from `origin` may connect. The allowlist takes exact origins and
+/// patterns with `*` (`https://*.example.com`, or `*` for any); an empty list allows only the
+/// hub's own host, as browsers' same-origin pages.
+pub(crate) fn origin_allowed(allowed: &[String], origin: &str, host: &str) -> bool {
+    if allowed.is_empty() {
+        let origin_host = origin
+            .split_once("://")
+            .map_or(origin, |(_, rest)| rest)
+            .trim_end_matches('/');
+        return origin_host.eq_ignore_ascii_case(host);
+    }
+    let origin = origin.to_ascii_lowercase();
+    allowed
+        .iter()
+        .any(|pattern| crate::glob::matches(&pattern.to_ascii_lowercase(), &origin))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_match_exactly_or_by_pattern() {
+        let allowed = vec![
+            "https://example.com".to_owned(),
+            "https://*.example.org".to_owned(),
+        ];
+        assert!(origin_allowed(&allowed, "https://example.com", "x"));
+        assert!(origin_allowed(&allowed, "HTTPS://EXAMPLE.COM", "x"));
+        assert!(origin_allowed(&allowed, "https://a.example.org", "x"));
+        assert!(!origin_allowed(&allowed, "https://example.org.evil.com", "x"));
+        assert!(!origin_allowed(&allowed, "http://example.com", "x"));
+        assert!(origin_allowed(&["*".to_owned()], "https://anything", "x"));
+    }
+
+    #[test]
+    fn without_a_list_only_the_same_host_is_allowed() {
+        assert!(origin_allowed(&[], "http://localhost:8000", "localhost:8000"));
+        assert!(!origin_allowed(&[], "http://evil.com", "localhost:8000"));
+    }
+}
