@@ -12,6 +12,7 @@ mod connect;
 mod echo;
 mod relay;
 mod runtime;
+mod serve;
 mod status;
 
 use clap::Parser;
@@ -27,6 +28,7 @@ fn main() -> std::process::ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let result = match args.command {
+        args::Command::Serve(serve) => serve::run(serve),
         args::Command::Connect(connect) => connect::run(connect),
         args::Command::Echo(echo) => echo::run(echo),
         args::Command::Relay(relay) => relay::run(relay),

@@ -7,6 +7,7 @@ mod bench;
 mod connect;
 mod echo;
 mod relay;
+mod serve;
 
 use std::time::Duration;
 
@@ -18,8 +19,9 @@ pub use bench::{
 pub use connect::{ClientArgs, ConnectArgs};
 pub use echo::EchoArgs;
 pub use relay::RelayArgs;
+pub use serve::ServeArgs;
 
-/// duplex: a WebSocket toolkit.
+/// duplex: a WebSocket toolkit and real-time hub.
 #[derive(Debug, Parser)]
 #[command(name = "duplex", version, about, long_about = None)]
 pub struct Cli {
@@ -37,7 +39,10 @@ impl Cli {
     /// The tracing filter the flags ask for. Client commands log less by default: their
     /// output is the conversation, not the library's progress.
     pub fn log_level(&self) -> &'static str {
-        let quiet_by_default = !matches!(self.command, Command::Echo(_) | Command::Relay(_));
+        let quiet_by_default = !matches!(
+            self.command,
+            Command::Echo(_) | Command::Relay(_) | Command::Serve(_)
+        );
         match (self.quiet, self.verbose) {
             (true, _) => "error",
             (false, 0) if quiet_by_default => "warn",
@@ -51,6 +56,10 @@ impl Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the real-time hub: channels, presence, history and recovery, a server API;
+    /// Centrifugo's client protocol, so its SDKs connect unchanged.
+    #[command(after_help = serve::AFTER_HELP)]
+    Serve(ServeArgs),
     /// Connect to a WebSocket server: an interactive client on a terminal, a pipe otherwise.
     #[command(after_help = connect::AFTER_HELP)]
     Connect(ConnectArgs),

@@ -244,7 +244,12 @@ impl Channels {
             protobuf: None,
         };
         let mut report = FanOut::default();
-        for subscriber in entry.subscribers.iter().filter(|s| s.join_leave) {
+        // A subscriber still recovering has not had its reply: a join would come before it.
+        for subscriber in entry
+            .subscribers
+            .iter()
+            .filter(|s| s.join_leave && s.recovering.is_none())
+        {
             let prepared = encoded.get(subscriber.session.encoding());
             if subscriber.session.deliver(Outbound::push(prepared)) {
                 report.delivered += 1;

@@ -106,8 +106,8 @@ impl Session {
                 recover_since: since,
             };
             match self.subscribe_server_side_prepare(&server).await {
-                Ok(result) => {
-                    pending.push((channel.clone(), result.offset));
+                Ok((result, join)) => {
+                    pending.push((channel.clone(), result.offset, join));
                     subs.insert(channel, result);
                 }
                 Err(error) => {
@@ -133,13 +133,9 @@ impl Session {
         };
         // The connect reply goes first; publications made while it was being built follow.
         self.append_reply(reply);
-        for (channel, offset) in pending {
-            let handle = self.handle.clone();
-            let mut batch = std::mem::take(&mut self.batch);
-            node.channels().go_live(&channel, handle.id(), offset, || {
-                flush_into(&handle, &mut batch);
-            });
-            self.batch = batch;
+        for (channel, offset, join) in pending {
+            self.go_live(&channel, offset);
+            self.announce_join(&channel, join).await;
         }
         Ok(Outcome::Nothing)
     }

@@ -108,11 +108,11 @@ impl Session {
             positioned: request.positioned,
             join_leave: request.join_leave,
         };
-        let result = match self
+        let (result, join) = match self
             .join_channel(&channel, &options, grant, wants, false)
             .await
         {
-            Ok(result) => result,
+            Ok(joined) => joined,
             Err(error) => return Ok(Outcome::Error(error)),
         };
         let offset = result.offset;
@@ -122,11 +122,12 @@ impl Session {
             ..Default::default()
         });
         self.go_live(&channel, offset);
+        self.announce_join(&channel, join).await;
         Ok(Outcome::Nothing)
     }
 
     /// Queues the replies so far, then the publications buffered during the recovery.
-    fn go_live(&mut self, channel: &str, offset: u64) {
+    pub(super) fn go_live(&mut self, channel: &str, offset: u64) {
         let handle = self.handle.clone();
         let mut batch = std::mem::take(&mut self.batch);
         self.node
@@ -143,7 +144,7 @@ impl Session {
         grant: Grant,
         wants: Wants,
         server_side: bool,
-    ) -> Result<SubscribeResult, Error> {
+    ) -> Result<(SubscribeResult, Option<ClientInfo>), Error> {
         let node = self.node.clone();
         let history = options.history_size > 0 && !options.history_ttl.is_zero();
         let recoverable =
@@ -183,11 +184,9 @@ impl Session {
                 Err(error) => tracing::warn!(%channel, "presence add failed: {error}"),
             }
         }
-        if options.join_leave && (!options.user_presence || first_of_user) {
-            if let Err(error) = node.broker().publish_join(channel, &info).await {
-                tracing::warn!(%channel, "join failed: {error}");
-            }
-        }
+        // Published once the reply is queued (see `announce_join`), so that the subscriber's
+        // own join follows its subscribe reply.
+        let join = (options.join_leave && (!options.user_presence || first_of_user)).then_some(info);
         self.subscriptions.insert(
             Box::from(channel),
             Subscription {
@@ -263,7 +262,16 @@ impl Session {
         if result.was_recovering {
             node.metrics().recovery(result.recovered);
         }
-        Ok(result)
+        Ok((result, join))
+    }
+
+    /// Publishes a subscriber's join, after its reply.
+    pub(super) async fn announce_join(&self, channel: &str, join: Option<ClientInfo>) {
+        if let Some(info) = join {
+            if let Err(error) = self.node.broker().publish_join(channel, &info).await {
+                tracing::warn!(%channel, "join failed: {error}");
+            }
+        }
     }
 
     /// A server-side subscription at connect time; the caller queues the connect reply and
@@ -271,7 +279,7 @@ impl Session {
     pub(super) async fn subscribe_server_side_prepare(
         &mut self,
         request: &ServerSubscribe,
-    ) -> Result<SubscribeResult, Error> {
+    ) -> Result<(SubscribeResult, Option<ClientInfo>), Error> {
         let options = self.node.channel_options(&request.channel)?;
         if self.subscriptions.contains_key(request.channel.as_str()) {
             return Err(Error::ALREADY_SUBSCRIBED);
@@ -294,8 +302,8 @@ impl Session {
     /// The server API's subscribe for a connected client: a subscribe push, then live.
     pub(super) async fn server_subscribe(&mut self, request: ServerSubscribe) {
         let channel = request.channel.clone();
-        let result = match self.subscribe_server_side_prepare(&request).await {
-            Ok(result) => result,
+        let (result, join) = match self.subscribe_server_side_prepare(&request).await {
+            Ok(joined) => joined,
             Err(error) => {
                 tracing::debug!(%channel, "server-side subscribe refused: {error}");
                 return;
@@ -317,6 +325,7 @@ impl Session {
             ..Default::default()
         });
         self.go_live(&channel, offset);
+        self.announce_join(&channel, join).await;
     }
 
     /// The server API's unsubscribe: an unsubscribe push.

@@ -1,0 +1,54 @@
+//! Arguments of `duplex serve`.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+pub const AFTER_HELP: &str = "\
+Configuration, later sources winning: defaults, the file (--config), DUPLEX_* environment
+variables (DUPLEX_CLIENT_TOKEN_HMAC_SECRET_KEY, DUPLEX_HTTP_API_KEY...), then flags. A
+Centrifugo v6 config.json works as it is; keys duplex does not implement are listed at start.
+See docs/hub-config.md for every option.
+
+Secure by default: without a token secret every connection is refused, and without an API key
+every server API call. --dev lifts both for development, and says so loudly.
+
+Examples:
+  duplex serve --dev                                   try it: anyone may connect and publish
+  duplex serve --config config.json                    a Centrifugo v6 configuration
+  duplex serve --config duplex.toml --port 9000
+  duplex serve --set client.token.hmac_secret_key=S --set http_api.key=K
+  duplex token --user 42 --secret S                    a connection token for user 42
+
+A browser page connects with the centrifuge SDK:
+  const client = new Centrifuge('ws://localhost:8000/connection/websocket', { token });
+  const sub = client.newSubscription('chat:lobby');
+  sub.on('publication', (ctx) => console.log(ctx.data));
+  sub.subscribe(); client.connect();
+and the backend publishes:
+  curl -X POST localhost:8000/api/publish -H 'X-API-Key: K' \\
+       -d '{\"channel\": \"chat:lobby\", \"data\": {\"text\": \"hi\"}}'";
+
+/// `duplex serve`: the real-time hub.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Configuration file: Centrifugo v6 JSON (`.json`) or duplex TOML (`.toml`).
+    #[arg(short, long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Port to listen on (http_server.port; default 8000).
+    #[arg(short, long)]
+    pub port: Option<u16>,
+    /// Address to listen on (http_server.address; default all interfaces).
+    #[arg(long, value_name = "ADDR")]
+    pub address: Option<String>,
+    /// Development mode: connections without a token, the server API without a key, any
+    /// origin. Never in production.
+    #[arg(long)]
+    pub dev: bool,
+    /// Sets any configuration option by its key, as in the file: `--set client.channel_limit=64`.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub settings: Vec<String>,
+    /// Worker threads (default: one per core).
+    #[arg(long)]
+    pub threads: Option<usize>,
+}

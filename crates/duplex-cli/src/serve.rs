@@ -1,0 +1,144 @@
+//! `duplex serve`: the real-time hub as a standalone server — a thin shell over
+//! `duplex_hub::Hub`: load the configuration, warn about what it leaves open, listen, and on
+//! Ctrl-C (or SIGTERM) tell every client to reconnect elsewhere before exiting.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use duplex_hub::config::HubConfig;
+use duplex_hub::Hub;
+
+use crate::args::ServeArgs;
+
+/// Runs the hub until Ctrl-C or SIGTERM.
+pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let config = load(&args)?;
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let runtime = crate::runtime::build(threads).context("cannot start the runtime")?;
+    runtime.block_on(serve(config))
+}
+
+/// The configuration from every source, later ones winning: file, environment, flags.
+fn load(args: &ServeArgs) -> anyhow::Result<HubConfig> {
+    let mut config = match &args.config {
+        Some(path) => {
+            let loaded = HubConfig::load(path)
+                .with_context(|| format!("cannot load {}", path.display()))?;
+            for key in &loaded.ignored {
+                tracing::warn!("{}: option {key} is not implemented by duplex; ignored", path.display());
+            }
+            loaded.config
+        }
+        None => HubConfig::default(),
+    };
+    let unknown = config
+        .apply_env(std::env::vars())
+        .context("bad DUPLEX_* environment variable")?;
+    for name in unknown {
+        bail!("unknown environment variable {name}: no such option (see docs/hub-config.md)");
+    }
+    for setting in &args.settings {
+        let Some((key, value)) = setting.split_once('=') else {
+            bail!("--set {setting}: expected KEY=VALUE");
+        };
+        config
+            .set(key.trim(), value.trim())
+            .with_context(|| format!("--set {setting}"))?;
+    }
+    if let Some(port) = args.port {
+        config.set("http_server.port", &port.to_string())?;
+    }
+    if let Some(address) = &args.address {
+        config.set("http_server.address", address)?;
+    }
+    if args.dev {
+        config.set("client.insecure", "true")?;
+        config.set("http_api.insecure", "true")?;
+        config.set("client.allowed_origins", r#"["*"]"#)?;
+    }
+    Ok(config)
+}
+
+/// Says loudly what the configuration leaves open or shut.
+fn announce(config: &HubConfig) {
+    if config.client.insecure {
+        eprintln!(
+            "duplex serve: DEVELOPMENT MODE (--dev or client.insecure): clients connect without a \
+             token and every channel is open to them; never run this in production"
+        );
+    } else if !config.token_config().is_configured() && !config.client.allow_anonymous_connect_without_token {
+        eprintln!(
+            "duplex serve: no token key configured (client.token.hmac_secret_key, rsa_public_key, \
+             ecdsa_public_key or jwks_public_endpoint): every connection will be refused; use \
+             --dev to try it out"
+        );
+    }
+    if config.http_api.insecure {
+        eprintln!("duplex serve: the server API at /api accepts calls without a key");
+    } else if config.http_api.key.as_deref().unwrap_or("").is_empty() {
+        eprintln!("duplex serve: no http_api.key: the server API at /api refuses every call");
+    }
+}
+
+async fn serve(config: HubConfig) -> anyhow::Result<()> {
+    announce(&config);
+    let address = config.listen_address();
+    let shutdown_timeout = config.shutdown.timeout;
+    let hub = Hub::new(config).context("cannot start the hub")?;
+    let addr: SocketAddr = tokio::net::lookup_host(&address)
+        .await
+        .with_context(|| format!("cannot resolve {address}"))?
+        .next()
+        .with_context(|| format!("cannot resolve {address}"))?;
+    let listener = crate::runtime::listen_nodelay(addr)
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let local = listener.local_addr()?;
+    tracing::info!("duplex hub listening on {local}: ws://{local}/connection/websocket, server API at http://{local}/api");
+    eprintln!("duplex serve: listening on {local}");
+    let app = hub.router();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = stop_rx.await;
+            })
+            .await
+    });
+    wait_for_signal().await;
+    eprintln!("duplex serve: shutting down: telling clients to reconnect elsewhere");
+    // Spread the reconnects over part of the shutdown timeout, so the next server is not hit
+    // by every client in the same millisecond.
+    hub.shutdown(shutdown_timeout.min(Duration::from_secs(5)) / 2)
+        .await;
+    let _ = stop_tx.send(());
+    match tokio::time::timeout(shutdown_timeout, server).await {
+        Ok(Ok(Ok(()))) | Err(_) => Ok(()),
+        Ok(Ok(Err(error))) => Err(error).context("server failed"),
+        Ok(Err(error)) => Err(error).context("server task failed"),
+    }
+}
+
+/// Ctrl-C or SIGTERM.
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

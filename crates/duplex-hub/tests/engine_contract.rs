@@ -1,0 +1,66 @@
+//! The engine contract: the behaviour the hub relies on from every engine, stated once as tests
+//! that each engine runs by adding one line at the bottom of this file.
+//!
+//! Each contract test is an async function taking a fresh [`Engine`]; the `engine_contract!`
+//! macro instantiates all of them for one constructor, as tokio tests on a multi-threaded runtime
+//! (the ordering test publishes from several threads at once). Channel names are unique per
+//! test, so engines backed by one shared server (Redis, NATS) can run the tests in parallel; and
+//! tests wait for events with a timeout instead of assuming delivery is synchronous.
+
+#[path = "engine_contract/events.rs"]
+mod events;
+#[path = "engine_contract/history.rs"]
+mod history;
+#[path = "engine_contract/presence.rs"]
+mod presence;
+#[path = "engine_contract/support.rs"]
+mod support;
+
+/// Instantiates every contract test for one engine: `engine_contract!(name, constructor)` for a
+/// `fn() -> Engine`, or `engine_contract!(name, async constructor)` for an
+/// `async fn() -> Engine` (an engine that must reach its server first).
+macro_rules! engine_contract {
+    ($name:ident, async $make:path) => {
+        engine_contract!(@suite $name, $make().await);
+    };
+    ($name:ident, $make:path) => {
+        engine_contract!(@suite $name, $make());
+    };
+    (@suite $name:ident, $engine:expr) => {
+        mod $name {
+            engine_contract!(@tests $engine;
+                history::offsets_increase_by_one_from_one_in_one_epoch,
+                history::history_honours_limit_and_reverse,
+                history::history_since_reads_after_or_before_a_position,
+                history::size_trimming_keeps_the_newest,
+                history::publications_expire_after_their_ttl,
+                history::positions_that_cannot_be_continued_are_unrecoverable,
+                history::remove_history_keeps_epoch_and_offsets,
+                history::meta_expiry_starts_a_new_epoch,
+                history::a_channel_read_before_its_first_publish_keeps_its_epoch,
+                history::publication_fields_round_trip,
+                history::publish_without_stream_delivers_without_history,
+                history::idempotent_retry_is_suppressed_within_its_ttl,
+                events::events_follow_offset_order_under_concurrent_publishers,
+                events::only_subscribed_channels_produce_events,
+                events::join_and_leave_reach_subscribers,
+                events::publish_before_start_is_unavailable,
+                presence::presence_add_remove_and_stats,
+                presence::user_level_join_and_leave_with_three_clients,
+                presence::re_adding_a_client_refreshes_it,
+                presence::presence_expires_after_its_ttl,
+            );
+        }
+    };
+    (@tests $engine:expr; $($module:ident :: $test:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $test() {
+                let engine: duplex_hub::engine::Engine = $engine;
+                crate::$module::$test(engine).await;
+            }
+        )*
+    };
+}
+
+engine_contract!(memory, duplex_hub::engine::Engine::memory);

@@ -1,0 +1,163 @@
+//! History and recovery: a client that comes back with its position gets every publication it
+//! missed, once and in order, or `recovered: false` with the current position when the stream
+//! no longer covers the gap — never a silent gap.
+
+mod common;
+
+use common::{token, TestClient, TestHub};
+use serde_json::{json, Value};
+
+async fn subscribe(client: &mut TestClient, channel: &str, since: Option<(u64, &str)>) -> Value {
+    let mut request = json!({"channel": channel});
+    if let Some((offset, epoch)) = since {
+        request["recover"] = json!(true);
+        request["offset"] = json!(offset);
+        request["epoch"] = json!(epoch);
+    }
+    let reply = client.call(json!({"subscribe": request})).await;
+    reply
+        .get("subscribe")
+        .cloned()
+        .unwrap_or_else(|| panic!("subscribe failed: {reply}"))
+}
+
+#[tokio::test]
+async fn a_client_dropped_by_the_server_recovers_all_1000_publications_in_order() {
+    let hub = TestHub::start(&[]).await;
+    let (mut client, _) = TestClient::connect(&hub, &token("alice", None)).await;
+    let first = subscribe(&mut client, "chat:feed", None).await;
+    assert_eq!(first["recoverable"], true, "{first}");
+    let epoch = first["epoch"].as_str().expect("epoch").to_owned();
+    for n in 0..5 {
+        hub.hub.publish("chat:feed", json!({"n": n}).to_string()).await.expect("publish");
+    }
+    let mut last = 0;
+    for n in 0..5 {
+        let publication = client.publication("chat:feed").await;
+        assert_eq!(publication["data"]["n"], n);
+        last = publication["offset"].as_u64().expect("offset");
+    }
+
+    // The server drops the client (a reconnect code), and 1,000 publications happen meanwhile.
+    hub.api("disconnect", json!({"user": "alice", "disconnect": {"code": 4000, "reason": "go"}}))
+        .await;
+    assert_eq!(client.closed().await.0, 4000);
+    for n in 5..1005 {
+        hub.hub.publish("chat:feed", json!({"n": n}).to_string()).await.expect("publish");
+    }
+
+    let (mut client, _) = TestClient::connect(&hub, &token("alice", None)).await;
+    let result = subscribe(&mut client, "chat:feed", Some((last, &epoch))).await;
+    assert_eq!(result["recovered"], true, "{}", result["recovered"]);
+    assert_eq!(result["was_recovering"], true);
+    let publications = result["publications"].as_array().expect("publications");
+    assert_eq!(publications.len(), 1000);
+    for (i, publication) in publications.iter().enumerate() {
+        assert_eq!(publication["data"]["n"], 5 + i as u64);
+        assert_eq!(publication["offset"], last + 1 + i as u64);
+    }
+    // Live publications continue from there.
+    hub.hub.publish("chat:feed", json!({"n": 1005}).to_string()).await.expect("publish");
+    let publication = client.publication("chat:feed").await;
+    assert_eq!(publication["data"]["n"], 1005);
+    assert_eq!(publication["offset"], last + 1001);
+}
+
+#[tokio::test]
+async fn past_the_window_the_client_learns_it_was_not_recovered_and_where_the_stream_is() {
+    let hub = TestHub::start(&[]).await;
+    let (mut client, _) = TestClient::connect(&hub, &token("bob", None)).await;
+    let first = subscribe(&mut client, "small:x", None).await;
+    let epoch = first["epoch"].as_str().expect("epoch").to_owned();
+    drop(client);
+    for n in 0..50 {
+        hub.hub.publish("small:x", json!({"n": n}).to_string()).await.expect("publish");
+    }
+    let (mut client, _) = TestClient::connect(&hub, &token("bob", None)).await;
+    let result = subscribe(&mut client, "small:x", Some((0, &epoch))).await;
+    assert!(result.get("recovered").is_none(), "not recovered: {result}");
+    assert_eq!(result["was_recovering"], true);
+    assert_eq!(result["offset"], 50);
+    assert_eq!(result["epoch"], epoch.as_str());
+    // A position from another epoch is no more recoverable.
+    let (mut other, _) = TestClient::connect(&hub, &token("carl", None)).await;
+    let result = subscribe(&mut other, "small:x", Some((45, "not-the-epoch"))).await;
+    assert!(result.get("recovered").is_none(), "{result}");
+}
+
+#[tokio::test]
+async fn publications_made_during_a_recovery_are_neither_lost_nor_doubled() {
+    let hub = TestHub::start(&[]).await;
+    let (mut client, _) = TestClient::connect(&hub, &token("dora", None)).await;
+    let first = subscribe(&mut client, "chat:busy", None).await;
+    let epoch = first["epoch"].as_str().expect("epoch").to_owned();
+    drop(client);
+    for n in 0..300 {
+        hub.hub.publish("chat:busy", json!({"n": n}).to_string()).await.expect("publish");
+    }
+    // A publisher keeps going while the client recovers.
+    let publisher = {
+        let hub = hub.hub.clone();
+        tokio::spawn(async move {
+            for n in 300..900 {
+                hub.publish("chat:busy", json!({"n": n}).to_string()).await.expect("publish");
+                if n % 50 == 0 {
+                    tokio::task::yield_now().await;
+                }
+            }
+        })
+    };
+    let (mut client, _) = TestClient::connect(&hub, &token("dora", None)).await;
+    let result = subscribe(&mut client, "chat:busy", Some((0, &epoch))).await;
+    assert_eq!(result["recovered"], true, "{result}");
+    let mut seen: Vec<u64> = result["publications"]
+        .as_array()
+        .expect("publications")
+        .iter()
+        .map(|p| p["data"]["n"].as_u64().expect("n"))
+        .collect();
+    publisher.await.expect("publisher");
+    while seen.last().copied() != Some(899) {
+        let publication = client.publication("chat:busy").await;
+        seen.push(publication["data"]["n"].as_u64().expect("n"));
+    }
+    let expected: Vec<u64> = (0..900).collect();
+    assert_eq!(seen, expected, "every publication once, in order");
+}
+
+#[tokio::test]
+async fn history_reads_with_limit_since_and_reverse() {
+    let hub = TestHub::start(&[]).await;
+    for n in 1..=10 {
+        hub.hub.publish("chat:h", json!({"n": n}).to_string()).await.expect("publish");
+    }
+    let (mut client, _) = TestClient::connect(&hub, &token("1", None)).await;
+    subscribe(&mut client, "chat:h", None).await;
+    let numbers = |reply: &Value| -> Vec<u64> {
+        reply["history"]["publications"]
+            .as_array()
+            .map(|list| list.iter().filter_map(|p| p["data"]["n"].as_u64()).collect())
+            .unwrap_or_default()
+    };
+    let all = client.call(json!({"history": {"channel": "chat:h", "limit": -1}})).await;
+    assert_eq!(numbers(&all), (1..=10).collect::<Vec<_>>());
+    assert_eq!(all["history"]["offset"], 10);
+    let epoch = all["history"]["epoch"].clone();
+    let limited = client.call(json!({"history": {"channel": "chat:h", "limit": 3}})).await;
+    assert_eq!(numbers(&limited), vec![1, 2, 3]);
+    let since = client
+        .call(json!({"history": {"channel": "chat:h", "limit": 3, "since": {"offset": 4, "epoch": epoch}}}))
+        .await;
+    assert_eq!(numbers(&since), vec![5, 6, 7]);
+    let reverse = client
+        .call(json!({"history": {"channel": "chat:h", "limit": 2, "reverse": true}}))
+        .await;
+    assert_eq!(numbers(&reverse), vec![10, 9]);
+    let position = client.call(json!({"history": {"channel": "chat:h"}})).await;
+    assert_eq!(numbers(&position), Vec::<u64>::new(), "no limit: the position only");
+    assert_eq!(position["history"]["offset"], 10);
+    let bad = client
+        .call(json!({"history": {"channel": "chat:h", "limit": 1, "since": {"offset": 4, "epoch": "other"}}}))
+        .await;
+    assert_eq!(bad["error"]["code"], 112, "{bad}");
+}
