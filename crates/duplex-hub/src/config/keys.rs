@@ -1,0 +1,165 @@
+//! The one table of configuration keys the hub implements. A file, an environment variable and
+//! a flag all reach an option through its entry here, so an option's parsing and its name in
+//! errors are written once. Channel options (inside `channel.without_namespace` and each
+//! namespace) have their own table in `options.rs`, generated from the option fields.
+
+use serde_json::Value;
+
+use super::options::OPTION_KEYS;
+use super::value::{describe, Raw, Setting};
+use super::{EngineType, HubConfig, LogLevel};
+
+/// Where the options of channels without namespace sit; its keys are the channel option keys.
+pub(crate) const WITHOUT_NAMESPACE: &str = "channel.without_namespace";
+/// The namespace list: an array of objects, each a `name` and channel options; from text, JSON.
+pub(crate) const NAMESPACES: &str = "channel.namespaces";
+
+/// One option: its key path and how to set it from a value.
+pub(crate) struct Key {
+    /// The key path, dot-separated as Centrifugo nests it.
+    pub(crate) path: &'static str,
+    /// Reads a value into the option; the error is a phrase without the key.
+    pub(crate) apply: fn(&mut HubConfig, Raw<'_>) -> Result<(), String>,
+}
+
+macro_rules! keys {
+    ($($path:literal => $($field:ident).+),* $(,)?) => {
+        &[$(Key {
+            path: $path,
+            apply: |config, raw| {
+                config.$($field).+ = Setting::from_raw(raw)?;
+                Ok(())
+            },
+        }),*]
+    };
+}
+
+/// Every top-level option the hub implements, beside the channel options and the namespace
+/// list. Order is the order of docs/hub-config.md.
+pub(crate) const KEYS: &[Key] = keys![
+    "http_server.address" => http_server.address,
+    "http_server.port" => http_server.port,
+    "client.token.hmac_secret_key" => client.token.hmac_secret_key,
+    "client.token.rsa_public_key" => client.token.rsa_public_key,
+    "client.token.ecdsa_public_key" => client.token.ecdsa_public_key,
+    "client.token.jwks_public_endpoint" => client.token.jwks_public_endpoint,
+    "client.token.audience" => client.token.audience,
+    "client.token.issuer" => client.token.issuer,
+    "client.subscription_token.enabled" => client.subscription_token.enabled,
+    "client.subscription_token.hmac_secret_key" => client.subscription_token.token.hmac_secret_key,
+    "client.subscription_token.rsa_public_key" => client.subscription_token.token.rsa_public_key,
+    "client.subscription_token.ecdsa_public_key" => client.subscription_token.token.ecdsa_public_key,
+    "client.subscription_token.jwks_public_endpoint" => client.subscription_token.token.jwks_public_endpoint,
+    "client.subscription_token.audience" => client.subscription_token.token.audience,
+    "client.subscription_token.issuer" => client.subscription_token.token.issuer,
+    "client.insecure" => client.insecure,
+    "client.allow_anonymous_connect_without_token" => client.allow_anonymous_connect_without_token,
+    "client.disallow_anonymous_connection_tokens" => client.disallow_anonymous_connection_tokens,
+    "client.allowed_origins" => client.allowed_origins,
+    "client.ping_interval" => client.ping_interval,
+    "client.pong_timeout" => client.pong_timeout,
+    "client.expired_close_delay" => client.expired_close_delay,
+    "client.expired_sub_close_delay" => client.expired_sub_close_delay,
+    "client.stale_close_delay" => client.stale_close_delay,
+    "client.channel_limit" => client.channel_limit,
+    "client.connection_limit" => client.connection_limit,
+    "client.user_connection_limit" => client.user_connection_limit,
+    "client.queue_max_size" => client.queue_max_size,
+    "client.commands_per_second" => client.commands_per_second,
+    "client.presence_update_interval" => client.presence_update_interval,
+    "client.history_max_publication_limit" => client.history_max_publication_limit,
+    "client.recovery_max_publication_limit" => client.recovery_max_publication_limit,
+    "client.connect_include_server_time" => client.connect_include_server_time,
+    "client.subscribe_to_user_personal_channel.enabled" => client.subscribe_to_user_personal_channel.enabled,
+    "client.subscribe_to_user_personal_channel.personal_channel_namespace" => client.subscribe_to_user_personal_channel.personal_channel_namespace,
+    "client.subscribe_to_user_personal_channel.single_connection" => client.subscribe_to_user_personal_channel.single_connection,
+    "websocket.message_size_limit" => websocket.message_size_limit,
+    "http_api.key" => http_api.key,
+    "http_api.insecure" => http_api.insecure,
+    "http_api.disabled" => http_api.disabled,
+    "channel.namespace_boundary" => channel.rules.namespace_boundary,
+    "channel.user_boundary" => channel.rules.user_boundary,
+    "channel.user_separator" => channel.rules.user_separator,
+    "channel.max_length" => channel.rules.max_length,
+    "channel.history_meta_ttl" => channel.history_meta_ttl,
+    "health.enabled" => health.enabled,
+    "prometheus.enabled" => prometheus.enabled,
+    "log.level" => log.level,
+    "engine.type" => engine.kind,
+    "shutdown.timeout" => shutdown.timeout,
+];
+
+/// The entry for `path`, if the hub implements that option.
+pub(crate) fn key(path: &str) -> Option<&'static Key> {
+    KEYS.iter().find(|key| key.path == path)
+}
+
+/// Whether `path` is a section holding implemented keys (`client`, `client.token`), so that a
+/// file's object there is walked rather than reported as ignored.
+pub(crate) fn is_section(path: &str) -> bool {
+    KEYS.iter().any(|key| {
+        key.path
+            .strip_prefix(path)
+            .is_some_and(|rest| rest.starts_with('.'))
+    }) || path == "channel"
+}
+
+/// Every key path the hub implements: the table above, each channel option under
+/// `channel.without_namespace.`, and `channel.namespaces`. For help texts and docs checks.
+pub fn known_keys() -> Vec<String> {
+    let mut keys: Vec<String> = KEYS.iter().map(|key| key.path.to_owned()).collect();
+    keys.extend(
+        OPTION_KEYS
+            .iter()
+            .map(|option| format!("{WITHOUT_NAMESPACE}.{}", option.name)),
+    );
+    keys.push(NAMESPACES.to_owned());
+    keys
+}
+
+/// The environment variable for a key path: `DUPLEX_` and the path in upper case with `_` for
+/// `.` (`client.token.hmac_secret_key` is `DUPLEX_CLIENT_TOKEN_HMAC_SECRET_KEY`).
+pub fn env_var_name(key_path: &str) -> String {
+    format!("DUPLEX_{}", key_path.to_ascii_uppercase().replace('.', "_"))
+}
+
+impl Setting for LogLevel {
+    fn from_json(value: &Value) -> Result<Self, String> {
+        match value {
+            Value::String(text) => Self::from_text(text),
+            other => Err(format!("expected a log level, got {}", describe(other))),
+        }
+    }
+
+    fn from_text(text: &str) -> Result<Self, String> {
+        match text.trim() {
+            "none" => Ok(Self::None),
+            "trace" => Ok(Self::Trace),
+            "debug" => Ok(Self::Debug),
+            "info" => Ok(Self::Info),
+            "warn" => Ok(Self::Warn),
+            "error" | "fatal" => Ok(Self::Error),
+            other => Err(format!(
+                "expected none, trace, debug, info, warn or error, got {other:?}"
+            )),
+        }
+    }
+}
+
+impl Setting for EngineType {
+    fn from_json(value: &Value) -> Result<Self, String> {
+        match value {
+            Value::String(text) => Self::from_text(text),
+            other => Err(format!("expected an engine name, got {}", describe(other))),
+        }
+    }
+
+    fn from_text(text: &str) -> Result<Self, String> {
+        match text.trim() {
+            "memory" => Ok(Self::Memory),
+            other => Err(format!(
+                "the hub implements only the \"memory\" engine, not {other:?}"
+            )),
+        }
+    }
+}

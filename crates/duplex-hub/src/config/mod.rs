@@ -1,0 +1,396 @@
+//! The hub's configuration: one tree of options, read from Centrifugo v6's `config.json`, from
+//! our `duplex.toml` (the same tree and key names in TOML), from `DUPLEX_*` environment
+//! variables and from command-line flags, later sources overriding earlier ones.
+//!
+//! Centrifugo's key paths (`client.token.hmac_secret_key`, `channel.namespaces`) are the
+//! configuration's vocabulary: one table of known keys (`keys.rs`, and the channel option keys
+//! in `options.rs`) drives reading a file, reading the environment and setting a flag, so each
+//! option is parsed, checked and named in errors by one code path. Keys a file holds that the
+//! hub does not implement are returned as "ignored" rather than refused, so a Centrifugo file
+//! works unchanged and the operator sees what it did not do; an unknown `DUPLEX_*` variable is
+//! reported the same way, since there a typo is the likelier cause.
+//!
+//! Everything defaults to deny: no token key means no connection is accepted (unless
+//! `client.insecure` or `client.allow_anonymous_connect_without_token`), no API key means the
+//! server API refuses every request (unless `http_api.insecure`), and channel options are all
+//! off. Every option, its default, its Centrifugo key and its variable are in
+//! docs/hub-config.md.
+//!
+//! ```
+//! use duplex_hub::config::HubConfig;
+//!
+//! let loaded = HubConfig::from_centrifugo_json(r#"{
+//!     "client": {"token": {"hmac_secret_key": "secret"}},
+//!     "channel": {"namespaces": [{"name": "chat", "presence": true}]},
+//!     "engine": {"redis": {"address": "redis://localhost:6379"}}
+//! }"#).unwrap();
+//! assert_eq!(loaded.ignored, ["engine.redis.address"]);
+//! let mut config = loaded.config;
+//! config.apply_env([("DUPLEX_CLIENT_INSECURE".to_owned(), "true".to_owned())]).unwrap();
+//! config.set("http_server.port", "9000").unwrap();
+//! let (options, name) = config.channel_options("chat:lobby").unwrap();
+//! assert!(options.presence);
+//! assert_eq!(name.namespace, Some("chat"));
+//! ```
+
+mod error;
+mod keys;
+mod options;
+mod resolve;
+mod source;
+mod validate;
+mod value;
+
+use std::time::Duration;
+
+pub use error::ConfigError;
+pub use keys::{env_var_name, known_keys};
+pub use options::{ChannelOptions, DeltaType, Namespace, SlowConsumerPolicy};
+pub use source::EnvReport;
+
+use crate::channel::ChannelRules;
+
+/// The whole hub configuration. Fields are grouped as Centrifugo groups its keys: the field
+/// `client.channel_limit` is the key `client.channel_limit`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HubConfig {
+    /// Where the HTTP server listens (`http_server.*`).
+    pub http_server: HttpServerConfig,
+    /// Real-time client connections (`client.*`).
+    pub client: ClientConfig,
+    /// The WebSocket transport (`websocket.*`).
+    pub websocket: WebSocketConfig,
+    /// The server HTTP API (`http_api.*`).
+    pub http_api: HttpApiConfig,
+    /// Channel names and per-namespace options (`channel.*`).
+    pub channel: ChannelConfig,
+    /// The `/health` endpoint (`health.enabled`).
+    pub health: EndpointToggle,
+    /// The `/metrics` endpoint (`prometheus.enabled`).
+    pub prometheus: EndpointToggle,
+    /// Logging (`log.level`).
+    pub log: LogConfig,
+    /// The engine behind brokering, history and presence (`engine.type`).
+    pub engine: EngineConfig,
+    /// Graceful shutdown (`shutdown.timeout`).
+    pub shutdown: ShutdownConfig,
+}
+
+/// A configuration read from a file, with the keys the file holds that the hub does not
+/// implement.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Loaded {
+    /// The configuration: defaults overridden by the file.
+    pub config: HubConfig,
+    /// Key paths present in the file but not implemented, in file order, for a warning such
+    /// as `ignored: engine.redis.address, client.proxy.connect.endpoint`.
+    pub ignored: Vec<String>,
+}
+
+/// Where the HTTP server listens: WebSocket, server API, health and metrics share it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpServerConfig {
+    /// Interface address; empty listens on all interfaces, as Centrifugo does
+    /// (`http_server.address`, default `""`).
+    pub address: String,
+    /// TCP port (`http_server.port`, default 8000).
+    pub port: u16,
+}
+
+/// Token verification keys: at least one of the key fields must be set for tokens to verify.
+/// The integrator maps these onto the auth module's verifier.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TokenSettings {
+    /// HMAC secret for HS256/384/512 (`hmac_secret_key`).
+    pub hmac_secret_key: Option<String>,
+    /// PEM RSA public key for RS256/384/512 (`rsa_public_key`).
+    pub rsa_public_key: Option<String>,
+    /// PEM ECDSA public key for ES256/384/512 (`ecdsa_public_key`).
+    pub ecdsa_public_key: Option<String>,
+    /// JWKS URL; keys are fetched and rotated by `kid` (`jwks_public_endpoint`).
+    pub jwks_public_endpoint: Option<String>,
+    /// Required `aud` claim, when set (`audience`).
+    pub audience: Option<String>,
+    /// Required `iss` claim, when set (`issuer`).
+    pub issuer: Option<String>,
+}
+
+impl TokenSettings {
+    /// Whether any verification key is configured; without one every token is refused.
+    pub fn has_key(&self) -> bool {
+        self.hmac_secret_key.is_some()
+            || self.rsa_public_key.is_some()
+            || self.ecdsa_public_key.is_some()
+            || self.jwks_public_endpoint.is_some()
+    }
+}
+
+/// Separate keys for subscription tokens (`client.subscription_token.*`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SubscriptionTokenSettings {
+    /// Use `token` for subscription tokens instead of `client.token`
+    /// (`client.subscription_token.enabled`).
+    pub enabled: bool,
+    /// The keys for subscription tokens (`client.subscription_token.hmac_secret_key`, ...).
+    pub token: TokenSettings,
+}
+
+/// Subscribing each user to a personal channel on connect
+/// (`client.subscribe_to_user_personal_channel.*`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PersonalChannelConfig {
+    /// Subscribe every authenticated connection to its user's channel (`enabled`).
+    pub enabled: bool,
+    /// The namespace of personal channels; empty uses channels without namespace
+    /// (`personal_channel_namespace`).
+    pub personal_channel_namespace: String,
+    /// Keep one connection per user: a new connection disconnects the older ones
+    /// (`single_connection`); needs presence in the personal channel's namespace.
+    pub single_connection: bool,
+}
+
+/// Real-time client connections.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientConfig {
+    /// Keys for connection tokens, and for subscription tokens unless
+    /// `subscription_token.enabled` (`client.token.*`).
+    pub token: TokenSettings,
+    /// Separate keys for subscription tokens (`client.subscription_token.*`).
+    pub subscription_token: SubscriptionTokenSettings,
+    /// Development mode: connect without a token and use every channel (`client.insecure`).
+    pub insecure: bool,
+    /// Accept connections without a token as anonymous (empty user)
+    /// (`client.allow_anonymous_connect_without_token`).
+    pub allow_anonymous_connect_without_token: bool,
+    /// Refuse valid tokens whose `sub` is empty (`client.disallow_anonymous_connection_tokens`).
+    pub disallow_anonymous_connection_tokens: bool,
+    /// Origins allowed to open connections, `*` wildcards allowed; empty allows only requests
+    /// without an `Origin` or from the same host (`client.allowed_origins`).
+    pub allowed_origins: Vec<String>,
+    /// Server ping period; `None` sends no pings (`client.ping_interval`, 25s; `-1` turns off).
+    pub ping_interval: Option<Duration>,
+    /// How long to wait for the client's pong after a ping; `None` does not check
+    /// (`client.pong_timeout`, 8s; `-1` turns off).
+    pub pong_timeout: Option<Duration>,
+    /// Grace after a connection token expires before disconnecting
+    /// (`client.expired_close_delay`, 25s).
+    pub expired_close_delay: Duration,
+    /// Grace after a subscription token expires before unsubscribing
+    /// (`client.expired_sub_close_delay`, 25s).
+    pub expired_sub_close_delay: Duration,
+    /// How long a connection may stay without sending connect (`client.stale_close_delay`,
+    /// 10s).
+    pub stale_close_delay: Duration,
+    /// Most subscriptions one connection may hold (`client.channel_limit`, 128).
+    pub channel_limit: usize,
+    /// Most connections this node accepts; 0 is unlimited (`client.connection_limit`).
+    pub connection_limit: usize,
+    /// Most connections per user on this node; 0 is unlimited
+    /// (`client.user_connection_limit`).
+    pub user_connection_limit: usize,
+    /// Outbound byte budget per connection; past it the slow-consumer policy applies
+    /// (`client.queue_max_size`, 1 MiB).
+    pub queue_max_size: usize,
+    /// Hub extension: most commands a connection may send per second; 0 is unlimited
+    /// (`client.commands_per_second`).
+    pub commands_per_second: u32,
+    /// How often presence entries of live connections are refreshed
+    /// (`client.presence_update_interval`, 27s).
+    pub presence_update_interval: Duration,
+    /// Most publications one history call returns (`client.history_max_publication_limit`,
+    /// 300).
+    pub history_max_publication_limit: usize,
+    /// Most publications one recovery returns; past it the client is told recovery failed
+    /// (`client.recovery_max_publication_limit`, 300).
+    pub recovery_max_publication_limit: usize,
+    /// Put the server time in the connect reply (`client.connect_include_server_time`).
+    pub connect_include_server_time: bool,
+    /// Personal channels subscribed on connect
+    /// (`client.subscribe_to_user_personal_channel.*`).
+    pub subscribe_to_user_personal_channel: PersonalChannelConfig,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        Self {
+            token: TokenSettings::default(),
+            subscription_token: SubscriptionTokenSettings::default(),
+            insecure: false,
+            allow_anonymous_connect_without_token: false,
+            disallow_anonymous_connection_tokens: false,
+            allowed_origins: Vec::new(),
+            ping_interval: Some(Duration::from_secs(25)),
+            pong_timeout: Some(Duration::from_secs(8)),
+            expired_close_delay: Duration::from_secs(25),
+            expired_sub_close_delay: Duration::from_secs(25),
+            stale_close_delay: Duration::from_secs(10),
+            channel_limit: 128,
+            connection_limit: 0,
+            user_connection_limit: 0,
+            queue_max_size: 1024 * 1024,
+            commands_per_second: 0,
+            presence_update_interval: Duration::from_secs(27),
+            history_max_publication_limit: 300,
+            recovery_max_publication_limit: 300,
+            connect_include_server_time: false,
+            subscribe_to_user_personal_channel: PersonalChannelConfig::default(),
+        }
+    }
+}
+
+/// The WebSocket transport.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebSocketConfig {
+    /// Largest incoming message (one frame of commands) in bytes
+    /// (`websocket.message_size_limit`, 65536).
+    pub message_size_limit: usize,
+}
+
+impl Default for WebSocketConfig {
+    fn default() -> Self {
+        Self {
+            message_size_limit: 65536,
+        }
+    }
+}
+
+/// The server HTTP API at `/api`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HttpApiConfig {
+    /// The key requests carry in `X-API-Key` (or `Authorization: apikey <key>`); without one
+    /// every request is refused unless `insecure` (`http_api.key`).
+    pub key: Option<String>,
+    /// Accept requests without a key, for development (`http_api.insecure`).
+    pub insecure: bool,
+    /// Do not serve the API at all (`http_api.disabled`).
+    pub disabled: bool,
+}
+
+/// Channel name rules and the options of every channel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChannelConfig {
+    /// Boundaries, separator and maximum length (`channel.namespace_boundary`,
+    /// `channel.user_boundary`, `channel.user_separator`, `channel.max_length`).
+    pub rules: ChannelRules,
+    /// How long a stream position (offset and epoch) is kept after its last publication, for
+    /// namespaces that do not set their own (`channel.history_meta_ttl`, 720h).
+    pub history_meta_ttl: Duration,
+    /// Options of channels without namespace (`channel.without_namespace`).
+    pub without_namespace: ChannelOptions,
+    /// The namespaces (`channel.namespaces`).
+    pub namespaces: Vec<Namespace>,
+}
+
+impl Default for ChannelConfig {
+    fn default() -> Self {
+        Self {
+            rules: ChannelRules::default(),
+            history_meta_ttl: Duration::from_secs(720 * 3600),
+            without_namespace: ChannelOptions::default(),
+            namespaces: Vec::new(),
+        }
+    }
+}
+
+/// An endpoint switched on by configuration, off by default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EndpointToggle {
+    /// Serve the endpoint (`health.enabled`, `prometheus.enabled`).
+    pub enabled: bool,
+}
+
+/// How much the hub logs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LogLevel {
+    /// Nothing (`"none"`).
+    None,
+    /// Everything (`"trace"`).
+    Trace,
+    /// Debugging detail (`"debug"`).
+    Debug,
+    /// Normal operation (`"info"`, the default).
+    #[default]
+    Info,
+    /// Problems worth a look (`"warn"`).
+    Warn,
+    /// Failures only (`"error"`; Centrifugo's `"fatal"` reads as this too).
+    Error,
+}
+
+/// Logging.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LogConfig {
+    /// The level (`log.level`, default `"info"`).
+    pub level: LogLevel,
+}
+
+/// The engine implementations the hub has.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum EngineType {
+    /// In-process broker, history and presence (`"memory"`, the default).
+    #[default]
+    Memory,
+}
+
+/// The engine.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EngineConfig {
+    /// Which engine (`engine.type`); other Centrifugo engines are refused, not ignored, since
+    /// running in memory where Redis was asked for would lose data silently.
+    pub kind: EngineType,
+}
+
+/// Graceful shutdown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShutdownConfig {
+    /// How long to wait for connections to close before stopping (`shutdown.timeout`, 30s).
+    pub timeout: Duration,
+}
+
+impl Default for ShutdownConfig {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+impl Default for HttpServerConfig {
+    fn default() -> Self {
+        Self {
+            address: String::new(),
+            port: 8000,
+        }
+    }
+}
+
+impl HubConfig {
+    /// The keys that verify subscription tokens: `client.subscription_token` when enabled,
+    /// else the connection token keys, as in Centrifugo.
+    pub fn subscription_token_settings(&self) -> &TokenSettings {
+        if self.client.subscription_token.enabled {
+            &self.client.subscription_token.token
+        } else {
+            &self.client.token
+        }
+    }
+
+    /// The personal channel of `user` (`personal:#42`, or `#42` without a namespace), when
+    /// `client.subscribe_to_user_personal_channel.enabled` and the user is not anonymous.
+    pub fn personal_channel(&self, user: &str) -> Option<String> {
+        let personal = &self.client.subscribe_to_user_personal_channel;
+        if !personal.enabled || user.is_empty() {
+            return None;
+        }
+        let rules = &self.channel.rules;
+        let namespace = &personal.personal_channel_namespace;
+        Some(if namespace.is_empty() {
+            format!("{}{user}", rules.user_boundary)
+        } else {
+            format!(
+                "{namespace}{}{}{user}",
+                rules.namespace_boundary, rules.user_boundary
+            )
+        })
+    }
+}

@@ -1,0 +1,363 @@
+//! The hub reads a Centrifugo v6 `config.json` as Centrifugo would, our `duplex.toml` to the
+//! same configuration, `DUPLEX_*` variables and flags over them, refuses bad values by naming
+//! the key, and denies everything that is not configured.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use duplex_hub::channel::ChannelError;
+use duplex_hub::config::{
+    env_var_name, known_keys, ChannelOptions, ConfigError, DeltaType, HubConfig, LogLevel,
+    SlowConsumerPolicy,
+};
+
+fn example(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/hub")
+        .join(name)
+}
+
+fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(name, value)| (name.to_string(), value.to_string()))
+        .collect()
+}
+
+fn invalid_key(result: Result<impl std::fmt::Debug, ConfigError>) -> String {
+    match result {
+        Err(error @ ConfigError::Invalid { .. }) => error.key().unwrap_or_default().to_owned(),
+        other => panic!("expected an invalid value error, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_centrifugo_config_json_loads_to_what_it_says() {
+    let loaded = HubConfig::load(example("config.json")).unwrap();
+    let config = &loaded.config;
+
+    assert_eq!(config.http_server.port, 8000);
+    assert_eq!(config.http_server.address, "");
+    assert_eq!(config.log.level, LogLevel::Info);
+    let client = &config.client;
+    assert_eq!(
+        client.token.hmac_secret_key.as_deref(),
+        Some("change-me-connection-secret")
+    );
+    assert!(client.subscription_token.enabled);
+    assert_eq!(
+        config
+            .subscription_token_settings()
+            .hmac_secret_key
+            .as_deref(),
+        Some("change-me-subscription-secret")
+    );
+    assert_eq!(
+        client.allowed_origins,
+        ["http://localhost:3000", "https://*.example.com"]
+    );
+    assert_eq!(client.ping_interval, Some(Duration::from_secs(25)));
+    assert_eq!(client.pong_timeout, Some(Duration::from_secs(8)));
+    assert_eq!(client.user_connection_limit, 10);
+    assert_eq!(client.queue_max_size, 1 << 20);
+    assert_eq!(config.http_api.key.as_deref(), Some("change-me-api-key"));
+    assert!(config.health.enabled && config.prometheus.enabled);
+    assert_eq!(config.shutdown.timeout, Duration::from_secs(30));
+    assert_eq!(
+        config.personal_channel("42").as_deref(),
+        Some("personal:#42")
+    );
+
+    let (chat, name) = config.channel_options("chat:lobby").unwrap();
+    assert_eq!(name.namespace, Some("chat"));
+    assert!(chat.presence && chat.join_leave && chat.force_recovery && chat.user_presence);
+    assert_eq!(chat.history_size, 100);
+    assert_eq!(chat.history_ttl, Duration::from_secs(300));
+    assert!(!chat.allow_publish_for_client && chat.allow_publish_for_subscriber);
+
+    let (prices, _) = config.channel_options("prices:btc").unwrap();
+    assert_eq!(prices.slow_consumer, SlowConsumerPolicy::Conflate);
+    assert_eq!(prices.allowed_delta_types, [DeltaType::Fossil]);
+    assert!(prices.delta_publish && prices.force_positioning);
+
+    let (top, _) = config.channel_options("news").unwrap();
+    assert!(top.allow_subscribe_for_client && !top.presence);
+}
+
+#[test]
+fn keys_the_hub_does_not_implement_are_listed_not_refused() {
+    let loaded = HubConfig::load(example("config.json")).unwrap();
+    assert_eq!(
+        loaded.ignored,
+        [
+            "channel.namespaces[prices].subscribe_proxy_name",
+            "client.proxy.connect.enabled",
+            "client.proxy.connect.endpoint",
+            "engine.redis.address",
+        ]
+    );
+}
+
+#[test]
+fn the_toml_form_gives_the_same_configuration_as_the_json() {
+    let json = HubConfig::load(example("config.json")).unwrap();
+    let toml = HubConfig::load(example("duplex.toml")).unwrap();
+    assert_eq!(toml, json);
+}
+
+#[test]
+fn environment_variables_override_the_file() {
+    let mut config = HubConfig::load(example("config.json")).unwrap().config;
+    let report = config
+        .apply_env(vars(&[
+            ("DUPLEX_CLIENT_TOKEN_HMAC_SECRET_KEY", "from-env"),
+            ("DUPLEX_HTTP_API_KEY", "api-from-env"),
+            ("DUPLEX_CLIENT_INSECURE", "true"),
+            (
+                "DUPLEX_CLIENT_ALLOWED_ORIGINS",
+                "https://a.example https://b.example",
+            ),
+            ("DUPLEX_CLIENT_PING_INTERVAL", "-1"),
+            ("DUPLEX_CHANNEL_WITHOUT_NAMESPACE_PRESENCE", "1"),
+            ("DUPLEX_CHANNEL_NAMESPACES_CHAT_HISTORY_SIZE", "50"),
+            ("DUPLEX_HTTP_SERVER_PORT", ""),
+            ("DUPLEX_IO_URING", "0"),
+            ("HOME", "/root"),
+        ]))
+        .unwrap();
+    assert_eq!(report.unknown, Vec::<String>::new());
+    assert_eq!(
+        config.client.token.hmac_secret_key.as_deref(),
+        Some("from-env")
+    );
+    assert_eq!(config.http_api.key.as_deref(), Some("api-from-env"));
+    assert!(config.client.insecure);
+    assert_eq!(
+        config.client.allowed_origins,
+        ["https://a.example", "https://b.example"]
+    );
+    assert_eq!(config.client.ping_interval, None);
+    assert!(config.channel.without_namespace.presence);
+    assert_eq!(config.namespace("chat").unwrap().history_size, 50);
+    assert_eq!(config.http_server.port, 8000, "an empty variable is unset");
+}
+
+#[test]
+fn a_misspelt_variable_is_reported() {
+    let mut config = HubConfig::default();
+    let report = config
+        .apply_env(vars(&[
+            ("DUPLEX_CLIENT_TOKEN_HMAC_SECRET", "typo"),
+            ("DUPLEX_CHANNEL_NAMESPACES_NOPE_PRESENCE", "true"),
+        ]))
+        .unwrap();
+    assert_eq!(
+        report.unknown,
+        [
+            "DUPLEX_CLIENT_TOKEN_HMAC_SECRET",
+            "DUPLEX_CHANNEL_NAMESPACES_NOPE_PRESENCE"
+        ]
+    );
+    assert_eq!(config, HubConfig::default());
+}
+
+#[test]
+fn namespaces_come_whole_from_one_json_variable() {
+    let mut config = HubConfig::load(example("config.json")).unwrap().config;
+    config.client.subscribe_to_user_personal_channel.enabled = false;
+    let report = config
+        .apply_env(vars(&[
+            (
+                "DUPLEX_CHANNEL_NAMESPACES",
+                r#"[{"name": "rooms", "presence": true, "publish_proxy_name": "x"}]"#,
+            ),
+            ("DUPLEX_CHANNEL_NAMESPACES_ROOMS_JOIN_LEAVE", "true"),
+        ]))
+        .unwrap();
+    assert_eq!(
+        report.ignored,
+        ["channel.namespaces[rooms].publish_proxy_name"]
+    );
+    let rooms = config.namespace("rooms").unwrap();
+    assert!(rooms.presence && rooms.join_leave);
+    assert_eq!(
+        config.channel_options("chat:x").unwrap_err(),
+        ChannelError::UnknownNamespace("chat".to_owned())
+    );
+}
+
+#[test]
+fn flags_take_the_same_path_as_the_environment() {
+    let mut config = HubConfig::default();
+    config
+        .set("client.token.hmac_secret_key", "from-flag")
+        .unwrap();
+    config.set("http_server.port", "9000").unwrap();
+    config.set("client.insecure", "true").unwrap();
+    config
+        .set("channel.namespaces", r#"[{"name": "chat"}]"#)
+        .unwrap();
+    config
+        .set("channel.namespaces.chat.presence", "true")
+        .unwrap();
+    config.validate().unwrap();
+    assert_eq!(
+        config.client.token.hmac_secret_key.as_deref(),
+        Some("from-flag")
+    );
+    assert_eq!(config.http_server.port, 9000);
+    assert!(config.namespace("chat").unwrap().presence);
+
+    assert!(matches!(
+        config.set("client.tokn.hmac_secret_key", "x"),
+        Err(ConfigError::UnknownKey(_))
+    ));
+    assert_eq!(
+        invalid_key(config.set("http_server.port", "eighty")),
+        "http_server.port"
+    );
+    assert_eq!(
+        invalid_key(config.set("http_server.port", "70000")),
+        "http_server.port"
+    );
+}
+
+#[test]
+fn bad_values_name_their_key() {
+    let cases = [
+        (
+            r#"{"client": {"ping_interval": "5 minutes"}}"#,
+            "client.ping_interval",
+        ),
+        (r#"{"client": {"insecure": "yes"}}"#, "client.insecure"),
+        (r#"{"client": {"token": "secret"}}"#, "client.token"),
+        (
+            r#"{"client": {"channel_limit": -1}}"#,
+            "client.channel_limit",
+        ),
+        (
+            r#"{"client": {"pong_timeout": "30s"}}"#,
+            "client.pong_timeout",
+        ),
+        (r#"{"engine": {"type": "redis"}}"#, "engine.type"),
+        (r#"{"log": {"level": "loud"}}"#, "log.level"),
+        (
+            r#"{"channel": {"namespaces": [{"name": "chat", "history_size": 10}]}}"#,
+            "channel.namespaces[chat].history_ttl",
+        ),
+        (
+            r#"{"channel": {"namespaces": [{"name": "chat", "history_ttl": "2h", "history_size": 1, "history_meta_ttl": "1h"}]}}"#,
+            "channel.namespaces[chat].history_ttl",
+        ),
+        (
+            r#"{"channel": {"without_namespace": {"force_recovery": true}}}"#,
+            "channel.without_namespace.force_recovery",
+        ),
+        (
+            r#"{"channel": {"without_namespace": {"user_presence": true}}}"#,
+            "channel.without_namespace.user_presence",
+        ),
+        (
+            r#"{"channel": {"namespaces": [{"name": "x"}]}}"#,
+            "channel.namespaces[0].name",
+        ),
+        (
+            r#"{"channel": {"namespaces": [{"name": "chat"}, {"name": "chat"}]}}"#,
+            "channel.namespaces[chat]",
+        ),
+        (
+            r#"{"channel": {"namespaces": [{"name": "chat", "slow_consumer": "wait"}]}}"#,
+            "channel.namespaces[chat].slow_consumer",
+        ),
+        (
+            r#"{"channel": {"namespaces": [{"name": "chat", "allowed_delta_types": ["xdelta"]}]}}"#,
+            "channel.namespaces[chat].allowed_delta_types",
+        ),
+        (
+            r#"{"client": {"subscribe_to_user_personal_channel": {"enabled": true, "personal_channel_namespace": "me"}}}"#,
+            "client.subscribe_to_user_personal_channel.personal_channel_namespace",
+        ),
+    ];
+    for (json, key) in cases {
+        assert_eq!(
+            invalid_key(HubConfig::from_centrifugo_json(json)),
+            key,
+            "{json}"
+        );
+    }
+    assert!(matches!(
+        HubConfig::from_centrifugo_json("{\"client\": "),
+        Err(ConfigError::Json(_))
+    ));
+    assert!(matches!(
+        HubConfig::from_toml("[client\n"),
+        Err(ConfigError::Toml(_))
+    ));
+    assert!(matches!(
+        HubConfig::load("config.yaml"),
+        Err(ConfigError::UnknownFormat(_))
+    ));
+}
+
+#[test]
+fn durations_take_go_strings_or_seconds() {
+    let config = HubConfig::from_toml(
+        "[client]\nping_interval = \"1m30s\"\npong_timeout = 10\n[shutdown]\ntimeout = \"1.5s\"\n",
+    )
+    .unwrap()
+    .config;
+    assert_eq!(config.client.ping_interval, Some(Duration::from_secs(90)));
+    assert_eq!(config.client.pong_timeout, Some(Duration::from_secs(10)));
+    assert_eq!(config.shutdown.timeout, Duration::from_millis(1500));
+}
+
+#[test]
+fn defaults_deny_everything() {
+    let config = HubConfig::from_centrifugo_json("{}").unwrap().config;
+    assert_eq!(config, HubConfig::default());
+    assert!(!config.client.token.has_key());
+    assert!(!config.subscription_token_settings().has_key());
+    assert!(!config.client.insecure);
+    assert!(!config.client.allow_anonymous_connect_without_token);
+    assert!(config.client.allowed_origins.is_empty());
+    assert_eq!(config.http_api.key, None);
+    assert!(!config.http_api.insecure);
+    assert!(!config.health.enabled && !config.prometheus.enabled);
+    assert_eq!(config.personal_channel("42"), None);
+    let (options, _) = config.channel_options("news").unwrap();
+    assert_eq!(*options, ChannelOptions::default());
+    assert!(!format!("{options:?}").contains("true"), "{options:?}");
+    assert_eq!(
+        config.channel_options("chat:room").unwrap_err(),
+        ChannelError::UnknownNamespace("chat".to_owned())
+    );
+    let (_, name) = config.channel_options("news#42").unwrap();
+    assert!(
+        !name.allows_user("42"),
+        "user-limited channels are off by default"
+    );
+}
+
+#[test]
+fn the_docs_describe_every_key_and_its_variable() {
+    let docs_path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/hub-config.md");
+    let docs = std::fs::read_to_string(docs_path).unwrap();
+    let channel_option = |key: &str| {
+        key.strip_prefix("channel.without_namespace.")
+            .map(str::to_owned)
+    };
+    for key in known_keys() {
+        let written = channel_option(&key).unwrap_or_else(|| key.clone());
+        assert!(
+            docs.contains(&format!("`{written}`")),
+            "docs/hub-config.md lacks `{written}`"
+        );
+        if channel_option(&key).is_none() {
+            let variable = env_var_name(&key);
+            assert!(
+                docs.contains(&variable),
+                "docs/hub-config.md lacks {variable}"
+            );
+        }
+    }
+}
