@@ -34,11 +34,14 @@ fn load(args: &ServeArgs) -> anyhow::Result<HubConfig> {
         }
         None => HubConfig::default(),
     };
-    let unknown = config
+    let report = config
         .apply_env(std::env::vars())
         .context("bad DUPLEX_* environment variable")?;
-    for name in unknown {
+    if let Some(name) = report.unknown.first() {
         bail!("unknown environment variable {name}: no such option (see docs/hub-config.md)");
+    }
+    for key in &report.ignored {
+        tracing::warn!("environment: option {key} is not implemented by duplex; ignored");
     }
     for setting in &args.settings {
         let Some((key, value)) = setting.split_once('=') else {
@@ -69,7 +72,7 @@ fn announce(config: &HubConfig) {
             "duplex serve: DEVELOPMENT MODE (--dev or client.insecure): clients connect without a \
              token and every channel is open to them; never run this in production"
         );
-    } else if !config.token_config().is_configured() && !config.client.allow_anonymous_connect_without_token {
+    } else if !config.client.token.has_key() && !config.client.allow_anonymous_connect_without_token {
         eprintln!(
             "duplex serve: no token key configured (client.token.hmac_secret_key, rsa_public_key, \
              ecdsa_public_key or jwks_public_endpoint): every connection will be refused; use \
@@ -85,9 +88,9 @@ fn announce(config: &HubConfig) {
 
 async fn serve(config: HubConfig) -> anyhow::Result<()> {
     announce(&config);
-    let address = config.listen_address();
+    let address = listen_address(&config);
     let shutdown_timeout = config.shutdown.timeout;
-    let hub = Hub::new(config).context("cannot start the hub")?;
+    let hub = Hub::new(config).await.context("cannot start the hub")?;
     let addr: SocketAddr = tokio::net::lookup_host(&address)
         .await
         .with_context(|| format!("cannot resolve {address}"))?
@@ -118,6 +121,20 @@ async fn serve(config: HubConfig) -> anyhow::Result<()> {
         Ok(Ok(Ok(()))) | Err(_) => Ok(()),
         Ok(Ok(Err(error))) => Err(error).context("server failed"),
         Ok(Err(error)) => Err(error).context("server task failed"),
+    }
+}
+
+/// `http_server.address` and `port` as a socket address to resolve; no address means every
+/// interface, as Centrifugo.
+fn listen_address(config: &HubConfig) -> String {
+    let host = match config.http_server.address.as_str() {
+        "" => "0.0.0.0",
+        host => host,
+    };
+    if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]:{}", config.http_server.port)
+    } else {
+        format!("{host}:{}", config.http_server.port)
     }
 }
 

@@ -13,11 +13,13 @@ use axum::routing::get;
 use axum::Router;
 use bytes::Bytes;
 
-use crate::auth::{AuthConfigError, TokenVerifier};
+use crate::auth::{AuthConfigError, TokenConfig, TokenVerifier};
 use crate::callbacks::{Handler, NoHandler};
 use crate::codes::{Disconnect, Error};
-use crate::config::HubConfig;
-use crate::engine::{ClientInfo, Engine, HistoryPage, HistoryQuery, PresenceStats, StreamPosition};
+use crate::config::{ConfigError, HubConfig, TokenSettings};
+use crate::engine::{
+    ClientInfo, Engine, EngineError, HistoryPage, HistoryQuery, PresenceStats, StreamPosition,
+};
 use crate::node::Node;
 pub use crate::node::PublishExtras;
 use crate::session::{Control, ServerSubscribe};
@@ -26,9 +28,27 @@ use crate::transport::websocket;
 /// Why a hub could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
+    /// The configuration is inconsistent.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
     /// The token keys could not be used.
     #[error("token configuration: {0}")]
     Auth(#[from] AuthConfigError),
+    /// The engine did not start.
+    #[error("engine: {0}")]
+    Engine(#[from] EngineError),
+}
+
+/// The token verifier's view of the configured keys.
+fn token_config(settings: &TokenSettings) -> TokenConfig {
+    TokenConfig {
+        hmac_secret_key: settings.hmac_secret_key.clone(),
+        rsa_public_key: settings.rsa_public_key.clone(),
+        ecdsa_public_key: settings.ecdsa_public_key.clone(),
+        jwks_public_endpoint: settings.jwks_public_endpoint.clone(),
+        audience: settings.audience.clone(),
+        issuer: settings.issuer.clone(),
+    }
 }
 
 /// A real-time hub: connections, channels, presence, history and the server API.
@@ -39,7 +59,7 @@ pub enum BuildError {
 ///
 /// let mut config = HubConfig::default();
 /// config.set("client.token.hmac_secret_key", "secret")?;
-/// let hub = Hub::new(config)?;
+/// let hub = Hub::new(config).await?;
 /// let app = axum::Router::new().merge(hub.router());
 /// let listener = tokio::net::TcpListener::bind("127.0.0.1:8000").await?;
 /// tokio::spawn(async move { axum::serve(listener, app).await });
@@ -71,16 +91,17 @@ impl HubBuilder {
         self
     }
 
-    /// The hub.
-    pub fn build(self) -> Result<Hub, BuildError> {
+    /// The hub, its configuration checked and its engine started.
+    pub async fn build(self) -> Result<Hub, BuildError> {
+        self.config.validate()?;
         let verifier = TokenVerifier::new(
-            &self.config.token_config(),
-            self.config.subscription_token_config().as_ref(),
+            &token_config(&self.config.client.token),
+            Some(&token_config(self.config.subscription_token_settings())),
         )?;
         let engine = self.engine.unwrap_or_else(Engine::memory);
-        Ok(Hub {
-            node: Node::new(self.config, engine, verifier, self.handler),
-        })
+        let node = Node::new(self.config, engine, verifier, self.handler);
+        Node::start(&node).await?;
+        Ok(Hub { node })
     }
 }
 
@@ -105,8 +126,8 @@ pub struct NodeInfo {
 
 impl Hub {
     /// A hub with the in-memory engine and no hooks.
-    pub fn new(config: HubConfig) -> Result<Hub, BuildError> {
-        Hub::builder(config).build()
+    pub async fn new(config: HubConfig) -> Result<Hub, BuildError> {
+        Hub::builder(config).build().await
     }
 
     /// A builder, to choose the engine and the hooks.

@@ -322,7 +322,8 @@ fn defaults_deny_everything() {
     assert!(config.client.allowed_origins.is_empty());
     assert_eq!(config.http_api.key, None);
     assert!(!config.http_api.insecure);
-    assert!(!config.health.enabled && !config.prometheus.enabled);
+    // Operations endpoints are on (they expose no data and no control).
+    assert!(config.health.enabled && config.prometheus.enabled);
     assert_eq!(config.personal_channel("42"), None);
     let (options, _) = config.channel_options("news").unwrap();
     assert_eq!(*options, ChannelOptions::default());

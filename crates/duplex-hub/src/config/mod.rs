@@ -292,11 +292,18 @@ impl Default for ChannelConfig {
     }
 }
 
-/// An endpoint switched on by configuration, off by default.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// An operations endpoint. On by default, unlike Centrifugo: a server that an orchestrator
+/// cannot probe or scrape is one more thing to forget at deployment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EndpointToggle {
     /// Serve the endpoint (`health.enabled`, `prometheus.enabled`).
     pub enabled: bool,
+}
+
+impl Default for EndpointToggle {
+    fn default() -> Self {
+        EndpointToggle { enabled: true }
+    }
 }
 
 /// How much the hub logs.

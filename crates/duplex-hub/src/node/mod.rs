@@ -82,10 +82,15 @@ impl Node {
             name: uuid::Uuid::new_v4().simple().to_string()[..8].to_owned(),
             started: std::time::Instant::now(),
         });
+        node
+    }
+
+    /// Connects the engine's events to this node; once, before serving.
+    pub(crate) async fn start(node: &Arc<Node>) -> Result<(), EngineError> {
         node.engine
             .broker
-            .start(Arc::new(events::Events::new(Arc::downgrade(&node))));
-        node
+            .start(Arc::new(events::Events::new(Arc::downgrade(node))))
+            .await
     }
 
     pub(crate) fn config(&self) -> &HubConfig {
@@ -229,6 +234,11 @@ impl Node {
             .map_err(|_| Error::UNKNOWN_CHANNEL)
     }
 
+    /// The ping interval (`None`: no pings).
+    pub(crate) fn ping_interval(&self) -> Option<Duration> {
+        self.config.client.ping_interval.filter(|d| !d.is_zero())
+    }
+
     /// For a user-limited channel (`dialog#42,43`) whose namespace allows them: whether `user`
     /// is one of its users. `None` for any other channel.
     pub(crate) fn user_limited(&self, channel: &str, options: &ChannelOptions, user: &str) -> Option<bool> {
@@ -236,35 +246,28 @@ impl Node {
             return None;
         }
         let (_, name) = self.config.channel_options(channel).ok()?;
-        if name.users.is_empty() {
+        if !name.is_user_limited() {
             return None;
         }
-        Some(!user.is_empty() && name.allows_user(user))
+        Some(name.allows_user(user))
     }
 
     /// The personal channel of `user`, when the hub subscribes users to theirs on connect.
     pub(crate) fn personal_channel(&self, user: &str) -> Option<String> {
-        let personal = &self.config.client.subscribe_to_user_personal_channel;
-        if !personal.enabled || user.is_empty() {
-            return None;
-        }
-        let rules = &self.config.channel;
-        Some(if personal.personal_channel_namespace.is_empty() {
-            format!("{}{user}", rules.user_boundary)
-        } else {
-            format!(
-                "{}{}{}{user}",
-                personal.personal_channel_namespace, rules.namespace_boundary, rules.user_boundary
-            )
-        })
+        self.config.personal_channel(user)
     }
 
     /// The history stream of a namespace.
     pub(crate) fn stream_options(&self, options: &ChannelOptions) -> StreamOptions {
+        let meta_ttl = if options.history_meta_ttl.is_zero() {
+            self.config.channel.history_meta_ttl
+        } else {
+            options.history_meta_ttl
+        };
         StreamOptions {
             size: options.history_size,
             ttl: options.history_ttl,
-            meta_ttl: Some(self.config.channel.history_meta_ttl),
+            meta_ttl: Some(meta_ttl),
         }
     }
 
@@ -278,9 +281,9 @@ impl Node {
         info: Option<ClientInfo>,
         extras: PublishExtras,
     ) -> Result<Option<StreamPosition>, Error> {
-        let history = options.history_size > 0 && !options.history_ttl.is_zero();
+        let stream = self.stream_options(options);
         let publish = PublishOptions {
-            stream: (history && !extras.skip_history).then(|| self.stream_options(options)),
+            stream: (stream.keeps_history() && !extras.skip_history).then_some(stream),
             idempotency_key: extras.idempotency_key,
             ..Default::default()
         };
@@ -308,10 +311,10 @@ impl Node {
         options: &ChannelOptions,
         query: &HistoryQuery,
     ) -> Result<HistoryPage, Error> {
-        if options.history_size == 0 || options.history_ttl.is_zero() {
+        let stream = self.stream_options(options);
+        if !stream.keeps_history() {
             return Err(Error::NOT_AVAILABLE);
         }
-        let stream = self.stream_options(options);
         self.engine
             .broker
             .history(channel, query, &stream)

@@ -80,8 +80,9 @@ impl Session {
         self.expires_at = credentials.expires_at;
         node.register(&self.handle, &self.user)?;
         self.connected = true;
-        let now = tokio::time::Instant::now();
-        self.next_ping = now + node.config().client.ping_interval;
+        if let Some(interval) = node.ping_interval() {
+            self.next_ping = tokio::time::Instant::now() + interval;
+        }
 
         // The server's subscriptions: the token's, then the personal channel.
         let mut wanted = credentials.channels;
@@ -124,8 +125,8 @@ impl Session {
                 expires: ttl.is_some(),
                 ttl: ttl.unwrap_or(0),
                 subs,
-                ping: node.config().client.ping_interval.as_secs() as u32,
-                pong: true,
+                ping: node.ping_interval().map_or(0, |d| d.as_secs() as u32),
+                pong: node.ping_interval().is_some(),
                 data: decision.data.unwrap_or_default(),
                 ..Default::default()
             }),

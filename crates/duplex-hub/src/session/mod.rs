@@ -142,6 +142,9 @@ pub(crate) async fn run<S>(
     let handle = node.new_session(encoding, Box::new(writer.clone()));
     let limits = &node.config().client;
     let now = Instant::now();
+    // Without pings, a client that never connects still goes after a while.
+    let ping = node.ping_interval().unwrap_or(Duration::from_secs(25));
+    let pong = limits.pong_timeout.unwrap_or(Duration::from_secs(10));
     let mut session = Session {
         node: node.clone(),
         handle: handle.clone(),
@@ -151,7 +154,7 @@ pub(crate) async fn run<S>(
         expires_at: None,
         subscriptions: HashMap::new(),
         batch: Vec::new(),
-        next_ping: now + limits.ping_interval,
+        next_ping: now + ping,
         pong_due: None,
         rate: RateLimit {
             per_second: limits.commands_per_second,
@@ -160,7 +163,7 @@ pub(crate) async fn run<S>(
         },
     };
     // A client that never sends connect is gone after the ping interval and the pong timeout.
-    let connect_deadline = now + limits.ping_interval + limits.pong_timeout;
+    let connect_deadline = now + ping + pong;
     let ending = loop {
         let deadline = session.next_deadline(connect_deadline);
         tokio::select! {
@@ -205,10 +208,12 @@ impl Session {
     /// The earliest moment the timer has work: a ping, a pong deadline, an expiry, the backlog.
     fn next_deadline(&self, connect_deadline: Instant) -> Instant {
         let now = Instant::now();
-        let mut deadline = if self.connected {
+        let mut deadline = if !self.connected {
+            connect_deadline
+        } else if self.node.ping_interval().is_some() {
             self.next_ping
         } else {
-            connect_deadline
+            now + Duration::from_secs(3600)
         };
         if let Some(pong_due) = self.pong_due {
             deadline = deadline.min(pong_due);
@@ -246,12 +251,14 @@ impl Session {
         if self.pong_due.is_some_and(|due| now >= due) {
             return Err(Disconnect::NO_PONG);
         }
-        if now >= self.next_ping {
-            // A server ping is an empty reply; the client answers with an empty command.
-            self.reply_now(&Reply::default());
-            self.next_ping = now + self.node.config().client.ping_interval;
-            if self.pong_due.is_none() {
-                self.pong_due = Some(now + self.node.config().client.pong_timeout);
+        if let Some(interval) = self.node.ping_interval() {
+            if now >= self.next_ping {
+                // A server ping is an empty reply; the client answers with an empty command.
+                self.reply_now(&Reply::default());
+                self.next_ping = now + interval;
+                if let (None, Some(timeout)) = (self.pong_due, self.node.config().client.pong_timeout) {
+                    self.pong_due = Some(now + timeout);
+                }
             }
         }
         let unix = unix_now();

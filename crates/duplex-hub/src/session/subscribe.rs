@@ -146,7 +146,7 @@ impl Session {
         server_side: bool,
     ) -> Result<(SubscribeResult, Option<ClientInfo>), Error> {
         let node = self.node.clone();
-        let history = options.history_size > 0 && !options.history_ttl.is_zero();
+        let history = node.stream_options(options).keeps_history();
         let recoverable =
             history && (options.force_recovery || (options.allow_recovery && wants.recoverable));
         let positioned = history

@@ -40,9 +40,10 @@ pub(crate) async fn handler(State(node): State<Arc<Node>>, upgrade: WebSocketUpg
         .idle_timeout(None)
         .max_buffered(limits.queue_max_size.saturating_mul(2).max(1 << 20))
         .slow_consumer(SlowConsumer::Drop);
+    let size_limit = node.config().websocket.message_size_limit;
     let config = duplex::proto::Config::default()
-        .max_message_size(limits.max_message_size)
-        .max_frame_size(limits.max_message_size);
+        .max_message_size(size_limit)
+        .max_frame_size(size_limit);
     let mut upgrade = upgrade.options(options).config(config);
     if encoding == Encoding::Protobuf {
         upgrade = upgrade.protocols([PROTOBUF_SUBPROTOCOL]);

@@ -68,13 +68,22 @@ impl TestHub {
 
     /// A hub with exactly this configuration.
     pub async fn with_config(config: HubConfig) -> TestHub {
-        let hub = Hub::new(config).expect("hub");
+        let hub = Hub::new(config).await.expect("hub");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let app = hub.router();
         tokio::spawn(async move { axum::serve(listener, app).await });
+        TestHub {
+            hub,
+            addr,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// A hub that an application serves itself.
+    pub fn attach(hub: Hub, addr: SocketAddr) -> TestHub {
         TestHub {
             hub,
             addr,
