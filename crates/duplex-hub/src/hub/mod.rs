@@ -4,6 +4,8 @@
 //! The standalone server (`duplex serve`) is this plus a listener; an application embeds the
 //! same value and publishes from any handler.
 
+mod backend;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -149,8 +151,10 @@ impl Hub {
     pub fn router(&self) -> Router {
         let mut router = Router::new()
             .route("/connection/websocket", get(websocket::handler))
-            .with_state(self.node.clone())
-            .merge(crate::api::router(self.node.clone()));
+            .with_state(self.node.clone());
+        if !self.node.config().http_api.disabled {
+            router = router.merge(crate::api::router(Arc::new(self.clone()), self.api_settings()));
+        }
         if self.node.config().health.enabled {
             router = router.route("/health", get(|| async { axum::Json(serde_json::json!({})) }));
         }
@@ -174,6 +178,16 @@ impl Hub {
             );
         }
         router
+    }
+
+    /// The server API's key and mode, from the configuration.
+    fn api_settings(&self) -> crate::api::ApiSettings {
+        let api = &self.node.config().http_api;
+        crate::api::ApiSettings {
+            key: api.key.clone().filter(|k| !k.is_empty()),
+            insecure: api.insecure,
+            ..Default::default()
+        }
     }
 
     /// Publishes `data` into `channel`: kept in its history if the namespace keeps one, and
