@@ -141,6 +141,38 @@ async fn unknown_kids_do_not_flood_the_key_server() {
 }
 
 #[tokio::test]
+async fn aged_out_key_set_is_fetched_again() {
+    let server = KeyServer::start(json!({"keys": [key1()]})).await;
+    let config = TokenConfig {
+        jwks_public_endpoint: Some(server.url.clone()),
+        ..TokenConfig::default()
+    };
+    let options = JwksOptions {
+        cache_ttl: Duration::ZERO,
+        min_refetch_interval: Duration::from_secs(60),
+        ..JwksOptions::default()
+    };
+    let verifier = TokenVerifier::with_jwks_options(&config, None, options).unwrap();
+    verifier.verify_connect(&token1()).await.unwrap();
+    verifier.verify_connect(&token1()).await.unwrap();
+    assert_eq!(
+        server.hits(),
+        2,
+        "a stale set is refetched despite the interval"
+    );
+    // After a failed fetch the interval holds: no hammering of a key server that is down.
+    server.serve(503, json!({}));
+    for _ in 0..3 {
+        let result = verifier.verify_connect(&token1()).await;
+        assert!(
+            matches!(result, Err(TokenError::Unavailable(_))),
+            "{result:?}"
+        );
+    }
+    assert_eq!(server.hits(), 3);
+}
+
+#[tokio::test]
 async fn concurrent_verifications_share_one_fetch() {
     let server = KeyServer::start(json!({"keys": [key1()]})).await;
     let verifier = server.verifier(Duration::ZERO);

@@ -131,9 +131,13 @@ impl Jwks {
                 return Lookup::Found(key.clone());
             }
         }
-        let may_fetch = cache
-            .attempted_at
-            .is_none_or(|at| at.elapsed() >= self.options.min_refetch_interval);
+        // The interval limits refetches and retries after a failure; a set that merely
+        // aged out is fetched again at once.
+        let last_failed = cache.attempted_at != cache.fetched_at;
+        let may_fetch = (!fresh && !last_failed)
+            || cache
+                .attempted_at
+                .is_none_or(|at| at.elapsed() >= self.options.min_refetch_interval);
         match (may_fetch, fresh) {
             (true, _) => Lookup::Fetch,
             (false, true) => Lookup::Unknown,
