@@ -14,6 +14,7 @@ mod relay;
 mod runtime;
 mod serve;
 mod status;
+mod token;
 
 use clap::Parser;
 
@@ -33,6 +34,7 @@ fn main() -> std::process::ExitCode {
         args::Command::Echo(echo) => echo::run(echo),
         args::Command::Relay(relay) => relay::run(relay),
         args::Command::Bench(bench) => bench::run(bench),
+        args::Command::Token(token) => token::run(token),
         args::Command::Completions { shell } => completions::run(shell),
     };
     match result {

@@ -8,6 +8,7 @@ mod connect;
 mod echo;
 mod relay;
 mod serve;
+mod token;
 
 use std::time::Duration;
 
@@ -20,6 +21,7 @@ pub use connect::{ClientArgs, ConnectArgs};
 pub use echo::EchoArgs;
 pub use relay::RelayArgs;
 pub use serve::ServeArgs;
+pub use token::TokenArgs;
 
 /// duplex: a WebSocket toolkit and real-time hub.
 #[derive(Debug, Parser)]
@@ -72,6 +74,9 @@ pub enum Command {
     /// Load-test any WebSocket server: echo throughput and latency, handshakes, idle memory.
     #[command(after_help = bench::AFTER_HELP)]
     Bench(BenchArgs),
+    /// Mint a token for a duplex hub (or Centrifugo): a connection or subscription JWT.
+    #[command(after_help = token::AFTER_HELP)]
+    Token(TokenArgs),
     /// Print a shell completion script to stdout.
     #[command(after_help = "Examples:\n  \
         duplex completions bash > ~/.local/share/bash-completion/completions/duplex\n  \
