@@ -102,6 +102,8 @@ async def main():
         deadline = time.monotonic() + STEP
         while time.monotonic() < deadline:
             if ev.inbox["connected"].items:
+                # connect()'s own on_connecting (code 0, "connect called") is not news.
+                ev.inbox["connecting"].items = [x for x in ev.inbox["connecting"].items if x.code]
                 return ev.inbox["connected"].items.pop(0)
             if ev.inbox["error"].items:
                 e = ev.inbox["error"].items[0]
@@ -306,7 +308,6 @@ async def main():
             out += [f"error {x.code}: {x.error!r}" for x in ev.inbox["error"].items]
             return out
 
-        ev.inbox["connecting"].items.clear()  # the connect() call's own
         while time.time() < first_exp + 2.5 and not trouble():
             await asyncio.sleep(0.1)
         if trouble():

@@ -16,6 +16,11 @@
      chromium-json, chromium-protobuf  centrifuge-js's browser bundle in headless Chromium
      cent                           the cent server API client (cent_client.py)
 
+--self-test runs the harness against itself: token minting (verified by PyJWT), the config, the
+page server, every client failing fast where nothing listens, every scenario against
+fake_hub.py (a stand-in with the checks' own reading of Centrifugo), and faults planted in it
+that the checks must catch. See README.md.
+
 Each client prints its checks; this prints `PASS <scenario>/<check>` or
 `FAIL <scenario>/<check>: <reason>` (with the client's and the hub's output on failure), then
 `hub sdk: N passed, M failed`, and exits 1 on any failure. `--only` takes a scenario or
@@ -25,7 +30,6 @@ on failure and Ctrl-C too.
 """
 import argparse
 import fnmatch
-import functools
 import hashlib
 import hmac
 import http.server
@@ -60,6 +64,16 @@ SCENARIOS = {
     "chromium-protobuf": (["node", "browser_client.mjs", "--protobuf"], {"HUB_RECOVERY_COUNT": "200"}),
     "cent": ([VENV_PY, "-u", "cent_client.py"], {}),
 }
+
+# Faults planted in fake_hub.py (--break) and a check that must catch each: the self-test's proof
+# that the checks fail for real.
+MUTATIONS = [
+    ("recovery-duplicate", "node-json", "recovery"),
+    ("drop-one", "python-protobuf", "api-publish-200"),
+    ("private-open", "chromium-json", "private-refused"),
+    ("no-ttl", "python-json", "token-refresh"),
+    ("idempotency-ignored", "cent", "publish"),
+]
 
 # How a client says it could not reach the hub (the SDKs' transport errors, cent's network error).
 UNREACHABLE = re.compile(r"is the hub listening|CentNetworkError|Cannot connect to host")
@@ -250,8 +264,10 @@ class Runner:
         self.env = env
         self.passed = 0
         self.failed = 0
+        self.prefix = ""  # "self-test/fake-hub/" while the self-test runs the scenarios
 
     def report(self, ok, name, reason="", details=""):
+        name = self.prefix + name
         if ok:
             self.passed += 1
             print(f"PASS {name}", flush=True)
@@ -261,7 +277,8 @@ class Runner:
             if details:
                 print(indent(details), flush=True)
 
-    def run(self, scenario, check, hub_proc=None, hub_log=None, expect_failure=False):
+    def run(self, scenario, check, hub_proc=None, hub_log=None, expect_failure=False,
+            expect_caught=None):
         """Runs one scenario's client; reports a line per check (or per scenario when
         `expect_failure`: the self-test's dead-port run, where every check must FAIL, fast)."""
         cmd, extra = SCENARIOS[scenario]
@@ -295,6 +312,15 @@ class Runner:
         if hub_log:
             details += f"\nhub output ({hub_log}):\n{tail(hub_log, 25)}"
 
+        if expect_caught:
+            caught = results.get(check, (True, ""))
+            ok = not timed_out and rc not in (0, None) and caught[0] is False
+            self.report(ok, f"{scenario}/{check} catches {expect_caught}",
+                        "timed out" if timed_out else f"the check says {caught}, exit code {rc}",
+                        "" if ok else details)
+            if ok:
+                print(indent(f"caught: {caught[1]}"), flush=True)
+            return
         if expect_failure:
             # Every check must fail, and for the right reason: it could not reach the hub (not,
             # say, an SDK misuse that fails before connecting).
@@ -322,6 +348,9 @@ class Runner:
             self.report(ok, f"{scenario}/{name}", reason + ("" if ok else hub_note),
                         "" if ok or shown else details)
             shown = shown or not ok
+        notes = [line for line in lines if line.startswith("info ")]
+        print(indent("\n".join(notes + [f"info {scenario}: {len(plan)} checks in {elapsed:.1f} s"])),
+              flush=True)
         if rc not in (0, None) and not timed_out and all(results.get(n, (False,))[0] for n in plan):
             self.report(False, scenario, f"every check passed but the client exited with {rc}",
                         details)
@@ -404,6 +433,62 @@ def self_test(runner, only):
     finally:
         server.shutdown()
 
+    # Every scenario against fake_hub.py, a stand-in with the checks' own reading of Centrifugo:
+    # it proves that the checks can pass at all (SDK calls, events, gates, timing), not the hub.
+    runner.prefix = "self-test/fake-hub/"
+    try:
+        run_hub(runner, [VENV_PY, "-u", os.path.join(HERE, "fake_hub.py")], only, runner.workdir)
+    finally:
+        runner.prefix = ""
+
+    # And with each planted fault, the check meant to catch it must FAIL.
+    for fault, scenario, check in MUTATIONS:
+        if wanted(only, scenario) is None:
+            continue
+        runner.prefix = "self-test/fake-hub --break "
+        try:
+            run_hub(runner, [VENV_PY, "-u", os.path.join(HERE, "fake_hub.py"), "--break", fault],
+                    [f"{scenario}/{check}"], runner.workdir, caught=fault)
+        finally:
+            runner.prefix = ""
+
+
+def run_hub(runner, hub_cmd, only, workdir, caught=None):
+    """Starts the page server and `<hub_cmd> serve --config <file> --port <P>` with a fresh
+    config, waits for GET /health, runs the scenarios `only` selects against it, stops it.
+    Returns 1 when the hub never became ready (reported), else 0. With `caught` (a fault
+    planted in fake_hub.py) the selected check must FAIL instead."""
+    server, page_base = start_page_server()
+    secret, api_key = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
+    config_path = os.path.join(workdir, "config.json")
+    with open(config_path, "w") as f:
+        json.dump(hub_config(secret, api_key, page_base), f, indent=2)
+    port = free_port()
+    hub_log = os.path.join(workdir, "hub.log")
+    hub = start(hub_cmd + ["serve", "--config", config_path, "--port", str(port)], hub_log, cwd=ROOT)
+    try:
+        err = wait_health(hub, port, 30)
+        if err:
+            runner.report(False, "hub", err, f"hub output ({hub_log}):\n{tail(hub_log)}")
+            return 1
+        runner.env = {"HUB_WS_URL": f"ws://127.0.0.1:{port}/connection/websocket",
+                      "HUB_API_URL": f"http://127.0.0.1:{port}/api",
+                      "HUB_API_KEY": api_key, "HUB_SECRET": secret,
+                      "HUB_PAGE_URL": page_base + "/"}
+        for scenario in SCENARIOS:
+            check = wanted(only, scenario)
+            if check is None:
+                continue
+            runner.run(scenario, check, hub, hub_log, expect_caught=caught)
+            if hub.poll() is not None:
+                runner.report(False, "hub", f"the hub exited with code {hub.returncode}; stopping",
+                              f"hub output ({hub_log}):\n{tail(hub_log)}")
+                break
+        return 0
+    finally:
+        stop(hub)
+        server.shutdown()
+
 
 # --- main ----------------------------------------------------------------------------------------
 
@@ -474,37 +559,7 @@ def main():
                 if not os.access(binary, os.X_OK):
                     return give_up("build", f"{binary} is missing (build it, or drop --no-build)")
 
-                server, page_base = start_page_server()
-                secret, api_key = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
-                config_path = os.path.join(workdir, "config.json")
-                with open(config_path, "w") as f:
-                    json.dump(hub_config(secret, api_key, page_base), f, indent=2)
-                port = free_port()
-                hub_log = os.path.join(workdir, "hub.log")
-                hub = start([binary, "serve", "--config", config_path, "--port", str(port)],
-                            hub_log, cwd=ROOT)
-                try:
-                    err = wait_health(hub, port, 30)
-                    if err:
-                        return give_up("hub", f"{err}\n{indent(tail(hub_log))}")
-                    runner.env = {"HUB_WS_URL": f"ws://127.0.0.1:{port}/connection/websocket",
-                                  "HUB_API_URL": f"http://127.0.0.1:{port}/api",
-                                  "HUB_API_KEY": api_key, "HUB_SECRET": secret,
-                                  "HUB_PAGE_URL": page_base + "/"}
-                    for scenario in SCENARIOS:
-                        check = wanted(args.only, scenario)
-                        if check is None:
-                            continue
-                        runner.run(scenario, check, hub, hub_log)
-                        if hub.poll() is not None:
-                            print(f"hub sdk: the hub exited with code {hub.returncode}; "
-                                  "stopping", flush=True)
-                            runner.failed += 1
-                            print(indent(tail(hub_log)), flush=True)
-                            break
-                finally:
-                    stop(hub)
-                    server.shutdown()
+                run_hub(runner, [binary], args.only, workdir)
         finally:
             stop_all()
     print(f"hub sdk: took {time.monotonic() - t_start:.0f} s", flush=True)
