@@ -218,14 +218,20 @@ async def main():
 
     async def c_info():
         await peer(f"{tag}-info")
-        r = await cent.info(InfoRequest())
-        if not r.nodes:
-            raise AssertionError("info: no nodes")
-        n = r.nodes[0]
-        if not n.uid or not n.name:
-            raise AssertionError(f"info: node without uid or name: {n!r}")
-        if n.num_clients < 1 or n.num_users < 1:
-            raise AssertionError(f"info: a client is connected, yet {n!r}")
+        # Centrifugo refreshes a node's counts on a timer (a few seconds): poll for a while.
+        deadline = time.monotonic() + STEP
+        while True:
+            r = await cent.info(InfoRequest())
+            if not r.nodes:
+                raise AssertionError("info: no nodes")
+            n = r.nodes[0]
+            if not n.uid or not n.name:
+                raise AssertionError(f"info: node without uid or name: {n!r}")
+            if n.num_clients >= 1 and n.num_users >= 1:
+                break
+            if time.monotonic() > deadline:
+                raise AssertionError(f"info: a client is connected, yet after {STEP:g} s {n!r}")
+            await asyncio.sleep(0.25)
         print(f"info node {n.name} version {n.version!r}: {n.num_clients} clients, "
               f"{n.num_channels} channels, uptime {n.uptime}", flush=True)
 
