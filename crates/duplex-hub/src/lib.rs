@@ -5,3 +5,6 @@
 //!
 //! The standalone server (`duplex serve`) is a thin shell over this crate; an axum application
 //! can embed the same [`Hub`] instead and publish from any handler.
+
+pub mod codes;
+pub mod protocol;
