@@ -96,8 +96,10 @@ impl<'a> Object<'a> {
                 return Err(EncodeError::NotJson { field: name });
             }
             self.key(name);
-            // A line break in valid JSON is insignificant whitespace, but it would split the
-            // frame for SDKs that read newline-delimited replies line by line: drop it.
+            // Whitespace around and line breaks within valid JSON are insignificant, but a
+            // line break would split the frame for SDKs that read newline-delimited replies
+            // line by line: drop them, so the bytes decode back to exactly what was written.
+            let value = value.trim_ascii();
             if value.contains(&b'\n') {
                 self.out
                     .extend(value.iter().copied().filter(|&b| b != b'\n'));
@@ -191,7 +193,10 @@ impl<'a> Object<'a> {
 /// parsed) or from Protobuf clients and the API's `b64data` (anything): the latter must not
 /// reach a JSON connection as broken JSON, so the caller can disconnect it with 3506 instead.
 pub fn is_json(bytes: &[u8]) -> bool {
-    serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok()
+    // serde_json skips strings it ignores without checking their UTF-8, and a JSON connection
+    // sends text frames: check the encoding first.
+    std::str::from_utf8(bytes)
+        .is_ok_and(|text| serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok())
 }
 
 fn write_u64(out: &mut Vec<u8>, mut value: u64) {
@@ -306,5 +311,13 @@ mod tests {
             out,
             br#"{"a":18446744073709551615,"b":-9223372036854775808,"c":-5}"#
         );
+    }
+
+    #[test]
+    fn payloads_must_be_one_json_value_in_utf8() {
+        assert!(is_json(b" {\"a\": [1, \"x\"]}\n"));
+        assert!(!is_json(b"{\"a\":1} {}"));
+        assert!(!is_json(b"\"\xff\""), "invalid UTF-8 inside a string");
+        assert!(!is_json(b"\x00\x01"));
     }
 }
