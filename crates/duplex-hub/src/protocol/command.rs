@@ -336,7 +336,8 @@ pub struct HistoryRequest {
     #[prost(string, tag = "1")]
     #[serde(deserialize_with = "json::or_default")]
     pub channel: String,
-    /// How many publications at most: 0 = none (only the stream top), negative = all allowed.
+    /// How many publications at most: 0 asks for the stream position only, -1 for all the
+    /// server allows.
     #[prost(int32, tag = "7")]
     #[serde(deserialize_with = "json::or_default")]
     pub limit: i32,
