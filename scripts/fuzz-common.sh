@@ -9,7 +9,7 @@
 
 CARGO_FUZZ_VERSION=0.13.2
 FUZZ_TARGETS=(frame_server frame_client handshake_request handshake_response close_payload
-  utf8_split deflate_roundtrip http_client)
+  utf8_split deflate_roundtrip http_client hub_commands)
 FUZZ_SANITIZER="${FUZZ_SANITIZER:-none}"
 FUZZ_TARGET_DIR="fuzz/target/sanitizer-$FUZZ_SANITIZER"
 
@@ -38,5 +38,6 @@ fuzz_dict() {
     handshake_*) echo "fuzz/dictionaries/http.dict" ;;
     http_client) echo "fuzz/dictionaries/http_client.dict" ;;
     frame_* | deflate_roundtrip | utf8_split | close_payload) echo "fuzz/dictionaries/websocket.dict" ;;
+    hub_commands) echo "fuzz/dictionaries/hub_json.dict" ;;
   esac
 }

@@ -1,5 +1,6 @@
-//! The bodies of the fuzz targets over `duplex-proto`, and over the HTTP that `duplex`'s
-//! client parses itself ([`http_client`]), one module per target.
+//! The bodies of the fuzz targets over `duplex-proto`, over the HTTP that `duplex`'s client
+//! parses itself ([`http_client`]), and over duplex-hub's client-protocol frames
+//! ([`hub_commands`]), one module per target.
 //!
 //! They live in a library, not in the `fuzz_targets/` binaries, so that the same code runs
 //! under libFuzzer (`cargo fuzz run TARGET`) and in the plain corpus replay test
@@ -17,6 +18,7 @@ pub mod frames;
 pub mod handshake_request;
 pub mod handshake_response;
 pub mod http_client;
+pub mod hub_commands;
 pub mod input;
 pub mod utf8_split;
 
@@ -33,4 +35,5 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("utf8_split", utf8_split::run),
     ("deflate_roundtrip", deflate_roundtrip::run),
     ("http_client", http_client::run),
+    ("hub_commands", hub_commands::run),
 ];

@@ -184,10 +184,12 @@ impl Channels {
     /// Sends a publication to every subscriber of `channel` on this node.
     pub(crate) fn publish(&self, channel: &str, publication: &Publication) -> FanOut {
         let mut shard = self.shard(channel);
-        let Some((name, entry)) = shard.get_key_value_mut(channel) else {
+        let Some(name) = shard.get_key_value(channel).map(|(name, _)| name.clone()) else {
             return FanOut::default();
         };
-        let name = name.clone();
+        let Some(entry) = shard.get_mut(channel) else {
+            return FanOut::default();
+        };
         let reply = |encoding: Encoding| publication_frame(encoding, &name, publication);
         let mut encoded = Encoded {
             reply: &reply,

@@ -265,7 +265,7 @@ impl Node {
             options.history_meta_ttl
         };
         StreamOptions {
-            size: options.history_size,
+            size: usize::try_from(options.history_size).unwrap_or(usize::MAX),
             ttl: options.history_ttl,
             meta_ttl: Some(meta_ttl),
         }

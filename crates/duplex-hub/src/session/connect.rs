@@ -168,18 +168,20 @@ impl Session {
                 return Err(Disconnect::INVALID_TOKEN);
             }
         };
-        let mut channels: Vec<(String, Option<Bytes>, Option<Bytes>)> = claims
-            .channels
-            .iter()
-            .map(|c| (c.clone(), None, None))
+        let channels = claims
+            .server_subscriptions()
+            .into_iter()
+            .map(|(channel, grant)| {
+                (
+                    channel.to_owned(),
+                    grant.and_then(|g| g.info.clone()),
+                    grant.and_then(|g| g.data.clone()),
+                )
+            })
             .collect();
-        for (channel, grant) in &claims.subs {
-            channels.retain(|(c, _, _)| c != channel);
-            channels.push((channel.clone(), grant.info.clone(), grant.data.clone()));
-        }
         Ok(Ok(Some(Credentials {
+            expires_at: claims.expires_at(),
             user: claims.sub,
-            expires_at: claims.expire_at.or(claims.exp).filter(|at| *at > 0),
             info: claims.info,
             channels,
         })))
@@ -199,7 +201,7 @@ impl Session {
         if claims.sub != self.user {
             return Err(Disconnect::INVALID_TOKEN);
         }
-        self.expires_at = claims.expire_at.or(claims.exp).filter(|at| *at > 0);
+        self.expires_at = claims.expires_at();
         if claims.info.is_some() {
             self.info = claims.info;
         }

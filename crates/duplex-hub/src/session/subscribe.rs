@@ -73,11 +73,20 @@ impl Session {
         };
         let mut grant = if !request.token.is_empty() {
             match node.verifier().verify_subscribe(&request.token).await {
-                Ok(claims) if claims.channel == channel && claims.sub == self.user => Grant {
-                    chan_info: claims.info,
-                    data: None,
-                    expires_at: claims.expire_at.or(claims.exp).filter(|at| *at > 0),
-                },
+                Ok(claims)
+                    if claims.channel == channel
+                        && claims.sub == self.user
+                        && claims
+                            .client
+                            .as_deref()
+                            .is_none_or(|c| c.is_empty() || c == self.handle.client()) =>
+                {
+                    Grant {
+                        expires_at: claims.expires_at(),
+                        chan_info: claims.info,
+                        data: claims.data,
+                    }
+                }
                 Ok(_) => return Err(Disconnect::INVALID_TOKEN),
                 Err(TokenError::Expired) => return Ok(Outcome::Error(Error::TOKEN_EXPIRED)),
                 Err(TokenError::Unavailable(_)) => return Ok(Outcome::Error(Error::INTERNAL)),
@@ -433,7 +442,7 @@ impl Session {
         if claims.channel != request.channel || claims.sub != self.user {
             return Err(Disconnect::INVALID_TOKEN);
         }
-        let expires_at = claims.expire_at.or(claims.exp).filter(|at| *at > 0);
+        let expires_at = claims.expires_at();
         if let Some(subscription) = self.subscriptions.get_mut(request.channel.as_str()) {
             subscription.expires_at = expires_at;
         }
