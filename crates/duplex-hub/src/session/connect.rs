@@ -4,7 +4,6 @@
 //! Deny by default: a connection needs a valid token, unless the hub runs in development mode
 //! (`client.insecure`) or allows anonymous connections without a token explicitly.
 
-use std::collections::HashMap;
 
 use bytes::Bytes;
 
@@ -91,7 +90,7 @@ impl Session {
                 wanted.push((personal, None, None));
             }
         }
-        let mut subs = HashMap::new();
+        let mut subs = std::collections::BTreeMap::new();
         let mut pending = Vec::new();
         for (channel, info, data) in wanted {
             let since = request.subs.get(&channel).and_then(|s| {
