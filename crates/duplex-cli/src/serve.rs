@@ -25,10 +25,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
 fn load(args: &ServeArgs) -> anyhow::Result<HubConfig> {
     let mut config = match &args.config {
         Some(path) => {
-            let loaded = HubConfig::load(path)
-                .with_context(|| format!("cannot load {}", path.display()))?;
+            let loaded =
+                HubConfig::load(path).with_context(|| format!("cannot load {}", path.display()))?;
             for key in &loaded.ignored {
-                tracing::warn!("{}: option {key} is not implemented by duplex; ignored", path.display());
+                tracing::warn!(
+                    "{}: option {key} is not implemented by duplex; ignored",
+                    path.display()
+                );
             }
             loaded.config
         }
@@ -72,7 +75,8 @@ fn announce(config: &HubConfig) {
             "duplex serve: DEVELOPMENT MODE (--dev or client.insecure): clients connect without a \
              token and every channel is open to them; never run this in production"
         );
-    } else if !config.client.token.has_key() && !config.client.allow_anonymous_connect_without_token {
+    } else if !config.client.token.has_key() && !config.client.allow_anonymous_connect_without_token
+    {
         eprintln!(
             "duplex serve: no token key configured (client.token.hmac_secret_key, rsa_public_key, \
              ecdsa_public_key or jwks_public_endpoint): every connection will be refused; use \
@@ -96,8 +100,8 @@ async fn serve(config: HubConfig) -> anyhow::Result<()> {
         .with_context(|| format!("cannot resolve {address}"))?
         .next()
         .with_context(|| format!("cannot resolve {address}"))?;
-    let listener = crate::runtime::listen_nodelay(addr)
-        .with_context(|| format!("cannot listen on {addr}"))?;
+    let listener =
+        crate::runtime::listen_nodelay(addr).with_context(|| format!("cannot listen on {addr}"))?;
     let local = listener.local_addr()?;
     tracing::info!("duplex hub listening on {local}: ws://{local}/connection/websocket, server API at http://{local}/api");
     eprintln!("duplex serve: listening on {local}");
@@ -142,13 +146,14 @@ fn listen_address(config: &HubConfig) -> String {
 async fn wait_for_signal() {
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(term) => term,
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = term.recv() => {}

@@ -62,11 +62,27 @@ impl Metrics {
         let disconnects = Family::<DisconnectLabels, Counter>::default();
         let recoveries = Family::<RecoveryLabels, Counter>::default();
         let latency: Latency = Family::new_with_constructor(latency_histogram);
-        registry.register("connections", "Client connections open", connections.clone());
-        registry.register("subscriptions", "Channel subscriptions held", subscriptions.clone());
+        registry.register(
+            "connections",
+            "Client connections open",
+            connections.clone(),
+        );
+        registry.register(
+            "subscriptions",
+            "Channel subscriptions held",
+            subscriptions.clone(),
+        );
         registry.register("commands", "Client commands received", commands.clone());
-        registry.register("publications", "Publications published", publications.clone());
-        registry.register("deliveries", "Publications queued to subscribers", deliveries.clone());
+        registry.register(
+            "publications",
+            "Publications published",
+            publications.clone(),
+        );
+        registry.register(
+            "deliveries",
+            "Publications queued to subscribers",
+            deliveries.clone(),
+        );
         registry.register(
             "dropped",
             "Publications not delivered to a slow subscriber (dropped or conflated)",
@@ -77,7 +93,11 @@ impl Metrics {
             "Connections closed by the server, by code",
             disconnects.clone(),
         );
-        registry.register("recoveries", "Subscriptions that asked to recover", recoveries.clone());
+        registry.register(
+            "recoveries",
+            "Subscriptions that asked to recover",
+            recoveries.clone(),
+        );
         registry.register(
             "command_duration_seconds",
             "Time to answer a client command, by method",

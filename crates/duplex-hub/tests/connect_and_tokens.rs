@@ -10,11 +10,20 @@ use serde_json::json;
 async fn a_valid_token_connects_and_the_reply_says_how_to_ping() {
     let hub = TestHub::start(&[]).await;
     let (_client, result) = TestClient::connect(&hub, &token("42", None)).await;
-    assert!(!result["client"].as_str().unwrap_or("").is_empty(), "{result}");
-    assert!(result["version"].as_str().unwrap_or("").starts_with("duplex"));
+    assert!(
+        !result["client"].as_str().unwrap_or("").is_empty(),
+        "{result}"
+    );
+    assert!(result["version"]
+        .as_str()
+        .unwrap_or("")
+        .starts_with("duplex"));
     assert_eq!(result["ping"], 25);
     assert_eq!(result["pong"], true);
-    assert!(result.get("expires").is_none(), "a token without exp never expires: {result}");
+    assert!(
+        result.get("expires").is_none(),
+        "a token without exp never expires: {result}"
+    );
 }
 
 #[tokio::test]
@@ -70,8 +79,15 @@ async fn refresh_extends_a_connection_and_expiry_is_enforced_without_it() {
     assert_eq!(reply["refresh"]["expires"], true, "{reply}");
     // Someone else's token cannot extend this connection.
     let (code, _) = lapsed.closed().await;
-    assert_eq!(code, 3005, "expired connections are told to reconnect (and refresh)");
-    assert!(refreshed.no_push_within(std::time::Duration::from_millis(1500)).await);
+    assert_eq!(
+        code, 3005,
+        "expired connections are told to reconnect (and refresh)"
+    );
+    assert!(
+        refreshed
+            .no_push_within(std::time::Duration::from_millis(1500))
+            .await
+    );
     let reply = refreshed
         .call(json!({"subscribe": {"channel": "chat:after-refresh"}}))
         .await;
@@ -126,19 +142,36 @@ async fn browsers_from_origins_not_allowed_are_refused_at_the_handshake() {
     }
     let allowed = duplex::ClientBuilder::new().origin("https://app.example.com");
     let mut client = TestClient::open_with(&hub, allowed).await;
-    let reply = client.call(json!({"connect": {"token": token("1", None)}})).await;
+    let reply = client
+        .call(json!({"connect": {"token": token("1", None)}}))
+        .await;
     assert!(reply.get("connect").is_some(), "{reply}");
 }
 
 #[tokio::test]
 async fn the_hub_pings_and_a_client_that_does_not_answer_is_closed() {
-    let hub = TestHub::start(&[("client.ping_interval", "1s"), ("client.pong_timeout", "1s")]).await;
+    let hub = TestHub::start(&[
+        ("client.ping_interval", "2s"),
+        ("client.pong_timeout", "1s"),
+    ])
+    .await;
     let (mut polite, result) = TestClient::connect(&hub, &token("1", None)).await;
-    assert_eq!(result["ping"], 1);
+    assert_eq!(result["ping"], 2);
     let (mut silent, _) = TestClient::connect(&hub, &token("2", None)).await;
     silent.answer_pings = false;
-    let (code, reason) = silent.closed().await;
+    // Both read at once: the polite client answers each ping while the silent one ignores it.
+    let ((code, reason), quiet) = tokio::join!(
+        silent.closed(),
+        polite.no_push_within(std::time::Duration::from_millis(5000))
+    );
     assert_eq!((code, reason.as_str()), (3012, "no pong"));
-    assert!(polite.no_push_within(std::time::Duration::from_millis(2500)).await);
+    assert!(quiet);
     assert!(polite.pings >= 2, "pinged {} times", polite.pings);
+    let reply = polite
+        .call(json!({"subscribe": {"channel": "chat:still-here"}}))
+        .await;
+    assert!(
+        reply.get("subscribe").is_some(),
+        "the polite client is still connected: {reply}"
+    );
 }

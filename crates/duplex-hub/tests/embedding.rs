@@ -56,22 +56,32 @@ async fn notify(State(hub): State<Hub>, body: String) -> &'static str {
 #[tokio::test]
 async fn an_axum_app_publishes_from_its_handlers_and_decides_with_hooks() {
     let mut config = HubConfig::default();
-    config.set("client.token.hmac_secret_key", SECRET).expect("secret");
+    config
+        .set("client.token.hmac_secret_key", SECRET)
+        .expect("secret");
     config
         .set("channel.namespaces", &common::namespaces().to_string())
         .expect("namespaces");
-    let hub = Hub::builder(config).handler(App).build().await.expect("hub");
+    let hub = Hub::builder(config)
+        .handler(App)
+        .build()
+        .await
+        .expect("hub");
     let app = axum::Router::new()
         .route("/notify", post(notify))
         .with_state(hub.clone())
         .merge(hub.router());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move { axum::serve(listener, app).await });
     let test_hub = common::TestHub::attach(hub.clone(), addr);
 
     let (mut client, _) = TestClient::connect(&test_hub, &token("ann", None)).await;
-    client.call(json!({"subscribe": {"channel": "chat:news"}})).await;
+    client
+        .call(json!({"subscribe": {"channel": "chat:news"}}))
+        .await;
     let sent = reqwest::Client::new()
         .post(format!("http://{addr}/notify"))
         .body(json!({"headline": "hub embedded"}).to_string())
@@ -82,22 +92,36 @@ async fn an_axum_app_publishes_from_its_handlers_and_decides_with_hooks() {
         .await
         .expect("body");
     assert_eq!(sent, "sent");
-    assert_eq!(client.publication("chat:news").await["data"]["headline"], "hub embedded");
+    assert_eq!(
+        client.publication("chat:news").await["data"]["headline"],
+        "hub embedded"
+    );
 
-    let denied = client.call(json!({"subscribe": {"channel": "chat:secret"}})).await;
+    let denied = client
+        .call(json!({"subscribe": {"channel": "chat:secret"}}))
+        .await;
     assert_eq!(denied["error"]["code"], 103, "{denied}");
     let published = client
         .call(json!({"publish": {"channel": "chat:news", "data": {"text": "hi"}}}))
         .await;
     assert!(published.get("publish").is_some(), "{published}");
-    assert_eq!(client.publication("chat:news").await["data"], json!({"text": "hi", "by": "ann"}));
-    let echoed = client.call(json!({"rpc": {"method": "echo", "data": {"ping": 1}}})).await;
+    assert_eq!(
+        client.publication("chat:news").await["data"],
+        json!({"text": "hi", "by": "ann"})
+    );
+    let echoed = client
+        .call(json!({"rpc": {"method": "echo", "data": {"ping": 1}}}))
+        .await;
     assert_eq!(echoed["rpc"]["data"], json!({"ping": 1}));
 
     let (mut vip, _) = TestClient::connect(&test_hub, &token("vip", None)).await;
-    let allowed = vip.call(json!({"subscribe": {"channel": "private:vip"}})).await;
+    let allowed = vip
+        .call(json!({"subscribe": {"channel": "private:vip"}}))
+        .await;
     assert!(allowed.get("subscribe").is_some(), "{allowed}");
-    let presence = vip.call(json!({"presence": {"channel": "private:vip"}})).await;
+    let presence = vip
+        .call(json!({"presence": {"channel": "private:vip"}}))
+        .await;
     let entry = presence["presence"]["presence"]
         .as_object()
         .and_then(|m| m.values().next().cloned())

@@ -15,11 +15,30 @@ async fn code_of(client: &mut TestClient, command: serde_json::Value) -> u64 {
 async fn channels_without_a_namespace_and_unknown_namespaces_are_closed() {
     let hub = TestHub::start(&[]).await;
     let (mut client, _) = TestClient::connect(&hub, &token("1", None)).await;
-    assert_eq!(code_of(&mut client, json!({"subscribe": {"channel": "lobby"}})).await, 103);
-    assert_eq!(code_of(&mut client, json!({"subscribe": {"channel": "nope:x"}})).await, 102);
-    assert_eq!(code_of(&mut client, json!({"publish": {"channel": "lobby", "data": {}}})).await, 103);
-    assert_eq!(code_of(&mut client, json!({"history": {"channel": "lobby"}})).await, 103);
-    assert_eq!(code_of(&mut client, json!({"presence": {"channel": "lobby"}})).await, 103);
+    assert_eq!(
+        code_of(&mut client, json!({"subscribe": {"channel": "lobby"}})).await,
+        103
+    );
+    assert_eq!(
+        code_of(&mut client, json!({"subscribe": {"channel": "nope:x"}})).await,
+        102
+    );
+    assert_eq!(
+        code_of(
+            &mut client,
+            json!({"publish": {"channel": "lobby", "data": {}}})
+        )
+        .await,
+        103
+    );
+    assert_eq!(
+        code_of(&mut client, json!({"history": {"channel": "lobby"}})).await,
+        103
+    );
+    assert_eq!(
+        code_of(&mut client, json!({"presence": {"channel": "lobby"}})).await,
+        103
+    );
 }
 
 #[tokio::test]
@@ -27,15 +46,26 @@ async fn subscribers_may_publish_where_the_namespace_allows_subscribers() {
     let hub = TestHub::start(&[]).await;
     let (mut client, _) = TestClient::connect(&hub, &token("1", None)).await;
     let publish = json!({"publish": {"channel": "chat:a", "data": {"n": 1}}});
-    assert_eq!(code_of(&mut client, publish.clone()).await, 103, "not subscribed yet");
-    client.call(json!({"subscribe": {"channel": "chat:a"}})).await;
+    assert_eq!(
+        code_of(&mut client, publish.clone()).await,
+        103,
+        "not subscribed yet"
+    );
+    client
+        .call(json!({"subscribe": {"channel": "chat:a"}}))
+        .await;
     let reply = client.call(publish).await;
     assert!(reply.get("publish").is_some(), "{reply}");
     let publication = client.publication("chat:a").await;
     assert_eq!(publication["data"], json!({"n": 1}));
-    assert_eq!(publication["info"]["user"], "1", "publisher info: {publication}");
+    assert_eq!(
+        publication["info"]["user"], "1",
+        "publisher info: {publication}"
+    );
     // `open` lets any client publish, subscribed or not.
-    let reply = client.call(json!({"publish": {"channel": "open:x", "data": "s"}})).await;
+    let reply = client
+        .call(json!({"publish": {"channel": "open:x", "data": "s"}}))
+        .await;
     assert!(reply.get("publish").is_some(), "{reply}");
 }
 
@@ -43,20 +73,29 @@ async fn subscribers_may_publish_where_the_namespace_allows_subscribers() {
 async fn a_private_channel_needs_a_subscription_token_for_this_user_and_channel() {
     let hub = TestHub::start(&[]).await;
     let (mut client, _) = TestClient::connect(&hub, &token("alice", None)).await;
-    assert_eq!(code_of(&mut client, json!({"subscribe": {"channel": "private:a"}})).await, 103);
+    assert_eq!(
+        code_of(&mut client, json!({"subscribe": {"channel": "private:a"}})).await,
+        103
+    );
     let reply = client
         .call(json!({"subscribe": {"channel": "private:a", "token": sub_token("alice", "private:a", Some(60))}}))
         .await;
     assert_eq!(reply["subscribe"]["expires"], true, "{reply}");
     let expired = sub_token("alice", "private:b", Some(-5));
     assert_eq!(
-        code_of(&mut client, json!({"subscribe": {"channel": "private:b", "token": expired}})).await,
+        code_of(
+            &mut client,
+            json!({"subscribe": {"channel": "private:b", "token": expired}})
+        )
+        .await,
         109
     );
     // A token for another channel ends the connection as an invalid token.
     let other = sub_token("alice", "private:c", Some(60));
     client
-        .send_raw(&json!({"id": 99, "subscribe": {"channel": "private:d", "token": other}}).to_string())
+        .send_raw(
+            &json!({"id": 99, "subscribe": {"channel": "private:d", "token": other}}).to_string(),
+        )
         .await;
     assert_eq!(client.closed().await.0, 3500);
 }
@@ -78,7 +117,11 @@ async fn a_subscription_token_is_refreshed_with_sub_refresh_and_expires_without_
     let push = client.push().await;
     assert_eq!(push["channel"], "private:lapse", "{push}");
     assert_eq!(push["unsubscribe"]["code"], 2501, "{push}");
-    assert!(client.no_push_within(std::time::Duration::from_millis(1500)).await);
+    assert!(
+        client
+            .no_push_within(std::time::Duration::from_millis(1500))
+            .await
+    );
 }
 
 #[tokio::test]
@@ -86,36 +129,72 @@ async fn user_limited_channels_admit_only_the_users_they_name() {
     let hub = TestHub::start(&[]).await;
     let (mut alice, _) = TestClient::connect(&hub, &token("alice", None)).await;
     let (mut carol, _) = TestClient::connect(&hub, &token("carol", None)).await;
-    let reply = alice.call(json!({"subscribe": {"channel": "dialog:#alice,bob"}})).await;
+    let reply = alice
+        .call(json!({"subscribe": {"channel": "dialog:#alice,bob"}}))
+        .await;
     assert!(reply.get("subscribe").is_some(), "{reply}");
-    assert_eq!(code_of(&mut carol, json!({"subscribe": {"channel": "dialog:#alice,bob"}})).await, 103);
+    assert_eq!(
+        code_of(
+            &mut carol,
+            json!({"subscribe": {"channel": "dialog:#alice,bob"}})
+        )
+        .await,
+        103
+    );
 }
 
 #[tokio::test]
 async fn presence_and_history_where_the_namespace_has_none_are_not_available() {
     let hub = TestHub::start(&[]).await;
     let (mut client, _) = TestClient::connect(&hub, &token("1", None)).await;
-    client.call(json!({"subscribe": {"channel": "open:x"}})).await;
+    client
+        .call(json!({"subscribe": {"channel": "open:x"}}))
+        .await;
     let mut config_allowing = json!({"presence": {"channel": "chat:x"}});
-    client.call(json!({"subscribe": {"channel": "chat:x"}})).await;
-    assert!(client.call(config_allowing.take()).await.get("presence").is_some());
+    client
+        .call(json!({"subscribe": {"channel": "chat:x"}}))
+        .await;
+    assert!(client
+        .call(config_allowing.take())
+        .await
+        .get("presence")
+        .is_some());
     // `small` keeps history but not presence, and lets no one read either.
-    client.call(json!({"subscribe": {"channel": "small:x"}})).await;
-    assert_eq!(code_of(&mut client, json!({"presence": {"channel": "small:x"}})).await, 103);
+    client
+        .call(json!({"subscribe": {"channel": "small:x"}}))
+        .await;
+    assert_eq!(
+        code_of(&mut client, json!({"presence": {"channel": "small:x"}})).await,
+        103
+    );
 }
 
 #[tokio::test]
 async fn subscribing_twice_and_past_the_channel_limit_are_errors() {
     let hub = TestHub::start(&[("client.channel_limit", "2")]).await;
     let (mut client, _) = TestClient::connect(&hub, &token("1", None)).await;
-    client.call(json!({"subscribe": {"channel": "open:1"}})).await;
-    assert_eq!(code_of(&mut client, json!({"subscribe": {"channel": "open:1"}})).await, 105);
-    client.call(json!({"subscribe": {"channel": "open:2"}})).await;
-    assert_eq!(code_of(&mut client, json!({"subscribe": {"channel": "open:3"}})).await, 106);
+    client
+        .call(json!({"subscribe": {"channel": "open:1"}}))
+        .await;
+    assert_eq!(
+        code_of(&mut client, json!({"subscribe": {"channel": "open:1"}})).await,
+        105
+    );
+    client
+        .call(json!({"subscribe": {"channel": "open:2"}}))
+        .await;
+    assert_eq!(
+        code_of(&mut client, json!({"subscribe": {"channel": "open:3"}})).await,
+        106
+    );
     // Unsubscribing frees a place.
-    let reply = client.call(json!({"unsubscribe": {"channel": "open:2"}})).await;
+    let reply = client
+        .call(json!({"unsubscribe": {"channel": "open:2"}}))
+        .await;
     assert!(reply.get("unsubscribe").is_some(), "{reply}");
-    let reply = client.call(json!({"subscribe": {"channel": "open:3"}})).await;
+    let reply = client
+        .call(json!({"subscribe": {"channel": "open:3"}}))
+        .await;
     assert!(reply.get("subscribe").is_some(), "{reply}");
 }
 
@@ -123,5 +202,8 @@ async fn subscribing_twice_and_past_the_channel_limit_are_errors() {
 async fn rpc_without_a_handler_is_method_not_found() {
     let hub = TestHub::start(&[]).await;
     let (mut client, _) = TestClient::connect(&hub, &token("1", None)).await;
-    assert_eq!(code_of(&mut client, json!({"rpc": {"method": "x", "data": {}}})).await, 104);
+    assert_eq!(
+        code_of(&mut client, json!({"rpc": {"method": "x", "data": {}}})).await,
+        104
+    );
 }

@@ -10,7 +10,9 @@ use serde_json::json;
 async fn presence_lists_subscribers_and_join_leave_reach_the_others() {
     let hub = TestHub::start(&[]).await;
     let (mut alice, _) = TestClient::connect(&hub, &token("alice", None)).await;
-    alice.call(json!({"subscribe": {"channel": "chat:p"}})).await;
+    alice
+        .call(json!({"subscribe": {"channel": "chat:p"}}))
+        .await;
     let join = alice.push().await;
     assert_eq!(join["join"]["info"]["user"], "alice", "own join: {join}");
     let (mut bob, _) = TestClient::connect(&hub, &token("bob", None)).await;
@@ -20,42 +22,76 @@ async fn presence_lists_subscribers_and_join_leave_reach_the_others() {
     assert_eq!(join["join"]["info"]["user"], "bob", "{join}");
 
     let reply = alice.call(json!({"presence": {"channel": "chat:p"}})).await;
-    let presence = reply["presence"]["presence"].as_object().expect("presence map").clone();
-    let users: Vec<&str> = presence.values().filter_map(|i| i["user"].as_str()).collect();
+    let presence = reply["presence"]["presence"]
+        .as_object()
+        .expect("presence map")
+        .clone();
+    let users: Vec<&str> = presence
+        .values()
+        .filter_map(|i| i["user"].as_str())
+        .collect();
     assert_eq!(presence.len(), 2, "{reply}");
     assert!(users.contains(&"alice") && users.contains(&"bob"));
-    let reply = alice.call(json!({"presence_stats": {"channel": "chat:p"}})).await;
-    assert_eq!(reply["presence_stats"], json!({"num_clients": 2, "num_users": 2}));
+    let reply = alice
+        .call(json!({"presence_stats": {"channel": "chat:p"}}))
+        .await;
+    assert_eq!(
+        reply["presence_stats"],
+        json!({"num_clients": 2, "num_users": 2})
+    );
 
     drop(bob);
     let leave = alice.push().await;
     assert_eq!(leave["leave"]["info"]["user"], "bob", "{leave}");
-    let reply = alice.call(json!({"presence_stats": {"channel": "chat:p"}})).await;
-    assert_eq!(reply["presence_stats"], json!({"num_clients": 1, "num_users": 1}));
+    let reply = alice
+        .call(json!({"presence_stats": {"channel": "chat:p"}}))
+        .await;
+    assert_eq!(
+        reply["presence_stats"],
+        json!({"num_clients": 1, "num_users": 1})
+    );
 }
 
 #[tokio::test]
 async fn a_user_with_three_tabs_joins_once_and_leaves_with_the_last() {
     let hub = TestHub::start(&[]).await;
     let (mut watcher, _) = TestClient::connect(&hub, &token("watcher", None)).await;
-    watcher.call(json!({"subscribe": {"channel": "users:room"}})).await;
+    watcher
+        .call(json!({"subscribe": {"channel": "users:room"}}))
+        .await;
     assert_eq!(watcher.push().await["join"]["info"]["user"], "watcher");
 
     let mut tabs = Vec::new();
     for _ in 0..3 {
         let (mut tab, _) = TestClient::connect(&hub, &token("alice", None)).await;
-        tab.call(json!({"subscribe": {"channel": "users:room"}})).await;
+        tab.call(json!({"subscribe": {"channel": "users:room"}}))
+            .await;
         tabs.push(tab);
     }
     let join = watcher.push().await;
     assert_eq!(join["join"]["info"]["user"], "alice");
-    assert!(watcher.no_push_within(std::time::Duration::from_millis(300)).await, "one join for three tabs");
-    let reply = watcher.call(json!({"presence_stats": {"channel": "users:room"}})).await;
-    assert_eq!(reply["presence_stats"], json!({"num_clients": 4, "num_users": 2}));
+    assert!(
+        watcher
+            .no_push_within(std::time::Duration::from_millis(300))
+            .await,
+        "one join for three tabs"
+    );
+    let reply = watcher
+        .call(json!({"presence_stats": {"channel": "users:room"}}))
+        .await;
+    assert_eq!(
+        reply["presence_stats"],
+        json!({"num_clients": 4, "num_users": 2})
+    );
 
     tabs.pop();
     tabs.pop();
-    assert!(watcher.no_push_within(std::time::Duration::from_millis(300)).await, "still one tab open");
+    assert!(
+        watcher
+            .no_push_within(std::time::Duration::from_millis(300))
+            .await,
+        "still one tab open"
+    );
     tabs.pop();
     let leave = watcher.push().await;
     assert_eq!(leave["leave"]["info"]["user"], "alice", "{leave}");

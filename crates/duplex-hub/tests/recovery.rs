@@ -23,13 +23,17 @@ async fn subscribe(client: &mut TestClient, channel: &str, since: Option<(u64, &
 
 #[tokio::test]
 async fn a_client_dropped_by_the_server_recovers_all_1000_publications_in_order() {
-    let hub = TestHub::start(&[]).await;
+    // Centrifugo's default recovers at most 300; this hub allows more.
+    let hub = TestHub::start(&[("client.recovery_max_publication_limit", "2000")]).await;
     let (mut client, _) = TestClient::connect(&hub, &token("alice", None)).await;
     let first = subscribe(&mut client, "chat:feed", None).await;
     assert_eq!(first["recoverable"], true, "{first}");
     let epoch = first["epoch"].as_str().expect("epoch").to_owned();
     for n in 0..5 {
-        hub.hub.publish("chat:feed", json!({"n": n}).to_string()).await.expect("publish");
+        hub.hub
+            .publish("chat:feed", json!({"n": n}).to_string())
+            .await
+            .expect("publish");
     }
     let mut last = 0;
     for n in 0..5 {
@@ -39,11 +43,17 @@ async fn a_client_dropped_by_the_server_recovers_all_1000_publications_in_order(
     }
 
     // The server drops the client (a reconnect code), and 1,000 publications happen meanwhile.
-    hub.api("disconnect", json!({"user": "alice", "disconnect": {"code": 4000, "reason": "go"}}))
-        .await;
+    hub.api(
+        "disconnect",
+        json!({"user": "alice", "disconnect": {"code": 4000, "reason": "go"}}),
+    )
+    .await;
     assert_eq!(client.closed().await.0, 4000);
     for n in 5..1005 {
-        hub.hub.publish("chat:feed", json!({"n": n}).to_string()).await.expect("publish");
+        hub.hub
+            .publish("chat:feed", json!({"n": n}).to_string())
+            .await
+            .expect("publish");
     }
 
     let (mut client, _) = TestClient::connect(&hub, &token("alice", None)).await;
@@ -57,7 +67,10 @@ async fn a_client_dropped_by_the_server_recovers_all_1000_publications_in_order(
         assert_eq!(publication["offset"], last + 1 + i as u64);
     }
     // Live publications continue from there.
-    hub.hub.publish("chat:feed", json!({"n": 1005}).to_string()).await.expect("publish");
+    hub.hub
+        .publish("chat:feed", json!({"n": 1005}).to_string())
+        .await
+        .expect("publish");
     let publication = client.publication("chat:feed").await;
     assert_eq!(publication["data"]["n"], 1005);
     assert_eq!(publication["offset"], last + 1001);
@@ -71,7 +84,10 @@ async fn past_the_window_the_client_learns_it_was_not_recovered_and_where_the_st
     let epoch = first["epoch"].as_str().expect("epoch").to_owned();
     drop(client);
     for n in 0..50 {
-        hub.hub.publish("small:x", json!({"n": n}).to_string()).await.expect("publish");
+        hub.hub
+            .publish("small:x", json!({"n": n}).to_string())
+            .await
+            .expect("publish");
     }
     let (mut client, _) = TestClient::connect(&hub, &token("bob", None)).await;
     let result = subscribe(&mut client, "small:x", Some((0, &epoch))).await;
@@ -87,20 +103,25 @@ async fn past_the_window_the_client_learns_it_was_not_recovered_and_where_the_st
 
 #[tokio::test]
 async fn publications_made_during_a_recovery_are_neither_lost_nor_doubled() {
-    let hub = TestHub::start(&[]).await;
+    let hub = TestHub::start(&[("client.recovery_max_publication_limit", "2000")]).await;
     let (mut client, _) = TestClient::connect(&hub, &token("dora", None)).await;
     let first = subscribe(&mut client, "chat:busy", None).await;
     let epoch = first["epoch"].as_str().expect("epoch").to_owned();
     drop(client);
     for n in 0..300 {
-        hub.hub.publish("chat:busy", json!({"n": n}).to_string()).await.expect("publish");
+        hub.hub
+            .publish("chat:busy", json!({"n": n}).to_string())
+            .await
+            .expect("publish");
     }
     // A publisher keeps going while the client recovers.
     let publisher = {
         let hub = hub.hub.clone();
         tokio::spawn(async move {
             for n in 300..900 {
-                hub.publish("chat:busy", json!({"n": n}).to_string()).await.expect("publish");
+                hub.publish("chat:busy", json!({"n": n}).to_string())
+                    .await
+                    .expect("publish");
                 if n % 50 == 0 {
                     tokio::task::yield_now().await;
                 }
@@ -126,24 +147,55 @@ async fn publications_made_during_a_recovery_are_neither_lost_nor_doubled() {
 }
 
 #[tokio::test]
+async fn more_missed_than_the_recovery_limit_is_not_recovered() {
+    let hub = TestHub::start(&[("client.recovery_max_publication_limit", "100")]).await;
+    let (mut client, _) = TestClient::connect(&hub, &token("eve", None)).await;
+    let first = subscribe(&mut client, "chat:many", None).await;
+    let epoch = first["epoch"].as_str().expect("epoch").to_owned();
+    drop(client);
+    for n in 0..101 {
+        hub.hub
+            .publish("chat:many", json!({"n": n}).to_string())
+            .await
+            .expect("publish");
+    }
+    let (mut client, _) = TestClient::connect(&hub, &token("eve", None)).await;
+    let result = subscribe(&mut client, "chat:many", Some((0, &epoch))).await;
+    assert!(result.get("recovered").is_none(), "{}", result["recovered"]);
+    assert!(result.get("publications").is_none());
+    assert_eq!(result["offset"], 101);
+}
+
+#[tokio::test]
 async fn history_reads_with_limit_since_and_reverse() {
     let hub = TestHub::start(&[]).await;
     for n in 1..=10 {
-        hub.hub.publish("chat:h", json!({"n": n}).to_string()).await.expect("publish");
+        hub.hub
+            .publish("chat:h", json!({"n": n}).to_string())
+            .await
+            .expect("publish");
     }
     let (mut client, _) = TestClient::connect(&hub, &token("1", None)).await;
     subscribe(&mut client, "chat:h", None).await;
     let numbers = |reply: &Value| -> Vec<u64> {
         reply["history"]["publications"]
             .as_array()
-            .map(|list| list.iter().filter_map(|p| p["data"]["n"].as_u64()).collect())
+            .map(|list| {
+                list.iter()
+                    .filter_map(|p| p["data"]["n"].as_u64())
+                    .collect()
+            })
             .unwrap_or_default()
     };
-    let all = client.call(json!({"history": {"channel": "chat:h", "limit": -1}})).await;
+    let all = client
+        .call(json!({"history": {"channel": "chat:h", "limit": -1}}))
+        .await;
     assert_eq!(numbers(&all), (1..=10).collect::<Vec<_>>());
     assert_eq!(all["history"]["offset"], 10);
     let epoch = all["history"]["epoch"].clone();
-    let limited = client.call(json!({"history": {"channel": "chat:h", "limit": 3}})).await;
+    let limited = client
+        .call(json!({"history": {"channel": "chat:h", "limit": 3}}))
+        .await;
     assert_eq!(numbers(&limited), vec![1, 2, 3]);
     let since = client
         .call(json!({"history": {"channel": "chat:h", "limit": 3, "since": {"offset": 4, "epoch": epoch}}}))
@@ -154,7 +206,11 @@ async fn history_reads_with_limit_since_and_reverse() {
         .await;
     assert_eq!(numbers(&reverse), vec![10, 9]);
     let position = client.call(json!({"history": {"channel": "chat:h"}})).await;
-    assert_eq!(numbers(&position), Vec::<u64>::new(), "no limit: the position only");
+    assert_eq!(
+        numbers(&position),
+        Vec::<u64>::new(),
+        "no limit: the position only"
+    );
     assert_eq!(position["history"]["offset"], 10);
     let bad = client
         .call(json!({"history": {"channel": "chat:h", "limit": 1, "since": {"offset": 4, "epoch": "other"}}}))

@@ -31,7 +31,9 @@ const COUNT: usize = 1000;
 async fn by_default_a_slow_client_is_disconnected_to_reconnect_and_recover() {
     let hub = TestHub::start(&[("client.queue_max_size", BUDGET)]).await;
     let (mut client, _) = TestClient::connect(&hub, &token("slow", None)).await;
-    client.call(json!({"subscribe": {"channel": "chat:fast"}})).await;
+    client
+        .call(json!({"subscribe": {"channel": "chat:fast"}}))
+        .await;
     flood(&hub, "chat:fast", COUNT, SIZE).await;
     // Reading now, the client finds what was written before the hub gave up, then the close.
     let (code, reason) = client.closed().await;
@@ -42,7 +44,9 @@ async fn by_default_a_slow_client_is_disconnected_to_reconnect_and_recover() {
 async fn conflation_keeps_the_latest_publication_of_each_channel() {
     let hub = TestHub::start(&[("client.queue_max_size", BUDGET)]).await;
     let (mut client, _) = TestClient::connect(&hub, &token("dashboard", None)).await;
-    client.call(json!({"subscribe": {"channel": "conflate:ticker"}})).await;
+    client
+        .call(json!({"subscribe": {"channel": "conflate:ticker"}}))
+        .await;
     flood(&hub, "conflate:ticker", COUNT, SIZE).await;
     let mut received = Vec::new();
     loop {
@@ -53,16 +57,28 @@ async fn conflation_keeps_the_latest_publication_of_each_channel() {
             break;
         }
     }
-    assert!(received.len() < COUNT, "some publications were conflated: {}", received.len());
-    assert!(received.windows(2).all(|w| w[0] < w[1]), "in order, none twice");
-    assert!(client.no_push_within(Duration::from_millis(200)).await, "still connected, nothing more");
+    assert!(
+        received.len() < COUNT,
+        "some publications were conflated: {}",
+        received.len()
+    );
+    assert!(
+        received.windows(2).all(|w| w[0] < w[1]),
+        "in order, none twice"
+    );
+    assert!(
+        client.no_push_within(Duration::from_millis(200)).await,
+        "still connected, nothing more"
+    );
 }
 
 #[tokio::test]
 async fn drop_oldest_keeps_the_newest_within_the_budget() {
     let hub = TestHub::start(&[("client.queue_max_size", BUDGET)]).await;
     let (mut client, _) = TestClient::connect(&hub, &token("lossy", None)).await;
-    client.call(json!({"subscribe": {"channel": "dropping:feed"}})).await;
+    client
+        .call(json!({"subscribe": {"channel": "dropping:feed"}}))
+        .await;
     flood(&hub, "dropping:feed", COUNT, SIZE).await;
     let mut received = Vec::new();
     loop {
@@ -74,8 +90,20 @@ async fn drop_oldest_keeps_the_newest_within_the_budget() {
             break;
         }
     }
-    assert!(received.len() < COUNT, "the oldest were dropped: {}", received.len());
-    assert!(received.windows(2).all(|w| w[0] < w[1]), "in order, none twice");
-    let reply = client.call(json!({"presence": {"channel": "chat:x"}})).await;
-    assert!(reply.get("error").is_some(), "still connected and answering: {reply}");
+    assert!(
+        received.len() < COUNT,
+        "the oldest were dropped: {}",
+        received.len()
+    );
+    assert!(
+        received.windows(2).all(|w| w[0] < w[1]),
+        "in order, none twice"
+    );
+    let reply = client
+        .call(json!({"presence": {"channel": "chat:x"}}))
+        .await;
+    assert!(
+        reply.get("error").is_some(),
+        "still connected and answering: {reply}"
+    );
 }

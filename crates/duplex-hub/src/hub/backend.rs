@@ -74,7 +74,12 @@ impl ApiBackend for Hub {
     }
 
     async fn unsubscribe(&self, request: UnsubscribeRequest) -> Result<(), ApiError> {
-        Hub::unsubscribe(self, &request.user, &request.channel, request.client.as_deref());
+        Hub::unsubscribe(
+            self,
+            &request.user,
+            &request.channel,
+            request.client.as_deref(),
+        );
         Ok(())
     }
 

@@ -153,10 +153,16 @@ impl Hub {
             .route("/connection/websocket", get(websocket::handler))
             .with_state(self.node.clone());
         if !self.node.config().http_api.disabled {
-            router = router.merge(crate::api::router(Arc::new(self.clone()), self.api_settings()));
+            router = router.merge(crate::api::router(
+                Arc::new(self.clone()),
+                self.api_settings(),
+            ));
         }
         if self.node.config().health.enabled {
-            router = router.route("/health", get(|| async { axum::Json(serde_json::json!({})) }));
+            router = router.route(
+                "/health",
+                get(|| async { axum::Json(serde_json::json!({})) }),
+            );
         }
         if self.node.config().prometheus.enabled {
             let node = self.node.clone();

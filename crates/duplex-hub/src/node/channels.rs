@@ -15,17 +15,20 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
 
+use crate::config::SlowConsumerPolicy;
 use crate::engine::{ClientInfo, Publication};
 use crate::protocol::{self, Encoding};
-use crate::config::SlowConsumerPolicy;
 use crate::session::{frame, Outbound, SessionHandle};
 use duplex::proto::PreparedFrame;
 
 const SHARDS: usize = 32;
 
+/// One shard of the table: the channels whose names hash to it.
+type Shard = Mutex<HashMap<Arc<str>, Channel>>;
+
 /// The node's subscription table.
 pub(crate) struct Channels {
-    shards: Box<[Mutex<HashMap<Arc<str>, Channel>>]>,
+    shards: Box<[Shard]>,
     hasher: RandomState,
 }
 
@@ -70,21 +73,31 @@ pub(crate) struct FanOut {
 }
 
 /// The frames of one push, encoded lazily: once per format, only if someone needs it.
+///
+/// A payload that is not JSON cannot reach a JSON connection (its frame would not parse): such
+/// a subscriber is closed with 3506 "inappropriate protocol" rather than silently skipped.
 struct Encoded<'a> {
-    reply: &'a dyn Fn(Encoding) -> Bytes,
-    json: Option<PreparedFrame>,
-    protobuf: Option<PreparedFrame>,
+    reply: &'a dyn Fn(Encoding) -> Option<Bytes>,
+    json: Option<Option<PreparedFrame>>,
+    protobuf: Option<Option<PreparedFrame>>,
 }
 
 impl Encoded<'_> {
-    fn get(&mut self, encoding: Encoding) -> PreparedFrame {
+    fn get(&mut self, encoding: Encoding) -> Option<PreparedFrame> {
         let slot = match encoding {
             Encoding::Json => &mut self.json,
             Encoding::Protobuf => &mut self.protobuf,
         };
-        slot.get_or_insert_with(|| frame(encoding, (self.reply)(encoding)))
+        slot.get_or_insert_with(|| (self.reply)(encoding).map(|bytes| frame(encoding, bytes)))
             .clone()
     }
+}
+
+/// Closes a subscriber that cannot be sent a payload in its encoding.
+fn inappropriate(session: &SessionHandle) {
+    session.control(crate::session::Control::Disconnect(
+        crate::codes::Disconnect::INAPPROPRIATE_PROTOCOL,
+    ));
 }
 
 impl Channels {
@@ -133,7 +146,9 @@ impl Channels {
         let Some(existing) = shard.get_mut(channel) else {
             return false;
         };
-        existing.subscribers.retain(|s| s.session.id() != session_id);
+        existing
+            .subscribers
+            .retain(|s| s.session.id() != session_id);
         if existing.subscribers.is_empty() {
             shard.remove(channel);
             true
@@ -154,10 +169,11 @@ impl Channels {
         queue_reply: impl FnOnce(),
     ) -> bool {
         let mut shard = self.shard(channel);
-        let Some(subscriber) = shard
-            .get_mut(channel)
-            .and_then(|c| c.subscribers.iter_mut().find(|s| s.session.id() == session_id))
-        else {
+        let Some(subscriber) = shard.get_mut(channel).and_then(|c| {
+            c.subscribers
+                .iter_mut()
+                .find(|s| s.session.id() == session_id)
+        }) else {
             return false;
         };
         queue_reply();
@@ -171,12 +187,16 @@ impl Channels {
             last = last.max(publication.offset);
             let session = &subscriber.session;
             let encoding = session.encoding();
-            let bytes = publication_frame(encoding, &channel_name, &publication);
-            session.deliver(Outbound::publication(
-                channel_name.clone(),
-                frame(encoding, bytes),
-                subscriber.policy,
-            ));
+            match publication_frame(encoding, &channel_name, &publication) {
+                Some(bytes) => {
+                    session.deliver(Outbound::publication(
+                        channel_name.clone(),
+                        frame(encoding, bytes),
+                        subscriber.policy,
+                    ));
+                }
+                None => inappropriate(session),
+            }
         }
         true
     }
@@ -202,13 +222,16 @@ impl Channels {
                 buffer.push((publication.clone(), name.clone()));
                 continue;
             }
-            let prepared = encoded.get(subscriber.session.encoding());
+            let Some(prepared) = encoded.get(subscriber.session.encoding()) else {
+                inappropriate(&subscriber.session);
+                report.dropped += 1;
+                continue;
+            };
             if subscriber.session.deliver(Outbound::publication(
                 name.clone(),
                 prepared,
                 subscriber.policy,
-            ))
-            {
+            )) {
                 report.delivered += 1;
             } else {
                 report.dropped += 1;
@@ -252,7 +275,11 @@ impl Channels {
             .iter()
             .filter(|s| s.join_leave && s.recovering.is_none())
         {
-            let prepared = encoded.get(subscriber.session.encoding());
+            let Some(prepared) = encoded.get(subscriber.session.encoding()) else {
+                inappropriate(&subscriber.session);
+                report.dropped += 1;
+                continue;
+            };
             if subscriber.session.deliver(Outbound::push(prepared)) {
                 report.delivered += 1;
             } else {
@@ -266,7 +293,9 @@ impl Channels {
     pub(crate) fn list(&self) -> Vec<(String, usize)> {
         let mut all = Vec::new();
         for shard in self.shards.iter() {
-            let shard = shard.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let shard = shard
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
             all.extend(
                 shard
                     .iter()
@@ -274,11 +303,6 @@ impl Channels {
             );
         }
         all
-    }
-
-    /// How many subscriptions this node holds.
-    pub(crate) fn subscriptions(&self) -> usize {
-        self.list().iter().map(|(_, n)| n).sum()
     }
 }
 
@@ -307,19 +331,24 @@ pub(crate) fn protocol_publication(publication: &Publication) -> protocol::Publi
     }
 }
 
-/// One push, encoded as a whole frame of its own.
-pub(crate) fn encode_push(encoding: Encoding, push: protocol::Push) -> Bytes {
+/// One push, encoded as a whole frame of its own; `None` if its payload cannot be written in
+/// this encoding (binary data to a JSON connection).
+pub(crate) fn encode_push(encoding: Encoding, push: protocol::Push) -> Option<Bytes> {
     let reply = protocol::Reply {
         push: Some(push),
         ..Default::default()
     };
     let mut out = Vec::with_capacity(64);
-    protocol::encode_reply(encoding, &reply, &mut out);
-    Bytes::from(out)
+    protocol::encode_reply(encoding, &reply, &mut out).ok()?;
+    Some(Bytes::from(out))
 }
 
 /// The frame of a publication push.
-pub(crate) fn publication_frame(encoding: Encoding, channel: &str, publication: &Publication) -> Bytes {
+pub(crate) fn publication_frame(
+    encoding: Encoding,
+    channel: &str,
+    publication: &Publication,
+) -> Option<Bytes> {
     encode_push(
         encoding,
         protocol::Push {

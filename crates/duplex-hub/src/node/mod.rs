@@ -22,7 +22,7 @@ use crate::codes::{Disconnect, Error};
 use crate::config::{ChannelOptions, HubConfig};
 use crate::engine::{
     Broker, ClientInfo, Engine, EngineError, HistoryPage, HistoryQuery, PresenceManager,
-    PublishOptions, Publication, StreamOptions, StreamPosition,
+    Publication, PublishOptions, StreamOptions, StreamPosition,
 };
 use crate::metrics::Metrics;
 use crate::protocol::{ConnectRequest, Encoding};
@@ -70,7 +70,7 @@ impl Node {
         verifier: TokenVerifier,
         handler: Arc<dyn Handler>,
     ) -> Arc<Node> {
-        let node = Arc::new(Node {
+        Arc::new(Node {
             config: Arc::new(config),
             engine,
             channels: Channels::new(),
@@ -81,8 +81,7 @@ impl Node {
             sessions: Mutex::new(Sessions::default()),
             name: uuid::Uuid::new_v4().simple().to_string()[..8].to_owned(),
             started: std::time::Instant::now(),
-        });
-        node
+        })
     }
 
     /// Connects the engine's events to this node; once, before serving.
@@ -138,7 +137,11 @@ impl Node {
     }
 
     /// A new session for an accepted connection.
-    pub(crate) fn new_session(&self, encoding: Encoding, transport: Box<dyn Transport>) -> SessionHandle {
+    pub(crate) fn new_session(
+        &self,
+        encoding: Encoding,
+        transport: Box<dyn Transport>,
+    ) -> SessionHandle {
         let id = self.next_session.fetch_add(1, Ordering::Relaxed);
         self.metrics.connection_opened();
         SessionHandle::new(
@@ -241,7 +244,12 @@ impl Node {
 
     /// For a user-limited channel (`dialog#42,43`) whose namespace allows them: whether `user`
     /// is one of its users. `None` for any other channel.
-    pub(crate) fn user_limited(&self, channel: &str, options: &ChannelOptions, user: &str) -> Option<bool> {
+    pub(crate) fn user_limited(
+        &self,
+        channel: &str,
+        options: &ChannelOptions,
+        user: &str,
+    ) -> Option<bool> {
         if !options.allow_user_limited_channels {
             return None;
         }
@@ -295,7 +303,12 @@ impl Node {
             time_ms: 0,
         };
         self.metrics.published();
-        match self.engine.broker.publish(channel, publication, &publish).await {
+        match self
+            .engine
+            .broker
+            .publish(channel, publication, &publish)
+            .await
+        {
             Ok(outcome) => Ok(publish.stream.is_some().then_some(outcome.position)),
             Err(error) => {
                 tracing::warn!(%channel, "publish failed: {error}");

@@ -11,8 +11,7 @@ use crate::engine::{ClientInfo, HistoryQuery, StreamPosition};
 use crate::node::channels::{protocol_info, protocol_publication};
 use crate::protocol::{
     HistoryRequest, HistoryResult, PresenceRequest, PresenceResult, PresenceStatsRequest,
-    PresenceStatsResult, PublishRequest, PublishResult, Reply, RpcRequest, RpcResult,
-    SendRequest,
+    PresenceStatsResult, PublishRequest, PublishResult, Reply, RpcRequest, RpcResult, SendRequest,
 };
 
 use super::{Outcome, Session};
@@ -48,7 +47,8 @@ impl Session {
                 options.allow_history_for_anonymous,
             ),
         };
-        let allowed = (for_client || (for_subscriber && subscribed)) && (!anonymous || for_anonymous);
+        let allowed =
+            (for_client || (for_subscriber && subscribed)) && (!anonymous || for_anonymous);
         if allowed {
             Ok(options)
         } else {
@@ -81,13 +81,19 @@ impl Session {
                 .and_then(|s| s.chan_info.clone()),
         };
         match node
-            .publish_in(&request.channel, &options, data, Some(info), Default::default())
+            .publish_in(
+                &request.channel,
+                &options,
+                data,
+                Some(info),
+                Default::default(),
+            )
             .await
         {
-            Ok(_) => Outcome::Reply(Reply {
+            Ok(_) => Outcome::Reply(Box::new(Reply {
                 publish: Some(PublishResult::default()),
                 ..Default::default()
-            }),
+            })),
             Err(error) => Outcome::Error(error),
         }
     }
@@ -102,7 +108,7 @@ impl Session {
             return Outcome::Error(Error::NOT_AVAILABLE);
         }
         match self.node.presence().presence(&request.channel).await {
-            Ok(clients) => Outcome::Reply(Reply {
+            Ok(clients) => Outcome::Reply(Box::new(Reply {
                 presence: Some(PresenceResult {
                     presence: clients
                         .iter()
@@ -110,7 +116,7 @@ impl Session {
                         .collect(),
                 }),
                 ..Default::default()
-            }),
+            })),
             Err(error) => {
                 tracing::warn!(channel = %request.channel, "presence failed: {error}");
                 Outcome::Error(Error::INTERNAL)
@@ -128,13 +134,13 @@ impl Session {
             return Outcome::Error(Error::NOT_AVAILABLE);
         }
         match self.node.presence().presence_stats(&request.channel).await {
-            Ok(stats) => Outcome::Reply(Reply {
+            Ok(stats) => Outcome::Reply(Box::new(Reply {
                 presence_stats: Some(PresenceStatsResult {
                     num_clients: stats.num_clients,
                     num_users: stats.num_users,
                 }),
                 ..Default::default()
-            }),
+            })),
             Err(error) => {
                 tracing::warn!(channel = %request.channel, "presence stats failed: {error}");
                 Outcome::Error(Error::INTERNAL)
@@ -163,15 +169,19 @@ impl Session {
             limit: Some(limit),
             reverse: request.reverse,
         };
-        match self.node.history_in(&request.channel, &options, &query).await {
-            Ok(page) => Outcome::Reply(Reply {
+        match self
+            .node
+            .history_in(&request.channel, &options, &query)
+            .await
+        {
+            Ok(page) => Outcome::Reply(Box::new(Reply {
                 history: Some(HistoryResult {
                     publications: page.publications.iter().map(protocol_publication).collect(),
                     epoch: page.position.epoch,
                     offset: page.position.offset,
                 }),
                 ..Default::default()
-            }),
+            })),
             Err(error) => Outcome::Error(error),
         }
     }
@@ -184,10 +194,10 @@ impl Session {
             .rpc(&self.handle, &self.user, &request.method, request.data)
             .await
         {
-            Ok(data) => Outcome::Reply(Reply {
+            Ok(data) => Outcome::Reply(Box::new(Reply {
                 rpc: Some(RpcResult { data }),
                 ..Default::default()
-            }),
+            })),
             Err(error) => Outcome::Error(error),
         }
     }

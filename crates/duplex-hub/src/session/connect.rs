@@ -4,7 +4,6 @@
 //! Deny by default: a connection needs a valid token, unless the hub runs in development mode
 //! (`client.insecure`) or allows anonymous connections without a token explicitly.
 
-
 use bytes::Bytes;
 
 use crate::auth::TokenError;
@@ -65,7 +64,8 @@ impl Session {
             (Some(credentials), _) => credentials,
             (None, Some(user)) => Credentials::anonymous(user),
             (None, None)
-                if config.client.insecure || config.client.allow_anonymous_connect_without_token =>
+                if config.client.insecure
+                    || config.client.allow_anonymous_connect_without_token =>
             {
                 Credentials::anonymous(String::new())
             }
@@ -205,7 +205,7 @@ impl Session {
             self.info = claims.info;
         }
         let ttl = self.ttl();
-        Ok(Outcome::Reply(Reply {
+        Ok(Outcome::Reply(Box::new(Reply {
             refresh: Some(RefreshResult {
                 client: self.handle.client().to_owned(),
                 version: super::connect::VERSION.to_owned(),
@@ -213,7 +213,7 @@ impl Session {
                 ttl: ttl.unwrap_or(0),
             }),
             ..Default::default()
-        }))
+        })))
     }
 
     /// The server API's refresh: a new expiry decided by the backend.
@@ -253,5 +253,8 @@ pub(super) fn flush_into(handle: &super::SessionHandle, batch: &mut Vec<u8>) {
         return;
     }
     let bytes = Bytes::from(std::mem::take(batch));
-    handle.deliver(super::Outbound::push(super::frame(handle.encoding(), bytes)));
+    handle.deliver(super::Outbound::push(super::frame(
+        handle.encoding(),
+        bytes,
+    )));
 }

@@ -36,10 +36,15 @@ pub(crate) use connect::VERSION;
 pub(crate) use control::{Control, ServerSubscribe};
 pub(crate) use outbound::{frame, Outbound, SessionHandle, Transport};
 
+/// Most commands one WebSocket message may carry: a bound on the work one message can cause
+/// (a Protobuf message of zero bytes would otherwise be one empty command per byte).
+const MAX_COMMANDS_PER_MESSAGE: usize = 1000;
+
 /// What a command handler ends with: its reply, an error reply, or the end of the connection.
 pub(crate) enum Outcome {
-    /// Answer with this reply (its id is set by the caller).
-    Reply(Reply),
+    /// Answer with this reply (its id is set by the caller). Boxed: a reply is large and most
+    /// outcomes are not one.
+    Reply(Box<Reply>),
     /// Answer with this error.
     Error(Error),
     /// Nothing to answer (`send`, or a reply already queued).
@@ -194,7 +199,11 @@ pub(crate) async fn run<S>(
     if let Some(disconnect) = ending {
         // The close frame carries the code and reason (Centrifugo does the same over
         // WebSocket); then the reader sees the peer's answer, or the close timeout ends it.
-        if writer.close(disconnect.code, &disconnect.reason).await.is_ok() {
+        if writer
+            .close(disconnect.code, &disconnect.reason)
+            .await
+            .is_ok()
+        {
             while let Ok(event) = reader.next_event().await {
                 if matches!(event, Event::Close(_)) {
                     break;
@@ -256,7 +265,9 @@ impl Session {
                 // A server ping is an empty reply; the client answers with an empty command.
                 self.reply_now(&Reply::default());
                 self.next_ping = now + interval;
-                if let (None, Some(timeout)) = (self.pong_due, self.node.config().client.pong_timeout) {
+                if let (None, Some(timeout)) =
+                    (self.pong_due, self.node.config().client.pong_timeout)
+                {
                     self.pong_due = Some(now + timeout);
                 }
             }
@@ -281,11 +292,19 @@ impl Session {
     async fn handle_message(&mut self, payload: &[u8]) -> Result<(), Disconnect> {
         // Any message from the client shows it is alive: the pong it owes is as good as paid.
         self.pong_due = None;
-        let commands = protocol::decode_commands(self.handle.encoding(), payload).map_err(|e| {
-            tracing::debug!(client = %self.handle.client(), "malformed command: {e}");
-            Disconnect::BAD_REQUEST
-        })?;
-        for command in commands {
+        if payload.is_empty() {
+            return Err(Disconnect::BAD_REQUEST);
+        }
+        let mut count = 0;
+        for command in protocol::Decoder::<Command>::new(self.handle.encoding(), payload) {
+            let command = command.map_err(|e| {
+                tracing::debug!(client = %self.handle.client(), "malformed command: {e}");
+                Disconnect::BAD_REQUEST
+            })?;
+            count += 1;
+            if count > MAX_COMMANDS_PER_MESSAGE {
+                return Err(Disconnect::BAD_REQUEST);
+            }
             self.node.metrics().command_received();
             if !self.rate.allow(Instant::now()) {
                 if command.id != 0 {
@@ -303,6 +322,11 @@ impl Session {
     async fn handle_command(&mut self, command: Command) -> Result<(), Disconnect> {
         let id = command.id;
         let started = std::time::Instant::now();
+        // Only `send` (and the empty pong) may come without an id: every other command wants a
+        // reply, which needs one.
+        if id == 0 && command.send.is_none() && command != Command::default() {
+            return Err(Disconnect::BAD_REQUEST);
+        }
         let (method, outcome) = match command {
             Command {
                 connect: Some(request),
@@ -360,7 +384,8 @@ impl Session {
         };
         self.node.metrics().command_done(method, started.elapsed());
         match outcome {
-            Outcome::Reply(mut reply) => {
+            Outcome::Reply(reply) => {
+                let mut reply = *reply;
                 if id == 0 {
                     return Err(Disconnect::BAD_REQUEST);
                 }
@@ -378,9 +403,13 @@ impl Session {
         Ok(())
     }
 
-    /// Adds a reply to the frame being built.
+    /// Adds a reply to the frame being built. A reply whose payload cannot be written in this
+    /// connection's encoding (binary data to JSON) closes the connection with 3506.
     fn append_reply(&mut self, reply: Reply) {
-        protocol::encode_reply(self.handle.encoding(), &reply, &mut self.batch);
+        if protocol::encode_reply(self.handle.encoding(), &reply, &mut self.batch).is_err() {
+            self.handle
+                .control(Control::Disconnect(Disconnect::INAPPROPRIATE_PROTOCOL));
+        }
     }
 
     /// Queues the frame built so far.
@@ -396,9 +425,12 @@ impl Session {
     /// Sends one reply or push at once, in a frame of its own.
     fn reply_now(&mut self, reply: &Reply) {
         let mut out = Vec::new();
-        protocol::encode_reply(self.handle.encoding(), reply, &mut out);
-        self.handle
-            .deliver(Outbound::push(frame(self.handle.encoding(), Bytes::from(out))));
+        if protocol::encode_reply(self.handle.encoding(), reply, &mut out).is_ok() {
+            self.handle.deliver(Outbound::push(frame(
+                self.handle.encoding(),
+                Bytes::from(out),
+            )));
+        }
     }
 
     /// Carries out the node's requests.

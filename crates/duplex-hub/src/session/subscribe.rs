@@ -17,8 +17,8 @@ use crate::config::ChannelOptions;
 use crate::engine::{ClientInfo, EngineError, HistoryQuery, StreamPosition};
 use crate::node::channels::{protocol_publication, Subscriber};
 use crate::protocol::{
-    Push, Reply, SubRefreshRequest, SubRefreshResult, Subscribe, SubscribeRequest,
-    SubscribeResult, UnsubscribeRequest, UnsubscribeResult,
+    Push, Reply, SubRefreshRequest, SubRefreshResult, Subscribe, SubscribeRequest, SubscribeResult,
+    UnsubscribeRequest, UnsubscribeResult,
 };
 
 use super::connect::flush_into;
@@ -141,7 +141,9 @@ impl Session {
         let mut batch = std::mem::take(&mut self.batch);
         self.node
             .channels()
-            .go_live(channel, handle.id(), offset, || flush_into(&handle, &mut batch));
+            .go_live(channel, handle.id(), offset, || {
+                flush_into(&handle, &mut batch)
+            });
         self.batch = batch;
     }
 
@@ -164,11 +166,8 @@ impl Session {
                 || (options.allow_positioning && wants.positioned));
         let push_join_leave =
             options.join_leave && (options.force_push_join_leave || wants.join_leave);
-        let subscriber = Subscriber::recovering(
-            self.handle.clone(),
-            push_join_leave,
-            options.slow_consumer,
-        );
+        let subscriber =
+            Subscriber::recovering(self.handle.clone(), push_join_leave, options.slow_consumer);
         if node.channels().add(channel, subscriber) {
             if let Err(error) = node.broker().subscribe(channel).await {
                 tracing::warn!(%channel, "broker subscribe failed: {error}");
@@ -195,7 +194,8 @@ impl Session {
         }
         // Published once the reply is queued (see `announce_join`), so that the subscriber's
         // own join follows its subscribe reply.
-        let join = (options.join_leave && (!options.user_presence || first_of_user)).then_some(info);
+        let join =
+            (options.join_leave && (!options.user_presence || first_of_user)).then_some(info);
         self.subscriptions.insert(
             Box::from(channel),
             Subscription {
@@ -349,7 +349,7 @@ impl Session {
             push: Some(Push {
                 channel: channel.to_owned(),
                 unsubscribe: Some(crate::protocol::Unsubscribe {
-                    code: u32::from(code.code),
+                    code: code.code,
                     reason: code.reason.to_string(),
                 }),
                 ..Default::default()
@@ -377,10 +377,10 @@ impl Session {
         if !server_side {
             self.leave_channel(&request.channel).await;
         }
-        Outcome::Reply(Reply {
+        Outcome::Reply(Box::new(Reply {
             unsubscribe: Some(UnsubscribeResult {}),
             ..Default::default()
-        })
+        }))
     }
 
     /// Removes a subscription: the fan-out entry, presence, the leave. False if there was none.
@@ -429,7 +429,10 @@ impl Session {
     }
 
     /// The sub_refresh command: a new subscription token extends a subscription.
-    pub(super) async fn sub_refresh(&mut self, request: SubRefreshRequest) -> Result<Outcome, Disconnect> {
+    pub(super) async fn sub_refresh(
+        &mut self,
+        request: SubRefreshRequest,
+    ) -> Result<Outcome, Disconnect> {
         if !self.subscriptions.contains_key(request.channel.as_str()) {
             return Ok(Outcome::Error(Error::PERMISSION_DENIED));
         }
@@ -447,13 +450,13 @@ impl Session {
             subscription.expires_at = expires_at;
         }
         let ttl = expires_at.map(|at| (at - unix_now()).clamp(0, u32::MAX as i64) as u32);
-        Ok(Outcome::Reply(Reply {
+        Ok(Outcome::Reply(Box::new(Reply {
             sub_refresh: Some(SubRefreshResult {
                 expires: ttl.is_some(),
                 ttl: ttl.unwrap_or(0),
             }),
             ..Default::default()
-        }))
+        })))
     }
 
     /// Whether this connection is subscribed to `channel`.

@@ -84,14 +84,22 @@ mod tests {
         assert!(origin_allowed(&allowed, "https://example.com", "x"));
         assert!(origin_allowed(&allowed, "HTTPS://EXAMPLE.COM", "x"));
         assert!(origin_allowed(&allowed, "https://a.example.org", "x"));
-        assert!(!origin_allowed(&allowed, "https://example.org.evil.com", "x"));
+        assert!(!origin_allowed(
+            &allowed,
+            "https://example.org.evil.com",
+            "x"
+        ));
         assert!(!origin_allowed(&allowed, "http://example.com", "x"));
         assert!(origin_allowed(&["*".to_owned()], "https://anything", "x"));
     }
 
     #[test]
     fn without_a_list_only_the_same_host_is_allowed() {
-        assert!(origin_allowed(&[], "http://localhost:8000", "localhost:8000"));
+        assert!(origin_allowed(
+            &[],
+            "http://localhost:8000",
+            "localhost:8000"
+        ));
         assert!(!origin_allowed(&[], "http://evil.com", "localhost:8000"));
     }
 }

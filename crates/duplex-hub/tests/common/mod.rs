@@ -195,7 +195,9 @@ impl TestClient {
     /// Opens and connects with `token`; returns the client and the connect result.
     pub async fn connect(hub: &TestHub, token: &str) -> (TestClient, Value) {
         let mut client = TestClient::open(hub).await;
-        let reply = client.call(json!({"connect": {"token": token, "name": "test"}})).await;
+        let reply = client
+            .call(json!({"connect": {"token": token, "name": "test"}}))
+            .await;
         let result = reply
             .get("connect")
             .cloned()
@@ -227,7 +229,9 @@ impl TestClient {
             if let Some(reply) = self.replies.remove(&id) {
                 return reply;
             }
-            self.read_until(deadline).await.expect("connection closed while waiting for a reply");
+            self.read_until(deadline)
+                .await
+                .expect("connection closed while waiting for a reply");
         }
     }
 
@@ -299,7 +303,9 @@ impl TestClient {
                     return Ok(());
                 }
                 Ok(Event::Close(frame)) => {
-                    return Err(frame.map_or((1005, String::new()), |f| (f.code.0, f.reason.to_string())))
+                    return Err(
+                        frame.map_or((1005, String::new()), |f| (f.code.0, f.reason.to_string()))
+                    )
                 }
                 Ok(_) => continue,
                 Err(_) => return Err((1006, String::new())),
