@@ -70,7 +70,8 @@ async fn an_expired_token_gets_error_109_so_the_sdk_fetches_a_new_one() {
 
 #[tokio::test]
 async fn refresh_extends_a_connection_and_expiry_is_enforced_without_it() {
-    let hub = TestHub::start(&[]).await;
+    // No grace after expiry (Centrifugo gives SDKs 25 s to refresh by default).
+    let hub = TestHub::start(&[("client.expired_close_delay", "0s")]).await;
     let (mut refreshed, _) = TestClient::connect(&hub, &token("42", Some(2))).await;
     let (mut lapsed, _) = TestClient::connect(&hub, &token("42", Some(2))).await;
     let reply = refreshed

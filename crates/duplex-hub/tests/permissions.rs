@@ -102,7 +102,7 @@ async fn a_private_channel_needs_a_subscription_token_for_this_user_and_channel(
 
 #[tokio::test]
 async fn a_subscription_token_is_refreshed_with_sub_refresh_and_expires_without_it() {
-    let hub = TestHub::start(&[]).await;
+    let hub = TestHub::start(&[("client.expired_sub_close_delay", "0s")]).await;
     let (mut client, _) = TestClient::connect(&hub, &token("alice", None)).await;
     for channel in ["private:keep", "private:lapse"] {
         let reply = client

@@ -237,12 +237,24 @@ impl Session {
         deadline
     }
 
+    /// When the earliest expiry is enforced: a token's `exp` plus the grace Centrifugo gives
+    /// an SDK to refresh (`client.expired_close_delay`, `expired_sub_close_delay`).
     fn earliest_expiry(&self) -> Option<i64> {
+        let (connection, subscription) = self.expiry_grace();
         self.subscriptions
             .values()
-            .filter_map(|s| s.expires_at)
-            .chain(self.expires_at)
+            .filter_map(|s| s.expires_at.map(|at| at + subscription))
+            .chain(self.expires_at.map(|at| at + connection))
             .min()
+    }
+
+    /// The grace after a connection's and a subscription's expiry, in seconds.
+    fn expiry_grace(&self) -> (i64, i64) {
+        let client = &self.node.config().client;
+        (
+            client.expired_close_delay.as_secs() as i64,
+            client.expired_sub_close_delay.as_secs() as i64,
+        )
     }
 
     /// Pings, pong deadlines, expiries and the backlog.
@@ -273,13 +285,14 @@ impl Session {
             }
         }
         let unix = unix_now();
-        if self.expires_at.is_some_and(|at| at <= unix) {
+        let (connection_grace, subscription_grace) = self.expiry_grace();
+        if self.expires_at.is_some_and(|at| at + connection_grace <= unix) {
             return Err(Disconnect::EXPIRED);
         }
         let expired: Vec<Box<str>> = self
             .subscriptions
             .iter()
-            .filter(|(_, s)| s.expires_at.is_some_and(|at| at <= unix))
+            .filter(|(_, s)| s.expires_at.is_some_and(|at| at + subscription_grace <= unix))
             .map(|(channel, _)| channel.clone())
             .collect();
         for channel in expired {
