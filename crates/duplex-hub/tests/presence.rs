@@ -96,3 +96,38 @@ async fn a_user_with_three_tabs_joins_once_and_leaves_with_the_last() {
     let leave = watcher.push().await;
     assert_eq!(leave["leave"]["info"]["user"], "alice", "{leave}");
 }
+
+#[tokio::test]
+async fn presence_outlives_its_ttl_because_connections_renew_it() {
+    // Renewed every second, an entry lives 3 s: 4.5 s later it is there only if renewed.
+    let hub = TestHub::start(&[("client.presence_update_interval", "1s")]).await;
+    let (mut alice, _) = TestClient::connect(&hub, &token("alice", None)).await;
+    alice
+        .call(json!({"subscribe": {"channel": "chat:long"}}))
+        .await;
+    alice.push().await; // her own join
+    assert!(
+        alice
+            .no_push_within(std::time::Duration::from_millis(4500))
+            .await
+    );
+    let stats = hub
+        .api("presence_stats", json!({"channel": "chat:long"}))
+        .await;
+    assert_eq!(stats["result"]["num_clients"], 1, "{stats}");
+    drop(alice);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let stats = hub
+        .api("presence_stats", json!({"channel": "chat:long"}))
+        .await;
+    assert_eq!(stats["result"]["num_clients"], 0, "{stats}");
+}
+
+#[tokio::test]
+async fn the_server_sends_a_message_push_to_a_user() {
+    let hub = TestHub::start(&[]).await;
+    let (mut alice, _) = TestClient::connect(&hub, &token("alice", None)).await;
+    assert_eq!(hub.hub.send("alice", None, r#"{"hello":"alice"}"#), 1);
+    let push = alice.push().await;
+    assert_eq!(push["message"]["data"], json!({"hello": "alice"}), "{push}");
+}

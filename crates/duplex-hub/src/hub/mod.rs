@@ -316,6 +316,13 @@ impl Hub {
         count
     }
 
+    /// Sends a user's connections (or one client) an asynchronous message: the SDKs' `message`
+    /// event. Returns how many connections were asked.
+    pub fn send(&self, user: &str, client: Option<&str>, data: impl Into<Bytes>) -> usize {
+        self.node
+            .control_user(user, client, Control::Message(data.into()))
+    }
+
     /// Changes the expiry of a user's connections (or one client): `expired` disconnects
     /// them as expired; `expire_at` (Unix seconds, 0 for never) sets a new one.
     pub fn refresh(

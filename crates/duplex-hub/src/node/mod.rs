@@ -133,7 +133,8 @@ impl Node {
     /// How long a presence entry lives without being refreshed: a node that died stops
     /// showing its clients after this.
     pub(crate) fn presence_ttl(&self) -> Duration {
-        Duration::from_secs(60)
+        // Two refreshes may be missed (81 s by default; Centrifugo keeps 60 s).
+        self.config.client.presence_update_interval * 3
     }
 
     /// A new session for an accepted connection.

@@ -4,6 +4,7 @@
 //! Each is denied unless the channel's namespace allows it for any client
 //! (`allow_publish_for_client`...) or for subscribers and this client is one
 //! (`allow_publish_for_subscriber`...); anonymous clients need the `_for_anonymous` option too.
+//! Development mode (`client.insecure`) allows everything.
 
 use crate::codes::Error;
 use crate::config::ChannelOptions;
@@ -28,6 +29,10 @@ impl Session {
     /// Resolves the channel and checks the namespace's permission for `action`.
     fn permitted(&self, channel: &str, action: Action) -> Result<ChannelOptions, Error> {
         let options = self.node.channel_options(channel)?;
+        // Development mode (`client.insecure`): every channel is open, as in Centrifugo.
+        if self.node.config().client.insecure {
+            return Ok(options);
+        }
         let subscribed = self.is_subscribed(channel);
         let anonymous = self.user.is_empty();
         let (for_client, for_subscriber, for_anonymous) = match action {

@@ -19,6 +19,8 @@ pub(crate) enum Control {
         /// The channel.
         channel: String,
     },
+    /// Send the client an asynchronous message (a `message` push).
+    Message(Bytes),
     /// Change the connection's expiry (and info) without a new token from the client.
     Refresh {
         /// Disconnect now as expired.

@@ -71,6 +71,9 @@ pub(crate) struct Session {
     subscriptions: HashMap<Box<str>, Subscription>,
     /// Replies of the message being answered, encoded into one frame.
     batch: Vec<u8>,
+    /// When presence entries are next refreshed (they expire unless renewed, so that a dead
+    /// node's clients disappear).
+    next_presence: Instant,
     /// When the next server ping is due, and the pong deadline of the last one.
     next_ping: Instant,
     pong_due: Option<Instant>,
@@ -160,6 +163,7 @@ pub(crate) async fn run<S>(
         subscriptions: HashMap::new(),
         batch: Vec::new(),
         next_ping: now + ping,
+        next_presence: now + limits.presence_update_interval,
         pong_due: None,
         rate: RateLimit {
             per_second: limits.commands_per_second,
@@ -234,6 +238,9 @@ impl Session {
         if self.handle.has_backlog() {
             deadline = deadline.min(now + Duration::from_millis(10));
         }
+        if self.subscriptions.values().any(|s| s.presence) {
+            deadline = deadline.min(self.next_presence);
+        }
         deadline
     }
 
@@ -284,21 +291,51 @@ impl Session {
                 }
             }
         }
+        if now >= self.next_presence {
+            self.next_presence = now + self.node.config().client.presence_update_interval;
+            self.refresh_presence().await;
+        }
         let unix = unix_now();
         let (connection_grace, subscription_grace) = self.expiry_grace();
-        if self.expires_at.is_some_and(|at| at + connection_grace <= unix) {
+        if self
+            .expires_at
+            .is_some_and(|at| at + connection_grace <= unix)
+        {
             return Err(Disconnect::EXPIRED);
         }
         let expired: Vec<Box<str>> = self
             .subscriptions
             .iter()
-            .filter(|(_, s)| s.expires_at.is_some_and(|at| at + subscription_grace <= unix))
+            .filter(|(_, s)| {
+                s.expires_at
+                    .is_some_and(|at| at + subscription_grace <= unix)
+            })
             .map(|(channel, _)| channel.clone())
             .collect();
         for channel in expired {
             self.expire_subscription(&channel).await;
         }
         Ok(())
+    }
+
+    /// Renews this connection's presence in every channel that keeps it.
+    async fn refresh_presence(&self) {
+        let node = &self.node;
+        for (channel, subscription) in self.subscriptions.iter().filter(|(_, s)| s.presence) {
+            let info = crate::engine::ClientInfo {
+                user: self.user.clone(),
+                client: self.handle.client().to_owned(),
+                conn_info: self.info.clone(),
+                chan_info: subscription.chan_info.clone(),
+            };
+            if let Err(error) = node
+                .presence()
+                .add_presence(channel, &info, node.presence_ttl())
+                .await
+            {
+                tracing::warn!(%channel, "presence refresh failed: {error}");
+            }
+        }
     }
 
     /// Answers every command of one WebSocket message, replies batched into one frame.
@@ -463,6 +500,13 @@ impl Session {
                     expire_at,
                     info,
                 } => self.server_refresh(expired, expire_at, info)?,
+                Control::Message(data) => self.append_reply(Reply {
+                    push: Some(protocol::Push {
+                        message: Some(protocol::Message { data }),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }),
             }
         }
         self.flush_batch();
