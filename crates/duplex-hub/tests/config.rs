@@ -315,8 +315,8 @@ fn durations_take_go_strings_or_seconds() {
 fn defaults_deny_everything() {
     let config = HubConfig::from_centrifugo_json("{}").unwrap().config;
     assert_eq!(config, HubConfig::default());
-    assert!(!config.client.token.has_key());
-    assert!(!config.subscription_token_settings().has_key());
+    assert!(!config.client.token.is_configured());
+    assert!(!config.subscription_token_settings().is_configured());
     assert!(!config.client.insecure);
     assert!(!config.client.allow_anonymous_connect_without_token);
     assert!(config.client.allowed_origins.is_empty());

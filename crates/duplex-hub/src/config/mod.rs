@@ -97,42 +97,18 @@ pub struct HttpServerConfig {
     pub port: u16,
 }
 
-/// Token verification keys: at least one of the key fields must be set for tokens to verify.
-/// The integrator maps these onto the auth module's verifier.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TokenSettings {
-    /// HMAC secret for HS256/384/512 (`hmac_secret_key`).
-    pub hmac_secret_key: Option<String>,
-    /// PEM RSA public key for RS256/384/512 (`rsa_public_key`).
-    pub rsa_public_key: Option<String>,
-    /// PEM ECDSA public key for ES256/384/512 (`ecdsa_public_key`).
-    pub ecdsa_public_key: Option<String>,
-    /// JWKS URL; keys are fetched and rotated by `kid` (`jwks_public_endpoint`).
-    pub jwks_public_endpoint: Option<String>,
-    /// Required `aud` claim, when set (`audience`).
-    pub audience: Option<String>,
-    /// Required `iss` claim, when set (`issuer`).
-    pub issuer: Option<String>,
-}
-
-impl TokenSettings {
-    /// Whether any verification key is configured; without one every token is refused.
-    pub fn has_key(&self) -> bool {
-        self.hmac_secret_key.is_some()
-            || self.rsa_public_key.is_some()
-            || self.ecdsa_public_key.is_some()
-            || self.jwks_public_endpoint.is_some()
-    }
-}
+/// Token verification keys (`client.token.*`, `client.subscription_token.*`): the auth
+/// module's own type, so the configuration and the verifier cannot drift apart.
+pub use crate::auth::TokenConfig;
 
 /// Separate keys for subscription tokens (`client.subscription_token.*`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SubscriptionTokenSettings {
+pub struct SubscriptionTokenConfig {
     /// Use `token` for subscription tokens instead of `client.token`
     /// (`client.subscription_token.enabled`).
     pub enabled: bool,
     /// The keys for subscription tokens (`client.subscription_token.hmac_secret_key`, ...).
-    pub token: TokenSettings,
+    pub token: TokenConfig,
 }
 
 /// Subscribing each user to a personal channel on connect
@@ -154,9 +130,9 @@ pub struct PersonalChannelConfig {
 pub struct ClientConfig {
     /// Keys for connection tokens, and for subscription tokens unless
     /// `subscription_token.enabled` (`client.token.*`).
-    pub token: TokenSettings,
+    pub token: TokenConfig,
     /// Separate keys for subscription tokens (`client.subscription_token.*`).
-    pub subscription_token: SubscriptionTokenSettings,
+    pub subscription_token: SubscriptionTokenConfig,
     /// Development mode: connect without a token and use every channel (`client.insecure`).
     pub insecure: bool,
     /// Accept connections without a token as anonymous (empty user)
@@ -213,8 +189,8 @@ pub struct ClientConfig {
 impl Default for ClientConfig {
     fn default() -> Self {
         Self {
-            token: TokenSettings::default(),
-            subscription_token: SubscriptionTokenSettings::default(),
+            token: TokenConfig::default(),
+            subscription_token: SubscriptionTokenConfig::default(),
             insecure: false,
             allow_anonymous_connect_without_token: false,
             disallow_anonymous_connection_tokens: false,
@@ -374,7 +350,7 @@ impl Default for HttpServerConfig {
 impl HubConfig {
     /// The keys that verify subscription tokens: `client.subscription_token` when enabled,
     /// else the connection token keys, as in Centrifugo.
-    pub fn subscription_token_settings(&self) -> &TokenSettings {
+    pub fn subscription_token_settings(&self) -> &TokenConfig {
         if self.client.subscription_token.enabled {
             &self.client.subscription_token.token
         } else {

@@ -15,10 +15,10 @@ use axum::routing::get;
 use axum::Router;
 use bytes::Bytes;
 
-use crate::auth::{AuthConfigError, TokenConfig, TokenVerifier};
+use crate::auth::{AuthConfigError, TokenVerifier};
 use crate::callbacks::{Handler, NoHandler};
 use crate::codes::{Disconnect, Error};
-use crate::config::{ConfigError, HubConfig, TokenSettings};
+use crate::config::{ConfigError, HubConfig};
 use crate::engine::{
     ClientInfo, Engine, EngineError, HistoryPage, HistoryQuery, PresenceStats, StreamPosition,
 };
@@ -39,18 +39,6 @@ pub enum BuildError {
     /// The engine did not start.
     #[error("engine: {0}")]
     Engine(#[from] EngineError),
-}
-
-/// The token verifier's view of the configured keys.
-fn token_config(settings: &TokenSettings) -> TokenConfig {
-    TokenConfig {
-        hmac_secret_key: settings.hmac_secret_key.clone(),
-        rsa_public_key: settings.rsa_public_key.clone(),
-        ecdsa_public_key: settings.ecdsa_public_key.clone(),
-        jwks_public_endpoint: settings.jwks_public_endpoint.clone(),
-        audience: settings.audience.clone(),
-        issuer: settings.issuer.clone(),
-    }
 }
 
 /// A real-time hub: connections, channels, presence, history and the server API.
@@ -97,8 +85,8 @@ impl HubBuilder {
     pub async fn build(self) -> Result<Hub, BuildError> {
         self.config.validate()?;
         let verifier = TokenVerifier::new(
-            &token_config(&self.config.client.token),
-            Some(&token_config(self.config.subscription_token_settings())),
+            &self.config.client.token,
+            Some(self.config.subscription_token_settings()),
         )?;
         let engine = self.engine.unwrap_or_else(Engine::memory);
         let node = Node::new(self.config, engine, verifier, self.handler);
