@@ -173,12 +173,15 @@ pub(crate) async fn run<S>(
     };
     // A client that never sends connect is gone after the ping interval and the pong timeout.
     let connect_deadline = now + ping + pong;
+    // The handlers' futures are boxed while they run: awaited inline, the largest of them
+    // (connect, subscribe with a recovery) would be part of this task's future and so of
+    // every idle connection's memory.
     let ending = loop {
         let deadline = session.next_deadline(connect_deadline);
         tokio::select! {
             event = reader.next_event() => match event {
                 Ok(Event::Message(message)) => {
-                    if let Err(disconnect) = session.handle_message(message.payload()).await {
+                    if let Err(disconnect) = Box::pin(session.handle_message(message.payload())).await {
                         break Some(disconnect);
                     }
                 }
@@ -186,19 +189,19 @@ pub(crate) async fn run<S>(
                 Ok(_) => {}
             },
             () = handle.0.wake.notified() => {
-                if let Err(disconnect) = session.handle_control().await {
+                if let Err(disconnect) = Box::pin(session.handle_control()).await {
                     break Some(disconnect);
                 }
             }
             () = tokio::time::sleep_until(deadline) => {
-                if let Err(disconnect) = session.handle_timer(connect_deadline).await {
+                if let Err(disconnect) = Box::pin(session.handle_timer(connect_deadline)).await {
                     break Some(disconnect);
                 }
             }
         }
     };
     handle.set_closing();
-    session.leave_all().await;
+    Box::pin(session.leave_all()).await;
     node.end_session(&handle, &session.user, ending.as_ref());
     if let Some(disconnect) = ending {
         // The close frame carries the code and reason (Centrifugo does the same over
