@@ -20,14 +20,7 @@ use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let args = args::Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(args.log_level())),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    init_tracing(&args);
     let result = match args.command {
         args::Command::Serve(serve) => serve::run(serve),
         args::Command::Connect(connect) => connect::run(connect),
@@ -44,6 +37,23 @@ fn main() -> std::process::ExitCode {
             eprintln!("duplex: {}", status::describe(&error));
             std::process::ExitCode::from(status::exit_status(&error))
         }
+    }
+}
+
+/// Logs go to stderr (stdout is the conversation for the client commands), at the level the
+/// flags ask for unless RUST_LOG says otherwise; `duplex serve --log-format json` writes one
+/// JSON object per line for a log collector, with no colours to strip.
+fn init_tracing(args: &args::Cli) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(args.log_level()));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if matches!(&args.command, args::Command::Serve(serve) if serve.json_logs()) {
+        logs.json().with_current_span(false).init();
+    } else {
+        logs.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init();
     }
 }
 
