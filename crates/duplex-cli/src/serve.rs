@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use duplex_hub::config::HubConfig;
+use duplex_hub::config::{HubConfig, LogLevel};
 use duplex_hub::Hub;
 
 use crate::args::ServeArgs;
@@ -17,6 +17,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         json: args.json_logs(),
     };
     let config = load(&args)?;
+    crate::set_default_log_level(log_filter(config.log.level));
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -114,6 +115,18 @@ fn load(args: &ServeArgs) -> anyhow::Result<HubConfig> {
         config.set("client.allowed_origins", r#"["*"]"#)?;
     }
     Ok(config)
+}
+
+/// `log.level` as a tracing filter.
+fn log_filter(level: LogLevel) -> &'static str {
+    match level {
+        LogLevel::None => "off",
+        LogLevel::Trace => "trace",
+        LogLevel::Debug => "debug",
+        LogLevel::Info => "info",
+        LogLevel::Warn => "warn",
+        LogLevel::Error => "error",
+    }
 }
 
 /// Says loudly what the configuration leaves open or shut.

@@ -589,6 +589,35 @@ fn json_logs_are_one_object_per_line() {
     assert!(events.iter().all(|event| event["timestamp"].is_string()));
 }
 
+/// `log.level` from the configuration sets how much is logged, unless the flags say
+/// otherwise: a person's `-q` wins over a file.
+#[test]
+fn the_configured_log_level_applies_unless_a_flag_overrides_it() {
+    let refusal_logged = |flags: &[&str]| {
+        let mut args = vec!["--set", "log.level=debug"];
+        args.extend_from_slice(flags);
+        let served = Served::start(&args);
+        block_on(async {
+            let (_client, reply) = Client::connect(&served, "").await;
+            assert_eq!(reply.map_err(|(code, _)| code), Err(3501));
+        });
+        // The session logs the refusal as it ends; give the line a moment to arrive.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if served
+                .stderr()
+                .contains("connection without a token refused")
+            {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    };
+    assert!(refusal_logged(&[]), "log.level=debug shows debug lines");
+    assert!(!refusal_logged(&["-q"]), "-q wins over log.level");
+}
+
 #[test]
 fn help_shows_examples() {
     let run = common::run(&["serve", "--help"], "", common::QUICK);
