@@ -6,19 +6,68 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use duplex_hub::config::HubConfig;
+use duplex_hub::config::{HubConfig, LogLevel};
 use duplex_hub::Hub;
 
 use crate::args::ServeArgs;
 
 /// Runs the hub until Ctrl-C or SIGTERM.
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let notices = Notices {
+        json: args.json_logs(),
+    };
     let config = load(&args)?;
+    crate::set_default_log_level(log_filter(config.log.level));
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let runtime = crate::runtime::build(threads).context("cannot start the runtime")?;
-    runtime.block_on(serve(config))
+    runtime.block_on(serve(config, notices))
+}
+
+/// What the server says about itself to its operator: what the configuration leaves open,
+/// where it listens, that it stops. Plain lines for a person (printed whatever the log level:
+/// they are the answer to "is it up, and is it safe?"); log events when the logs are JSON, so
+/// that a log collector reads nothing but JSON on stderr.
+#[derive(Debug, Clone, Copy)]
+struct Notices {
+    json: bool,
+}
+
+impl Notices {
+    fn warn(self, text: &str) {
+        if self.json {
+            tracing::warn!("{text}");
+        } else {
+            eprintln!("duplex serve: {text}");
+        }
+    }
+
+    fn info(self, text: &str) {
+        if self.json {
+            tracing::info!("{text}");
+        } else {
+            eprintln!("duplex serve: {text}");
+        }
+    }
+
+    /// The listening address, as a field of its own in JSON for whoever waits for it.
+    fn listening(self, local: SocketAddr) {
+        if self.json {
+            tracing::info!(
+                address = %local,
+                websocket = %format_args!("ws://{local}/connection/websocket"),
+                api = %format_args!("http://{local}/api"),
+                "listening on {local}"
+            );
+        } else {
+            eprintln!("duplex serve: listening on {local}");
+            eprintln!(
+                "duplex serve: clients connect to ws://{local}/connection/websocket; the server \
+                 API is at http://{local}/api"
+            );
+        }
+    }
 }
 
 /// The configuration from every source, later ones winning: file, environment, flags.
@@ -68,31 +117,42 @@ fn load(args: &ServeArgs) -> anyhow::Result<HubConfig> {
     Ok(config)
 }
 
-/// Says loudly what the configuration leaves open or shut.
-fn announce(config: &HubConfig) {
-    if config.client.insecure {
-        eprintln!(
-            "duplex serve: DEVELOPMENT MODE (--dev or client.insecure): clients connect without a \
-             token and every channel is open to them; never run this in production"
-        );
-    } else if !config.client.token.is_configured()
-        && !config.client.allow_anonymous_connect_without_token
-    {
-        eprintln!(
-            "duplex serve: no token key configured (client.token.hmac_secret_key, rsa_public_key, \
-             ecdsa_public_key or jwks_public_endpoint): every connection will be refused; use \
-             --dev to try it out"
-        );
-    }
-    if config.http_api.insecure {
-        eprintln!("duplex serve: the server API at /api accepts calls without a key");
-    } else if config.http_api.key.as_deref().unwrap_or("").is_empty() {
-        eprintln!("duplex serve: no http_api.key: the server API at /api refuses every call");
+/// `log.level` as a tracing filter.
+fn log_filter(level: LogLevel) -> &'static str {
+    match level {
+        LogLevel::None => "off",
+        LogLevel::Trace => "trace",
+        LogLevel::Debug => "debug",
+        LogLevel::Info => "info",
+        LogLevel::Warn => "warn",
+        LogLevel::Error => "error",
     }
 }
 
-async fn serve(config: HubConfig) -> anyhow::Result<()> {
-    announce(&config);
+/// Says loudly what the configuration leaves open or shut.
+fn announce(config: &HubConfig, notices: Notices) {
+    if config.client.insecure {
+        notices.warn(
+            "DEVELOPMENT MODE (--dev or client.insecure): clients connect without a token and \
+             every channel is open to them; never run this in production",
+        );
+    } else if !config.client.token.is_configured() && !config.client.allow_anonymous_connect_without_token
+    {
+        notices.warn(
+            "no token key configured (client.token.hmac_secret_key, rsa_public_key, \
+             ecdsa_public_key or jwks_public_endpoint): every connection will be refused; use \
+             --dev to try it out",
+        );
+    }
+    if config.http_api.insecure {
+        notices.warn("the server API at /api accepts calls without a key");
+    } else if config.http_api.key.as_deref().unwrap_or("").is_empty() {
+        notices.warn("no http_api.key: the server API at /api refuses every call");
+    }
+}
+
+async fn serve(config: HubConfig, notices: Notices) -> anyhow::Result<()> {
+    announce(&config, notices);
     let address = listen_address(&config);
     let shutdown_timeout = config.shutdown.timeout;
     let hub = Hub::new(config).await.context("cannot start the hub")?;
@@ -104,8 +164,7 @@ async fn serve(config: HubConfig) -> anyhow::Result<()> {
     let listener =
         crate::runtime::listen_nodelay(addr).with_context(|| format!("cannot listen on {addr}"))?;
     let local = listener.local_addr()?;
-    tracing::info!("duplex hub listening on {local}: ws://{local}/connection/websocket, server API at http://{local}/api");
-    eprintln!("duplex serve: listening on {local}");
+    notices.listening(local);
     let app = hub.router();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(async move {
@@ -116,7 +175,7 @@ async fn serve(config: HubConfig) -> anyhow::Result<()> {
             .await
     });
     wait_for_signal().await;
-    eprintln!("duplex serve: shutting down: telling clients to reconnect elsewhere");
+    notices.info("shutting down: telling clients to reconnect elsewhere");
     // Spread the reconnects over part of the shutdown timeout, so the next server is not hit
     // by every client in the same millisecond.
     hub.shutdown(shutdown_timeout.min(Duration::from_secs(5)) / 2)

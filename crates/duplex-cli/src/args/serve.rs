@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 
 pub const AFTER_HELP: &str = "\
 Configuration, later sources winning: defaults, the file (--config), DUPLEX_* environment
@@ -18,6 +18,7 @@ Examples:
   duplex serve --config config.json                    a Centrifugo v6 configuration
   duplex serve --config duplex.toml --port 9000
   duplex serve --set client.token.hmac_secret_key=S --set http_api.key=K
+  duplex serve --config config.json --log-format json  one JSON object per log line
   duplex token --user 42 --secret S                    a connection token for user 42
 
 A browser page connects with the centrifuge SDK:
@@ -51,4 +52,25 @@ pub struct ServeArgs {
     /// Worker threads (default: one per core).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// How log lines look: `text` for a person, `json` (one object per line, on stderr) for a
+    /// log collector.
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// The shape of `duplex serve`'s log lines.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Lines for a person to read.
+    #[default]
+    Text,
+    /// One JSON object per line: time, level, target and the event's fields.
+    Json,
+}
+
+impl ServeArgs {
+    /// Whether every log line is to be a JSON object.
+    pub fn json_logs(&self) -> bool {
+        self.log_format == LogFormat::Json
+    }
 }

@@ -1,0 +1,635 @@
+//! `duplex serve`, run as an operator runs it: secure by default and saying so, a development
+//! mode that says so loudly, Centrifugo and TOML configuration files, refusals of bad
+//! configuration that name what is wrong, JSON logs, and a graceful shutdown on SIGTERM or
+//! Ctrl-C that tells every client to reconnect (3001).
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::{block_on, duplex};
+use duplex::{Event, MaybeTlsStream, WebSocket};
+use serde_json::{json, Value};
+
+const SECRET: &str = "serve-test-secret";
+const API_KEY: &str = "serve-test-key";
+
+/// A running `duplex serve` on a free loopback port, killed on drop if still running.
+struct Served {
+    child: Child,
+    addr: SocketAddr,
+    /// Everything it printed on stderr so far.
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Served {
+    /// `duplex serve --address 127.0.0.1 --port 0 ARGS`, once it listens.
+    fn start(args: &[&str]) -> Served {
+        let mut command = duplex();
+        command.args(["serve", "--address", "127.0.0.1", "--port", "0"]);
+        command.args(args);
+        Served::spawn(command)
+    }
+
+    /// Starts `command` and waits for its listening line, plain or JSON.
+    fn spawn(mut command: Command) -> Served {
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start duplex serve");
+        let mut lines = BufReader::new(child.stderr.take().expect("piped stderr")).lines();
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let addr = loop {
+            let Some(Ok(line)) = lines.next() else {
+                let _ = child.wait();
+                panic!(
+                    "duplex serve exited before listening: {}",
+                    stderr.lock().unwrap()
+                );
+            };
+            stderr.lock().unwrap().push_str(&format!("{line}\n"));
+            if let Some(addr) = listening_address(&line) {
+                break addr;
+            }
+        };
+        // Keep reading, so that it never blocks on a full pipe and the test sees all of it.
+        let log = stderr.clone();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                log.lock().unwrap().push_str(&format!("{line}\n"));
+            }
+        });
+        Served {
+            child,
+            addr,
+            stderr,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("ws://{}/connection/websocket", self.addr)
+    }
+
+    fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// Sends `signal` (SIGTERM, SIGINT) to the server.
+    fn signal(&self, signal: i32) {
+        // SAFETY: signalling the child we started, by its id.
+        assert_eq!(unsafe { libc::kill(self.child.id() as i32, signal) }, 0);
+    }
+
+    /// Waits up to `limit` for the server to exit; its exit code and how long it took.
+    fn exit_within(&mut self, limit: Duration) -> (Option<i32>, Duration) {
+        let started = Instant::now();
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return (status.code(), started.elapsed());
+            }
+            assert!(
+                started.elapsed() < limit,
+                "duplex serve still running after {limit:?}; stderr:\n{}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The address in `duplex serve: listening on ADDR`, or in the JSON event's `address` field.
+fn listening_address(line: &str) -> Option<SocketAddr> {
+    if let Some(rest) = line.strip_prefix("duplex serve: listening on ") {
+        return rest.trim().parse().ok();
+    }
+    let event: Value = serde_json::from_str(line).ok()?;
+    event["fields"]["address"].as_str()?.parse().ok()
+}
+
+/// Runs `duplex ARGS` that must fail at start; fails the test if it is still running after
+/// 20 s.
+fn refused(mut command: Command) -> Output {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start duplex");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while child.try_wait().expect("wait").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("duplex was expected to refuse to start, and is still running");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.wait_with_output().expect("output")
+}
+
+/// A plain HTTP/1.1 request; the status code and the body.
+fn http(addr: SocketAddr, method: &str, path: &str, headers: &[&str], body: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).expect("connect for HTTP");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("read timeout");
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for header in headers {
+        request.push_str(&format!("{header}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    stream.write_all(request.as_bytes()).expect("send request");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read response");
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP response: {response:?}"));
+    let body = response.split_once("\r\n\r\n").map_or("", |(_, body)| body);
+    (status, body.to_owned())
+}
+
+/// A connection token for `user` made by `duplex token`, as a backend would.
+fn token(user: &str) -> String {
+    let output = duplex()
+        .args(["token", "--user", user, "--secret", SECRET])
+        .output()
+        .expect("run duplex token");
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
+/// A client speaking the JSON protocol as the SDKs put it on the wire.
+struct Client {
+    ws: WebSocket<MaybeTlsStream<tokio::net::TcpStream>>,
+    next_id: u64,
+    pushes: Vec<Value>,
+}
+
+/// How long a client waits for the hub before the test fails.
+const PATIENCE: Duration = Duration::from_secs(10);
+
+impl Client {
+    async fn open(served: &Served) -> Client {
+        let (ws, _) = duplex::connect(&served.url()).await.expect("websocket");
+        Client {
+            ws,
+            next_id: 0,
+            pushes: Vec::new(),
+        }
+    }
+
+    /// Opens and sends connect with `token` (none if empty); the whole reply, or the close
+    /// code and reason if the hub closed instead.
+    async fn connect(served: &Served, token: &str) -> (Client, Result<Value, (u16, String)>) {
+        let mut client = Client::open(served).await;
+        let connect = if token.is_empty() {
+            json!({"connect": {"name": "test"}})
+        } else {
+            json!({"connect": {"token": token, "name": "test"}})
+        };
+        let reply = client.call(connect).await;
+        (client, reply)
+    }
+
+    /// Sends a command with the next id; its reply, or the close if the hub closed.
+    async fn call(&mut self, mut command: Value) -> Result<Value, (u16, String)> {
+        self.next_id += 1;
+        let id = self.next_id;
+        command["id"] = json!(id);
+        self.ws.send(command.to_string()).await.expect("send");
+        loop {
+            for message in self.read().await? {
+                if message["id"] == id {
+                    return Ok(message);
+                }
+                self.pushes.push(message);
+            }
+        }
+    }
+
+    /// The next push, skipping replies.
+    async fn push(&mut self) -> Value {
+        loop {
+            if !self.pushes.is_empty() {
+                let push = self.pushes.remove(0);
+                return push.get("push").cloned().unwrap_or(push);
+            }
+            let messages = self.read().await.expect("open while waiting for a push");
+            self.pushes.extend(messages);
+        }
+    }
+
+    /// The close code and reason the hub ends the connection with.
+    async fn closed(&mut self) -> (u16, String) {
+        loop {
+            if let Err(close) = self.read().await {
+                return close;
+            }
+        }
+    }
+
+    /// The next frame's commands' replies and pushes; pings are answered, as SDKs do.
+    async fn read(&mut self) -> Result<Vec<Value>, (u16, String)> {
+        loop {
+            let event = tokio::time::timeout(PATIENCE, self.ws.next_event())
+                .await
+                .expect("the hub answers in time");
+            match event {
+                Ok(Event::Message(message)) => {
+                    let text = message.as_text().expect("JSON frames are text").to_owned();
+                    let mut messages = Vec::new();
+                    for line in text.lines().filter(|line| !line.is_empty()) {
+                        let value: Value = serde_json::from_str(line).expect("JSON from the hub");
+                        if value == json!({}) {
+                            self.ws.send("{}").await.expect("pong");
+                        } else {
+                            messages.push(value);
+                        }
+                    }
+                    if !messages.is_empty() {
+                        return Ok(messages);
+                    }
+                }
+                Ok(Event::Close(frame)) => {
+                    return Err(frame.map_or((1005, String::new()), |frame| {
+                        (frame.code.0, frame.reason.to_string())
+                    }))
+                }
+                Ok(_) => {}
+                Err(_) => return Err((1006, String::new())),
+            }
+        }
+    }
+}
+
+#[test]
+fn without_configuration_it_runs_and_refuses_every_connection_saying_why() {
+    let served = Served::start(&[]);
+    assert_eq!(
+        http(served.addr, "GET", "/health", &[], ""),
+        (200, "{}".into())
+    );
+    let stderr = served.stderr();
+    assert!(
+        stderr.contains("every connection will be refused"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("client.token.hmac_secret_key") && stderr.contains("--dev"),
+        "the warning says how to fix it: {stderr}"
+    );
+    assert!(
+        stderr.contains("the server API at /api refuses every call"),
+        "{stderr}"
+    );
+    block_on(async {
+        let (_client, reply) = Client::connect(&served, "").await;
+        assert_eq!(reply.map_err(|(code, _)| code), Err(3501));
+    });
+    // The server API without a key is refused too.
+    let (status, _) = http(
+        served.addr,
+        "POST",
+        "/api/info",
+        &["Content-Type: application/json"],
+        "{}",
+    );
+    assert_eq!(status, 401);
+}
+
+#[test]
+fn dev_mode_says_so_loudly_and_lets_a_client_in_without_a_token() {
+    let served = Served::start(&["--dev"]);
+    let stderr = served.stderr();
+    assert!(stderr.contains("DEVELOPMENT MODE"), "{stderr}");
+    assert!(stderr.contains("never run this in production"), "{stderr}");
+    block_on(async {
+        let (_client, reply) = Client::connect(&served, "").await;
+        let reply = reply.expect("connected without a token");
+        assert!(reply["connect"]["client"].as_str().is_some(), "{reply}");
+    });
+    // The server API takes calls without a key.
+    let (status, body) = http(
+        served.addr,
+        "POST",
+        "/api/info",
+        &["Content-Type: application/json"],
+        "{}",
+    );
+    assert_eq!(status, 200, "{body}");
+}
+
+/// Centrifugo's insecure mode (`client.insecure`, which `--dev` sets) opens every channel to
+/// every client: subscribe, publish, presence and history, as `--dev`'s warning says.
+#[test]
+#[ignore = "hub: client.insecure only lets connections in; channels stay closed \
+            (duplex-hub session/subscribe.rs and session/commands.rs permission checks)"]
+fn dev_mode_opens_every_channel() {
+    let served = Served::start(&["--dev"]);
+    block_on(async {
+        let (mut client, reply) = Client::connect(&served, "").await;
+        reply.expect("connected");
+        let subscribed = client
+            .call(json!({"subscribe": {"channel": "news"}}))
+            .await
+            .expect("open");
+        assert!(subscribed.get("subscribe").is_some(), "{subscribed}");
+        let published = client
+            .call(json!({"publish": {"channel": "news", "data": {"text": "hi"}}}))
+            .await
+            .expect("open");
+        assert!(published.get("publish").is_some(), "{published}");
+        assert_eq!(client.push().await["pub"]["data"], json!({"text": "hi"}));
+    });
+}
+
+/// A Centrifugo v6 configuration file, with options duplex implements and some it does not.
+const CENTRIFUGO_JSON: &str = r#"{
+  "client": {
+    "token": {"hmac_secret_key": "serve-test-secret"},
+    "allowed_origins": ["http://localhost:3000"]
+  },
+  "http_api": {"key": "serve-test-key"},
+  "engine": {"type": "memory", "redis": {"address": "redis://localhost:6379"}},
+  "admin": {"enabled": true, "password": "password", "secret": "secret"},
+  "channel": {
+    "namespaces": [
+      {"name": "chat", "allow_subscribe_for_client": true, "presence": true,
+       "history_size": 10, "history_ttl": "300s"}
+    ]
+  }
+}"#;
+
+/// The same in duplex's TOML form.
+const DUPLEX_TOML: &str = r#"
+[client.token]
+hmac_secret_key = "serve-test-secret"
+
+[http_api]
+key = "serve-test-key"
+
+[[channel.namespaces]]
+name = "chat"
+allow_subscribe_for_client = true
+presence = true
+history_size = 10
+history_ttl = "300s"
+"#;
+
+/// A client of user 42 subscribes to `chat:lobby`; a publication through the server API
+/// reaches it.
+fn chat_works(served: &Served) {
+    block_on(async {
+        let (mut client, reply) = Client::connect(served, &token("42")).await;
+        let reply = reply.expect("connected with a token");
+        assert!(reply.get("connect").is_some(), "{reply}");
+        let subscribed = client
+            .call(json!({"subscribe": {"channel": "chat:lobby"}}))
+            .await
+            .expect("open");
+        assert!(subscribed.get("subscribe").is_some(), "{subscribed}");
+        let (status, body) = http(
+            served.addr,
+            "POST",
+            "/api/publish",
+            &[&format!("X-API-Key: {API_KEY}")],
+            r#"{"channel": "chat:lobby", "data": {"text": "hello"}}"#,
+        );
+        assert_eq!(status, 200, "{body}");
+        let push = client.push().await;
+        assert_eq!(push["channel"], "chat:lobby");
+        assert_eq!(push["pub"]["data"], json!({"text": "hello"}));
+    });
+}
+
+#[test]
+fn a_centrifugo_config_works_and_every_ignored_key_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.json");
+    std::fs::write(&path, CENTRIFUGO_JSON).unwrap();
+    let served = Served::start(&["--config", path.to_str().unwrap()]);
+    let stderr = served.stderr();
+    for key in [
+        "engine.redis.address",
+        "admin.enabled",
+        "admin.password",
+        "admin.secret",
+    ] {
+        assert!(
+            stderr.contains(&format!(
+                "option {key} is not implemented by duplex; ignored"
+            )),
+            "{key} is named: {stderr}"
+        );
+    }
+    for implemented in ["client.allowed_origins", "http_api.key", "engine.type"] {
+        assert!(
+            !stderr.contains(&format!("option {implemented} ")),
+            "{implemented} is not reported: {stderr}"
+        );
+    }
+    assert!(
+        !stderr.contains("every connection will be refused"),
+        "{stderr}"
+    );
+    chat_works(&served);
+}
+
+#[test]
+fn a_toml_config_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("duplex.toml");
+    std::fs::write(&path, DUPLEX_TOML).unwrap();
+    let served = Served::start(&["--config", path.to_str().unwrap()]);
+    let stderr = served.stderr();
+    assert!(!stderr.contains("ignored"), "{stderr}");
+    assert!(!stderr.contains("refuse"), "{stderr}");
+    chat_works(&served);
+}
+
+#[test]
+fn an_unknown_duplex_variable_is_refused_by_name() {
+    let mut command = duplex();
+    command
+        .args(["serve", "--address", "127.0.0.1", "--port", "0"])
+        .env("DUPLEX_FOO", "1");
+    let output = refused(command);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("unknown environment variable DUPLEX_FOO"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_bad_value_is_refused_naming_its_key() {
+    let mut command = duplex();
+    command.args([
+        "serve",
+        "--address",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--set",
+        "client.channel_limit=notanumber",
+    ]);
+    let output = refused(command);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("client.channel_limit"), "{stderr}");
+    assert!(stderr.contains("notanumber"), "{stderr}");
+
+    // A misspelt key, too.
+    let mut command = duplex();
+    command.args(["serve", "--port", "0", "--set", "client.chanel_limit=5"]);
+    let output = refused(command);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("client.chanel_limit"), "{stderr}");
+}
+
+/// Three connected clients; `signal` makes each receive 3001 "shutdown" (a code that asks
+/// SDKs to reconnect), and the server exits with 0 within its shutdown timeout.
+fn shutdown_on(signal: i32) {
+    let timeout = Duration::from_secs(4);
+    let mut served = Served::start(&[
+        "--set",
+        &format!("client.token.hmac_secret_key={SECRET}"),
+        "--set",
+        "shutdown.timeout=4s",
+    ]);
+    let tokens = [token("1"), token("2"), token("3")];
+    block_on(async {
+        let mut clients = Vec::new();
+        for token in &tokens {
+            let (client, reply) = Client::connect(&served, token).await;
+            reply.expect("connected");
+            clients.push(client);
+        }
+        served.signal(signal);
+        for (i, client) in clients.iter_mut().enumerate() {
+            assert_eq!(
+                client.closed().await,
+                (3001, "shutdown".to_owned()),
+                "client {i}"
+            );
+        }
+    });
+    let (code, took) = served.exit_within(timeout + Duration::from_secs(10));
+    assert_eq!(code, Some(0), "{}", served.stderr());
+    assert!(took <= timeout, "exited after {took:?}");
+    assert!(
+        served.stderr().contains("shutting down"),
+        "{}",
+        served.stderr()
+    );
+}
+
+#[test]
+fn sigterm_tells_every_client_to_reconnect_and_exits_cleanly() {
+    shutdown_on(libc::SIGTERM);
+}
+
+#[test]
+fn ctrl_c_tells_every_client_to_reconnect_and_exits_cleanly() {
+    shutdown_on(libc::SIGINT);
+}
+
+#[test]
+fn json_logs_are_one_object_per_line() {
+    let mut served = Served::start(&["--dev", "--log-format", "json"]);
+    assert_eq!(
+        http(served.addr, "GET", "/health", &[], ""),
+        (200, "{}".into())
+    );
+    served.signal(libc::SIGTERM);
+    let (code, _) = served.exit_within(Duration::from_secs(20));
+    assert_eq!(code, Some(0));
+    let stderr = served.stderr();
+    let events: Vec<Value> = stderr
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{line:?}: {e}")))
+        .collect();
+    let listening = events
+        .iter()
+        .find(|event| event["fields"]["address"].is_string())
+        .expect("a listening event");
+    assert_eq!(listening["level"], "INFO");
+    assert_eq!(
+        listening["fields"]["address"],
+        served.addr.to_string(),
+        "{listening}"
+    );
+    assert!(
+        events.iter().any(|event| event["level"] == "WARN"
+            && event["fields"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("DEVELOPMENT MODE"))),
+        "{stderr}"
+    );
+    assert!(events.iter().all(|event| event["timestamp"].is_string()));
+}
+
+/// `log.level` from the configuration sets how much is logged, unless the flags say
+/// otherwise: a person's `-q` wins over a file.
+#[test]
+fn the_configured_log_level_applies_unless_a_flag_overrides_it() {
+    let refusal_logged = |flags: &[&str]| {
+        let mut args = vec!["--set", "log.level=debug"];
+        args.extend_from_slice(flags);
+        let served = Served::start(&args);
+        block_on(async {
+            let (_client, reply) = Client::connect(&served, "").await;
+            assert_eq!(reply.map_err(|(code, _)| code), Err(3501));
+        });
+        // The session logs the refusal as it ends; give the line a moment to arrive.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if served
+                .stderr()
+                .contains("connection without a token refused")
+            {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    };
+    assert!(refusal_logged(&[]), "log.level=debug shows debug lines");
+    assert!(!refusal_logged(&["-q"]), "-q wins over log.level");
+}
+
+#[test]
+fn help_shows_examples() {
+    let run = common::run(&["serve", "--help"], "", common::QUICK);
+    assert_eq!(run.code(), 0);
+    for text in [
+        "Examples:",
+        "duplex serve --dev",
+        "duplex serve --config config.json",
+        "--log-format json",
+        "new Centrifuge('ws://localhost:8000/connection/websocket'",
+        "X-API-Key",
+    ] {
+        assert!(run.stdout.contains(text), "{text:?} in:\n{}", run.stdout);
+    }
+}
