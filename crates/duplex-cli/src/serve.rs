@@ -136,7 +136,8 @@ fn announce(config: &HubConfig, notices: Notices) {
             "DEVELOPMENT MODE (--dev or client.insecure): clients connect without a token and \
              every channel is open to them; never run this in production",
         );
-    } else if !config.client.token.is_configured() && !config.client.allow_anonymous_connect_without_token
+    } else if !config.client.token.is_configured()
+        && !config.client.allow_anonymous_connect_without_token
     {
         notices.warn(
             "no token key configured (client.token.hmac_secret_key, rsa_public_key, \

@@ -340,8 +340,6 @@ fn dev_mode_says_so_loudly_and_lets_a_client_in_without_a_token() {
 /// Centrifugo's insecure mode (`client.insecure`, which `--dev` sets) opens every channel to
 /// every client: subscribe, publish, presence and history, as `--dev`'s warning says.
 #[test]
-#[ignore = "hub: client.insecure only lets connections in; channels stay closed \
-            (duplex-hub session/subscribe.rs and session/commands.rs permission checks)"]
 fn dev_mode_opens_every_channel() {
     let served = Served::start(&["--dev"]);
     block_on(async {

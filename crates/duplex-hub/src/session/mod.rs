@@ -358,6 +358,10 @@ impl Session {
             if count > MAX_COMMANDS_PER_MESSAGE {
                 return Err(Disconnect::BAD_REQUEST);
             }
+            // The client's pong (an empty command) is not a command to count or limit.
+            if self.connected && command == Command::default() {
+                continue;
+            }
             self.node.metrics().command_received();
             if !self.rate.allow(Instant::now()) {
                 if command.id != 0 {
