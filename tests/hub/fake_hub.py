@@ -67,6 +67,33 @@ def verify(secret, token):
         return None
 
 
+FOSSIL_DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz~"
+
+
+def fossil_number(n):
+    out = ""
+    while True:
+        out = FOSSIL_DIGITS[n & 63] + out
+        n >>= 6
+        if not n:
+            return out
+
+
+def fossil_delta(source, target):
+    """The simplest valid fossil delta: copy the common prefix, insert the rest."""
+    prefix = 0
+    while prefix < min(len(source), len(target)) and source[prefix] == target[prefix]:
+        prefix += 1
+    out = (fossil_number(len(target)) + "\n").encode()
+    if prefix:
+        out += f"{fossil_number(prefix)}@0,".encode()
+    if prefix < len(target):
+        out += f"{fossil_number(len(target) - prefix)}:".encode() + target[prefix:]
+    padded = target + b"\0" * (-len(target) % 4)  # the checksum sums big-endian words
+    total = sum(int.from_bytes(padded[i:i + 4], "big") for i in range(0, len(padded), 4))
+    return out + fossil_number(total & 0xFFFFFFFF).encode() + b";"
+
+
 class Conn:
     def __init__(self, hub, ws, protobuf):
         self.hub, self.ws, self.protobuf = hub, ws, protobuf
@@ -74,6 +101,7 @@ class Conn:
         self.user = None
         self.info = None  # raw JSON bytes of the token's info claim
         self.channels = set()
+        self.deltas = {}  # channel -> the payload this delta subscriber last got (None: none)
 
     def client_info(self):
         d = {"user": self.user, "client": self.id}
@@ -165,8 +193,24 @@ class Hub:
         for cid in list(self.subs.get(channel, ())):
             c = self.conns.get(cid)
             if c:
-                await c.send([{"push": {"channel": channel, "pub": self.pub_dict(p, c.protobuf)}}])
+                d = self.pub_dict(p, c.protobuf)
+                if channel in c.deltas:
+                    d = self.delta_pub(d, raw, c, channel, ns.get("delta_publish"))
+                await c.send([{"push": {"channel": channel, "pub": d}}])
         return result
+
+    @staticmethod
+    def delta_pub(d, raw, conn, channel, deltas):
+        """A publication as a delta subscriber takes it: a fossil delta from the payload it
+        last got (the first whole); in JSON the bytes travel as a JSON string."""
+        prev = conn.deltas[channel]
+        data = raw
+        if deltas and prev is not None:
+            data = fossil_delta(prev, raw)
+            d["delta"] = True
+        conn.deltas[channel] = raw
+        d["data"] = base64.b64encode(data).decode() if conn.protobuf else data.decode()
+        return d
 
     def users_in(self, channel):
         return {self.conns[c].user for c in self.subs.get(channel, ()) if c in self.conns}
@@ -193,6 +237,7 @@ class Hub:
         before = self.users_in(channel)
         self.subs.get(channel, set()).discard(conn.id)
         conn.channels.discard(channel)
+        conn.deltas.pop(channel, None)
         if not self.subs.get(channel):
             self.subs.pop(channel, None)
         await self.join_leave(channel, conn, "leave", before)
@@ -242,7 +287,7 @@ class Hub:
                 claims = verify(self.secret, req.get("token", "")) if req.get("token") else None
                 if not claims or claims.get("channel") != ch or claims.get("sub") != conn.user:
                     raise Refusal(*PERMISSION_DENIED)
-            res = {}
+            res, missed = {}, []
             if ns.get("force_recovery"):
                 st = self.stream(ch)
                 res = {"recoverable": True, "positioned": True, "epoch": st["epoch"], "offset": st["top"]}
@@ -252,6 +297,11 @@ class Hub:
                     missed = [p for p in st["pubs"] if p["offset"] > since]
                     res.update(was_recovering=True, recovered=ok,
                                publications=[self.pub_dict(p, conn.protobuf) for p in missed])
+            if req.get("delta") == "fossil" and "fossil" in ns.get("allowed_delta_types", []):
+                res["delta"] = True
+                conn.deltas[ch] = None
+                for d, p in zip(res.get("publications", []), missed):
+                    self.delta_pub(d, p["data"], conn, ch, False)
             await self.add_sub(ch, conn)
             return {"subscribe": res}
         if "unsubscribe" in cmd:

@@ -16,7 +16,7 @@ const STEP_MS = 5000;
 export const CHECK_NAMES = [
   'connect', 'publish-from-client', 'api-publish-200', 'presence', 'history', 'join-leave',
   'private-refused', 'private-token', 'expired-token', 'token-refresh', 'recovery',
-  'user-presence', 'origin-refused',
+  'user-presence', 'delta', 'origin-refused',
 ];
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -448,6 +448,36 @@ export async function runChecks(env) {
     await leaves.none(300, 'a leave while the user still has a tab');
     tab2.disconnect();
     await leaves.next((x) => x.info.user === user, STEP_MS, 'leave after the last tab');
+  };
+
+  checks['delta'] = async () => {
+    // `delta:` publishes fossil deltas to subscribers that ask for them: the SDK gets the
+    // first payload whole and rebuilds every later one from the one before, so the
+    // application sees the documents exactly as published.
+    const { c } = await connectedClient(`${tag}-delta`);
+    const channel = ch('delta', 'doc');
+    const { sub, pubs } = await subscribedTo(c, channel, { delta: 'fossil' });
+    // Not public API: the one place the SDK keeps the reply's `delta: true`.
+    if (!sub._delta_negotiated) throw new Error('the subscribe reply did not say delta: true');
+    const doc = (seq) => ({
+      seq,
+      title: 'a document that changes a little between publications ✓',
+      rows: Array.from({ length: 10 }, (_, i) => ({ row: i, value: i === seq % 10 ? seq : i })),
+    });
+    const n = 5;
+    const offsets = [];
+    for (let i = 0; i < n; i++) {
+      const r = await env.api('publish', { channel, data: doc(i) });
+      offsets.push(Number(r && r.offset));
+    }
+    const got = await pubs.take(n, STEP_MS, 'delta publications');
+    checkSequence(got, 0, 'delta publications', offsets);
+    got.forEach((p, i) => expectEq(dec(p.data), doc(i), `publication ${i} rebuilt`));
+    const stats = sub.deltaStats();
+    expectEq([stats.numFullPayloads, stats.numDeltaPayloads], [1, n - 1],
+      '[whole, delta] payloads (the first whole, then deltas)');
+    await pubs.none(200, 'publications beyond the five');
+    await log(`info delta: ${stats.bytesReceived} bytes received for ${stats.bytesDecoded} decoded`);
   };
 
   checks['origin-refused'] = async () => {

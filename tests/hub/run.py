@@ -7,7 +7,7 @@
 1. setup.sh (Chromium, node_modules from package-lock.json, .venv) unless --no-setup;
 2. `cargo build --release -p duplex-cli` unless --no-build (or --binary PATH);
 3. a Centrifugo v6 JSON config in a temporary directory (random HMAC secret and API key,
-   namespaces chat / private / users, allowed origin = the page server below), a static server
+   namespaces chat / private / users / delta, allowed origin = the page server below), a static server
    for the browser page (the SDK's own bundle from node_modules/centrifuge/dist), and
    `duplex serve --config <file> --port <P>`, waited for through GET /health;
 4. the scenarios, one after another against that hub:
@@ -159,6 +159,11 @@ def hub_config(secret, api_key, origin):
         "force_push_join_leave": True, "allow_subscribe_for_client": True,
         "allow_presence_for_subscriber": True,
     }
+    delta = {  # fossil deltas for subscribers that negotiate them
+        "name": "delta", "history_size": 100, "history_ttl": "300s",
+        "allow_subscribe_for_client": True,
+        "delta_publish": True, "allowed_delta_types": ["fossil"],
+    }
     return {
         "client": {
             "token": {"hmac_secret_key": secret},
@@ -167,7 +172,7 @@ def hub_config(secret, api_key, origin):
             "recovery_max_publication_limit": 2000,
         },
         "http_api": {"key": api_key},
-        "channel": {"without_namespace": {}, "namespaces": [chat, private, users]},
+        "channel": {"without_namespace": {}, "namespaces": [chat, private, users, delta]},
     }
 
 
@@ -398,7 +403,7 @@ def self_test(runner, only):
     cfg = hub_config(secret, "key", "http://127.0.0.1:1")
     names = [ns["name"] for ns in cfg["channel"]["namespaces"]]
     chat = cfg["channel"]["namespaces"][0]
-    ok = (names == ["chat", "private", "users"] and json.loads(json.dumps(cfg)) == cfg
+    ok = (names == ["chat", "private", "users", "delta"] and json.loads(json.dumps(cfg)) == cfg
           and cfg["client"]["token"]["hmac_secret_key"] == secret
           and chat["history_size"] >= 1010 and chat["force_recovery"]
           and "allow_subscribe_for_client" not in cfg["channel"]["namespaces"][1]

@@ -1,13 +1,22 @@
 //! Who is subscribed to what on this node, and the fan-out of one publication to them.
 //!
 //! The table is sharded by channel name so publishers to different channels do not contend.
-//! A publication is encoded at most once per format (JSON, Protobuf) for the whole fan-out, and
-//! the same prepared frame goes to every subscriber's queue: no per-subscriber encode or copy.
+//! A publication is encoded at most once per format (JSON, Protobuf) and payload form (as
+//! published; whole or as a fossil delta for subscribers that negotiated deltas) for the whole
+//! fan-out, and the same prepared frame goes to every subscriber's queue: no per-subscriber
+//! encode or copy (see `frames`).
 //!
 //! A subscriber that is still recovering (its subscribe reply is being built from history)
 //! does not get live publications yet: they are kept in its entry and merged, by offset, once
 //! the reply is queued. That is how a publication made during a recovery is neither lost nor
 //! doubled.
+//!
+//! Deltas: while one of its subscribers takes them, a channel keeps its last payload, and the
+//! next publication goes to them as the fossil delta from it. A delta subscriber's first
+//! publication after subscribing is whole (its SDK has nothing to apply a delta to), and so
+//! are the ones merged after a recovery; from then on it holds the channel's previous payload.
+
+mod frames;
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
@@ -18,8 +27,10 @@ use bytes::Bytes;
 use crate::config::SlowConsumerPolicy;
 use crate::engine::{ClientInfo, Publication};
 use crate::protocol::{self, Encoding};
-use crate::session::{frame, Outbound, SessionHandle};
-use duplex::proto::PreparedFrame;
+use crate::session::{Outbound, SessionHandle};
+
+use frames::{encode_push, publication_push, Form, Frames, Payloads};
+pub(crate) use frames::{full_for_delta, protocol_info, protocol_publication};
 
 const SHARDS: usize = 32;
 
@@ -36,6 +47,9 @@ pub(crate) struct Channels {
 #[derive(Default)]
 pub(crate) struct Channel {
     subscribers: Vec<Subscriber>,
+    /// The payload of the channel's last publication, kept while a subscriber takes deltas: the
+    /// next publication is sent to them as the difference from it.
+    previous: Option<Bytes>,
 }
 
 /// One connection's subscription, as the fan-out sees it.
@@ -47,6 +61,19 @@ pub(crate) struct Subscriber {
     pub(crate) policy: SlowConsumerPolicy,
     /// Live publications that arrived while the subscribe reply was being built.
     recovering: Option<Vec<(Publication, Arc<str>)>>,
+    /// Set when the subscriber negotiated fossil deltas.
+    delta: Option<DeltaState>,
+}
+
+/// Where a delta subscriber stands.
+#[derive(Debug, Clone, Copy)]
+struct DeltaState {
+    /// Whether the namespace publishes deltas (`delta_publish`); if not, the subscriber still
+    /// takes payloads in the delta shape, all whole.
+    deltas: bool,
+    /// Whether it has had a publication since it subscribed: its SDK then holds the channel's
+    /// previous payload, which the next delta applies to. Until then it gets a whole one.
+    primed: bool,
 }
 
 impl Subscriber {
@@ -61,7 +88,36 @@ impl Subscriber {
             join_leave,
             policy,
             recovering: Some(Vec::new()),
+            delta: None,
         }
+    }
+
+    /// This subscriber negotiated fossil deltas; `deltas` if the namespace publishes them.
+    ///
+    /// A delta applies to the payload before it: one dropped on the way would corrupt every
+    /// later one. So such a subscriber is never silently dropped from: when its budget is spent
+    /// it is disconnected (and recovers), whatever the namespace's slow-consumer policy.
+    pub(crate) fn with_delta(mut self, deltas: bool) -> Self {
+        self.delta = Some(DeltaState {
+            deltas,
+            primed: false,
+        });
+        self.policy = SlowConsumerPolicy::Disconnect;
+        self
+    }
+
+    /// The form in which this subscriber takes the next publication.
+    fn form(&self, previous_known: bool) -> Form {
+        match self.delta {
+            None => Form::Plain,
+            Some(state) if state.deltas && state.primed && previous_known => Form::Delta,
+            Some(_) => Form::Full,
+        }
+    }
+
+    /// Whether the channel must keep its last payload for this subscriber.
+    fn wants_previous(&self) -> bool {
+        self.delta.is_some_and(|state| state.deltas)
     }
 }
 
@@ -70,27 +126,6 @@ impl Subscriber {
 pub(crate) struct FanOut {
     pub(crate) delivered: u64,
     pub(crate) dropped: u64,
-}
-
-/// The frames of one push, encoded lazily: once per format, only if someone needs it.
-///
-/// A payload that is not JSON cannot reach a JSON connection (its frame would not parse): such
-/// a subscriber is closed with 3506 "inappropriate protocol" rather than silently skipped.
-struct Encoded<'a> {
-    reply: &'a dyn Fn(Encoding) -> Option<Bytes>,
-    json: Option<Option<PreparedFrame>>,
-    protobuf: Option<Option<PreparedFrame>>,
-}
-
-impl Encoded<'_> {
-    fn get(&mut self, encoding: Encoding) -> Option<PreparedFrame> {
-        let slot = match encoding {
-            Encoding::Json => &mut self.json,
-            Encoding::Protobuf => &mut self.protobuf,
-        };
-        slot.get_or_insert_with(|| (self.reply)(encoding).map(|bytes| frame(encoding, bytes)))
-            .clone()
-    }
 }
 
 /// Closes a subscriber that cannot be sent a payload in its encoding.
@@ -132,6 +167,7 @@ impl Channels {
                     Arc::from(channel),
                     Channel {
                         subscribers: vec![subscriber],
+                        previous: None,
                     },
                 );
                 true
@@ -159,8 +195,8 @@ impl Channels {
 
     /// Ends a recovery: `queue_reply` queues the subscribe reply (under the channel's lock, so
     /// no live publication can overtake it), then every publication buffered meanwhile whose
-    /// offset is past `last_offset` follows it, in order. Returns false if the subscriber is
-    /// gone (unsubscribed or disconnected meanwhile).
+    /// offset is past `last_offset` follows it, in order (whole, for a delta subscriber).
+    /// Returns false if the subscriber is gone (unsubscribed or disconnected meanwhile).
     pub(crate) fn go_live(
         &self,
         channel: &str,
@@ -178,7 +214,9 @@ impl Channels {
         };
         queue_reply();
         let buffered = subscriber.recovering.take().unwrap_or_default();
+        let form = subscriber.form(false);
         let mut last = last_offset;
+        let mut delivered = false;
         for (publication, channel_name) in buffered {
             // Offset 0 means "no history": such publications cannot have been in the reply.
             if publication.offset != 0 && publication.offset <= last {
@@ -187,16 +225,23 @@ impl Channels {
             last = last.max(publication.offset);
             let session = &subscriber.session;
             let encoding = session.encoding();
-            match publication_frame(encoding, &channel_name, &publication) {
+            let wire = Payloads::new(&publication, None).publication(encoding, form);
+            match wire.and_then(|wire| publication_push(encoding, &channel_name, wire)) {
                 Some(bytes) => {
                     session.deliver(Outbound::publication(
                         channel_name.clone(),
-                        frame(encoding, bytes),
+                        crate::session::frame(encoding, bytes),
                         subscriber.policy,
                     ));
+                    delivered = true;
                 }
                 None => inappropriate(session),
             }
+        }
+        // The buffer held every publication since the subscriber was added, and the channel's
+        // previous payload is the last of them: the SDK now holds it too.
+        if let Some(state) = subscriber.delta.as_mut() {
+            state.primed = delivered;
         }
         true
     }
@@ -210,19 +255,22 @@ impl Channels {
         let Some(entry) = shard.get_mut(channel) else {
             return FanOut::default();
         };
-        let reply = |encoding: Encoding| publication_frame(encoding, &name, publication);
-        let mut encoded = Encoded {
-            reply: &reply,
-            json: None,
-            protobuf: None,
+        let previous = entry.previous.take();
+        let payloads = Payloads::new(publication, previous.as_ref());
+        let build = |encoding: Encoding, form: Form| {
+            publication_push(encoding, &name, payloads.publication(encoding, form)?)
         };
+        let frames = Frames::new(&build);
         let mut report = FanOut::default();
+        let mut keep_previous = false;
         for subscriber in &mut entry.subscribers {
+            keep_previous |= subscriber.wants_previous();
             if let Some(buffer) = subscriber.recovering.as_mut() {
                 buffer.push((publication.clone(), name.clone()));
                 continue;
             }
-            let Some(prepared) = encoded.get(subscriber.session.encoding()) else {
+            let form = subscriber.form(previous.is_some());
+            let Some(prepared) = frames.get(subscriber.session.encoding(), form) else {
                 inappropriate(&subscriber.session);
                 report.dropped += 1;
                 continue;
@@ -236,7 +284,13 @@ impl Channels {
             } else {
                 report.dropped += 1;
             }
+            // Whether or not this one was delivered: a delta subscriber's budget is never
+            // spent silently (see `Subscriber::with_delta`), so it is now closing or primed.
+            if let Some(state) = subscriber.delta.as_mut() {
+                state.primed = true;
+            }
         }
+        entry.previous = keep_previous.then(|| publication.data.clone());
         report
     }
 
@@ -263,11 +317,8 @@ impl Channels {
             };
             encode_push(encoding, push)
         };
-        let mut encoded = Encoded {
-            reply: &reply,
-            json: None,
-            protobuf: None,
-        };
+        let build = |encoding: Encoding, _: Form| reply(encoding);
+        let frames = Frames::new(&build);
         let mut report = FanOut::default();
         // A subscriber still recovering has not had its reply: a join would come before it.
         for subscriber in entry
@@ -275,7 +326,7 @@ impl Channels {
             .iter()
             .filter(|s| s.join_leave && s.recovering.is_none())
         {
-            let Some(prepared) = encoded.get(subscriber.session.encoding()) else {
+            let Some(prepared) = frames.get(subscriber.session.encoding(), Form::Plain) else {
                 inappropriate(&subscriber.session);
                 report.dropped += 1;
                 continue;
@@ -304,57 +355,4 @@ impl Channels {
         }
         all
     }
-}
-
-/// The engine's client info in the wire's shape.
-pub(crate) fn protocol_info(info: &ClientInfo) -> protocol::ClientInfo {
-    protocol::ClientInfo {
-        user: info.user.clone(),
-        client: info.client.clone(),
-        conn_info: info.conn_info.clone().unwrap_or_default(),
-        chan_info: info.chan_info.clone().unwrap_or_default(),
-    }
-}
-
-/// The engine's publication in the wire's shape.
-pub(crate) fn protocol_publication(publication: &Publication) -> protocol::Publication {
-    protocol::Publication {
-        data: publication.data.clone(),
-        info: publication.info.as_ref().map(protocol_info),
-        offset: publication.offset,
-        tags: publication
-            .tags
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
-        ..Default::default()
-    }
-}
-
-/// One push, encoded as a whole frame of its own; `None` if its payload cannot be written in
-/// this encoding (binary data to a JSON connection).
-pub(crate) fn encode_push(encoding: Encoding, push: protocol::Push) -> Option<Bytes> {
-    let reply = protocol::Reply {
-        push: Some(push),
-        ..Default::default()
-    };
-    let mut out = Vec::with_capacity(64);
-    protocol::encode_reply(encoding, &reply, &mut out).ok()?;
-    Some(Bytes::from(out))
-}
-
-/// The frame of a publication push.
-pub(crate) fn publication_frame(
-    encoding: Encoding,
-    channel: &str,
-    publication: &Publication,
-) -> Option<Bytes> {
-    encode_push(
-        encoding,
-        protocol::Push {
-            channel: channel.to_owned(),
-            r#pub: Some(protocol_publication(publication)),
-            ..Default::default()
-        },
-    )
 }

@@ -8,14 +8,18 @@
 //! and the buffered publications past the last offset in it follow, under the channel's lock
 //! (see `node::channels`). A client gets every publication it missed, once and in order, or
 //! `recovered: false` with the current position — never a silent gap.
+//!
+//! Deltas: a client that asks for `fossil` in a namespace whose `allowed_delta_types` has it
+//! gets `delta: true` in the reply, and its payloads in the delta shape (see
+//! `node::channels`); recovered publications in the reply are whole.
 
 use bytes::Bytes;
 
 use crate::auth::TokenError;
 use crate::codes::{Disconnect, Error, Unsubscribe};
-use crate::config::ChannelOptions;
+use crate::config::{ChannelOptions, DeltaType};
 use crate::engine::{ClientInfo, EngineError, HistoryQuery, StreamPosition};
-use crate::node::channels::{protocol_publication, Subscriber};
+use crate::node::channels::{full_for_delta, protocol_publication, Subscriber};
 use crate::protocol::{
     Push, Reply, SubRefreshRequest, SubRefreshResult, Subscribe, SubscribeRequest, SubscribeResult,
     UnsubscribeRequest, UnsubscribeResult,
@@ -31,6 +35,8 @@ struct Wants {
     recoverable: bool,
     positioned: bool,
     join_leave: bool,
+    /// The client takes fossil deltas (`delta: "fossil"`).
+    delta: bool,
 }
 
 /// What a token or a callback granted the subscriber.
@@ -118,6 +124,7 @@ impl Session {
             recoverable: request.recoverable,
             positioned: request.positioned,
             join_leave: request.join_leave,
+            delta: request.delta == "fossil",
         };
         let (result, join) = match self
             .join_channel(&channel, &options, grant, wants, false)
@@ -168,8 +175,14 @@ impl Session {
                 || (options.allow_positioning && wants.positioned));
         let push_join_leave =
             options.join_leave && (options.force_push_join_leave || wants.join_leave);
-        let subscriber =
+        // Deltas are negotiated, not imposed: an SDK that did not ask, or a namespace that does
+        // not allow them, gets payloads as published (and `delta` false in the reply).
+        let delta = wants.delta && options.allowed_delta_types.contains(&DeltaType::Fossil);
+        let mut subscriber =
             Subscriber::recovering(self.handle.clone(), push_join_leave, options.slow_consumer);
+        if delta {
+            subscriber = subscriber.with_delta(options.delta_publish);
+        }
         if node.channels().add(channel, subscriber) {
             if let Err(error) = node.broker().subscribe(channel).await {
                 tracing::warn!(%channel, "broker subscribe failed: {error}");
@@ -216,6 +229,7 @@ impl Session {
             positioned,
             data: grant.data.unwrap_or_default(),
             was_recovering: wants.recover_since.is_some(),
+            delta,
             ..Default::default()
         };
         if let Some(at) = grant.expires_at {
@@ -234,8 +248,16 @@ impl Session {
                     };
                     match node.broker().history(channel, &query, &stream).await {
                         Ok(page) if page.publications.len() <= limit => {
-                            result.publications =
-                                page.publications.iter().map(protocol_publication).collect();
+                            // Whole, in the shape a delta subscriber's SDK decodes.
+                            let encoding = self.handle.encoding();
+                            result.publications = if delta {
+                                page.publications
+                                    .iter()
+                                    .map(|p| full_for_delta(encoding, p))
+                                    .collect()
+                            } else {
+                                page.publications.iter().map(protocol_publication).collect()
+                            };
                             result.recovered = true;
                             Some(page.position)
                         }
@@ -305,6 +327,7 @@ impl Session {
             recoverable: true,
             positioned: true,
             join_leave: false,
+            delta: false,
         };
         self.join_channel(&request.channel, &options, grant, wants, true)
             .await
