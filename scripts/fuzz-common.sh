@@ -9,7 +9,8 @@
 
 CARGO_FUZZ_VERSION=0.13.2
 FUZZ_TARGETS=(frame_server frame_client handshake_request handshake_response close_payload
-  utf8_split deflate_roundtrip http_client hub_commands)
+  utf8_split deflate_roundtrip http_client hub_commands hub_api_requests hub_tokens
+  fossil_apply hub_config)
 FUZZ_SANITIZER="${FUZZ_SANITIZER:-none}"
 FUZZ_TARGET_DIR="fuzz/target/sanitizer-$FUZZ_SANITIZER"
 
@@ -39,5 +40,8 @@ fuzz_dict() {
     http_client) echo "fuzz/dictionaries/http_client.dict" ;;
     frame_* | deflate_roundtrip | utf8_split | close_payload) echo "fuzz/dictionaries/websocket.dict" ;;
     hub_commands) echo "fuzz/dictionaries/hub_json.dict" ;;
+    hub_api_requests) echo "fuzz/dictionaries/hub_api.dict" ;;
+    hub_tokens) echo "fuzz/dictionaries/hub_tokens.dict" ;;
+    hub_config) echo "fuzz/dictionaries/hub_config.dict" ;;
   esac
 }

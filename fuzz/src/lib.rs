@@ -1,6 +1,8 @@
 //! The bodies of the fuzz targets over `duplex-proto`, over the HTTP that `duplex`'s client
-//! parses itself ([`http_client`]), and over duplex-hub's client-protocol frames
-//! ([`hub_commands`]), one module per target.
+//! parses itself ([`http_client`]), and over duplex-hub's parsers of outside input: client
+//! protocol frames ([`hub_commands`]), server API requests ([`hub_api_requests`]), tokens
+//! ([`hub_tokens`]), fossil deltas ([`fossil_apply`]) and configuration text
+//! ([`hub_config`]), one module per target.
 //!
 //! They live in a library, not in the `fuzz_targets/` binaries, so that the same code runs
 //! under libFuzzer (`cargo fuzz run TARGET`) and in the plain corpus replay test
@@ -14,11 +16,15 @@
 
 pub mod close_payload;
 pub mod deflate_roundtrip;
+pub mod fossil_apply;
 pub mod frames;
 pub mod handshake_request;
 pub mod handshake_response;
 pub mod http_client;
+pub mod hub_api_requests;
 pub mod hub_commands;
+pub mod hub_config;
+pub mod hub_tokens;
 pub mod input;
 pub mod utf8_split;
 
@@ -36,4 +42,8 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("deflate_roundtrip", deflate_roundtrip::run),
     ("http_client", http_client::run),
     ("hub_commands", hub_commands::run),
+    ("hub_api_requests", hub_api_requests::run),
+    ("hub_tokens", hub_tokens::run),
+    ("fossil_apply", fossil_apply::run),
+    ("hub_config", hub_config::run),
 ];
