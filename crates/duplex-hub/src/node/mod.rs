@@ -51,6 +51,8 @@ pub(crate) struct Node {
     metrics: Metrics,
     next_session: AtomicU64,
     sessions: Mutex<Sessions>,
+    /// The WebSocket policy of every connection.
+    websocket: duplex::ServerBuilder,
     /// A random name for this node, reported by `info`.
     name: String,
     started: std::time::Instant,
@@ -71,6 +73,7 @@ impl Node {
         handler: Arc<dyn Handler>,
     ) -> Arc<Node> {
         Arc::new(Node {
+            websocket: crate::transport::websocket::server_builder(&config),
             config: Arc::new(config),
             engine,
             channels: Channels::new(),
@@ -94,6 +97,10 @@ impl Node {
 
     pub(crate) fn config(&self) -> &HubConfig {
         &self.config
+    }
+
+    pub(crate) fn websocket_server(&self) -> &duplex::ServerBuilder {
+        &self.websocket
     }
 
     pub(crate) fn channels(&self) -> &Channels {

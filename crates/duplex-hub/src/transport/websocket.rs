@@ -2,9 +2,6 @@
 //! Protobuf when the client offers the `centrifuge-protobuf` subprotocol), and the upgrade
 //! into a session.
 //!
-//! The hub sends its own pings (`{}` in the client protocol, which the SDKs answer and time
-//! out on), so the WebSocket layer's pings and idle timeout are off; its send queue limit sits
-//! above the hub's outbound budget, which decides first.
 
 use std::sync::Arc;
 
@@ -34,24 +31,41 @@ pub(crate) async fn handler(State(node): State<Arc<Node>>, upgrade: WebSocketUpg
     } else {
         Encoding::Json
     };
-    let limits = &node.config().client;
+    upgrade
+        .server(node.websocket_server().clone())
+        .on_upgrade(move |ws| async move {
+            // The session gets a task of its own: the upgrade's task, with the handshake's
+            // state in it, ends here instead of living as long as the connection.
+            let (reader, writer) = ws.split();
+            tokio::spawn(session::run(node, reader, writer, encoding));
+        })
+}
+
+/// The WebSocket policy every hub connection shares (one allocation, not one per upgrade).
+///
+/// The hub sends its own pings (`{}` in the client protocol, which the SDKs answer and time
+/// out on), so the WebSocket layer's pings and idle timeout are off; its send queue limit sits
+/// above the hub's outbound budget, which decides first. The Protobuf subprotocol is chosen
+/// when offered; JSON clients offer none.
+pub(crate) fn server_builder(config: &crate::config::HubConfig) -> duplex::ServerBuilder {
     let options = Options::default()
         .ping_interval(None)
         .idle_timeout(None)
-        .max_buffered(limits.queue_max_size.saturating_mul(2).max(1 << 20))
+        .max_buffered(config.client.queue_max_size.saturating_mul(2).max(1 << 20))
         .slow_consumer(SlowConsumer::Drop);
-    let size_limit = node.config().websocket.message_size_limit;
-    let config = duplex::proto::Config::default()
+    let size_limit = config.websocket.message_size_limit;
+    let limits = duplex::proto::Config::default()
         .max_message_size(size_limit)
         .max_frame_size(size_limit);
-    let mut upgrade = upgrade.options(options).config(config);
-    if encoding == Encoding::Protobuf {
-        upgrade = upgrade.protocols([PROTOBUF_SUBPROTOCOL]);
+    let builder = duplex::ServerBuilder::new()
+        .options(options)
+        .config(limits)
+        .protocols([PROTOBUF_SUBPROTOCOL]);
+    // `client.connection_limit`: past it, new connections get 503 with Retry-After.
+    match config.client.connection_limit {
+        0 => builder,
+        limit => builder.max_connections(limit),
     }
-    upgrade.on_upgrade(move |ws| async move {
-        let (reader, writer) = ws.split();
-        session::run(node, reader, writer, encoding).await;
-    })
 }
 
 /// Whether a browser page from `origin` may connect. The allowlist takes exact origins and
