@@ -64,7 +64,7 @@ impl Metrics {
         let latency: Latency = Family::new_with_constructor(latency_histogram);
         registry.register(
             "connections",
-            "Client connections open",
+            "WebSocket connections open, connected or still before their connect command",
             connections.clone(),
         );
         registry.register(
