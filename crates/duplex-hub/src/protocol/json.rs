@@ -10,10 +10,17 @@
 //! Decoding goes through serde (derived on the message types) with the helpers at the end of
 //! this file: raw JSON kept as the bytes, 64-bit integers as numbers or strings, and `null`
 //! taken as the zero value.
+//!
+//! Both directions are chosen per field type by [`Field`], and [`message!`] declares a message
+//! from its field list once, so a field's wire name, order, encoding and decoding cannot drift
+//! apart between the struct, its writer and its reader.
 
 use std::collections::BTreeMap;
+use std::fmt::Display;
+use std::str::FromStr;
 
 use bytes::Bytes;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 
 use super::EncodeError;
@@ -23,6 +30,203 @@ pub trait WriteJson {
     /// Appends `{...}` to `out`. On error `out` may hold a partial object; the frame writer
     /// truncates it.
     fn write_json(&self, out: &mut Vec<u8>) -> Result<(), EncodeError>;
+}
+
+/// Declares a protocol message: the struct (a prost message deserialized by serde, every
+/// field through [`Field::read`]) and its [`WriteJson`], which writes the fields in the order
+/// listed (client.proto's) under their Rust names (`r#pub` as `pub`), zero values left out.
+///
+/// The caller gives the struct's doc and its other derives, and for each field its doc and
+/// `#[prost(...)]` attribute.
+macro_rules! message {
+    (
+        $(#[$attr:meta])*
+        pub struct $name:ident {
+            $(
+                $(#[doc = $doc:literal])*
+                #[prost($($prost:tt)*)]
+                pub $field:ident: $ty:ty,
+            )*
+        }
+    ) => {
+        $(#[$attr])*
+        #[derive(::prost::Message, ::serde::Deserialize)]
+        #[serde(default)]
+        pub struct $name {
+            $(
+                $(#[doc = $doc])*
+                #[prost($($prost)*)]
+                #[serde(deserialize_with = "crate::protocol::json::Field::read")]
+                pub $field: $ty,
+            )*
+        }
+
+        impl $crate::protocol::json::WriteJson for $name {
+            fn write_json(
+                &self,
+                out: &mut ::std::vec::Vec<u8>,
+            ) -> ::std::result::Result<(), $crate::protocol::EncodeError> {
+                #[allow(unused_mut)]
+                let mut object = $crate::protocol::json::Object::new(out);
+                $(
+                    $crate::protocol::json::Field::write(
+                        &self.$field,
+                        &mut object,
+                        $crate::protocol::json::field_name(stringify!($field)),
+                    )?;
+                )*
+                object.finish()
+            }
+        }
+    };
+}
+pub(crate) use message;
+
+/// The JSON key of a field: its Rust name, without the `r#` a keyword needs (as serde does).
+pub(crate) fn field_name(ident: &'static str) -> &'static str {
+    ident.strip_prefix("r#").unwrap_or(ident)
+}
+
+/// How one field type goes to and comes from Centrifugo's JSON.
+pub(crate) trait Field: Sized {
+    /// Appends `"name":value` to `object`, unless the value is its type's zero value.
+    fn write(&self, object: &mut Object<'_>, name: &'static str) -> Result<(), EncodeError>;
+
+    /// Reads the value, `null` taken as the zero value.
+    fn read<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error>;
+}
+
+impl Field for u32 {
+    fn write(&self, object: &mut Object<'_>, name: &'static str) -> Result<(), EncodeError> {
+        object.uint(name, *self);
+        Ok(())
+    }
+
+    fn read<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        or_default(d)
+    }
+}
+
+impl Field for u64 {
+    fn write(&self, object: &mut Object<'_>, name: &'static str) -> Result<(), EncodeError> {
+        object.uint(name, *self);
+        Ok(())
+    }
+
+    fn read<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        lenient(d)
+    }
+}
+
+impl Field for i32 {
+    fn write(&self, object: &mut Object<'_>, name: &'static str) -> Result<(), EncodeError> {
+        object.int(name, *self);
+        Ok(())
+    }
+
+    fn read<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        or_default(d)
+    }
+}
+
+impl Field for i64 {
+    fn write(&self, object: &mut Object<'_>, name: &'static str) -> Result<(), EncodeError> {
+        object.int(name, *self);
+        Ok(())
+    }
+
+    fn read<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        lenient(d)
+    }
+}
+
+impl Field for bool {
+    fn write(&self, object: &mut Object<'_>, name: &'static str) -> Result<(), EncodeError> {
+        object.bool(name, *self);
+        Ok(())
+    }
+
+    fn read<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        or_default(d)
+    }
+}
+
+impl Field for String {
+    fn write(&self, object: &mut Object<'_>, name: &'static str) -> Result<(), EncodeError> {
+        object.str(name, self);
+        Ok(())
+    }
+
+    fn read<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        or_default(d)
+    }
+}
+
+/// Every `bytes` field of the protocol is a payload: raw JSON text on JSON connections.
+impl Field for Bytes {
+    fn write(&self, object: &mut Object<'_>, name: &'static str) -> Result<(), EncodeError> {
+        object.raw(name, self)
+    }
+
+    fn read<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        raw(d)
+    }
+}
+
+/// An optional message: left out when absent.
+impl<T: WriteJson + DeserializeOwned> Field for Option<T> {
+    fn write(&self, object: &mut Object<'_>, name: &'static str) -> Result<(), EncodeError> {
+        match self {
+            Some(value) => object.value(name, |out| value.write_json(out)),
+            None => Ok(()),
+        }
+    }
+
+    fn read<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Option::deserialize(d)
+    }
+}
+
+/// A repeated message: a JSON array.
+impl<T: WriteJson + DeserializeOwned> Field for Vec<T> {
+    fn write(&self, object: &mut Object<'_>, name: &'static str) -> Result<(), EncodeError> {
+        object.seq(name, *b"[]", self, |out, value| value.write_json(out))
+    }
+
+    fn read<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        or_default(d)
+    }
+}
+
+/// A map of messages: a JSON object.
+impl<T: WriteJson + DeserializeOwned> Field for BTreeMap<String, T> {
+    fn write(&self, object: &mut Object<'_>, name: &'static str) -> Result<(), EncodeError> {
+        object.seq(name, *b"{}", self, |out, (key, value)| {
+            write_str(out, key);
+            out.push(b':');
+            value.write_json(out)
+        })
+    }
+
+    fn read<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        or_default(d)
+    }
+}
+
+/// A map of strings (headers, tags): a JSON object.
+impl Field for BTreeMap<String, String> {
+    fn write(&self, object: &mut Object<'_>, name: &'static str) -> Result<(), EncodeError> {
+        object.seq(name, *b"{}", self, |out, (key, value)| {
+            write_str(out, key);
+            out.push(b':');
+            write_str(out, value);
+            Ok(())
+        })
+    }
+
+    fn read<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        or_default(d)
+    }
 }
 
 /// Writes one JSON object, leaving out zero values. `finish` closes it.
@@ -48,16 +252,25 @@ impl<'a> Object<'a> {
         self.out.extend_from_slice(b"\":");
     }
 
-    pub(crate) fn uint(&mut self, name: &str, value: impl Into<u64>) -> &mut Self {
+    /// Writes `"name":` and then the value, by `write_value`.
+    fn value(
+        &mut self,
+        name: &str,
+        write_value: impl FnOnce(&mut Vec<u8>) -> Result<(), EncodeError>,
+    ) -> Result<(), EncodeError> {
+        self.key(name);
+        write_value(self.out)
+    }
+
+    pub(crate) fn uint(&mut self, name: &str, value: impl Into<u64>) {
         let value = value.into();
         if value != 0 {
             self.key(name);
             write_u64(self.out, value);
         }
-        self
     }
 
-    pub(crate) fn int(&mut self, name: &str, value: impl Into<i64>) -> &mut Self {
+    pub(crate) fn int(&mut self, name: &str, value: impl Into<i64>) {
         let value = value.into();
         if value != 0 {
             self.key(name);
@@ -66,121 +279,67 @@ impl<'a> Object<'a> {
             }
             write_u64(self.out, value.unsigned_abs());
         }
-        self
     }
 
-    pub(crate) fn bool(&mut self, name: &str, value: bool) -> &mut Self {
+    pub(crate) fn bool(&mut self, name: &str, value: bool) {
         if value {
             self.key(name);
             self.out.extend_from_slice(b"true");
         }
-        self
     }
 
-    pub(crate) fn str(&mut self, name: &str, value: &str) -> &mut Self {
+    pub(crate) fn str(&mut self, name: &str, value: &str) {
         if !value.is_empty() {
             self.key(name);
             write_str(self.out, value);
         }
-        self
     }
 
     /// A payload field: its bytes are JSON text and go in as they are.
-    pub(crate) fn raw(
-        &mut self,
-        name: &'static str,
-        value: &Bytes,
-    ) -> Result<&mut Self, EncodeError> {
-        if !value.is_empty() {
-            if !is_json(value) {
-                return Err(EncodeError::NotJson { field: name });
-            }
-            self.key(name);
-            // Whitespace around and line breaks within valid JSON are insignificant, but a
-            // line break would split the frame for SDKs that read newline-delimited replies
-            // line by line: drop them, so the bytes decode back to exactly what was written.
-            let value = value.trim_ascii();
-            if value.contains(&b'\n') {
-                self.out
-                    .extend(value.iter().copied().filter(|&b| b != b'\n'));
-            } else {
-                self.out.extend_from_slice(value);
-            }
+    pub(crate) fn raw(&mut self, name: &'static str, value: &Bytes) -> Result<(), EncodeError> {
+        if value.is_empty() {
+            return Ok(());
         }
-        Ok(self)
+        if !is_json(value) {
+            return Err(EncodeError::NotJson { field: name });
+        }
+        self.key(name);
+        // Whitespace around and line breaks within valid JSON are insignificant, but a line
+        // break would split the frame for SDKs that read newline-delimited replies line by
+        // line: drop them, so the bytes decode back to exactly what was written.
+        let value = value.trim_ascii();
+        if value.contains(&b'\n') {
+            self.out
+                .extend(value.iter().copied().filter(|&b| b != b'\n'));
+        } else {
+            self.out.extend_from_slice(value);
+        }
+        Ok(())
     }
 
-    pub(crate) fn msg<T: WriteJson>(
+    /// An array (`brackets` `[]`) or object (`{}`) of `items`, each written by `write_item`;
+    /// left out when there are none.
+    fn seq<I: IntoIterator>(
         &mut self,
         name: &str,
-        value: Option<&T>,
-    ) -> Result<&mut Self, EncodeError> {
-        if let Some(value) = value {
-            self.key(name);
-            value.write_json(self.out)?;
+        [open, close]: [u8; 2],
+        items: I,
+        mut write_item: impl FnMut(&mut Vec<u8>, I::Item) -> Result<(), EncodeError>,
+    ) -> Result<(), EncodeError> {
+        let mut items = items.into_iter().peekable();
+        if items.peek().is_none() {
+            return Ok(());
         }
-        Ok(self)
-    }
-
-    pub(crate) fn list<T: WriteJson>(
-        &mut self,
-        name: &str,
-        values: &[T],
-    ) -> Result<&mut Self, EncodeError> {
-        if !values.is_empty() {
-            self.key(name);
-            self.out.push(b'[');
-            for (i, value) in values.iter().enumerate() {
-                if i > 0 {
-                    self.out.push(b',');
-                }
-                value.write_json(self.out)?;
+        self.key(name);
+        self.out.push(open);
+        for (i, item) in items.enumerate() {
+            if i > 0 {
+                self.out.push(b',');
             }
-            self.out.push(b']');
+            write_item(self.out, item)?;
         }
-        Ok(self)
-    }
-
-    pub(crate) fn map<T: WriteJson>(
-        &mut self,
-        name: &str,
-        values: &BTreeMap<String, T>,
-    ) -> Result<&mut Self, EncodeError> {
-        if !values.is_empty() {
-            self.key(name);
-            self.out.push(b'{');
-            for (i, (key, value)) in values.iter().enumerate() {
-                if i > 0 {
-                    self.out.push(b',');
-                }
-                write_str(self.out, key);
-                self.out.push(b':');
-                value.write_json(self.out)?;
-            }
-            self.out.push(b'}');
-        }
-        Ok(self)
-    }
-
-    pub(crate) fn string_map(
-        &mut self,
-        name: &str,
-        values: &BTreeMap<String, String>,
-    ) -> &mut Self {
-        if !values.is_empty() {
-            self.key(name);
-            self.out.push(b'{');
-            for (i, (key, value)) in values.iter().enumerate() {
-                if i > 0 {
-                    self.out.push(b',');
-                }
-                write_str(self.out, key);
-                self.out.push(b':');
-                write_str(self.out, value);
-            }
-            self.out.push(b'}');
-        }
-        self
+        self.out.push(close);
+        Ok(())
     }
 
     pub(crate) fn finish(&mut self) -> Result<(), EncodeError> {
@@ -267,19 +426,16 @@ enum NumberOrString<T> {
     String(String),
 }
 
-/// Deserializes a `uint64`: a number, or a decimal string as protobuf's canonical JSON has it.
-pub(crate) fn u64_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
-    match Option::<NumberOrString<u64>>::deserialize(d)? {
-        None => Ok(0),
-        Some(NumberOrString::Number(n)) => Ok(n),
-        Some(NumberOrString::String(s)) => s.parse().map_err(serde::de::Error::custom),
-    }
-}
-
-/// Deserializes an `int64`: a number, or a decimal string as protobuf's canonical JSON has it.
-pub(crate) fn i64_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
-    match Option::<NumberOrString<i64>>::deserialize(d)? {
-        None => Ok(0),
+/// Deserializes a 64-bit integer: a number, or a decimal string as protobuf's canonical JSON
+/// has it.
+fn lenient<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + FromStr + Default,
+    T::Err: Display,
+{
+    match Option::<NumberOrString<T>>::deserialize(d)? {
+        None => Ok(T::default()),
         Some(NumberOrString::Number(n)) => Ok(n),
         Some(NumberOrString::String(s)) => s.parse().map_err(serde::de::Error::custom),
     }
@@ -302,15 +458,30 @@ mod tests {
     fn integers_are_plain_numbers() {
         let mut out = Vec::new();
         let mut obj = Object::new(&mut out);
-        obj.uint("a", u64::MAX)
-            .int("b", i64::MIN)
-            .int("c", -5i64)
-            .uint("zero", 0u32);
+        obj.uint("a", u64::MAX);
+        obj.int("b", i64::MIN);
+        obj.int("c", -5i64);
+        obj.uint("zero", 0u32);
         obj.finish().expect("finish");
         assert_eq!(
             out,
             br#"{"a":18446744073709551615,"b":-9223372036854775808,"c":-5}"#
         );
+    }
+
+    #[test]
+    fn keyword_fields_drop_their_raw_prefix() {
+        assert_eq!(field_name("r#pub"), "pub");
+        assert_eq!(field_name("channel"), "channel");
+    }
+
+    #[test]
+    fn int64_fields_read_numbers_strings_and_null() {
+        let read = |text: &str| i64::read(&mut serde_json::Deserializer::from_str(text));
+        assert_eq!(read("-5").ok(), Some(-5));
+        assert_eq!(read("\"-9223372036854775808\"").ok(), Some(i64::MIN));
+        assert_eq!(read("null").ok(), Some(0));
+        assert!(read("\"5x\"").is_err());
     }
 
     #[test]

@@ -7,197 +7,125 @@
 //! score, version, ...) are not implemented.
 
 use bytes::Bytes;
-use serde::Deserialize;
 use std::collections::BTreeMap;
 
-use super::json::{self, Object, WriteJson};
+use super::json::message;
 use super::reply::SubscribeResult;
-use super::EncodeError;
 
-/// A push from the server: one of the optional fields is set.
-#[derive(Clone, PartialEq, prost::Message, Deserialize)]
-#[serde(default)]
-pub struct Push {
-    /// The channel the push is about (empty for connection-level pushes).
-    #[prost(string, tag = "2")]
-    #[serde(deserialize_with = "json::or_default")]
-    pub channel: String,
-    /// A publication in the channel.
-    #[prost(message, optional, tag = "4")]
-    pub r#pub: Option<Publication>,
-    /// A client joined the channel.
-    #[prost(message, optional, tag = "5")]
-    pub join: Option<Join>,
-    /// A client left the channel.
-    #[prost(message, optional, tag = "6")]
-    pub leave: Option<Leave>,
-    /// The server unsubscribed this client from the channel.
-    #[prost(message, optional, tag = "7")]
-    pub unsubscribe: Option<Unsubscribe>,
-    /// An async message to this connection (no channel).
-    #[prost(message, optional, tag = "8")]
-    pub message: Option<Message>,
-    /// The server subscribed this client to the channel.
-    #[prost(message, optional, tag = "9")]
-    pub subscribe: Option<Subscribe>,
-    /// Connect result for unidirectional transports.
-    #[prost(message, optional, tag = "10")]
-    pub connect: Option<Connect>,
-    /// Disconnect advice for transports without close codes.
-    #[prost(message, optional, tag = "11")]
-    pub disconnect: Option<Disconnect>,
-    /// The connection's expiry changed (a server-side refresh).
-    #[prost(message, optional, tag = "12")]
-    pub refresh: Option<Refresh>,
-}
-
-impl WriteJson for Push {
-    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-        Object::new(out)
-            .str("channel", &self.channel)
-            .msg("pub", self.r#pub.as_ref())?
-            .msg("join", self.join.as_ref())?
-            .msg("leave", self.leave.as_ref())?
-            .msg("unsubscribe", self.unsubscribe.as_ref())?
-            .msg("message", self.message.as_ref())?
-            .msg("subscribe", self.subscribe.as_ref())?
-            .msg("connect", self.connect.as_ref())?
-            .msg("disconnect", self.disconnect.as_ref())?
-            .msg("refresh", self.refresh.as_ref())?
-            .finish()
+message! {
+    /// A push from the server: one of the optional fields is set.
+    #[derive(Clone, PartialEq)]
+    pub struct Push {
+        /// The channel the push is about (empty for connection-level pushes).
+        #[prost(string, tag = "2")]
+        pub channel: String,
+        /// A publication in the channel.
+        #[prost(message, optional, tag = "4")]
+        pub r#pub: Option<Publication>,
+        /// A client joined the channel.
+        #[prost(message, optional, tag = "5")]
+        pub join: Option<Join>,
+        /// A client left the channel.
+        #[prost(message, optional, tag = "6")]
+        pub leave: Option<Leave>,
+        /// The server unsubscribed this client from the channel.
+        #[prost(message, optional, tag = "7")]
+        pub unsubscribe: Option<Unsubscribe>,
+        /// An async message to this connection (no channel).
+        #[prost(message, optional, tag = "8")]
+        pub message: Option<Message>,
+        /// The server subscribed this client to the channel.
+        #[prost(message, optional, tag = "9")]
+        pub subscribe: Option<Subscribe>,
+        /// Connect result for unidirectional transports.
+        #[prost(message, optional, tag = "10")]
+        pub connect: Option<Connect>,
+        /// Disconnect advice for transports without close codes.
+        #[prost(message, optional, tag = "11")]
+        pub disconnect: Option<Disconnect>,
+        /// The connection's expiry changed (a server-side refresh).
+        #[prost(message, optional, tag = "12")]
+        pub refresh: Option<Refresh>,
     }
 }
 
-/// Who a connection is: in presence results, join/leave pushes and client publications.
-#[derive(Clone, PartialEq, Eq, prost::Message, Deserialize)]
-#[serde(default)]
-pub struct ClientInfo {
-    /// The user ID (empty for anonymous connections).
-    #[prost(string, tag = "1")]
-    #[serde(deserialize_with = "json::or_default")]
-    pub user: String,
-    /// The connection ID.
-    #[prost(string, tag = "2")]
-    #[serde(deserialize_with = "json::or_default")]
-    pub client: String,
-    /// Connection info from the token's `info` claim (raw JSON on JSON connections).
-    #[prost(bytes = "bytes", tag = "3")]
-    #[serde(deserialize_with = "json::raw")]
-    pub conn_info: Bytes,
-    /// Channel info from the subscription token (raw JSON on JSON connections).
-    #[prost(bytes = "bytes", tag = "4")]
-    #[serde(deserialize_with = "json::raw")]
-    pub chan_info: Bytes,
-}
-
-impl WriteJson for ClientInfo {
-    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-        Object::new(out)
-            .str("user", &self.user)
-            .str("client", &self.client)
-            .raw("conn_info", &self.conn_info)?
-            .raw("chan_info", &self.chan_info)?
-            .finish()
+message! {
+    /// Who a connection is: in presence results, join/leave pushes and client publications.
+    #[derive(Clone, PartialEq, Eq)]
+    pub struct ClientInfo {
+        /// The user ID (empty for anonymous connections).
+        #[prost(string, tag = "1")]
+        pub user: String,
+        /// The connection ID.
+        #[prost(string, tag = "2")]
+        pub client: String,
+        /// Connection info from the token's `info` claim (raw JSON on JSON connections).
+        #[prost(bytes = "bytes", tag = "3")]
+        pub conn_info: Bytes,
+        /// Channel info from the subscription token (raw JSON on JSON connections).
+        #[prost(bytes = "bytes", tag = "4")]
+        pub chan_info: Bytes,
     }
 }
 
-/// A publication in a channel.
-#[derive(Clone, PartialEq, prost::Message, Deserialize)]
-#[serde(default)]
-pub struct Publication {
-    /// The payload (raw JSON on JSON connections); with `delta` set, a fossil delta.
-    #[prost(bytes = "bytes", tag = "4")]
-    #[serde(deserialize_with = "json::raw")]
-    pub data: Bytes,
-    /// The publisher, when a client published.
-    #[prost(message, optional, tag = "5")]
-    pub info: Option<ClientInfo>,
-    /// The position in the channel's stream (0 when the channel keeps no history).
-    #[prost(uint64, tag = "6")]
-    #[serde(deserialize_with = "json::u64_lenient")]
-    pub offset: u64,
-    /// Tags attached by the publisher.
-    #[prost(btree_map = "string, string", tag = "7")]
-    #[serde(deserialize_with = "json::or_default")]
-    pub tags: BTreeMap<String, String>,
-    /// Whether `data` is a delta against the previous publication.
-    #[prost(bool, tag = "8")]
-    #[serde(deserialize_with = "json::or_default")]
-    pub delta: bool,
-    /// Publication time, Unix milliseconds (0 = not sent).
-    #[prost(int64, tag = "9")]
-    #[serde(deserialize_with = "json::i64_lenient")]
-    pub time: i64,
-    /// The channel, when the subscription covers several (wildcards; unused for now).
-    #[prost(string, tag = "10")]
-    #[serde(deserialize_with = "json::or_default")]
-    pub channel: String,
-}
-
-impl WriteJson for Publication {
-    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-        Object::new(out)
-            .raw("data", &self.data)?
-            .msg("info", self.info.as_ref())?
-            .uint("offset", self.offset)
-            .string_map("tags", &self.tags)
-            .bool("delta", self.delta)
-            .int("time", self.time)
-            .str("channel", &self.channel)
-            .finish()
+message! {
+    /// A publication in a channel.
+    #[derive(Clone, PartialEq)]
+    pub struct Publication {
+        /// The payload (raw JSON on JSON connections); with `delta` set, a fossil delta.
+        #[prost(bytes = "bytes", tag = "4")]
+        pub data: Bytes,
+        /// The publisher, when a client published.
+        #[prost(message, optional, tag = "5")]
+        pub info: Option<ClientInfo>,
+        /// The position in the channel's stream (0 when the channel keeps no history).
+        #[prost(uint64, tag = "6")]
+        pub offset: u64,
+        /// Tags attached by the publisher.
+        #[prost(btree_map = "string, string", tag = "7")]
+        pub tags: BTreeMap<String, String>,
+        /// Whether `data` is a delta against the previous publication.
+        #[prost(bool, tag = "8")]
+        pub delta: bool,
+        /// Publication time, Unix milliseconds (0 = not sent).
+        #[prost(int64, tag = "9")]
+        pub time: i64,
+        /// The channel, when the subscription covers several (wildcards; unused for now).
+        #[prost(string, tag = "10")]
+        pub channel: String,
     }
 }
 
-/// A client joined a channel.
-#[derive(Clone, PartialEq, Eq, prost::Message, Deserialize)]
-#[serde(default)]
-pub struct Join {
-    /// Who joined.
-    #[prost(message, optional, tag = "1")]
-    pub info: Option<ClientInfo>,
-}
-
-impl WriteJson for Join {
-    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-        Object::new(out).msg("info", self.info.as_ref())?.finish()
+message! {
+    /// A client joined a channel.
+    #[derive(Clone, PartialEq, Eq)]
+    pub struct Join {
+        /// Who joined.
+        #[prost(message, optional, tag = "1")]
+        pub info: Option<ClientInfo>,
     }
 }
 
-/// A client left a channel.
-#[derive(Clone, PartialEq, Eq, prost::Message, Deserialize)]
-#[serde(default)]
-pub struct Leave {
-    /// Who left.
-    #[prost(message, optional, tag = "1")]
-    pub info: Option<ClientInfo>,
-}
-
-impl WriteJson for Leave {
-    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-        Object::new(out).msg("info", self.info.as_ref())?.finish()
+message! {
+    /// A client left a channel.
+    #[derive(Clone, PartialEq, Eq)]
+    pub struct Leave {
+        /// Who left.
+        #[prost(message, optional, tag = "1")]
+        pub info: Option<ClientInfo>,
     }
 }
 
-/// The server ended this client's subscription; see [`crate::codes::Unsubscribe`].
-#[derive(Clone, PartialEq, Eq, prost::Message, Deserialize)]
-#[serde(default)]
-pub struct Unsubscribe {
-    /// The unsubscribe code (from 2500 the SDK resubscribes).
-    #[prost(uint32, tag = "2")]
-    #[serde(deserialize_with = "json::or_default")]
-    pub code: u32,
-    /// A short human-readable reason.
-    #[prost(string, tag = "3")]
-    #[serde(deserialize_with = "json::or_default")]
-    pub reason: String,
-}
-
-impl WriteJson for Unsubscribe {
-    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-        Object::new(out)
-            .uint("code", self.code)
-            .str("reason", &self.reason)
-            .finish()
+message! {
+    /// The server ended this client's subscription; see [`crate::codes::Unsubscribe`].
+    #[derive(Clone, PartialEq, Eq)]
+    pub struct Unsubscribe {
+        /// The unsubscribe code (from 2500 the SDK resubscribes).
+        #[prost(uint32, tag = "2")]
+        pub code: u32,
+        /// A short human-readable reason.
+        #[prost(string, tag = "3")]
+        pub reason: String,
     }
 }
 
@@ -210,153 +138,91 @@ impl From<crate::codes::Unsubscribe> for Unsubscribe {
     }
 }
 
-/// The server subscribed this client to a channel (server-side subscription).
-#[derive(Clone, PartialEq, Eq, prost::Message, Deserialize)]
-#[serde(default)]
-pub struct Subscribe {
-    /// Whether the channel's stream can be recovered after a reconnect.
-    #[prost(bool, tag = "1")]
-    #[serde(deserialize_with = "json::or_default")]
-    pub recoverable: bool,
-    /// The stream's epoch.
-    #[prost(string, tag = "4")]
-    #[serde(deserialize_with = "json::or_default")]
-    pub epoch: String,
-    /// The stream's current offset.
-    #[prost(uint64, tag = "5")]
-    #[serde(deserialize_with = "json::u64_lenient")]
-    pub offset: u64,
-    /// Whether the client should track the stream position.
-    #[prost(bool, tag = "6")]
-    #[serde(deserialize_with = "json::or_default")]
-    pub positioned: bool,
-    /// Custom data for the subscriber (raw JSON on JSON connections).
-    #[prost(bytes = "bytes", tag = "7")]
-    #[serde(deserialize_with = "json::raw")]
-    pub data: Bytes,
-}
-
-impl WriteJson for Subscribe {
-    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-        Object::new(out)
-            .bool("recoverable", self.recoverable)
-            .str("epoch", &self.epoch)
-            .uint("offset", self.offset)
-            .bool("positioned", self.positioned)
-            .raw("data", &self.data)?
-            .finish()
+message! {
+    /// The server subscribed this client to a channel (server-side subscription).
+    #[derive(Clone, PartialEq, Eq)]
+    pub struct Subscribe {
+        /// Whether the channel's stream can be recovered after a reconnect.
+        #[prost(bool, tag = "1")]
+        pub recoverable: bool,
+        /// The stream's epoch.
+        #[prost(string, tag = "4")]
+        pub epoch: String,
+        /// The stream's current offset.
+        #[prost(uint64, tag = "5")]
+        pub offset: u64,
+        /// Whether the client should track the stream position.
+        #[prost(bool, tag = "6")]
+        pub positioned: bool,
+        /// Custom data for the subscriber (raw JSON on JSON connections).
+        #[prost(bytes = "bytes", tag = "7")]
+        pub data: Bytes,
     }
 }
 
-/// An async message from the server to one connection.
-#[derive(Clone, PartialEq, Eq, prost::Message, Deserialize)]
-#[serde(default)]
-pub struct Message {
-    /// The payload (raw JSON on JSON connections).
-    #[prost(bytes = "bytes", tag = "1")]
-    #[serde(deserialize_with = "json::raw")]
-    pub data: Bytes,
-}
-
-impl WriteJson for Message {
-    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-        Object::new(out).raw("data", &self.data)?.finish()
+message! {
+    /// An async message from the server to one connection.
+    #[derive(Clone, PartialEq, Eq)]
+    pub struct Message {
+        /// The payload (raw JSON on JSON connections).
+        #[prost(bytes = "bytes", tag = "1")]
+        pub data: Bytes,
     }
 }
 
-/// The connect result pushed on unidirectional transports (same fields as `ConnectResult`).
-#[derive(Clone, PartialEq, prost::Message, Deserialize)]
-#[serde(default)]
-pub struct Connect {
-    /// The connection ID.
-    #[prost(string, tag = "1")]
-    #[serde(deserialize_with = "json::or_default")]
-    pub client: String,
-    /// The server's version.
-    #[prost(string, tag = "2")]
-    #[serde(deserialize_with = "json::or_default")]
-    pub version: String,
-    /// Custom data for the client (raw JSON on JSON connections).
-    #[prost(bytes = "bytes", tag = "3")]
-    #[serde(deserialize_with = "json::raw")]
-    pub data: Bytes,
-    /// Server-side subscriptions made on connect, by channel.
-    #[prost(btree_map = "string, message", tag = "4")]
-    #[serde(deserialize_with = "json::or_default")]
-    pub subs: BTreeMap<String, SubscribeResult>,
-    /// Whether the connection expires and must be refreshed.
-    #[prost(bool, tag = "5")]
-    #[serde(deserialize_with = "json::or_default")]
-    pub expires: bool,
-    /// Seconds until expiry.
-    #[prost(uint32, tag = "6")]
-    #[serde(deserialize_with = "json::or_default")]
-    pub ttl: u32,
-    /// The server's ping interval in seconds.
-    #[prost(uint32, tag = "7")]
-    #[serde(deserialize_with = "json::or_default")]
-    pub ping: u32,
-    /// Whether the client must answer pings.
-    #[prost(bool, tag = "8")]
-    #[serde(deserialize_with = "json::or_default")]
-    pub pong: bool,
-    /// The session ID.
-    #[prost(string, tag = "9")]
-    #[serde(deserialize_with = "json::or_default")]
-    pub session: String,
-    /// The node's ID.
-    #[prost(string, tag = "10")]
-    #[serde(deserialize_with = "json::or_default")]
-    pub node: String,
-    /// Server time, Unix milliseconds (0 = not sent).
-    #[prost(int64, tag = "11")]
-    #[serde(deserialize_with = "json::i64_lenient")]
-    pub time: i64,
-}
-
-impl WriteJson for Connect {
-    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-        Object::new(out)
-            .str("client", &self.client)
-            .str("version", &self.version)
-            .raw("data", &self.data)?
-            .map("subs", &self.subs)?
-            .bool("expires", self.expires)
-            .uint("ttl", self.ttl)
-            .uint("ping", self.ping)
-            .bool("pong", self.pong)
-            .str("session", &self.session)
-            .str("node", &self.node)
-            .int("time", self.time)
-            .finish()
+message! {
+    /// The connect result pushed on unidirectional transports (same fields as `ConnectResult`).
+    #[derive(Clone, PartialEq)]
+    pub struct Connect {
+        /// The connection ID.
+        #[prost(string, tag = "1")]
+        pub client: String,
+        /// The server's version.
+        #[prost(string, tag = "2")]
+        pub version: String,
+        /// Custom data for the client (raw JSON on JSON connections).
+        #[prost(bytes = "bytes", tag = "3")]
+        pub data: Bytes,
+        /// Server-side subscriptions made on connect, by channel.
+        #[prost(btree_map = "string, message", tag = "4")]
+        pub subs: BTreeMap<String, SubscribeResult>,
+        /// Whether the connection expires and must be refreshed.
+        #[prost(bool, tag = "5")]
+        pub expires: bool,
+        /// Seconds until expiry.
+        #[prost(uint32, tag = "6")]
+        pub ttl: u32,
+        /// The server's ping interval in seconds.
+        #[prost(uint32, tag = "7")]
+        pub ping: u32,
+        /// Whether the client must answer pings.
+        #[prost(bool, tag = "8")]
+        pub pong: bool,
+        /// The session ID.
+        #[prost(string, tag = "9")]
+        pub session: String,
+        /// The node's ID.
+        #[prost(string, tag = "10")]
+        pub node: String,
+        /// Server time, Unix milliseconds (0 = not sent).
+        #[prost(int64, tag = "11")]
+        pub time: i64,
     }
 }
 
-/// Disconnect advice, for transports that cannot carry a close code.
-#[derive(Clone, PartialEq, Eq, prost::Message, Deserialize)]
-#[serde(default)]
-pub struct Disconnect {
-    /// The disconnect code; see [`crate::codes::Disconnect`].
-    #[prost(uint32, tag = "1")]
-    #[serde(deserialize_with = "json::or_default")]
-    pub code: u32,
-    /// The reason.
-    #[prost(string, tag = "2")]
-    #[serde(deserialize_with = "json::or_default")]
-    pub reason: String,
-    /// Whether to reconnect (protocol v1's field; v2 clients read the code's range).
-    #[prost(bool, tag = "3")]
-    #[serde(deserialize_with = "json::or_default")]
-    pub reconnect: bool,
-}
-
-impl WriteJson for Disconnect {
-    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-        Object::new(out)
-            .uint("code", self.code)
-            .str("reason", &self.reason)
-            .bool("reconnect", self.reconnect)
-            .finish()
+message! {
+    /// Disconnect advice, for transports that cannot carry a close code.
+    #[derive(Clone, PartialEq, Eq)]
+    pub struct Disconnect {
+        /// The disconnect code; see [`crate::codes::Disconnect`].
+        #[prost(uint32, tag = "1")]
+        pub code: u32,
+        /// The reason.
+        #[prost(string, tag = "2")]
+        pub reason: String,
+        /// Whether to reconnect (protocol v1's field; v2 clients read the code's range).
+        #[prost(bool, tag = "3")]
+        pub reconnect: bool,
     }
 }
 
@@ -370,25 +236,15 @@ impl From<crate::codes::Disconnect> for Disconnect {
     }
 }
 
-/// The connection's expiry changed.
-#[derive(Clone, PartialEq, Eq, prost::Message, Deserialize)]
-#[serde(default)]
-pub struct Refresh {
-    /// Whether the connection expires.
-    #[prost(bool, tag = "1")]
-    #[serde(deserialize_with = "json::or_default")]
-    pub expires: bool,
-    /// Seconds until expiry.
-    #[prost(uint32, tag = "2")]
-    #[serde(deserialize_with = "json::or_default")]
-    pub ttl: u32,
-}
-
-impl WriteJson for Refresh {
-    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-        Object::new(out)
-            .bool("expires", self.expires)
-            .uint("ttl", self.ttl)
-            .finish()
+message! {
+    /// The connection's expiry changed.
+    #[derive(Clone, PartialEq, Eq)]
+    pub struct Refresh {
+        /// Whether the connection expires.
+        #[prost(bool, tag = "1")]
+        pub expires: bool,
+        /// Seconds until expiry.
+        #[prost(uint32, tag = "2")]
+        pub ttl: u32,
     }
 }
