@@ -9,9 +9,9 @@
 // Usage (run.py sets the HUB_* variables): node browser_client.mjs [--protobuf] [--only CHECK]
 import { chromium } from 'playwright-core';
 import { CHECK_NAMES } from './js_checks.mjs';
-import { settings, mintToken, makeApi } from './hub_node.mjs';
+import { settings, mintToken, makeApi, onlyCheck } from './hub_node.mjs';
+import { runBrowserClient } from '../lib/chromium.mjs';
 
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const OVERALL_MS = Number(process.env.HUB_CLIENT_TIMEOUT_MS || 110_000);
 // Checks that make no sense in a page: the browser sets Origin itself (the page's origin is the
 // allowed one here).
@@ -19,12 +19,7 @@ const NOT_IN_BROWSER = new Set(['origin-refused']);
 
 const args = process.argv.slice(2);
 const protobuf = args.includes('--protobuf');
-const onlyAt = args.indexOf('--only');
-const only = onlyAt >= 0 ? args[onlyAt + 1] : null;
-if (only && !CHECK_NAMES.includes(only)) {
-  console.log(`FAIL setup: unknown check ${only}; checks: ${CHECK_NAMES.join(', ')}`);
-  process.exit(2);
-}
+const only = onlyCheck(args, CHECK_NAMES);
 const s = settings();
 const pageBase = process.env.HUB_PAGE_URL;
 if (!pageBase) {
@@ -36,27 +31,8 @@ const planned = CHECK_NAMES.filter((n) => (!only || only === n) && !NOT_IN_BROWS
 for (const name of planned) console.log(`plan ${name}`);
 
 const api = makeApi(s.apiUrl, s.apiKey);
-let browser;
-const cleanup = async () => {
-  if (browser) await browser.close().catch(() => {});
-};
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { cleanup().finally(() => process.exit(130)); });
-const overall = setTimeout(() => {
-  console.log(`FAIL browser client: did not finish within ${OVERALL_MS} ms`);
-  cleanup().finally(() => process.exit(1));
-}, OVERALL_MS);
-
-let code = 1;
-try {
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    ],
-    timeout: 60_000,
-  });
+await runBrowserClient({ chromium, who: 'browser client', overallMs: OVERALL_MS }, async (launch) => {
+  const browser = await launch();
   const page = await browser.newPage();
   page.on('pageerror', (err) => console.log(`[page error] ${err.message}`));
   page.on('console', (msg) => { if (msg.type() === 'error') console.log(`[page console error] ${msg.text()}`); });
@@ -101,12 +77,5 @@ try {
     });
   }, { wsUrl: s.wsUrl, protobuf, tag: s.tag, recoveryCount: s.recoveryCount, only });
   console.log(failed ? `chromium client: ${failed} check(s) failed` : 'chromium client: all checks passed');
-  code = failed ? 1 : 0;
-} catch (e) {
-  console.log(`FAIL browser client: ${e.message.split('\n')[0]}`);
-  code = 1;
-} finally {
-  clearTimeout(overall);
-  await cleanup();
-}
-process.exit(code);
+  return failed ? 1 : 0;
+});

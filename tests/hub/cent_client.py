@@ -17,57 +17,22 @@ from cent import (AsyncClient, BatchRequest, BroadcastRequest, CentApiResponseEr
                   SubscribeRequest, UnsubscribeRequest)
 from centrifuge import Client, ClientEventHandler, SubscriptionEventHandler
 
-from hublib import STEP, Inbox, Settings, expect_eq, parse_args, run_checks
+from hublib import STEP, Settings, expect_eq, inbox_handlers, parse_args, run_client
 
 CHECKS = ["publish", "broadcast", "subscribe-unsubscribe", "presence", "history",
           "history-remove", "channels", "info", "refresh", "batch", "disconnect",
           "error-unknown-channel", "error-bad-key"]
 
 
-class Events(ClientEventHandler):
+class Events(inbox_handlers("connecting", "connected", "disconnected", "error", "subscribed",
+                            "unsubscribed", "publication"), ClientEventHandler):
     """Client events, server-side subscription events included (cent's subscribe)."""
 
-    NAMES = ("connecting", "connected", "disconnected", "error", "subscribed", "unsubscribed",
-             "publication")
 
-    def __init__(self):
-        self.inbox = {n: Inbox(n) for n in self.NAMES}
-
-    async def on_connecting(self, ctx):
-        self.inbox["connecting"].put(ctx)
-
-    async def on_connected(self, ctx):
-        self.inbox["connected"].put(ctx)
-
-    async def on_disconnected(self, ctx):
-        self.inbox["disconnected"].put(ctx)
-
-    async def on_error(self, ctx):
-        self.inbox["error"].put(ctx)
-
-    async def on_subscribed(self, ctx):
-        self.inbox["subscribed"].put(ctx)
-
-    async def on_unsubscribed(self, ctx):
-        self.inbox["unsubscribed"].put(ctx)
-
-    async def on_publication(self, ctx):
-        self.inbox["publication"].put(ctx)
-
-
-class SubEvents(SubscriptionEventHandler):
+class SubEvents(inbox_handlers("subscribed", "unsubscribed", "publication"),
+                SubscriptionEventHandler):
     def __init__(self, channel):
-        self.inbox = {n: Inbox(f"{n} on {channel}") for n in
-                      ("subscribed", "unsubscribed", "publication")}
-
-    async def on_subscribed(self, ctx):
-        self.inbox["subscribed"].put(ctx)
-
-    async def on_unsubscribed(self, ctx):
-        self.inbox["unsubscribed"].put(ctx)
-
-    async def on_publication(self, ctx):
-        self.inbox["publication"].put(ctx)
+        super().__init__(f" on {channel}")
 
 
 async def main():
@@ -301,22 +266,7 @@ async def main():
         "error-unknown-channel": c_error_unknown_channel, "error-bad-key": c_error_bad_key,
     }
     assert list(checks) == CHECKS
-
-    async def cleanup():
-        for c in clients:
-            try:
-                await asyncio.wait_for(c.disconnect(), 2)
-            except Exception:
-                pass
-        clients.clear()
-
-    try:
-        failed = await run_checks(checks, only, cleanup)
-    finally:
-        await cent.close()
-    print(f"cent client: {failed} check(s) failed" if failed else "cent client: all checks passed",
-          flush=True)
-    return 1 if failed else 0
+    return await run_client("cent client", checks, only, clients, cent.close)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,20 @@
-// What the Node runners (node_client.mjs, browser_client.mjs) share: the settings run.py hands
-// them through HUB_* environment variables, HS256 token minting with the hub's secret, and the
-// server API over plain HTTP. Kept apart from js_checks.mjs, which also runs inside a page.
+// What the Node runners (node_client.mjs, browser_client.mjs) share: their `--only` argument, the
+// settings run.py hands them through HUB_* environment variables, HS256 token minting with the
+// hub's secret, and the server API over plain HTTP. Kept apart from js_checks.mjs, which also
+// runs inside a page.
 import { createHmac, randomBytes } from 'node:crypto';
+
+/** The check `--only NAME` in `args` names (null: every check); exits 2, naming the checks
+ * there are, when `names` has no such check. */
+export function onlyCheck(args, names) {
+  const at = args.indexOf('--only');
+  const only = at >= 0 ? args[at + 1] : null;
+  if (only && !names.includes(only)) {
+    console.log(`FAIL setup: unknown check ${only}; checks: ${names.join(', ')}`);
+    process.exit(2);
+  }
+  return only;
+}
 
 /** The settings from run.py. Secrets come through the environment, not the command line. */
 export function settings() {

@@ -1,8 +1,8 @@
 """What the Python clients (python_client.py, cent_client.py) and run.py share: the HUB_*
 settings run.py hands over, HS256 token minting with the hub's secret (the standard library's
 hmac, so the harness does not depend on the JWT library it is checked against), the server API
-over plain HTTP, an event inbox to wait on "the next event" in order, and the check runner
-that prints `plan` / `ok` / `FAIL` lines for run.py.
+over plain HTTP, an event inbox to wait on "the next event" in order, SDK event handlers that
+queue into inboxes, and the check runner that prints `plan` / `ok` / `FAIL` lines for run.py.
 """
 import asyncio
 import base64
@@ -138,6 +138,25 @@ class Inbox:
                                  f"({len(self.items)} in all)")
 
 
+def inbox_handlers(*names):
+    """A base class for a centrifuge-python event handler, listed before the SDK's class
+    (ClientEventHandler, SubscriptionEventHandler) so that its `on_<name>(ctx)` for each of
+    `names` replaces the SDK's no-op and queues ctx in `self.inbox[name]`, an Inbox labelled
+    `<name><suffix>` (`suffix` is the constructor's argument)."""
+
+    def queue(name):
+        async def on_event(self, ctx):
+            self.inbox[name].put(ctx)
+
+        on_event.__name__ = f"on_{name}"
+        return on_event
+
+    def __init__(self, suffix=""):
+        self.inbox = {n: Inbox(f"{n}{suffix}") for n in names}
+
+    return type("InboxHandlers", (), {"__init__": __init__, **{f"on_{n}": queue(n) for n in names}})
+
+
 def short(v, n=160):
     s = repr(v)
     return s if len(s) <= n else s[: n - 3] + "..."
@@ -187,3 +206,24 @@ async def run_checks(checks, only, cleanup):
             except Exception as e:
                 print(f"info cleanup after {name}: {type(e).__name__}: {e}", flush=True)
     return failed
+
+
+async def run_client(who, checks, only, clients, close):
+    """run_checks() with the SDK clients each check appended to `clients` disconnected after it,
+    then `close()` (the API client's); prints `<who>: all checks passed` or how many failed and
+    returns the exit code."""
+
+    async def cleanup():
+        for c in clients:
+            try:
+                await asyncio.wait_for(c.disconnect(), 2)
+            except Exception:
+                pass
+        clients.clear()
+
+    try:
+        failed = await run_checks(checks, only, cleanup)
+    finally:
+        await close()
+    print(f"{who}: {failed} check(s) failed" if failed else f"{who}: all checks passed", flush=True)
+    return 1 if failed else 0

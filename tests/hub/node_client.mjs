@@ -8,17 +8,12 @@
 // Prints `plan <check>` for each check, then `ok`/`FAIL` per check; exits 0 when all pass.
 import WebSocket from 'ws';
 import { CHECK_NAMES, runChecks } from './js_checks.mjs';
-import { settings, mintToken, makeApi } from './hub_node.mjs';
+import { settings, mintToken, makeApi, onlyCheck } from './hub_node.mjs';
 
 const args = process.argv.slice(2);
 const protobuf = args.includes('--protobuf');
 const originCheck = args.includes('--origin-check');
-const onlyAt = args.indexOf('--only');
-const only = onlyAt >= 0 ? args[onlyAt + 1] : null;
-if (only && !CHECK_NAMES.includes(only)) {
-  console.log(`FAIL setup: unknown check ${only}; checks: ${CHECK_NAMES.join(', ')}`);
-  process.exit(2);
-}
+const only = onlyCheck(args, CHECK_NAMES);
 
 const s = settings();
 const sdk = protobuf ? await import('centrifuge/build/protobuf') : await import('centrifuge');

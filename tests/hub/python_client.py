@@ -16,58 +16,33 @@ import time
 from centrifuge import (Client, ClientEventHandler, DeltaType, StreamPosition,
                         SubscriptionEventHandler)
 
-from hublib import STEP, Api, Inbox, Settings, expect_eq, parse_args, run_checks, short
+from hublib import (STEP, Api, Settings, expect_eq, inbox_handlers, parse_args, run_client,
+                    short)
 
 CHECKS = ["connect", "publish-from-client", "api-publish-200", "presence", "history",
           "join-leave", "private-refused", "private-token", "expired-token", "token-refresh",
           "recovery", "user-presence", "delta"]
 
 
-class ClientEvents(ClientEventHandler):
+class ClientEvents(inbox_handlers("connecting", "connected", "disconnected", "error"),
+                   ClientEventHandler):
     """Every client event into an inbox. `gate`, when set, is awaited in on_connecting: the SDK
     awaits that handler before it schedules the reconnect, so the client stays away meanwhile."""
 
     def __init__(self):
-        self.inbox = {n: Inbox(n) for n in ("connecting", "connected", "disconnected", "error")}
+        super().__init__()
         self.gate = None
 
     async def on_connecting(self, ctx):
-        self.inbox["connecting"].put(ctx)
+        await super().on_connecting(ctx)
         if self.gate is not None:
             await self.gate.wait()
 
-    async def on_connected(self, ctx):
-        self.inbox["connected"].put(ctx)
 
-    async def on_disconnected(self, ctx):
-        self.inbox["disconnected"].put(ctx)
-
-    async def on_error(self, ctx):
-        self.inbox["error"].put(ctx)
-
-
-class SubEvents(SubscriptionEventHandler):
+class SubEvents(inbox_handlers("subscribed", "unsubscribed", "publication", "join", "leave", "error"),
+                SubscriptionEventHandler):
     def __init__(self, channel):
-        self.inbox = {n: Inbox(f"{n} on {channel}") for n in
-                      ("subscribed", "unsubscribed", "publication", "join", "leave", "error")}
-
-    async def on_subscribed(self, ctx):
-        self.inbox["subscribed"].put(ctx)
-
-    async def on_unsubscribed(self, ctx):
-        self.inbox["unsubscribed"].put(ctx)
-
-    async def on_publication(self, ctx):
-        self.inbox["publication"].put(ctx)
-
-    async def on_join(self, ctx):
-        self.inbox["join"].put(ctx)
-
-    async def on_leave(self, ctx):
-        self.inbox["leave"].put(ctx)
-
-    async def on_error(self, ctx):
-        self.inbox["error"].put(ctx)
+        super().__init__(f" on {channel}")
 
 
 async def main():
@@ -414,22 +389,7 @@ async def main():
         "user-presence": c_user_presence, "delta": c_delta,
     }
     assert list(checks) == CHECKS
-
-    async def cleanup():
-        for c in clients:
-            try:
-                await asyncio.wait_for(c.disconnect(), 2)
-            except Exception:
-                pass
-        clients.clear()
-
-    try:
-        failed = await run_checks(checks, only, cleanup)
-    finally:
-        await api.close()
-    print(f"python client: {failed} check(s) failed" if failed else "python client: all checks passed",
-          flush=True)
-    return 1 if failed else 0
+    return await run_client("python client", checks, only, clients, api.close)
 
 
 if __name__ == "__main__":

@@ -37,8 +37,6 @@ import json
 import os
 import re
 import secrets
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -51,8 +49,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 VENV_PY = os.path.join(HERE, ".venv", "bin", "python")
 BUILD_CMD = ["cargo", "build", "--release", "-p", "duplex-cli"]
-sys.path.insert(0, HERE)
-import hublib  # noqa: E402  (after the path: run.py may be started from anywhere)
+sys.path[:0] = [HERE, os.path.join(ROOT, "tests", "lib")]
+import harness  # noqa: E402  (after the path: run.py may be started from anywhere)
+import hublib  # noqa: E402
+from harness import free_port, stop, stop_all, target_dir  # noqa: E402
 
 # name -> (command, extra environment). Each prints `plan`/`ok`/`FAIL` lines.
 SCENARIOS = {
@@ -78,62 +78,9 @@ MUTATIONS = [
 # How a client says it could not reach the hub (the SDKs' transport errors, cent's network error).
 UNREACHABLE = re.compile(r"is the hub listening|CentNetworkError|Cannot connect to host")
 
-started = []  # every subprocess.Popen this script started, stopped by process group
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start(cmd, log_path, env=None, cwd=HERE):
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(cmd, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True,
-                                env={**os.environ, **(env or {})})
-    started.append(proc)
-    return proc
-
-
-def stop(proc):
-    """Stops a process this script started, and whatever it started (its process group)."""
-    if proc.poll() is None:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
-    try:  # the leader may be gone while children (chromium) live on in its group
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    try:
-        proc.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        pass
-    if proc in started:
-        started.remove(proc)
-
-
-def stop_all():
-    for proc in list(started):
-        stop(proc)
-
-
 def tail(path, lines=40):
-    try:
-        with open(path, "rb") as f:
-            text = f.read().decode("utf-8", "replace")
-    except OSError:
-        return "(no output)"
-    out = text.rstrip("\n").splitlines()
-    if len(out) > lines:
-        out = [f"... ({len(out) - lines} earlier lines in {path})"] + out[-lines:]
-    return "\n".join(out) or "(no output)"
+    """harness.tail, saying "(no output)" where there is none."""
+    return harness.tail(path, lines, empty="(no output)")
 
 
 def indent(text):
@@ -233,22 +180,20 @@ def start_page_server():
 
 def wait_health(proc, port, timeout):
     """GET /health until 200; returns an error string or None."""
-    deadline = time.monotonic() + timeout
-    last = "no answer"
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            return f"the hub exited with code {proc.returncode} before /health answered"
+
+    def probe():
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as r:
-                if r.status == 200:
-                    return None
-                last = f"status {r.status}"
+                return None if r.status == 200 else f"status {r.status}"
         except urllib.error.HTTPError as e:
-            last = f"status {e.code}"
+            return f"status {e.code}"
         except OSError as e:
-            last = str(e)
-        time.sleep(0.1)
-    return f"GET /health did not answer 200 within {timeout:.0f} s ({last})"
+            return str(e)
+
+    return harness.wait_ready(
+        proc, timeout, probe,
+        exited=lambda code: f"the hub exited with code {code} before /health answered",
+        timed_out=lambda last: f"GET /health did not answer 200 within {timeout:.0f} s ({last})")
 
 
 def wanted(only, scenario):
@@ -292,14 +237,7 @@ class Runner:
         env = {**self.env, **extra, "HUB_TAG": f"{scenario.replace('-', '')}{secrets.token_hex(2)}",
                "HUB_CLIENT_TIMEOUT_MS": str(int(self.timeout * 1000) - 5000)}
         t0 = time.monotonic()
-        proc = start(cmd, clog, env)
-        timed_out = False
-        try:
-            proc.wait(timeout=self.timeout)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-        rc = proc.poll()
-        stop(proc)
+        rc, timed_out = harness.run_for(cmd, clog, HERE, env, self.timeout)
         elapsed = time.monotonic() - t0
         lines = tail(clog, 100_000).splitlines()
         plan = [line[5:].strip() for line in lines if line.startswith("plan ")]
@@ -470,7 +408,8 @@ def run_hub(runner, hub_cmd, only, workdir, caught=None):
         json.dump(hub_config(secret, api_key, page_base), f, indent=2)
     port = free_port()
     hub_log = os.path.join(workdir, "hub.log")
-    hub = start(hub_cmd + ["serve", "--config", config_path, "--port", str(port)], hub_log, cwd=ROOT)
+    hub = harness.start(hub_cmd + ["serve", "--config", config_path, "--port", str(port)], hub_log,
+                        ROOT)
     try:
         err = wait_health(hub, port, 30)
         if err:
@@ -497,15 +436,6 @@ def run_hub(runner, hub_cmd, only, workdir, caught=None):
 
 # --- main ----------------------------------------------------------------------------------------
 
-def target_dir():
-    try:
-        out = subprocess.run(["cargo", "metadata", "--format-version", "1", "--no-deps"],
-                             cwd=ROOT, capture_output=True, text=True, check=True).stdout
-        return json.loads(out)["target_directory"]
-    except (subprocess.CalledProcessError, OSError, ValueError, KeyError):
-        return os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -526,15 +456,7 @@ def main():
         if unknown:
             ap.error(f"--only {unknown[0]} matches no scenario ({', '.join(SCENARIOS)})")
 
-    def on_signal(signum, _frame):
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        stop_all()
-        print(f"hub sdk: interrupted by signal {signum}", flush=True)
-        sys.exit(130)
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    harness.stop_all_on_signals("hub sdk")
 
     def give_up(name, reason):
         print(f"FAIL {name}: {reason}", flush=True)

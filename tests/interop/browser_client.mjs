@@ -12,6 +12,7 @@
 // Never downloads a browser: it uses /usr/bin/chromium (override with CHROMIUM=/path).
 import http from 'node:http';
 import { chromium } from 'playwright-core';
+import { runBrowserClient } from '../lib/chromium.mjs';
 
 const USAGE = 'usage: node browser_client.mjs ws://HOST:PORT [--expect-deflate [--expect-param NAME]... | --expect-no-deflate]';
 let url;
@@ -29,7 +30,6 @@ if (!url || (expectParams.length && expectDeflate !== true)) {
   console.error(USAGE);
   process.exit(2);
 }
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const OVERALL_TIMEOUT_MS = 110_000;
 
 // This function runs in the page (it is serialized into the served HTML), not in Node.
@@ -221,39 +221,22 @@ const server = http.createServer((req, res) => {
 await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
 const pageUrl = `http://127.0.0.1:${server.address().port}/`;
 
-let browser;
-const cleanup = async () => {
-  if (browser) await browser.close().catch(() => {});
-  server.close();
-};
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { cleanup().finally(() => process.exit(130)); });
-
-let code = 1;
 let page;
-const overall = setTimeout(async () => {
-  try {
+await runBrowserClient({
+  chromium,
+  who: 'browser client',
+  overallMs: OVERALL_TIMEOUT_MS,
+  beforeTimeout: async () => {
     const partial = await Promise.race([
       page ? page.evaluate(() => window.__interopResults || []) : [],
       new Promise((r) => setTimeout(() => r([]), 3000)),
     ]);
     for (const line of partial) console.log(line);
-  } catch {}
-  console.log(`FAIL browser client: did not finish within ${OVERALL_TIMEOUT_MS} ms`);
-  cleanup().finally(() => process.exit(1));
-}, OVERALL_TIMEOUT_MS);
-try {
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    // playwright-core gives it a fresh, empty --user-data-dir of its own.
-    args: [
-      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      // wss:// to a throwaway CA the browser does not know (run.py makes it per run).
-      ...(url.startsWith('wss:') ? ['--ignore-certificate-errors'] : []),
-    ],
-    timeout: 60_000,
-  });
+  },
+  onCleanup: () => server.close(),
+}, async (launch) => {
+  // wss:// to a throwaway CA the browser does not know (run.py makes it per run).
+  const browser = await launch(url.startsWith('wss:') ? ['--ignore-certificate-errors'] : []);
   page = await browser.newPage();
   let started = false;
   page.on('console', (msg) => { if (started) console.log(`[page ${msg.type()}] ${msg.text()}`); });
@@ -265,12 +248,5 @@ try {
   for (const line of results) console.log(line);
   if (failed) console.log(`chromium client: ${failed} check(s) failed`);
   else console.log('chromium client: all checks passed');
-  code = failed ? 1 : 0;
-} catch (e) {
-  console.log(`FAIL browser client: ${e.message.split('\n')[0]}`);
-  code = 1;
-} finally {
-  clearTimeout(overall);
-  await cleanup();
-}
-process.exit(code);
+  return failed ? 1 : 0;
+});

@@ -7,26 +7,16 @@
 // Prints one line per check, exits 0 when all pass and 1 otherwise.
 // Never downloads a browser: it uses /usr/bin/chromium (override with CHROMIUM=/path).
 import { chromium } from 'playwright-core';
+import { runBrowserClient } from '../lib/chromium.mjs';
 
 const pageUrl = process.argv[2];
 if (!pageUrl) {
   console.error('usage: node browser_page.mjs http://HOST:PORT/');
   process.exit(2);
 }
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const STEP_TIMEOUT_MS = 20_000;
 const OVERALL_TIMEOUT_MS = 110_000;
 const FIRST = 'GET / serves the page';
-
-let browser;
-const cleanup = async () => {
-  if (browser) await browser.close().catch(() => {});
-};
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { cleanup().finally(() => process.exit(130)); });
-const overall = setTimeout(() => {
-  console.log(`FAIL browser page: did not finish within ${OVERALL_TIMEOUT_MS} ms`);
-  cleanup().finally(() => process.exit(1));
-}, OVERALL_TIMEOUT_MS);
 
 let failed = 0;
 let pageLoaded = false;
@@ -45,17 +35,8 @@ async function check(name, fn) {
   }
 }
 
-let code = 1;
-try {
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    ],
-    timeout: 60_000,
-  });
+await runBrowserClient({ chromium, who: 'browser page', overallMs: OVERALL_TIMEOUT_MS }, async (launch) => {
+  const browser = await launch();
   const page = await browser.newPage();
   page.on('console', (msg) => console.log(`[page ${msg.type()}] ${msg.text()}`));
   page.on('pageerror', (err) => console.log(`[page error] ${err.message}`));
@@ -96,12 +77,5 @@ try {
     await waitForLine(`echo: ${text}`);
   });
   console.log(failed ? `chromium page: ${failed} check(s) failed` : 'chromium page: all checks passed');
-  code = failed ? 1 : 0;
-} catch (e) {
-  console.log(`FAIL browser page: ${e.message.split('\n')[0]}`);
-  code = 1;
-} finally {
-  clearTimeout(overall);
-  await cleanup();
-}
-process.exit(code);
+  return failed ? 1 : 0;
+});

@@ -28,10 +28,7 @@ any failure. Every process it starts is stopped by its PID (its process group), 
 Ctrl-C too.
 """
 import argparse
-import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -44,79 +41,17 @@ BUILD_CMD = ["cargo", "build", "--release", "-p", "duplex-cli", "--bin", "duplex
              "-p", "duplex", "--example", "interop_client",
              "-p", "duplex-examples", "--example", "axum_upgrade"]
 PROTOCOLS = ["chat", "superchat"]
-
-started = []  # every subprocess.Popen this script started
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
+import harness  # noqa: E402  (after the path: shared with tests/hub/run.py)
+from harness import free_port, stop, stop_all, tail, target_dir  # noqa: E402
 
 
-def start(cmd, log_path, env=None):
-    log = open(log_path, "wb")
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, start_new_session=True,
-                            env=None if env is None else {**os.environ, **env})
-    log.close()
-    started.append(proc)
-    return proc
-
-
-def stop(proc):
-    """Stop a process this script started, and its children (its own process group)."""
-    if proc.poll() is None:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
-    # The leader may have exited while children (e.g. chromium) live on in its group.
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    try:
-        proc.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        pass
-    if proc in started:
-        started.remove(proc)
-
-
-def stop_all():
-    for proc in list(started):
-        stop(proc)
-
-
-def tail(path, lines=40):
-    try:
-        with open(path, "rb") as f:
-            text = f.read().decode("utf-8", "replace")
-    except OSError:
-        return ""
-    out = text.rstrip("\n").splitlines()
-    if len(out) > lines:
-        out = [f"... ({len(out) - lines} earlier lines in {path})"] + out[-lines:]
-    return "\n".join(out)
-
-
-def wait_listening(proc, port, timeout, log_path):
+def wait_listening(proc, port, timeout):
     """Wait until 127.0.0.1:port accepts TCP connections; returns an error string or None."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            return f"server exited with code {proc.returncode} before listening"
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return None
-        except OSError:
-            time.sleep(0.1)
-    return f"server not listening on 127.0.0.1:{port} after {timeout:.0f} s"
+    return harness.wait_ready(
+        proc, timeout, harness.tcp_probe(port),
+        exited=lambda code: f"server exited with code {code} before listening",
+        timed_out=lambda _: f"server not listening on 127.0.0.1:{port} after {timeout:.0f} s")
 
 
 def reason_from(output, rc):
@@ -154,9 +89,9 @@ class Runner:
         self.n += 1
         port = free_port()
         slog = os.path.join(self.workdir, f"server-{self.n}.log")
-        proc = start(server_cmd_for_port(port), slog)
+        proc = harness.start(server_cmd_for_port(port), slog, ROOT)
         try:
-            err = wait_listening(proc, port, 30, slog)
+            err = wait_listening(proc, port, 30)
             if err:
                 for client_name, _ in clients:
                     self.report(False, f"{client_name} -> {server_name}", err,
@@ -172,14 +107,7 @@ class Runner:
     def run_client(self, name, cmd, server_proc, slog, env=None):
         self.n += 1
         clog = os.path.join(self.workdir, f"client-{self.n}.log")
-        proc = start(cmd, clog, env)
-        timed_out = False
-        try:
-            proc.wait(timeout=self.timeout)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-        rc = proc.poll()
-        stop(proc)
+        rc, timed_out = harness.run_for(cmd, clog, ROOT, env, self.timeout)
         output = tail(clog, 10_000)
         server_note = ""
         if server_proc.poll() is not None:
@@ -229,15 +157,6 @@ def make_certificates(workdir):
     return path("ca.pem"), path("server.pem"), path("server.key")
 
 
-def target_dir():
-    try:
-        out = subprocess.run(["cargo", "metadata", "--format-version", "1", "--no-deps"],
-                             cwd=ROOT, capture_output=True, text=True, check=True).stdout
-        return json.loads(out)["target_directory"]
-    except (subprocess.CalledProcessError, OSError, ValueError, KeyError):
-        return os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--no-setup", action="store_true", help="skip tests/interop/setup.sh")
@@ -247,15 +166,7 @@ def main():
     ap.add_argument("--timeout", type=float, default=120.0, help="seconds per pair (default 120)")
     args = ap.parse_args()
 
-    def on_signal(signum, _frame):
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        stop_all()
-        print(f"interop: interrupted by signal {signum}", flush=True)
-        sys.exit(130)
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    harness.stop_all_on_signals("interop")
 
     t_start = time.monotonic()
     if not args.no_setup:

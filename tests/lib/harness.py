@@ -1,0 +1,147 @@
+"""What the test harnesses' run.py scripts (tests/interop, tests/hub) share for the processes they
+start: a free port, starting a command in a process group of its own with its output in a log
+file, waiting until it is ready, stopping it (and whatever it started, e.g. Chromium) by its
+process group, on failure and on Ctrl-C too, the tail of a log, and cargo's target directory.
+
+The scripts import it after putting this folder on sys.path (it is no package): only the
+standard library here, since run.py runs on the system Python, before any venv exists.
+"""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+started = []  # every subprocess.Popen started through start(), until stop() ends it
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that was free a moment ago (bound and released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(cmd, log_path, cwd, env=None):
+    """Starts `cmd` in `cwd` with stdout and stderr into `log_path` and `env` over this process's
+    environment, as the leader of a new session, so stop() reaches its children too."""
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True,
+                                env={**os.environ, **(env or {})})
+    started.append(proc)
+    return proc
+
+
+def stop(proc):
+    """Stops a process start() started, and whatever it started (its process group)."""
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+    try:  # the leader may be gone while children (chromium) live on in its group
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        pass
+    if proc in started:
+        started.remove(proc)
+
+
+def run_for(cmd, log_path, cwd, env, timeout):
+    """Runs `cmd` as start() does for at most `timeout` seconds, then stops it (its process group:
+    a client's Chromium too). Returns (exit code, or None when it was still running; timed out)."""
+    proc = start(cmd, log_path, cwd, env)
+    timed_out = False
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+    rc = proc.poll()
+    stop(proc)
+    return rc, timed_out
+
+
+def stop_all():
+    for proc in list(started):
+        stop(proc)
+
+
+def stop_all_on_signals(label):
+    """On SIGINT or SIGTERM: stop every started process, print `<label>: interrupted by signal
+    N` and exit 130 (the process groups would otherwise outlive an interrupted run)."""
+
+    def on_signal(signum, _frame):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        stop_all()
+        print(f"{label}: interrupted by signal {signum}", flush=True)
+        sys.exit(130)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+
+def wait_ready(proc, timeout, probe, exited, timed_out):
+    """Calls `probe()` (None when the server is ready, else what it saw) every 0.1 s until it is
+    ready, `proc` exits or `timeout` seconds pass. Returns None when ready, else the error the
+    caller words: `exited(exit code)` or `timed_out(what the probe last saw)`."""
+    deadline = time.monotonic() + timeout
+    last = "no answer"
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return exited(proc.returncode)
+        last = probe()
+        if last is None:
+            return None
+        time.sleep(0.1)
+    return timed_out(last)
+
+
+def tcp_probe(port):
+    """A wait_ready() probe: does 127.0.0.1:port accept TCP connections?"""
+
+    def probe():
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return None
+        except OSError as e:
+            return str(e)
+
+    return probe
+
+
+def tail(path, lines=40, empty=""):
+    """The last `lines` lines of a log (saying how many came before), or `empty` when there is
+    no such file or nothing in it."""
+    try:
+        with open(path, "rb") as f:
+            text = f.read().decode("utf-8", "replace")
+    except OSError:
+        return empty
+    out = text.rstrip("\n").splitlines()
+    if len(out) > lines:
+        out = [f"... ({len(out) - lines} earlier lines in {path})"] + out[-lines:]
+    return "\n".join(out) or empty
+
+
+def target_dir():
+    """Cargo's target directory for this workspace (CARGO_TARGET_DIR and config included)."""
+    try:
+        out = subprocess.run(["cargo", "metadata", "--format-version", "1", "--no-deps"],
+                             cwd=ROOT, capture_output=True, text=True, check=True).stdout
+        return json.loads(out)["target_directory"]
+    except (subprocess.CalledProcessError, OSError, ValueError, KeyError):
+        return os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
