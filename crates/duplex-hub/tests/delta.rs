@@ -134,6 +134,44 @@ async fn without_delta_publish_or_without_asking_payloads_come_as_published() {
 }
 
 #[tokio::test]
+async fn a_server_api_publish_that_asks_for_a_delta_gets_one_where_the_namespace_allows_fossil() {
+    let hub = hub().await;
+    let (mut client, _) = TestClient::connect(&hub, &token("alice", None)).await;
+    // `negotiable` allows fossil but does not publish deltas of its own accord.
+    let reply = subscribe(
+        &mut client,
+        json!({"channel": "negotiable:doc", "delta": "fossil"}),
+    )
+    .await;
+    assert_eq!(reply["delta"], true, "{reply}");
+
+    let mut held: Option<Vec<u8>> = None;
+    for version in 1..=4 {
+        // Versions 1 to 3 ask for a delta; 4 does not, and goes whole as the namespace says.
+        let asked = version < 4;
+        let data: Value = serde_json::from_str(&document(version)).unwrap();
+        let published = hub
+            .api(
+                "publish",
+                json!({"channel": "negotiable:doc", "data": data, "delta": asked}),
+            )
+            .await;
+        assert!(published.get("error").is_none(), "{published}");
+        let publication = client.publication("negotiable:doc").await;
+        let (whole, was_delta) = decode(&publication, held.as_deref());
+        assert_eq!(
+            was_delta,
+            asked && version > 1,
+            "version {version}: the first is whole, then deltas while asked: {publication}"
+        );
+        // The server API's `data` is JSON: the SDK holds its exact text.
+        let got: Value = serde_json::from_slice(&whole).expect("the payload is JSON");
+        assert_eq!(got, data);
+        held = Some(whole);
+    }
+}
+
+#[tokio::test]
 async fn each_subscriber_gets_a_whole_payload_first_whenever_it_joins() {
     let hub = hub().await;
     let (mut early, _) = TestClient::connect(&hub, &token("early", None)).await;

@@ -44,6 +44,7 @@ impl ApiBackend for Hub {
             tags: request.tags,
             idempotency_key: request.idempotency_key,
             skip_history: request.skip_history,
+            delta: request.delta,
         };
         let position = self
             .publish_with(&request.channel, request.data, extras)

@@ -15,9 +15,16 @@
 //! next publication goes to them as the fossil delta from it. A delta subscriber's first
 //! publication after subscribing is whole (its SDK has nothing to apply a delta to), and so
 //! are the ones merged after a recovery; from then on it holds the channel's previous payload.
+//! Whether a publication goes as a delta is the namespace's `delta_publish` or the publisher's
+//! own ask (the server API's `delta`), so the last payload is kept for any delta subscriber.
+//!
+//! A fan-out only queues under the shard's lock; the socket writes (one non-blocking write per
+//! session that got a frame) happen once the lock is released, so publishers to the channel
+//! and subscribers joining it do not wait for a thousand system calls.
 
 mod frames;
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -33,6 +40,33 @@ use frames::{encode_push, publication_push, Form, Frames, Payloads};
 pub(crate) use frames::{full_for_delta, protocol_info, protocol_publication};
 
 const SHARDS: usize = 32;
+
+thread_local! {
+    /// The sessions a fan-out queued to and must flush; kept from one fan-out to the next on
+    /// this thread so that a fan-out does not allocate a list of its own.
+    static FLUSH: RefCell<Vec<SessionHandle>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs a fan-out that queues under a shard's lock and lists the sessions to flush, then
+/// flushes them, once each, after the fan-out (and its lock) is done.
+fn with_flush_list(fan_out: impl FnOnce(&mut Vec<SessionHandle>) -> FanOut) -> FanOut {
+    // Taken out of the cell rather than borrowed, so that a nested fan-out (none today) would
+    // simply get an empty list of its own.
+    let mut flush = FLUSH
+        .try_with(|cell| std::mem::take(&mut *cell.borrow_mut()))
+        .unwrap_or_default();
+    let report = fan_out(&mut flush);
+    for session in flush.drain(..) {
+        session.flush();
+    }
+    let _ = FLUSH.try_with(|cell| {
+        let mut kept = cell.borrow_mut();
+        if kept.capacity() < flush.capacity() {
+            *kept = flush;
+        }
+    });
+    report
+}
 
 /// One shard of the table: the channels whose names hash to it.
 type Shard = Mutex<HashMap<Arc<str>, Channel>>;
@@ -69,7 +103,7 @@ pub(crate) struct Subscriber {
 #[derive(Debug, Clone, Copy)]
 struct DeltaState {
     /// Whether the namespace publishes deltas (`delta_publish`); if not, the subscriber still
-    /// takes payloads in the delta shape, all whole.
+    /// takes payloads in the delta shape, whole unless a publication asks for a delta.
     deltas: bool,
     /// Whether it has had a publication since it subscribed: its SDK then holds the channel's
     /// previous payload, which the next delta applies to. Until then it gets a whole one.
@@ -106,18 +140,20 @@ impl Subscriber {
         self
     }
 
-    /// The form in which this subscriber takes the next publication.
-    fn form(&self, previous_known: bool) -> Form {
+    /// The form in which this subscriber takes the next publication; `delta` if its publisher
+    /// asked for a delta whatever the namespace says.
+    fn form(&self, previous_known: bool, delta: bool) -> Form {
         match self.delta {
             None => Form::Plain,
-            Some(state) if state.deltas && state.primed && previous_known => Form::Delta,
+            Some(state) if (state.deltas || delta) && state.primed && previous_known => Form::Delta,
             Some(_) => Form::Full,
         }
     }
 
-    /// Whether the channel must keep its last payload for this subscriber.
+    /// Whether the channel must keep its last payload for this subscriber: for any delta
+    /// subscriber, since any publication may ask for a delta (the server API's `delta`).
     fn wants_previous(&self) -> bool {
-        self.delta.is_some_and(|state| state.deltas)
+        self.delta.is_some()
     }
 }
 
@@ -214,7 +250,7 @@ impl Channels {
         };
         queue_reply();
         let buffered = subscriber.recovering.take().unwrap_or_default();
-        let form = subscriber.form(false);
+        let form = subscriber.form(false, false);
         let mut last = last_offset;
         let mut delivered = false;
         for (publication, channel_name) in buffered {
@@ -246,9 +282,25 @@ impl Channels {
         true
     }
 
-    /// Sends a publication to every subscriber of `channel` on this node.
-    pub(crate) fn publish(&self, channel: &str, publication: &Publication) -> FanOut {
-        let mut shard = self.shard(channel);
+    /// Sends a publication to every subscriber of `channel` on this node. `delta` is the
+    /// publisher's own ask for deltas (the server API's `delta`): delta subscribers get one if
+    /// it or the namespace's `delta_publish` says so.
+    pub(crate) fn publish(&self, channel: &str, publication: &Publication, delta: bool) -> FanOut {
+        with_flush_list(|flush| {
+            let mut shard = self.shard(channel);
+            Self::publish_locked(&mut shard, channel, publication, delta, flush)
+        })
+    }
+
+    /// The fan-out of [`Channels::publish`] under the shard's lock: it only queues, and lists
+    /// in `flush` the sessions whose transport must then be written.
+    fn publish_locked(
+        shard: &mut HashMap<Arc<str>, Channel>,
+        channel: &str,
+        publication: &Publication,
+        delta: bool,
+        flush: &mut Vec<SessionHandle>,
+    ) -> FanOut {
         let Some(name) = shard.get_key_value(channel).map(|(name, _)| name.clone()) else {
             return FanOut::default();
         };
@@ -269,20 +321,24 @@ impl Channels {
                 buffer.push((publication.clone(), name.clone()));
                 continue;
             }
-            let form = subscriber.form(previous.is_some());
+            let form = subscriber.form(previous.is_some(), delta);
             let Some(prepared) = frames.get(subscriber.session.encoding(), form) else {
                 inappropriate(&subscriber.session);
                 report.dropped += 1;
                 continue;
             };
-            if subscriber.session.deliver(Outbound::publication(
+            let offer = subscriber.session.offer(Outbound::publication(
                 name.clone(),
                 prepared,
                 subscriber.policy,
-            )) {
+            ));
+            if offer.kept {
                 report.delivered += 1;
             } else {
                 report.dropped += 1;
+            }
+            if offer.flush {
+                flush.push(subscriber.session.clone());
             }
             // Whether or not this one was delivered: a delta subscriber's budget is never
             // spent silently (see `Subscriber::with_delta`), so it is now closing or primed.
@@ -296,7 +352,20 @@ impl Channels {
 
     /// Sends a join (or leave) push to the subscribers of `channel` that asked for them.
     pub(crate) fn join_leave(&self, channel: &str, info: &ClientInfo, join: bool) -> FanOut {
-        let shard = self.shard(channel);
+        with_flush_list(|flush| {
+            let shard = self.shard(channel);
+            Self::join_leave_locked(&shard, channel, info, join, flush)
+        })
+    }
+
+    /// The fan-out of [`Channels::join_leave`] under the shard's lock (see `publish_locked`).
+    fn join_leave_locked(
+        shard: &HashMap<Arc<str>, Channel>,
+        channel: &str,
+        info: &ClientInfo,
+        join: bool,
+        flush: &mut Vec<SessionHandle>,
+    ) -> FanOut {
         let Some(entry) = shard.get(channel) else {
             return FanOut::default();
         };
@@ -331,10 +400,14 @@ impl Channels {
                 report.dropped += 1;
                 continue;
             };
-            if subscriber.session.deliver(Outbound::push(prepared)) {
+            let offer = subscriber.session.offer(Outbound::push(prepared));
+            if offer.kept {
                 report.delivered += 1;
             } else {
                 report.dropped += 1;
+            }
+            if offer.flush {
+                flush.push(subscriber.session.clone());
             }
         }
         report

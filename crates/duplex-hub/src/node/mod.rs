@@ -39,6 +39,9 @@ pub struct PublishExtras {
     pub idempotency_key: Option<String>,
     /// Deliver without keeping it in the channel's history.
     pub skip_history: bool,
+    /// Send it as a fossil delta to the subscribers that negotiated deltas, even where the
+    /// namespace's `delta_publish` is off (it must still allow `fossil`).
+    pub delta: bool,
 }
 
 /// The hub's state on this process.
@@ -311,12 +314,8 @@ impl Node {
             time_ms: 0,
         };
         self.metrics.published();
-        match self
-            .engine
-            .broker
-            .publish(channel, publication, &publish)
-            .await
-        {
+        let published = self.engine.broker.publish(channel, publication, &publish);
+        match events::asking_delta(extras.delta, published).await {
             Ok(outcome) => Ok(publish.stream.is_some().then_some(outcome.position)),
             Err(error) => {
                 tracing::warn!(%channel, "publish failed: {error}");

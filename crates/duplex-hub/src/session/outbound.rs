@@ -105,6 +105,16 @@ pub(crate) struct Shared {
     pub(crate) dropped: AtomicU64,
 }
 
+/// What [`SessionHandle::offer`] did with a frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub(crate) struct Offer {
+    /// False if the frame was dropped (or the connection is going).
+    pub(crate) kept: bool,
+    /// The frame is queued on the transport and waits for [`SessionHandle::flush`].
+    pub(crate) flush: bool,
+}
+
 #[derive(Default)]
 struct Backlog {
     frames: VecDeque<Outbound>,
@@ -173,20 +183,53 @@ impl SessionHandle {
         std::mem::take(&mut *self.0.control.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
-    /// Offers a frame without waiting; false if it was dropped (or the connection is going).
+    /// Offers a frame without waiting and writes it out; false if it was dropped (or the
+    /// connection is going).
     pub(crate) fn deliver(&self, outbound: Outbound) -> bool {
+        let offer = self.offer(outbound);
+        if offer.flush {
+            self.flush();
+        }
+        offer.kept
+    }
+
+    /// Offers a frame without writing anything: a fan-out queues to every subscriber under its
+    /// channel's lock and calls [`SessionHandle::flush`] on those that need it once the lock is
+    /// released, so that no socket write happens while publishers to the channel wait.
+    pub(crate) fn offer(&self, outbound: Outbound) -> Offer {
+        let kept = |kept| Offer { kept, flush: false };
         let shared = &self.0;
         if shared.closing.load(Ordering::Relaxed) {
-            return false;
+            return kept(false);
         }
         let len = outbound.frame.len();
-        let mut backlog = shared.backlog.lock().unwrap_or_else(|p| p.into_inner());
+        let backlog = shared.backlog.lock().unwrap_or_else(|p| p.into_inner());
         if backlog.frames.is_empty() && shared.transport.buffered() + len <= shared.budget {
             drop(backlog);
             let queued = shared.transport.queue(&outbound.frame);
-            shared.transport.flush();
-            return queued;
+            return Offer {
+                kept: queued,
+                flush: queued,
+            };
         }
+        kept(self.offer_past_budget(outbound, backlog, len))
+    }
+
+    /// Writes what is queued on the transport, as far as the socket takes it without waiting.
+    pub(crate) fn flush(&self) {
+        self.0.transport.flush();
+    }
+
+    /// The slow-consumer policy, for a frame that does not fit in the budget (or must wait
+    /// behind a backlog): true if it is kept, in the backlog. The backlog is drained by the
+    /// connection's own task, so nothing here needs a flush.
+    fn offer_past_budget(
+        &self,
+        outbound: Outbound,
+        mut backlog: std::sync::MutexGuard<'_, Backlog>,
+        len: usize,
+    ) -> bool {
+        let shared = &self.0;
         match outbound.policy {
             SlowConsumerPolicy::Disconnect => {
                 drop(backlog);
