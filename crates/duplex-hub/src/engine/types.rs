@@ -65,6 +65,10 @@ pub struct Publication {
     pub tags: BTreeMap<String, String>,
     /// Unix time of publication in milliseconds; the engine fills it in when given 0.
     pub time_ms: i64,
+    /// The publisher asked for delta delivery (the server API's `delta`): subscribers that
+    /// negotiated deltas get one even where the namespace's `delta_publish` is off. Engines
+    /// carry it to every node, as they carry the data.
+    pub delta: bool,
 }
 
 /// The shape of a channel's history stream, from the channel's namespace options.

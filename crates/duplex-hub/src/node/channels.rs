@@ -285,10 +285,10 @@ impl Channels {
     /// Sends a publication to every subscriber of `channel` on this node. `delta` is the
     /// publisher's own ask for deltas (the server API's `delta`): delta subscribers get one if
     /// it or the namespace's `delta_publish` says so.
-    pub(crate) fn publish(&self, channel: &str, publication: &Publication, delta: bool) -> FanOut {
+    pub(crate) fn publish(&self, channel: &str, publication: &Publication) -> FanOut {
         with_flush_list(|flush| {
             let mut shard = self.shard(channel);
-            Self::publish_locked(&mut shard, channel, publication, delta, flush)
+            Self::publish_locked(&mut shard, channel, publication, publication.delta, flush)
         })
     }
 

@@ -312,10 +312,15 @@ impl Node {
             info,
             tags: extras.tags,
             time_ms: 0,
+            delta: extras.delta,
         };
         self.metrics.published();
-        let published = self.engine.broker.publish(channel, publication, &publish);
-        match events::asking_delta(extras.delta, published).await {
+        match self
+            .engine
+            .broker
+            .publish(channel, publication, &publish)
+            .await
+        {
             Ok(outcome) => Ok(publish.stream.is_some().then_some(outcome.position)),
             Err(error) => {
                 tracing::warn!(%channel, "publish failed: {error}");

@@ -339,6 +339,7 @@ pub async fn publication_fields_round_trip(engine: Engine) {
         info: Some(client("42", "c1")),
         tags: BTreeMap::from([("kind".to_owned(), "note".to_owned())]),
         time_ms: 0,
+        delta: true,
     };
     let outcome = engine
         .broker
