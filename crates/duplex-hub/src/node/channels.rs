@@ -332,6 +332,7 @@ impl Channels {
                 prepared,
                 subscriber.policy,
             ));
+            report.dropped += offer.evicted;
             if offer.kept {
                 report.delivered += 1;
             } else {
@@ -401,6 +402,7 @@ impl Channels {
                 continue;
             };
             let offer = subscriber.session.offer(Outbound::push(prepared));
+            report.dropped += offer.evicted;
             if offer.kept {
                 report.delivered += 1;
             } else {

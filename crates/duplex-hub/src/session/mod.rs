@@ -34,7 +34,7 @@ use crate::protocol::{self, Command, Encoding, Reply};
 
 pub(crate) use connect::VERSION;
 pub(crate) use control::{Control, ServerSubscribe};
-pub(crate) use outbound::{frame, Outbound, SessionHandle, Transport};
+pub(crate) use outbound::{frame, Outbound, Queued, SessionHandle, Transport};
 
 /// Most commands one WebSocket message may carry: a bound on the work one message can cause
 /// (a Protobuf message of zero bytes would otherwise be one empty command per byte).
@@ -125,16 +125,16 @@ impl<S> Transport for WebSocketWriter<S>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    fn queue(&self, frame: &PreparedFrame) -> bool {
-        matches!(self.queue_prepared(frame), Ok(duplex::Delivery::Queued))
+    fn queue(&self, frame: &PreparedFrame) -> Queued {
+        match self.queue_prepared(frame) {
+            Ok(duplex::Delivery::Queued) => Queued::Yes,
+            Ok(duplex::Delivery::Full | duplex::Delivery::Dropped) => Queued::Full,
+            Ok(duplex::Delivery::Closed) | Err(_) => Queued::Closed,
+        }
     }
 
     fn flush(&self) {
         self.write_queued();
-    }
-
-    fn buffered(&self) -> usize {
-        self.buffered_amount()
     }
 }
 

@@ -17,7 +17,7 @@
 //! queue empties.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use duplex::proto::{Message, PreparedFrame};
@@ -30,13 +30,25 @@ use crate::protocol::Encoding;
 use super::control::Control;
 
 /// Where a session's frames are written: the WebSocket today, other transports later.
+///
+/// The transport enforces the byte budget itself (duplex's `Options::max_buffered` with
+/// `SlowConsumer::Wait`), so one call both checks and queues, under one lock.
 pub(crate) trait Transport: Send + Sync + 'static {
-    /// Queues a frame without waiting; false if the connection is closing or closed.
-    fn queue(&self, frame: &PreparedFrame) -> bool;
+    /// Queues a frame without waiting, unless the budget is spent (`Full`).
+    fn queue(&self, frame: &PreparedFrame) -> Queued;
     /// Writes what is queued, as far as the socket takes it without waiting.
     fn flush(&self);
-    /// Bytes queued but not yet written.
-    fn buffered(&self) -> usize;
+}
+
+/// What became of a frame offered to a [`Transport`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Queued {
+    /// Queued; a flush writes it.
+    Yes,
+    /// Not queued: the budget is spent.
+    Full,
+    /// Not queued: the connection is closing or closed.
+    Closed,
 }
 
 /// A frame on its way out.
@@ -102,7 +114,6 @@ pub(crate) struct Shared {
     /// Wakes the connection's task: control requests, backlog to drain.
     pub(crate) wake: Notify,
     closing: AtomicBool,
-    pub(crate) dropped: AtomicU64,
 }
 
 /// What [`SessionHandle::offer`] did with a frame.
@@ -113,6 +124,8 @@ pub(crate) struct Offer {
     pub(crate) kept: bool,
     /// The frame is queued on the transport and waits for [`SessionHandle::flush`].
     pub(crate) flush: bool,
+    /// Publications that made room for it in the backlog (dropped, or replaced by this one).
+    pub(crate) evicted: u64,
 }
 
 #[derive(Default)]
@@ -140,7 +153,6 @@ impl SessionHandle {
             control: Mutex::new(Vec::new()),
             wake: Notify::new(),
             closing: AtomicBool::new(false),
-            dropped: AtomicU64::new(0),
         }))
     }
 
@@ -197,22 +209,36 @@ impl SessionHandle {
     /// channel's lock and calls [`SessionHandle::flush`] on those that need it once the lock is
     /// released, so that no socket write happens while publishers to the channel wait.
     pub(crate) fn offer(&self, outbound: Outbound) -> Offer {
-        let kept = |kept| Offer { kept, flush: false };
+        let refused = Offer {
+            kept: false,
+            flush: false,
+            evicted: 0,
+        };
         let shared = &self.0;
         if shared.closing.load(Ordering::Relaxed) {
-            return kept(false);
+            return refused;
         }
         let len = outbound.frame.len();
         let backlog = shared.backlog.lock().unwrap_or_else(|p| p.into_inner());
-        if backlog.frames.is_empty() && shared.transport.buffered() + len <= shared.budget {
-            drop(backlog);
-            let queued = shared.transport.queue(&outbound.frame);
-            return Offer {
-                kept: queued,
-                flush: queued,
-            };
+        if backlog.frames.is_empty() {
+            match shared.transport.queue(&outbound.frame) {
+                Queued::Yes => {
+                    return Offer {
+                        kept: true,
+                        flush: true,
+                        evicted: 0,
+                    }
+                }
+                Queued::Closed => return refused,
+                Queued::Full => {}
+            }
         }
-        kept(self.offer_past_budget(outbound, backlog, len))
+        let (kept, evicted) = self.offer_past_budget(outbound, backlog, len);
+        Offer {
+            kept,
+            flush: false,
+            evicted,
+        }
     }
 
     /// Writes what is queued on the transport, as far as the socket takes it without waiting.
@@ -221,20 +247,21 @@ impl SessionHandle {
     }
 
     /// The slow-consumer policy, for a frame that does not fit in the budget (or must wait
-    /// behind a backlog): true if it is kept, in the backlog. The backlog is drained by the
-    /// connection's own task, so nothing here needs a flush.
+    /// behind a backlog): whether it is kept, in the backlog, and how many publications went
+    /// to make room. The backlog is drained by the connection's own task, so nothing here
+    /// needs a flush.
     fn offer_past_budget(
         &self,
         outbound: Outbound,
         mut backlog: std::sync::MutexGuard<'_, Backlog>,
         len: usize,
-    ) -> bool {
+    ) -> (bool, u64) {
         let shared = &self.0;
         match outbound.policy {
             SlowConsumerPolicy::Disconnect => {
                 drop(backlog);
                 self.slow();
-                false
+                (false, 0)
             }
             SlowConsumerPolicy::DropOldest | SlowConsumerPolicy::Conflate => {
                 if outbound.policy == SlowConsumerPolicy::Conflate {
@@ -246,15 +273,15 @@ impl SessionHandle {
                         if let Some(index) = same {
                             let old = std::mem::replace(&mut backlog.frames[index], outbound);
                             backlog.bytes = backlog.bytes - old.frame.len() + len;
-                            shared.dropped.fetch_add(1, Ordering::Relaxed);
                             shared.wake.notify_one();
-                            return true;
+                            return (true, 1);
                         }
                     }
                 }
                 backlog.bytes += len;
                 backlog.frames.push_back(outbound);
                 let mut kept = true;
+                let mut evicted = 0;
                 while backlog.bytes > shared.budget {
                     // Only publications may go; a reply or push waiting here makes the
                     // connection slow instead.
@@ -262,20 +289,21 @@ impl SessionHandle {
                     else {
                         drop(backlog);
                         self.slow();
-                        return false;
+                        return (false, evicted);
                     };
                     let Some(old) = backlog.frames.remove(index) else {
                         break;
                     };
                     backlog.bytes -= old.frame.len();
-                    shared.dropped.fetch_add(1, Ordering::Relaxed);
                     if backlog.frames.is_empty() {
                         kept = false;
+                    } else {
+                        evicted += 1;
                     }
                 }
                 drop(backlog);
                 shared.wake.notify_one();
-                kept
+                (kept, evicted)
             }
         }
     }
@@ -296,13 +324,12 @@ impl SessionHandle {
         let shared = &self.0;
         let mut backlog = shared.backlog.lock().unwrap_or_else(|p| p.into_inner());
         while let Some(next) = backlog.frames.front() {
-            let len = next.frame.len();
-            if shared.transport.buffered() + len > shared.budget {
-                break;
-            }
-            if let Some(next) = backlog.frames.pop_front() {
-                backlog.bytes -= len;
-                shared.transport.queue(&next.frame);
+            match shared.transport.queue(&next.frame) {
+                Queued::Full => break,
+                Queued::Yes | Queued::Closed => {
+                    backlog.bytes -= next.frame.len();
+                    backlog.frames.pop_front();
+                }
             }
         }
         shared.transport.flush();

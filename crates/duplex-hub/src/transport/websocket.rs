@@ -44,15 +44,17 @@ pub(crate) async fn handler(State(node): State<Arc<Node>>, upgrade: WebSocketUpg
 /// The WebSocket policy every hub connection shares (one allocation, not one per upgrade).
 ///
 /// The hub sends its own pings (`{}` in the client protocol, which the SDKs answer and time
-/// out on), so the WebSocket layer's pings and idle timeout are off; its send queue limit sits
-/// above the hub's outbound budget, which decides first. The Protobuf subprotocol is chosen
-/// when offered; JSON clients offer none.
+/// out on), so the WebSocket layer's pings and idle timeout are off. Its send queue limit *is*
+/// the hub's outbound budget (`client.queue_max_size`): past it a frame is refused
+/// (`SlowConsumer::Wait`) and the namespace's slow-consumer policy decides (see
+/// `session/outbound.rs`). The Protobuf subprotocol is chosen when offered; JSON clients offer
+/// none.
 pub(crate) fn server_builder(config: &crate::config::HubConfig) -> duplex::ServerBuilder {
     let options = Options::default()
         .ping_interval(None)
         .idle_timeout(None)
-        .max_buffered(config.client.queue_max_size.saturating_mul(2).max(1 << 20))
-        .slow_consumer(SlowConsumer::Drop);
+        .max_buffered(config.client.queue_max_size)
+        .slow_consumer(SlowConsumer::Wait);
     let size_limit = config.websocket.message_size_limit;
     let limits = duplex::proto::Config::default()
         .max_message_size(size_limit)
