@@ -78,7 +78,6 @@ async fn refresh_extends_a_connection_and_expiry_is_enforced_without_it() {
         .call(json!({"refresh": {"token": token("42", Some(60))}}))
         .await;
     assert_eq!(reply["refresh"]["expires"], true, "{reply}");
-    // Someone else's token cannot extend this connection.
     let (code, _) = lapsed.closed().await;
     assert_eq!(
         code, 3005,

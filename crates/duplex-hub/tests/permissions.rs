@@ -145,21 +145,44 @@ async fn user_limited_channels_admit_only_the_users_they_name() {
 
 #[tokio::test]
 async fn presence_and_history_where_the_namespace_has_none_are_not_available() {
-    let hub = TestHub::start(&[]).await;
+    // Development mode allows every action, so what answers is whether the namespace keeps
+    // presence and history at all: `open` keeps neither (108), `chat` both.
+    let hub = TestHub::start(&[("client.insecure", "true")]).await;
     let (mut client, _) = TestClient::connect(&hub, &token("1", None)).await;
     client
         .call(json!({"subscribe": {"channel": "open:x"}}))
         .await;
-    let mut config_allowing = json!({"presence": {"channel": "chat:x"}});
-    client
-        .call(json!({"subscribe": {"channel": "chat:x"}}))
+    assert_eq!(
+        code_of(&mut client, json!({"presence": {"channel": "open:x"}})).await,
+        108
+    );
+    assert_eq!(
+        code_of(
+            &mut client,
+            json!({"presence_stats": {"channel": "open:x"}})
+        )
+        .await,
+        108
+    );
+    assert_eq!(
+        code_of(
+            &mut client,
+            json!({"history": {"channel": "open:x", "limit": 1}})
+        )
+        .await,
+        108
+    );
+    let reply = client
+        .call(json!({"presence": {"channel": "chat:x"}}))
         .await;
-    assert!(client
-        .call(config_allowing.take())
-        .await
-        .get("presence")
-        .is_some());
-    // `small` keeps history but not presence, and lets no one read either.
+    assert!(reply.get("presence").is_some(), "{reply}");
+    let reply = client
+        .call(json!({"history": {"channel": "chat:x", "limit": 1}}))
+        .await;
+    assert!(reply.get("history").is_some(), "{reply}");
+    // Without development mode, `small` keeps history but lets no client read presence.
+    let hub = TestHub::start(&[]).await;
+    let (mut client, _) = TestClient::connect(&hub, &token("1", None)).await;
     client
         .call(json!({"subscribe": {"channel": "small:x"}}))
         .await;

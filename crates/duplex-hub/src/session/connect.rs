@@ -246,15 +246,3 @@ impl Session {
         Ok(())
     }
 }
-
-/// Queues `batch` (encoded replies) on `handle` as one frame.
-pub(super) fn flush_into(handle: &super::SessionHandle, batch: &mut Vec<u8>) {
-    if batch.is_empty() {
-        return;
-    }
-    let bytes = Bytes::from(std::mem::take(batch));
-    handle.deliver(super::Outbound::push(super::frame(
-        handle.encoding(),
-        bytes,
-    )));
-}

@@ -285,7 +285,7 @@ impl Session {
         if let Some(interval) = self.node.ping_interval() {
             if now >= self.next_ping {
                 // A server ping is an empty reply; the client answers with an empty command.
-                self.reply_now(&Reply::default());
+                self.reply_now(Reply::default());
                 self.next_ping = now + interval;
                 if let (None, Some(timeout)) =
                     (self.pong_due, self.node.config().client.pong_timeout)
@@ -471,23 +471,13 @@ impl Session {
 
     /// Queues the frame built so far.
     fn flush_batch(&mut self) {
-        if self.batch.is_empty() {
-            return;
-        }
-        let bytes = Bytes::from(std::mem::take(&mut self.batch));
-        self.handle
-            .deliver(Outbound::push(frame(self.handle.encoding(), bytes)));
+        flush_into(&self.handle, &mut self.batch);
     }
 
-    /// Sends one reply or push at once, in a frame of its own.
-    fn reply_now(&mut self, reply: &Reply) {
-        let mut out = Vec::new();
-        if protocol::encode_reply(self.handle.encoding(), reply, &mut out).is_ok() {
-            self.handle.deliver(Outbound::push(frame(
-                self.handle.encoding(),
-                Bytes::from(out),
-            )));
-        }
+    /// Sends one reply or push at once (with whatever the batch holds).
+    fn reply_now(&mut self, reply: Reply) {
+        self.append_reply(reply);
+        self.flush_batch();
     }
 
     /// Carries out the node's requests.
@@ -519,6 +509,15 @@ impl Session {
         self.flush_batch();
         Ok(())
     }
+}
+
+/// Queues `batch` (encoded replies) on `handle` as one frame.
+pub(super) fn flush_into(handle: &SessionHandle, batch: &mut Vec<u8>) {
+    if batch.is_empty() {
+        return;
+    }
+    let bytes = Bytes::from(std::mem::take(batch));
+    handle.deliver(Outbound::push(frame(handle.encoding(), bytes)));
 }
 
 /// An error reply to command `id`.

@@ -25,8 +25,7 @@ use crate::protocol::{
     UnsubscribeRequest, UnsubscribeResult,
 };
 
-use super::connect::flush_into;
-use super::{unix_now, Outcome, ServerSubscribe, Session, Subscription};
+use super::{flush_into, unix_now, Outcome, ServerSubscribe, Session, Subscription};
 
 /// What the client asked of a subscription, beyond the channel.
 #[derive(Default)]
