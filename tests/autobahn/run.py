@@ -36,6 +36,8 @@ VENV = os.path.join(HERE, ".venv")
 VENV_PY = os.path.join(VENV, "bin", "python")
 WSTEST = os.path.join(VENV, "bin", "wstest")
 REPORTS = os.path.join(HERE, "reports")
+sys.path.insert(0, os.path.join(REPO, "tests", "lib"))
+from harness import accepts, free_port  # noqa: E402  (a port outside the ephemeral range)
 
 WSTEST_TIMEOUT = 40 * 60  # seconds, per wstest run
 START_TIMEOUT = 30  # seconds to wait for a listener to accept
@@ -158,23 +160,15 @@ def spawn(argv, logfile, cwd=None, env=None, shown=None):
     return proc
 
 
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def wait_for_port(port, proc, name, logfile, timeout=START_TIMEOUT):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RunError("%s exited with code %s before accepting on port %d\n%s"
                            % (name, proc.returncode, port, tail(logfile)))
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
+        if accepts(port, timeout=0.5) is None:
+            return
+        time.sleep(0.1)
     raise RunError("%s did not accept on 127.0.0.1:%d within %ds\n%s"
                    % (name, port, timeout, tail(logfile)))
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Peer echo server for the duplex client: Python `websockets` (asyncio).
 
-Usage: python python_echo_server.py PORT   (listens on 127.0.0.1:PORT, prints "ready")
+Usage: python python_echo_server.py PORT   (listens on 127.0.0.1:PORT, prints "ready PORT";
+PORT 0 lets the kernel choose, and the line names the port it chose)
 
 Echoes every text/binary message as the same type; selects the first subprotocol the client
 offers that is in SUPPORTED (the client's order wins); answers a close with the same code and
@@ -48,7 +49,7 @@ async def main(port):
         max_size=64 * 1024 * 1024,
         max_queue=None,
     ) as server:
-        print("ready", flush=True)
+        print("ready", server.sockets[0].getsockname()[1], flush=True)
         stop = asyncio.get_running_loop().create_future()
         for sig in (signal.SIGINT, signal.SIGTERM):
             asyncio.get_running_loop().add_signal_handler(sig, stop.set_result, None)

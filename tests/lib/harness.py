@@ -1,5 +1,5 @@
 """What the test harnesses' run.py scripts (tests/interop, tests/hub) share for the processes they
-start: a free port, starting a command in a process group of its own with its output in a log
+start: a free port (tests/autobahn takes that and the readiness probe too), starting a command in a process group of its own with its output in a log
 file, waiting until it is ready, stopping it (and whatever it started, e.g. Chromium) by its
 process group, on failure and on Ctrl-C too, the tail of a log, and cargo's target directory.
 
@@ -8,6 +8,7 @@ standard library here, since run.py runs on the system Python, before any venv e
 """
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -20,10 +21,43 @@ started = []  # every subprocess.Popen started through start(), until stop() end
 
 
 def free_port():
-    """A TCP port on 127.0.0.1 that was free a moment ago (bound and released)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A TCP port on 127.0.0.1 that was free a moment ago (bound and released), chosen outside
+    the kernel's ephemeral range. Inside it, the port could be handed to some outgoing
+    connection before the server we start binds it, and a probe connecting to a port nobody
+    listens on yet can even connect to itself (TCP simultaneous open, when the kernel picks the
+    destination port as the source): the probe then sees a listener that is not there and the
+    server's bind fails with "address in use". CI lost an Autobahn run to exactly that."""
+    low, high = _ephemeral_range()
+    candidates = [p for p in range(10000, 65536) if not low <= p <= high]
+    for port in random.sample(candidates, 200):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise OSError("no free TCP port outside the ephemeral range %d-%d" % (low, high))
+
+
+def _ephemeral_range():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low, high = (int(x) for x in f.read().split())
+            return low, high
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default
+
+
+def accepts(port, timeout=1.0):
+    """None when something listening on 127.0.0.1:port accepts a TCP connection, else why not.
+    A connection to itself (source port == destination port, see free_port) is no listener."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+            if s.getsockname() == s.getpeername():
+                return "connected to itself: nothing listens on %d yet" % port
+            return None
+    except OSError as e:
+        return str(e)
 
 
 def start(cmd, log_path, cwd, env=None):
@@ -112,15 +146,7 @@ def wait_ready(proc, timeout, probe, exited, timed_out):
 
 def tcp_probe(port):
     """A wait_ready() probe: does 127.0.0.1:port accept TCP connections?"""
-
-    def probe():
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return None
-        except OSError as e:
-            return str(e)
-
-    return probe
+    return lambda: accepts(port)
 
 
 def tail(path, lines=40, empty=""):

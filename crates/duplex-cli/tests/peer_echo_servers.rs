@@ -44,26 +44,25 @@ fn start(program: PathBuf, script: &str, installed: PathBuf) -> Option<Peer> {
         eprintln!("skipped: {note}");
         return None;
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    // Port 0: the peer binds whatever the kernel gives it and names it in its "ready" line, so
+    // no other test's connection can take the port between a choice and the peer's bind.
     let mut child = Command::new(program)
         .arg(interop_dir().join(script))
-        .arg(port.to_string())
+        .arg("0")
         .stdout(Stdio::piped())
         .stdin(Stdio::null())
         .spawn()
         .expect("start the peer echo server");
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    loop {
+    let port: u16 = loop {
         match lines.next() {
-            Some(Ok(line)) if line.trim() == "ready" => break,
+            Some(Ok(line)) if line.starts_with("ready ") => {
+                break line["ready ".len()..].trim().parse().expect("ready PORT");
+            }
             Some(Ok(_)) => {}
             _ => panic!("{script} exited before it was ready"),
         }
-    }
+    };
     std::thread::spawn(move || lines.for_each(drop));
     Some(Peer {
         child,
