@@ -1,6 +1,6 @@
 //! The hub's Prometheus metrics, served as text at `/metrics`: connections, subscriptions,
 //! publications in, deliveries out, drops, disconnects by code, recoveries, and command
-//! latency by method.
+//! latency by method, and the rows each outbox consumer processed or failed on.
 
 use std::time::Duration;
 
@@ -29,6 +29,11 @@ struct RecoveryLabels {
     recovered: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ConsumerLabels {
+    consumer: String,
+}
+
 type Latency = Family<MethodLabels, Histogram, fn() -> Histogram>;
 
 /// The hub's counters, gauges and histograms, and the registry that prints them.
@@ -43,6 +48,8 @@ pub(crate) struct Metrics {
     disconnects: Family<DisconnectLabels, Counter>,
     recoveries: Family<RecoveryLabels, Counter>,
     latency: Latency,
+    consumer_processed: Family<ConsumerLabels, Counter>,
+    consumer_errors: Family<ConsumerLabels, Counter>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -62,6 +69,8 @@ impl Metrics {
         let disconnects = Family::<DisconnectLabels, Counter>::default();
         let recoveries = Family::<RecoveryLabels, Counter>::default();
         let latency: Latency = Family::new_with_constructor(latency_histogram);
+        let consumer_processed = Family::<ConsumerLabels, Counter>::default();
+        let consumer_errors = Family::<ConsumerLabels, Counter>::default();
         registry.register(
             "connections",
             "WebSocket connections open, connected or still before their connect command",
@@ -103,6 +112,16 @@ impl Metrics {
             "Time to answer a client command, by method",
             latency.clone(),
         );
+        registry.register(
+            "consumer_processed",
+            "Outbox rows a consumer dispatched and removed, by consumer",
+            consumer_processed.clone(),
+        );
+        registry.register(
+            "consumer_errors",
+            "Consumer failures (database unreachable, a transaction or a command failed), by consumer",
+            consumer_errors.clone(),
+        );
         Metrics {
             registry,
             connections,
@@ -114,6 +133,8 @@ impl Metrics {
             disconnects,
             recoveries,
             latency,
+            consumer_processed,
+            consumer_errors,
         }
     }
 
@@ -164,6 +185,22 @@ impl Metrics {
         let recovered = if recovered { "true" } else { "false" };
         self.recoveries
             .get_or_create(&RecoveryLabels { recovered })
+            .inc();
+    }
+
+    pub(crate) fn consumer_processed(&self, consumer: &str, rows: u64) {
+        self.consumer_processed
+            .get_or_create(&ConsumerLabels {
+                consumer: consumer.to_owned(),
+            })
+            .inc_by(rows);
+    }
+
+    pub(crate) fn consumer_failed(&self, consumer: &str) {
+        self.consumer_errors
+            .get_or_create(&ConsumerLabels {
+                consumer: consumer.to_owned(),
+            })
             .inc();
     }
 

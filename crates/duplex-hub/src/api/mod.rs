@@ -27,7 +27,7 @@
 mod auth;
 mod backend;
 mod batch;
-mod dispatch;
+pub(crate) mod dispatch;
 mod error;
 mod handler;
 mod legacy;

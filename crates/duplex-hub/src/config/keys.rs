@@ -105,7 +105,7 @@ pub(crate) fn is_section(path: &str) -> bool {
 }
 
 /// Every key path the hub implements: the table above, each channel option under
-/// `channel.without_namespace.`, and `channel.namespaces`. For help texts and docs checks.
+/// `channel.without_namespace.`, `channel.namespaces` and `consumers`. For help texts and docs checks.
 pub fn known_keys() -> Vec<String> {
     let mut keys: Vec<String> = KEYS.iter().map(|key| key.path.to_owned()).collect();
     keys.extend(
@@ -114,6 +114,7 @@ pub fn known_keys() -> Vec<String> {
             .map(|option| format!("{WITHOUT_NAMESPACE}.{}", option.name)),
     );
     keys.push(NAMESPACES.to_owned());
+    keys.push(super::consumers::CONSUMERS.to_owned());
     keys
 }
 

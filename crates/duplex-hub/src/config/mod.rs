@@ -33,6 +33,7 @@
 //! assert_eq!(name.namespace, Some("chat"));
 //! ```
 
+mod consumers;
 mod error;
 mod keys;
 mod options;
@@ -43,6 +44,7 @@ mod value;
 
 use std::time::Duration;
 
+pub use consumers::{ConsumerConfig, PostgresConsumerConfig, MAX_PARTITIONS, MAX_SELECT_LIMIT};
 pub use error::ConfigError;
 pub use keys::{env_var_name, known_keys};
 pub use options::{ChannelOptions, DeltaType, Namespace, SlowConsumerPolicy};
@@ -74,6 +76,9 @@ pub struct HubConfig {
     pub engine: EngineConfig,
     /// Graceful shutdown (`shutdown.timeout`).
     pub shutdown: ShutdownConfig,
+    /// Sources of server API commands beside the HTTP API: PostgreSQL outbox tables
+    /// (`consumers`).
+    pub consumers: Vec<ConsumerConfig>,
 }
 
 /// A configuration read from a file, with the keys the file holds that the hub does not

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
+use super::consumers::{consumers_from_json, CONSUMERS};
 use super::keys::{self, env_var_name, NAMESPACES, WITHOUT_NAMESPACE};
 use super::options::{option_key, ChannelOptions, Namespace, OPTION_KEYS};
 use super::value::{describe, Raw};
@@ -106,8 +107,8 @@ impl HubConfig {
     /// Sets one option from text: the path shared by environment variables and command-line
     /// flags, e.g. `set("client.token.hmac_secret_key", "...")`. Lists take a JSON array or
     /// space-separated words; `channel.namespaces` takes a JSON array; one namespace's option
-    /// is `channel.namespaces.<name>.<option>`. Returns the keys inside the value that the hub
-    /// ignores (only a namespace list can have any). Call [`HubConfig::validate`] after the
+    /// is `channel.namespaces.<name>.<option>`; `consumers` takes a JSON array. Returns the keys
+    /// inside the value that the hub ignores (only a namespace or consumer list can have any). Call [`HubConfig::validate`] after the
     /// last flag: options are checked against each other only then.
     pub fn set(&mut self, key: &str, value: &str) -> Result<Vec<String>, ConfigError> {
         let mut ignored = Vec::new();
@@ -119,6 +120,11 @@ impl HubConfig {
                 ConfigError::invalid(key, format!("expected a JSON array: {error}"))
             })?;
             self.channel.namespaces = namespaces_from_json(&tree, &mut ignored)?;
+        } else if key == CONSUMERS {
+            let tree: Value = serde_json::from_str(value).map_err(|error| {
+                ConfigError::invalid(key, format!("expected a JSON array: {error}"))
+            })?;
+            self.consumers = consumers_from_json(&tree, &mut ignored)?;
         } else if let Some(option) = key
             .strip_prefix(WITHOUT_NAMESPACE)
             .and_then(|rest| rest.strip_prefix('.'))
@@ -186,6 +192,8 @@ impl HubConfig {
                     .map_err(|reason| ConfigError::invalid(&path, reason))?;
             } else if path == NAMESPACES {
                 self.channel.namespaces = namespaces_from_json(value, ignored)?;
+            } else if path == CONSUMERS {
+                self.consumers = consumers_from_json(value, ignored)?;
             } else if path == WITHOUT_NAMESPACE {
                 let options = expect_object(&path, value)?;
                 merge_options(&mut self.channel.without_namespace, &path, options, ignored)?;
@@ -263,7 +271,10 @@ fn merge_options<'a>(
     Ok(())
 }
 
-fn expect_object<'a>(path: &str, value: &'a Value) -> Result<&'a Map<String, Value>, ConfigError> {
+pub(super) fn expect_object<'a>(
+    path: &str,
+    value: &'a Value,
+) -> Result<&'a Map<String, Value>, ConfigError> {
     value.as_object().ok_or_else(|| {
         ConfigError::invalid(
             path,
@@ -274,7 +285,7 @@ fn expect_object<'a>(path: &str, value: &'a Value) -> Result<&'a Map<String, Val
 
 /// Reports an unimplemented value by its leaf key paths (`engine.redis.address`); a list is one
 /// leaf.
-fn collect_leaves(path: &str, value: &Value, ignored: &mut Vec<String>) {
+pub(super) fn collect_leaves(path: &str, value: &Value, ignored: &mut Vec<String>) {
     match value {
         Value::Object(object) if !object.is_empty() => {
             for (name, inner) in object {

@@ -54,7 +54,8 @@ impl HubConfig {
                 meta_ttl,
             )?;
         }
-        self.validate_personal_channel()
+        self.validate_personal_channel()?;
+        super::consumers::validate_consumers(&self.consumers)
     }
 
     fn validate_client(&self) -> Result<(), ConfigError> {

@@ -7,7 +7,7 @@
 mod backend;
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use axum::response::IntoResponse;
@@ -22,8 +22,10 @@ use crate::config::{ConfigError, HubConfig};
 use crate::engine::{
     ClientInfo, Engine, EngineError, HistoryPage, HistoryQuery, PresenceStats, StreamPosition,
 };
+use crate::metrics::Metrics;
 use crate::node::Node;
 pub use crate::node::PublishExtras;
+use crate::outbox::{ConsumerError, Consumers};
 use crate::session::{Control, ServerSubscribe};
 use crate::transport::websocket;
 
@@ -39,6 +41,9 @@ pub enum BuildError {
     /// The engine did not start.
     #[error("engine: {0}")]
     Engine(#[from] EngineError),
+    /// A consumer (`consumers`) could not be started.
+    #[error(transparent)]
+    Consumer(#[from] ConsumerError),
 }
 
 /// A real-time hub: connections, channels, presence, history and the server API.
@@ -59,6 +64,25 @@ pub enum BuildError {
 #[derive(Clone)]
 pub struct Hub {
     node: Arc<Node>,
+    /// The outbox consumers; they end when the last handle of the hub is dropped.
+    consumers: Arc<Consumers>,
+}
+
+/// A hub that its background tasks (the outbox consumers) hold without keeping it alive.
+#[derive(Clone)]
+pub(crate) struct WeakHub {
+    node: Weak<Node>,
+    consumers: Weak<Consumers>,
+}
+
+impl WeakHub {
+    /// The hub, while some handle of it is still held.
+    pub(crate) fn upgrade(&self) -> Option<Hub> {
+        Some(Hub {
+            node: self.node.upgrade()?,
+            consumers: self.consumers.upgrade()?,
+        })
+    }
 }
 
 /// Builds a [`Hub`] with an engine or hooks other than the defaults.
@@ -91,7 +115,14 @@ impl HubBuilder {
         let engine = self.engine.unwrap_or_else(Engine::memory);
         let node = Node::new(self.config, engine, verifier, self.handler);
         Node::start(&node).await?;
-        Ok(Hub { node })
+        let hub = Hub {
+            node,
+            consumers: Arc::new(Consumers::new()),
+        };
+        // After the engine, so the first row read can be published.
+        hub.consumers
+            .start(&hub.node.config().consumers, &hub.downgrade())?;
+        Ok(hub)
     }
 }
 
@@ -172,6 +203,24 @@ impl Hub {
             );
         }
         router
+    }
+
+    fn downgrade(&self) -> WeakHub {
+        WeakHub {
+            node: Arc::downgrade(&self.node),
+            consumers: Arc::downgrade(&self.consumers),
+        }
+    }
+
+    pub(crate) fn metrics(&self) -> &Metrics {
+        self.node.metrics()
+    }
+
+    /// Stops the outbox consumers (`consumers`): each finishes the transaction it is in, and
+    /// rows written from now on wait in the table for the next hub. [`Hub::shutdown`] does
+    /// this first.
+    pub async fn stop_consumers(&self) {
+        self.consumers.stop().await;
     }
 
     /// The server API's key and mode, from the configuration.
@@ -358,10 +407,12 @@ impl Hub {
         }
     }
 
-    /// Tells every client to reconnect elsewhere (3001 "shutdown"), spread over `spread` so
-    /// that they do not all come back at once, and waits until they are gone or `spread`
-    /// plus a second has passed.
+    /// Stops the outbox consumers, then tells every client to reconnect elsewhere (3001
+    /// "shutdown"), spread over `spread` so that they do not all come back at once, and waits
+    /// until they are gone or `spread` plus a second has passed.
     pub async fn shutdown(&self, spread: Duration) {
+        // Nothing more from the outbox once clients are being told to leave.
+        self.stop_consumers().await;
         let sessions = self.node.all_sessions();
         let count = sessions.len().max(1) as u32;
         for (i, session) in sessions.iter().enumerate() {
