@@ -362,3 +362,138 @@ fn the_docs_describe_every_key_and_its_variable() {
         }
     }
 }
+
+/// A Centrifugo v6 file with a PostgreSQL outbox consumer and a Kafka one.
+fn with_consumers(postgresql: serde_json::Value, kafka_enabled: bool) -> String {
+    serde_json::json!({
+        "consumers": [
+            {"name": "app_outbox", "enabled": true, "type": "postgresql", "postgresql": postgresql},
+            {"name": "events", "enabled": kafka_enabled, "type": "kafka",
+             "kafka": {"brokers": ["localhost:9092"], "topics": ["t"], "consumer_group": "g"}}
+        ]
+    })
+    .to_string()
+}
+
+#[test]
+fn consumers_load_in_centrifugos_form_with_defaults_and_ignored_keys() {
+    let loaded = HubConfig::from_centrifugo_json(&with_consumers(
+        serde_json::json!({
+            "dsn": "postgresql://app:hunter2@localhost:5432/app",
+            "outbox_table_name": "public.centrifugo_outbox",
+            "partition_notification_channel": "centrifugo_partition_change",
+            "tls": {"enabled": false}
+        }),
+        false,
+    ))
+    .unwrap();
+    let consumers = &loaded.config.consumers;
+    assert_eq!(consumers.len(), 2);
+    let outbox = &consumers[0];
+    assert_eq!((outbox.name.as_str(), outbox.enabled), ("app_outbox", true));
+    assert_eq!(outbox.kind, "postgresql");
+    assert_eq!(
+        outbox.postgresql.outbox_table_name,
+        "public.centrifugo_outbox"
+    );
+    assert_eq!(outbox.postgresql.num_partitions, 1);
+    assert_eq!(outbox.postgresql.partition_select_limit, 100);
+    assert_eq!(
+        outbox.postgresql.partition_poll_interval,
+        Duration::from_millis(300)
+    );
+    assert_eq!(
+        outbox.postgresql.partition_notification_channel,
+        "centrifugo_partition_change"
+    );
+    // The disabled Kafka consumer is kept; what the hub does not read is reported.
+    assert!(!consumers[1].enabled);
+    for key in [
+        "consumers[app_outbox].postgresql.tls.enabled",
+        "consumers[events].kafka.brokers",
+    ] {
+        assert!(
+            loaded.ignored.iter().any(|k| k == key),
+            "{:?}",
+            loaded.ignored
+        );
+    }
+    assert!(!format!("{:?}", loaded.config).contains("hunter2"));
+}
+
+#[test]
+fn consumers_come_from_the_environment_as_json() {
+    let mut config = HubConfig::default();
+    let list = r#"[{"name": "app", "enabled": true, "type": "postgresql",
+        "postgresql": {"dsn": "host=db user=app", "outbox_table_name": "outbox",
+                       "num_partitions": 8, "partition_poll_interval": "1s"}}]"#;
+    let report = config
+        .apply_env(vars(&[("DUPLEX_CONSUMERS", list)]))
+        .unwrap();
+    assert!(report.unknown.is_empty(), "{report:?}");
+    assert_eq!(config.consumers[0].postgresql.num_partitions, 8);
+    assert_eq!(
+        config.consumers[0].postgresql.partition_poll_interval,
+        Duration::from_secs(1)
+    );
+}
+
+#[test]
+fn consumer_mistakes_are_refused_by_their_key() {
+    let good = serde_json::json!({"dsn": "host=db user=app", "outbox_table_name": "outbox"});
+    let with = |key: &str, value: serde_json::Value| {
+        let mut postgresql = good.clone();
+        postgresql[key] = value;
+        HubConfig::from_centrifugo_json(&with_consumers(postgresql, false))
+    };
+    let cases = [
+        (
+            with("dsn", "".into()),
+            "consumers[app_outbox].postgresql.dsn",
+        ),
+        (
+            with("dsn", "postgresql://db/app?sslmode=require".into()),
+            "consumers[app_outbox].postgresql.dsn",
+        ),
+        (
+            with("outbox_table_name", "outbox; DROP TABLE users".into()),
+            "consumers[app_outbox].postgresql.outbox_table_name",
+        ),
+        (
+            with("num_partitions", 0.into()),
+            "consumers[app_outbox].postgresql.num_partitions",
+        ),
+        (
+            with("partition_select_limit", 0.into()),
+            "consumers[app_outbox].postgresql.partition_select_limit",
+        ),
+        (
+            with("partition_poll_interval", "0s".into()),
+            "consumers[app_outbox].postgresql.partition_poll_interval",
+        ),
+        (
+            with("partition_notification_channel", "a\"b".into()),
+            "consumers[app_outbox].postgresql.partition_notification_channel",
+        ),
+        (
+            HubConfig::from_centrifugo_json(&with_consumers(good.clone(), true)),
+            "consumers[events].type",
+        ),
+        (
+            HubConfig::from_centrifugo_json(
+                r#"{"consumers": [{"name": "a", "enabled": true, "type": "postgresql"}]}"#,
+            ),
+            "consumers[0].name",
+        ),
+        (
+            HubConfig::from_centrifugo_json(r#"{"consumers": [{"name": "ab"}, {"name": "ab"}]}"#),
+            "consumers[ab]",
+        ),
+    ];
+    for (result, key) in cases {
+        assert_eq!(invalid_key(result), key);
+    }
+    // A consumer that is not enabled is not checked.
+    let disabled = r#"{"consumers": [{"name": "later", "type": "postgresql"}]}"#;
+    assert!(HubConfig::from_centrifugo_json(disabled).is_ok());
+}

@@ -90,27 +90,28 @@ impl fmt::Debug for PostgresConsumerConfig {
     }
 }
 
+/// Reads one `postgresql` option's value into its field.
+type Apply = fn(&mut PostgresConsumerConfig, Raw<'_>) -> Result<(), String>;
+
+/// The key table of the `postgresql` options, generated from the field names so that a key
+/// cannot be spelled differently from the field it sets.
+macro_rules! postgres_keys {
+    ($($field:ident),* $(,)?) => {
+        &[$((stringify!($field), |config, raw| {
+            config.$field = Setting::from_raw(raw)?;
+            Ok(())
+        })),*]
+    };
+}
+
 /// The `postgresql` options the hub reads; any other key there is reported as ignored.
-const POSTGRES_KEYS: &[(
-    &str,
-    fn(&mut PostgresConsumerConfig, Raw<'_>) -> Result<(), String>,
-)] = &[
-    ("dsn", |c, raw| Ok(c.dsn = Setting::from_raw(raw)?)),
-    ("outbox_table_name", |c, raw| {
-        Ok(c.outbox_table_name = Setting::from_raw(raw)?)
-    }),
-    ("num_partitions", |c, raw| {
-        Ok(c.num_partitions = Setting::from_raw(raw)?)
-    }),
-    ("partition_select_limit", |c, raw| {
-        Ok(c.partition_select_limit = Setting::from_raw(raw)?)
-    }),
-    ("partition_poll_interval", |c, raw| {
-        Ok(c.partition_poll_interval = Setting::from_raw(raw)?)
-    }),
-    ("partition_notification_channel", |c, raw| {
-        Ok(c.partition_notification_channel = Setting::from_raw(raw)?)
-    }),
+const POSTGRES_KEYS: &[(&str, Apply)] = postgres_keys![
+    dsn,
+    outbox_table_name,
+    num_partitions,
+    partition_select_limit,
+    partition_poll_interval,
+    partition_notification_channel,
 ];
 
 /// Reads the `consumers` array; keys the hub does not read go to `ignored` by their paths

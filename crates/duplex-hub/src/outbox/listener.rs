@@ -12,7 +12,7 @@ use std::sync::Arc;
 use tokio_postgres::AsyncMessage;
 
 use super::backoff::Backoff;
-use super::{sleep_or_stop, stopped, Consumer};
+use super::{describe, sleep_or_stop, stopped, Consumer};
 
 /// Listens until the hub stops, reconnecting with backoff.
 pub(super) async fn run(consumer: Arc<Consumer>) {
@@ -50,7 +50,7 @@ async fn listen(consumer: &Consumer, backoff: &mut Backoff) -> Result<(), String
     );
     let (client, mut connection) = match connecting.await {
         Ok(Ok(pair)) => pair,
-        Ok(Err(error)) => return Err(error.to_string()),
+        Ok(Err(error)) => return Err(describe(&error)),
         Err(_) => return Err("connecting timed out".to_owned()),
     };
     // Quoted, so the name matches pg_notify's exactly (the configuration allows no quote in it).
@@ -65,7 +65,7 @@ async fn listen(consumer: &Consumer, backoff: &mut Backoff) -> Result<(), String
         // The connection must be polled for the LISTEN to be sent at all, so both run here.
         tokio::select! {
             result = &mut listening, if !started => {
-                result.map_err(|error| error.to_string())?;
+                result.map_err(|error| describe(&error))?;
                 started = true;
                 backoff.reset();
                 tracing::debug!(consumer = %consumer.name, "outbox: listening for notifications");
@@ -81,7 +81,7 @@ async fn listen(consumer: &Consumer, backoff: &mut Backoff) -> Result<(), String
                     }
                 }
                 Some(Ok(_)) => {}
-                Some(Err(error)) => return Err(error.to_string()),
+                Some(Err(error)) => return Err(describe(&error)),
                 None => return Err("the connection closed".to_owned()),
             },
             () = stopped(&mut stop) => return Ok(()),

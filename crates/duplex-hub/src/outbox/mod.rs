@@ -132,8 +132,9 @@ impl Consumers {
     pub(crate) async fn stop(&self) {
         self.stop.send_replace(true);
         let tasks = std::mem::take(&mut *lock(&self.tasks));
+        let deadline = tokio::time::Instant::now() + STOP_GRACE;
         for mut task in tasks {
-            if tokio::time::timeout(STOP_GRACE, &mut task).await.is_err() {
+            if tokio::time::timeout_at(deadline, &mut task).await.is_err() {
                 task.abort();
             }
         }
@@ -191,7 +192,7 @@ async fn connect(config: &tokio_postgres::Config) -> Result<Client, String> {
     );
     let (client, connection) = match connecting.await {
         Ok(Ok(pair)) => pair,
-        Ok(Err(error)) => return Err(error.to_string()),
+        Ok(Err(error)) => return Err(describe(&error)),
         Err(_) => return Err("connecting timed out".to_owned()),
     };
     tokio::spawn(async move {
@@ -200,6 +201,18 @@ async fn connect(config: &tokio_postgres::Config) -> Result<Client, String> {
         }
     });
     Ok(client)
+}
+
+/// A database error as the operator needs it: the server's message and SQLSTATE
+/// (tokio-postgres shows only "db error" for those), else the error and its cause.
+fn describe(error: &tokio_postgres::Error) -> String {
+    if let Some(db) = error.as_db_error() {
+        return format!("{} ({})", db.message(), db.code().code());
+    }
+    match std::error::Error::source(error) {
+        Some(source) => format!("{error}: {source}"),
+        None => error.to_string(),
+    }
 }
 
 /// Resolves once the hub is stopping (or the consumers are gone).

@@ -16,7 +16,7 @@ use tokio_postgres::{Client, IsolationLevel};
 
 use super::backoff::Backoff;
 use super::command::{self, Outcome};
-use super::{connect, sleep_or_stop, stopped, Consumer};
+use super::{connect, describe, sleep_or_stop, stopped, Consumer};
 
 /// The longest one batch (its transaction and its dispatches) may take; past it the connection
 /// is dropped, which rolls the transaction back and leaves its rows for later.
@@ -79,43 +79,43 @@ pub(super) async fn run(consumer: Arc<Consumer>, partition: usize) {
         };
         let batch =
             tokio::time::timeout(BATCH_TIMEOUT, process(connection, &consumer, partition)).await;
-        let delay = match batch {
+        let failure = match batch {
             Ok(Ok(batch)) => {
                 if let Some(hub) = consumer.hub.upgrade() {
                     hub.metrics()
                         .consumer_processed(&consumer.name, batch.done as u64);
                 }
-                match batch.retry {
-                    Some(reason) => {
-                        fail(&consumer, partition, &mut backoff, &reason);
-                        Some(backoff.next())
-                    }
-                    None => {
-                        backoff.reset();
-                        // A full batch means more rows may be waiting: no pause then.
-                        (batch.selected < limit).then_some(consumer.config.partition_poll_interval)
+                if batch.retry.is_none() {
+                    backoff.reset();
+                    // A full batch means more rows may be waiting: no pause then.
+                    if batch.selected < limit {
+                        tokio::select! {
+                            () = tokio::time::sleep(consumer.config.partition_poll_interval) => {}
+                            () = consumer.wake[partition].notified() => {}
+                            () = stopped(&mut stop) => return,
+                        }
                     }
                 }
+                batch.retry
             }
             Ok(Err(BatchError::HubGone)) => return,
             Ok(Err(BatchError::Database(error))) => {
-                fail(&consumer, partition, &mut backoff, &error.to_string());
                 if connection.is_closed() {
                     client = None;
                 }
-                Some(backoff.next())
+                Some(describe(&error))
             }
             Err(_) => {
-                fail(&consumer, partition, &mut backoff, "a batch timed out");
                 client = None;
-                Some(backoff.next())
+                Some("a batch timed out".to_owned())
             }
         };
-        if let Some(delay) = delay {
-            tokio::select! {
-                () = tokio::time::sleep(delay) => {}
-                () = consumer.wake[partition].notified() => {}
-                () = stopped(&mut stop) => return,
+        // After a failure only time brings the next attempt: notifications must not make a
+        // failing partition hammer the database.
+        if let Some(reason) = failure {
+            fail(&consumer, partition, &mut backoff, &reason);
+            if sleep_or_stop(backoff.next(), &mut stop).await {
+                return;
             }
         }
     }
