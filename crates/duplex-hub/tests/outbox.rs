@@ -68,7 +68,8 @@ impl Consumer {
 
 /// A PostgreSQL with the outbox table, and a connection to it; `None` to skip.
 async fn database(name: &str) -> Option<(Postgres, tokio_postgres::Client)> {
-    let pg = Postgres::start(name)?;
+    // initdb and the server's start are blocking calls of a second or so.
+    let pg = tokio::task::block_in_place(|| Postgres::start(name))?;
     let client = pg.client().await;
     client.batch_execute(SCHEMA).await.expect("schema");
     Some((pg, client))
@@ -251,6 +252,14 @@ async fn a_row_that_cannot_run_is_dropped_without_holding_back_its_partition() {
     )
     .await
     .expect("bad rows");
+    // Larger than the server API takes (4 MiB).
+    let huge = json!({"channel": "open:orders", "data": {"blob": "x".repeat(5 << 20)}}).to_string();
+    db.execute(
+        "INSERT INTO outbox (method, payload) VALUES ('publish', $1::text::jsonb)",
+        &[&huge],
+    )
+    .await
+    .expect("huge row");
     insert(&db, "open:orders", json!({"n": "after the bad rows"}), 0).await;
 
     let (_, data) = next_publication(&mut client).await;
@@ -263,11 +272,11 @@ async fn a_row_that_cannot_run_is_dropped_without_holding_back_its_partition() {
         .await
         .expect("metrics text");
     assert!(
-        metrics.contains("duplex_hub_consumer_errors_total{consumer=\"app\"} 3"),
+        metrics.contains("duplex_hub_consumer_errors_total{consumer=\"app\"} 4"),
         "{metrics}"
     );
     assert!(
-        metrics.contains("duplex_hub_consumer_processed_total{consumer=\"app\"} 4"),
+        metrics.contains("duplex_hub_consumer_processed_total{consumer=\"app\"} 5"),
         "{metrics}"
     );
 }

@@ -22,6 +22,9 @@ use super::{connect, describe, sleep_or_stop, stopped, Consumer};
 /// is dropped, which rolls the transaction back and leaves its rows for later.
 const BATCH_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// The largest payload run: the server API's default request body limit.
+const MAX_PAYLOAD_BYTES: usize = crate::api::DEFAULT_MAX_BODY_BYTES;
+
 /// What one transaction did.
 #[derive(Debug, Default)]
 struct Batch {
@@ -145,14 +148,19 @@ async fn process(
         return Ok(Batch::default());
     }
     // The table name passed the configuration's identifier check; the rest are parameters.
+    // A payload over the server API's body limit comes back as NULL, and a method is cut to a
+    // length no method has: a batch's memory stays bounded whatever the table holds.
     let select = format!(
-        "SELECT id::bigint, method::text, payload::text FROM {table} \
+        "SELECT id::bigint, left(method, 64), \
+                CASE WHEN octet_length(payload::text) <= $3::bigint THEN payload::text END \
+         FROM {table} \
          WHERE partition = $1::bigint ORDER BY id LIMIT $2::bigint FOR UPDATE SKIP LOCKED"
     );
     let partition_number = i64::try_from(partition).unwrap_or(i64::MAX);
     let limit = i64::try_from(consumer.config.partition_select_limit).unwrap_or(i64::MAX);
+    let max_payload = i64::try_from(MAX_PAYLOAD_BYTES).unwrap_or(i64::MAX);
     let rows = transaction
-        .query(&select, &[&partition_number, &limit])
+        .query(&select, &[&partition_number, &limit, &max_payload])
         .await?;
     let mut batch = Batch {
         selected: rows.len(),
@@ -166,9 +174,15 @@ async fn process(
         for row in &rows {
             let id: i64 = row.try_get(0)?;
             let method: String = row.try_get(1)?;
-            let payload: String = row.try_get(2)?;
+            let payload: Option<String> = row.try_get(2)?;
             let key = format!("outbox:{table}:{id}");
-            match command::dispatch(&hub, &method, &payload, &key).await {
+            let outcome = match payload {
+                Some(payload) => command::dispatch(&hub, &method, &payload, &key).await,
+                None => Outcome::Dropped(format!(
+                    "payload larger than {MAX_PAYLOAD_BYTES} bytes (the server API's limit)"
+                )),
+            };
+            match outcome {
                 Outcome::Done => done.push(id),
                 Outcome::Dropped(reason) => {
                     tracing::error!(consumer = %consumer.name, partition, id, %method, %reason, "outbox: row dropped");
