@@ -10,7 +10,8 @@
 //! error and disconnect code), `config/` and `channel.rs` (configuration, namespaces, channel
 //! names), `auth/` (tokens), `engine/` (broker, history and presence behind traits), `node/`
 //! (the hub's state and fan-out), `session/` (one client connection), `transport/` (WebSocket),
-//! `api/` (the server API), `callbacks.rs` (hooks for embedding), `metrics.rs`.
+//! `api/` (the server API), `callbacks.rs` (hooks for embedding), `webhook/` (disconnect and
+//! unsubscribe events posted to the application), `metrics.rs`.
 
 pub mod api;
 pub mod auth;
@@ -27,5 +28,6 @@ mod node;
 pub mod protocol;
 mod session;
 mod transport;
+pub mod webhook;
 
 pub use hub::{BuildError, Hub, HubBuilder, NodeInfo, PublishExtras};

@@ -43,6 +43,67 @@ pub(crate) struct Metrics {
     disconnects: Family<DisconnectLabels, Counter>,
     recoveries: Family<RecoveryLabels, Counter>,
     latency: Latency,
+    webhooks: WebhookMetrics,
+}
+
+/// The webhook counters, shared with the webhook worker (the counters are handles onto the
+/// same values the registry prints).
+#[derive(Clone, Default)]
+pub(crate) struct WebhookMetrics {
+    events: Counter,
+    delivered: Counter,
+    failed_attempts: Counter,
+    dropped: Counter,
+    owed: Gauge,
+}
+
+impl WebhookMetrics {
+    fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "webhook_events",
+            "Disconnect and unsubscribe events queued for the application's webhook",
+            self.events.clone(),
+        );
+        registry.register(
+            "webhook_delivered",
+            "Webhook events the application answered with a 2xx",
+            self.delivered.clone(),
+        );
+        registry.register(
+            "webhook_failed_attempts",
+            "Webhook attempts that failed (a non-2xx answer, a timeout or a network error)",
+            self.failed_attempts.clone(),
+        );
+        registry.register(
+            "webhook_dropped",
+            "Webhook events dropped, oldest first, because webhook.max_queue were owed",
+            self.dropped.clone(),
+        );
+        registry.register(
+            "webhook_owed",
+            "Webhook events queued and not yet delivered",
+            self.owed.clone(),
+        );
+    }
+
+    pub(crate) fn queued(&self, dropped: usize, owed: usize) {
+        self.events.inc();
+        self.dropped.inc_by(dropped as u64);
+        self.owed.set(owed as i64);
+    }
+
+    pub(crate) fn delivered(&self, owed: usize) {
+        self.delivered.inc();
+        self.owed.set(owed as i64);
+    }
+
+    pub(crate) fn failed(&self) {
+        self.failed_attempts.inc();
+    }
+
+    pub(crate) fn owed(&self, owed: usize) {
+        self.owed.set(owed as i64);
+    }
 }
 
 fn latency_histogram() -> Histogram {
@@ -103,6 +164,8 @@ impl Metrics {
             "Time to answer a client command, by method",
             latency.clone(),
         );
+        let webhooks = WebhookMetrics::default();
+        webhooks.register(&mut registry);
         Metrics {
             registry,
             connections,
@@ -114,7 +177,13 @@ impl Metrics {
             disconnects,
             recoveries,
             latency,
+            webhooks,
         }
+    }
+
+    /// The webhook counters.
+    pub(crate) fn webhooks(&self) -> &WebhookMetrics {
+        &self.webhooks
     }
 
     pub(crate) fn connection_opened(&self) {

@@ -40,6 +40,7 @@ mod resolve;
 mod source;
 mod validate;
 mod value;
+mod webhook;
 
 use std::time::Duration;
 
@@ -47,6 +48,7 @@ pub use error::ConfigError;
 pub use keys::{env_var_name, known_keys};
 pub use options::{ChannelOptions, DeltaType, Namespace, SlowConsumerPolicy};
 pub use source::EnvReport;
+pub use webhook::{WebhookConfig, WebhookEventKind};
 
 use crate::channel::ChannelRules;
 
@@ -74,6 +76,9 @@ pub struct HubConfig {
     pub engine: EngineConfig,
     /// Graceful shutdown (`shutdown.timeout`).
     pub shutdown: ShutdownConfig,
+    /// Hub extension: disconnect and unsubscribe events posted to the application
+    /// (`webhook.*`).
+    pub webhook: WebhookConfig,
 }
 
 /// A configuration read from a file, with the keys the file holds that the hub does not
