@@ -239,7 +239,10 @@ async fn a_client_that_closes_is_one_signed_disconnect_event() {
     assert_eq!(event["conn_info"], json!({"name": "Ann"}));
     assert_eq!(event["node"], hub.hub.info().name.as_str());
     let time_ms = event["time_ms"].as_i64().unwrap();
-    assert!(time_ms >= before - 1000 && time_ms <= now() * 1000 + 1000, "{time_ms}");
+    assert!(
+        time_ms >= before - 1000 && time_ms <= now() * 1000 + 1000,
+        "{time_ms}"
+    );
     let id = event["id"].as_str().unwrap();
     assert_eq!(uuid::Uuid::parse_str(id).unwrap().get_version_num(), 4);
 
@@ -297,7 +300,9 @@ async fn every_way_out_of_a_channel_is_an_unsubscribe_event() {
     let (mut client, connected) = TestClient::connect(&hub, &token("42", None)).await;
     let client_id = connected["client"].as_str().unwrap().to_owned();
     for channel in ["chat:a", "chat:b", "chat:c"] {
-        let reply = client.call(json!({"subscribe": {"channel": channel}})).await;
+        let reply = client
+            .call(json!({"subscribe": {"channel": channel}}))
+            .await;
         assert!(reply.get("subscribe").is_some(), "{reply}");
     }
     let reply = client
@@ -306,11 +311,17 @@ async fn every_way_out_of_a_channel_is_an_unsubscribe_event() {
     assert!(reply.get("subscribe").is_some(), "{reply}");
 
     // The client unsubscribes.
-    client.call(json!({"unsubscribe": {"channel": "chat:a"}})).await;
+    client
+        .call(json!({"unsubscribe": {"channel": "chat:a"}}))
+        .await;
     let event = receiver.event(|e| e["channel"] == "chat:a").await;
     assert_eq!(
         (&event["type"], &event["code"], &event["reason"]),
-        (&json!("unsubscribe"), &json!(0), &json!("client unsubscribed"))
+        (
+            &json!("unsubscribe"),
+            &json!(0),
+            &json!("client unsubscribed")
+        )
     );
     assert_eq!(event["client"], client_id.as_str());
     assert_eq!(event["user"], "42");
@@ -319,11 +330,17 @@ async fn every_way_out_of_a_channel_is_an_unsubscribe_event() {
     hub.api("unsubscribe", json!({"user": "42", "channel": "chat:b"}))
         .await;
     let event = receiver.event(|e| e["channel"] == "chat:b").await;
-    assert_eq!((&event["code"], &event["reason"]), (&json!(2000), &json!("server unsubscribe")));
+    assert_eq!(
+        (&event["code"], &event["reason"]),
+        (&json!(2000), &json!("server unsubscribe"))
+    );
 
     // The subscription token expires.
     let event = receiver.event(|e| e["channel"] == "private:x").await;
-    assert_eq!((&event["code"], &event["reason"]), (&json!(2501), &json!("subscription expired")));
+    assert_eq!(
+        (&event["code"], &event["reason"]),
+        (&json!(2501), &json!("subscription expired"))
+    );
 
     // The server API disconnects: the last subscription, then the connection.
     hub.api("disconnect", json!({"user": "42"})).await;
@@ -353,7 +370,10 @@ async fn a_shutdown_is_a_disconnect_event_with_its_code() {
     hub.hub.shutdown(Duration::ZERO).await;
     assert_eq!(client.closed().await.0, 3001);
     let event = receiver.event(|e| e["type"] == "disconnect").await;
-    assert_eq!((&event["code"], &event["reason"]), (&json!(3001), &json!("shutdown")));
+    assert_eq!(
+        (&event["code"], &event["reason"]),
+        (&json!(3001), &json!("shutdown"))
+    );
 }
 
 #[tokio::test]
@@ -383,7 +403,9 @@ async fn webhook_events_lists_the_kinds_posted() {
     client
         .call(json!({"subscribe": {"channel": "chat:lobby"}}))
         .await;
-    client.call(json!({"unsubscribe": {"channel": "chat:lobby"}})).await;
+    client
+        .call(json!({"unsubscribe": {"channel": "chat:lobby"}}))
+        .await;
     client.close().await;
     receiver.event(|e| e["type"] == "disconnect").await;
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -444,7 +466,11 @@ async fn events_made_while_the_endpoint_is_down_arrive_once_it_is_up() {
     // All three are owed, and the hub has tried (and failed) meanwhile.
     let deadline = tokio::time::Instant::now() + PATIENCE;
     while hub.hub.webhooks_owed() != Some(3) {
-        assert!(tokio::time::Instant::now() < deadline, "{:?}", hub.hub.webhooks_owed());
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{:?}",
+            hub.hub.webhooks_owed()
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -479,7 +505,11 @@ async fn a_full_queue_drops_the_oldest_event() {
     let receiver = Receiver::start_on(addr, Vec::new()).await;
     let events = receiver.wait_for(2).await;
     let users: HashSet<&str> = events.iter().map(|e| e["user"].as_str().unwrap()).collect();
-    assert_eq!(users, HashSet::from(["2", "3"]), "the oldest (user 1) was dropped");
+    assert_eq!(
+        users,
+        HashSet::from(["2", "3"]),
+        "the oldest (user 1) was dropped"
+    );
     let metrics = reqwest::get(format!("http://{}/metrics", hub.addr))
         .await
         .unwrap()
@@ -487,7 +517,9 @@ async fn a_full_queue_drops_the_oldest_event() {
         .await
         .unwrap();
     assert!(
-        metrics.lines().any(|l| l == "duplex_hub_webhook_dropped_total 1"),
+        metrics
+            .lines()
+            .any(|l| l == "duplex_hub_webhook_dropped_total 1"),
         "{metrics}"
     );
 }
@@ -543,7 +575,11 @@ async fn the_events_owed_outlive_the_hub() {
     }
     let deadline = tokio::time::Instant::now() + PATIENCE;
     while hub.webhooks_owed() != Some(4) {
-        assert!(tokio::time::Instant::now() < deadline, "{:?}", hub.webhooks_owed());
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{:?}",
+            hub.webhooks_owed()
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     // The hub goes away with four events owed.

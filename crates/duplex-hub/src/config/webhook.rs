@@ -152,10 +152,12 @@ impl HubConfig {
             }
         }
         if webhook.timeout.is_zero() {
-            return Err(ConfigError::invalid("webhook.timeout", "must be above zero"));
+            return Err(ConfigError::invalid(
+                "webhook.timeout",
+                "must be above zero",
+            ));
         }
-        if webhook.retry_min_delay.is_zero() || webhook.retry_min_delay > webhook.retry_max_delay
-        {
+        if webhook.retry_min_delay.is_zero() || webhook.retry_min_delay > webhook.retry_max_delay {
             return Err(ConfigError::invalid(
                 "webhook.retry_min_delay",
                 format!(

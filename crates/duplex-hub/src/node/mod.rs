@@ -82,8 +82,7 @@ impl Node {
         webhook_queue: Option<&std::path::Path>,
     ) -> Result<Arc<Node>, QueueError> {
         let metrics = Metrics::new();
-        let webhooks =
-            Webhooks::open(&config.webhook, webhook_queue, metrics.webhooks().clone())?;
+        let webhooks = Webhooks::open(&config.webhook, webhook_queue, metrics.webhooks().clone())?;
         Ok(Arc::new(Node {
             websocket: crate::transport::websocket::server_builder(&config),
             config: Arc::new(config),

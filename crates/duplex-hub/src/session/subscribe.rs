@@ -386,7 +386,10 @@ impl Session {
     /// A subscription whose token expired: unsubscribed with the "expired" code, after which
     /// the SDK subscribes again with a fresh token.
     pub(super) async fn expire_subscription(&mut self, channel: &str) {
-        if self.leave_channel(channel, Some(Unsubscribe::EXPIRED)).await {
+        if self
+            .leave_channel(channel, Some(Unsubscribe::EXPIRED))
+            .await
+        {
             self.push_unsubscribe(channel, Unsubscribe::EXPIRED);
             self.flush_batch();
         }

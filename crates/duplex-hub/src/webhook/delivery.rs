@@ -70,11 +70,8 @@ pub(crate) async fn run(shared: Arc<Shared>) {
             match shared.queue.due(now, room, &busy) {
                 Ok(due) => {
                     for owed in due {
-                        let task = attempts.spawn(attempt(
-                            client.clone(),
-                            shared.clone(),
-                            owed.clone(),
-                        ));
+                        let task =
+                            attempts.spawn(attempt(client.clone(), shared.clone(), owed.clone()));
                         in_flight.insert(task.id(), owed);
                     }
                 }
@@ -124,11 +121,7 @@ fn settle(shared: &Shared, owed: &Owed, outcome: Result<(), String>, failures: &
         Err(reason) => {
             shared.metrics.failed();
             let attempts = owed.attempts.saturating_add(1);
-            let delay = backoff(
-                attempts,
-                settings.retry_min_delay,
-                settings.retry_max_delay,
-            );
+            let delay = backoff(attempts, settings.retry_min_delay, settings.retry_max_delay);
             let due = unix_ms().saturating_add(delay.as_millis() as i64);
             if let Err(error) = shared.queue.retry_at(&owed.id, attempts, due) {
                 tracing::error!(id = %owed.id, "{error}");

@@ -136,7 +136,8 @@ mod tests {
             conn_info: Some(&info),
         };
         let chan_info = Bytes::from_static(b"not json");
-        let first = WebhookEvent::unsubscribe(&who, "chat:a", Some(&chan_info), &Unsubscribe::SERVER);
+        let first =
+            WebhookEvent::unsubscribe(&who, "chat:a", Some(&chan_info), &Unsubscribe::SERVER);
         let second = WebhookEvent::unsubscribe(&who, "chat:a", None, &Unsubscribe::SERVER);
         assert_ne!(first.id, second.id);
         let body: Value = serde_json::to_value(&first).unwrap();
@@ -144,7 +145,10 @@ mod tests {
         assert_eq!(body["channel"], "chat:a");
         assert_eq!(body["code"], 2000);
         assert_eq!(body["conn_info"]["name"], "Ann");
-        assert!(body.get("chan_info").is_none(), "not JSON, so left out: {body}");
+        assert!(
+            body.get("chan_info").is_none(),
+            "not JSON, so left out: {body}"
+        );
     }
 
     #[test]
@@ -155,8 +159,8 @@ mod tests {
             user: "",
             conn_info: None,
         };
-        let body = serde_json::to_value(WebhookEvent::disconnect(&who, &Disconnect::SHUTDOWN))
-            .unwrap();
+        let body =
+            serde_json::to_value(WebhookEvent::disconnect(&who, &Disconnect::SHUTDOWN)).unwrap();
         assert_eq!(body["type"], "disconnect");
         assert_eq!(body["code"], 3001);
         assert_eq!(body["reason"], "shutdown");

@@ -8,7 +8,7 @@
 //! deduplicate on.
 //!
 //! Shape: the sessions build a [`WebhookEvent`] where a leave happens and hand it to the node's
-//! [`Webhooks`], which commits it to the queue (`queue.rs` in memory, `sqlite.rs` on disk)
+//! `Webhooks`, which commits it to the queue (`queue.rs` in memory, `sqlite.rs` on disk)
 //! before returning, then wakes the worker (`delivery.rs`), which posts due events with
 //! bounded concurrency and backoff. `signature.rs` signs them; receivers can use the same
 //! [`verify`]. docs/webhooks.md describes the body, the headers and the retry policy.
@@ -28,8 +28,8 @@ use tokio::sync::Notify;
 use crate::config::WebhookConfig;
 use crate::metrics::WebhookMetrics;
 
-pub use event::WebhookEvent;
 pub(crate) use event::Leaver;
+pub use event::WebhookEvent;
 pub use queue::QueueError;
 pub use signature::{sign, verify, SignatureError, SIGNATURE_HEADER};
 

@@ -182,11 +182,17 @@ pub(crate) mod contract {
         let skip: HashSet<String> = ["b".to_owned()].into();
         let due = queue.due(10, 10, &skip).unwrap();
         assert_eq!(due.len(), 1);
-        assert_eq!((due[0].id.as_str(), due[0].body.as_slice()), ("a", &b"A"[..]));
+        assert_eq!(
+            (due[0].id.as_str(), due[0].body.as_slice()),
+            ("a", &b"A"[..])
+        );
         // A failed attempt moves it later and counts.
         queue.retry_at("b", 1, 30).unwrap();
         let due = queue.due(25, 10, &none).unwrap();
-        assert_eq!(due.iter().map(|o| o.id.as_str()).collect::<Vec<_>>(), ["a", "c"]);
+        assert_eq!(
+            due.iter().map(|o| o.id.as_str()).collect::<Vec<_>>(),
+            ["a", "c"]
+        );
         let b = queue.due(30, 10, &none).unwrap();
         let b = b.iter().find(|o| o.id == "b").unwrap();
         assert_eq!((b.attempts, b.due_ms), (1, 30));

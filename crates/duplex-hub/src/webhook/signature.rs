@@ -58,7 +58,11 @@ pub fn verify(
     for part in header.split(',') {
         match part.trim().split_once('=') {
             Some(("t", value)) => {
-                timestamp = Some(value.parse::<i64>().map_err(|_| SignatureError::Malformed)?)
+                timestamp = Some(
+                    value
+                        .parse::<i64>()
+                        .map_err(|_| SignatureError::Malformed)?,
+                )
             }
             Some(("v1", value)) => tags.push(unhex(value).ok_or(SignatureError::Malformed)?),
             // Other schemes, for forward compatibility.
@@ -150,7 +154,15 @@ mod tests {
 
     #[test]
     fn malformed_headers_are_refused_not_panicked_on() {
-        for header in ["", "t=1", "v1=00", "t=x,v1=00", "t=1,v1=0", "t=1,v1=zz", "garbage"] {
+        for header in [
+            "",
+            "t=1",
+            "v1=00",
+            "t=x,v1=00",
+            "t=1,v1=0",
+            "t=1,v1=zz",
+            "garbage",
+        ] {
             assert_eq!(
                 verify(b"k", header, b"", 1, 300),
                 Err(SignatureError::Malformed),
