@@ -86,15 +86,16 @@ impl WebhookMetrics {
         );
     }
 
-    pub(crate) fn queued(&self, dropped: usize, owed: usize) {
+    pub(crate) fn queued(&self) {
         self.events.inc();
-        self.dropped.inc_by(dropped as u64);
-        self.owed.set(owed as i64);
     }
 
-    pub(crate) fn delivered(&self, owed: usize) {
+    pub(crate) fn delivered(&self) {
         self.delivered.inc();
-        self.owed.set(owed as i64);
+    }
+
+    pub(crate) fn dropped(&self, dropped: usize) {
+        self.dropped.inc_by(dropped as u64);
     }
 
     pub(crate) fn failed(&self) {

@@ -112,10 +112,11 @@ impl Node {
         Ok(())
     }
 
-    /// Queues a webhook event, when webhooks are on and want its kind.
-    pub(crate) fn webhook(&self, event: impl FnOnce() -> WebhookEvent) {
+    /// Queues a webhook event, when webhooks are on and want its kind; returns once it is
+    /// committed to the queue.
+    pub(crate) async fn webhook(&self, event: impl FnOnce() -> WebhookEvent) {
         if let Some(webhooks) = &self.webhooks {
-            webhooks.emit(&event());
+            webhooks.emit(&event()).await;
         }
     }
 

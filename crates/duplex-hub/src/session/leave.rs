@@ -6,6 +6,10 @@
 //! connection's end), and the connection's task for the connection itself, after its
 //! subscriptions. A connection that never completed connect is not reported: the application
 //! never heard of it.
+//!
+//! Each report returns once its event is committed to the queue, and the connection is
+//! unregistered only after its report: a graceful shutdown, which waits for every connection
+//! to be unregistered, so never exits with an event not yet queued.
 
 use bytes::Bytes;
 
@@ -35,7 +39,7 @@ impl Session {
     }
 
     /// Reports the end of a subscription.
-    pub(super) fn report_unsubscribe(
+    pub(super) async fn report_unsubscribe(
         &self,
         channel: &str,
         chan_info: Option<&Bytes>,
@@ -45,11 +49,12 @@ impl Session {
             return;
         }
         self.node
-            .webhook(|| WebhookEvent::unsubscribe(&self.leaver(), channel, chan_info, why));
+            .webhook(|| WebhookEvent::unsubscribe(&self.leaver(), channel, chan_info, why))
+            .await;
     }
 
     /// Reports the end of the connection.
-    pub(super) fn report_disconnect(&self, ending: Ending<'_>) {
+    pub(super) async fn report_disconnect(&self, ending: Ending<'_>) {
         if !self.connected {
             return;
         }
@@ -65,6 +70,7 @@ impl Session {
             }
         };
         self.node
-            .webhook(|| WebhookEvent::disconnect(&self.leaver(), disconnect));
+            .webhook(|| WebhookEvent::disconnect(&self.leaver(), disconnect))
+            .await;
     }
 }

@@ -210,12 +210,14 @@ pub(crate) async fn run<S>(
     };
     handle.set_closing();
     Box::pin(session.leave_all()).await;
-    node.end_session(&handle, &session.user, ending.as_ref());
-    session.report_disconnect(match &ending {
+    // Boxed, like the handlers: its state would otherwise be part of every idle connection.
+    Box::pin(session.report_disconnect(match &ending {
         Some(disconnect) => leave::Ending::Server(disconnect),
         None if lost => leave::Ending::Lost,
         None => leave::Ending::Closed,
-    });
+    }))
+    .await;
+    node.end_session(&handle, &session.user, ending.as_ref());
     if let Some(disconnect) = ending {
         // The close frame carries the code and reason (Centrifugo does the same over
         // WebSocket); then the reader sees the peer's answer, or the close timeout ends it.

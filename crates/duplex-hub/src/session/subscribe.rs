@@ -440,7 +440,8 @@ impl Session {
         }
         // After presence: an application that looks when the event arrives sees them gone.
         if let Some(why) = why {
-            self.report_unsubscribe(channel, subscription.chan_info.as_ref(), &why);
+            self.report_unsubscribe(channel, subscription.chan_info.as_ref(), &why)
+                .await;
         }
         if subscription.join_leave && (!subscription.user_presence || last_of_user) {
             let info = ClientInfo {

@@ -17,7 +17,7 @@ use rand::Rng;
 use tokio::task::JoinSet;
 
 use super::event::unix_ms;
-use super::queue::Owed;
+use super::queue::{Change, Owed};
 use super::signature::{sign, SIGNATURE_HEADER};
 use super::{Shared, ATTEMPT_HEADER, ID_HEADER};
 
@@ -55,24 +55,24 @@ pub(crate) async fn run(shared: Arc<Shared>) {
         }
     };
     let concurrency = settings.concurrency.max(1);
-    let mut attempts: JoinSet<Result<(), String>> = JoinSet::new();
-    // The events being attempted, by task, so that a task's end (or panic) frees its event.
-    let mut in_flight: HashMap<tokio::task::Id, Owed> = HashMap::new();
-    let failures = Throttle::new();
+    // Each attempt commits its own outcome before it ends, so an event is in flight until its
+    // next state is on disk, and never picked twice.
+    let mut attempts: JoinSet<()> = JoinSet::new();
+    let mut in_flight: HashMap<tokio::task::Id, String> = HashMap::new();
     loop {
         if shared.stopped.load(Ordering::Acquire) {
             return;
         }
-        let busy: HashSet<String> = in_flight.values().map(|o| o.id.clone()).collect();
         let now = unix_ms();
         let room = concurrency - attempts.len().min(concurrency);
         if room > 0 {
+            let busy: HashSet<String> = in_flight.values().cloned().collect();
             match shared.queue.due(now, room, &busy) {
                 Ok(due) => {
                     for owed in due {
-                        let task =
-                            attempts.spawn(attempt(client.clone(), shared.clone(), owed.clone()));
-                        in_flight.insert(task.id(), owed);
+                        let id = owed.id.clone();
+                        let task = attempts.spawn(attempt(client.clone(), shared.clone(), owed));
+                        in_flight.insert(task.id(), id);
                     }
                 }
                 Err(error) => tracing::error!("{error}"),
@@ -83,7 +83,7 @@ pub(crate) async fn run(shared: Arc<Shared>) {
         let wait = if attempts.len() >= concurrency {
             Duration::from_secs(3600)
         } else {
-            let busy: HashSet<String> = in_flight.values().map(|o| o.id.clone()).collect();
+            let busy: HashSet<String> = in_flight.values().cloned().collect();
             match shared.queue.due(i64::MAX, 1, &busy) {
                 Ok(next) => next.first().map_or(Duration::from_secs(3600), |owed| {
                     Duration::from_millis(owed.due_ms.saturating_sub(now).max(0) as u64)
@@ -93,13 +93,12 @@ pub(crate) async fn run(shared: Arc<Shared>) {
         };
         tokio::select! {
             Some(done) = attempts.join_next_with_id(), if !attempts.is_empty() => {
-                let (task, outcome) = match done {
-                    Ok((task, outcome)) => (task, outcome),
-                    Err(error) => (error.id(), Err(format!("attempt failed: {error}"))),
+                // A panicked attempt leaves its event as it was: due, and tried again.
+                let task = match done {
+                    Ok((task, ())) => task,
+                    Err(error) => error.id(),
                 };
-                if let Some(owed) = in_flight.remove(&task) {
-                    settle(&shared, &owed, outcome, &failures);
-                }
+                in_flight.remove(&task);
             }
             () = shared.wake.notified() => {}
             () = tokio::time::sleep(wait) => {}
@@ -107,43 +106,43 @@ pub(crate) async fn run(shared: Arc<Shared>) {
     }
 }
 
-/// Records an attempt's outcome: delivered, or due again later.
-fn settle(shared: &Shared, owed: &Owed, outcome: Result<(), String>, failures: &Throttle) {
+/// One attempt at one event, its outcome committed: delivered, or due again later.
+async fn attempt(client: reqwest::Client, shared: Arc<Shared>, owed: Owed) {
     let settings = &shared.settings;
-    match outcome {
-        Ok(()) => {
-            if let Err(error) = shared.queue.delivered(&owed.id) {
-                // It stays owed: delivered again later, which the id makes harmless.
-                tracing::error!(id = %owed.id, "{error}");
-            }
-            shared.metrics.delivered(shared.queue.len());
-        }
+    let id = owed.id.clone();
+    let attempts = owed.attempts.saturating_add(1);
+    let change = match post(&client, &shared, owed).await {
+        Ok(()) => Change::Delivered(id.clone()),
         Err(reason) => {
             shared.metrics.failed();
-            let attempts = owed.attempts.saturating_add(1);
             let delay = backoff(attempts, settings.retry_min_delay, settings.retry_max_delay);
-            let due = unix_ms().saturating_add(delay.as_millis() as i64);
-            if let Err(error) = shared.queue.retry_at(&owed.id, attempts, due) {
-                tracing::error!(id = %owed.id, "{error}");
-            }
-            if let Some(suppressed) = failures.ready() {
+            if let Some(suppressed) = shared.failures.ready() {
                 tracing::warn!(
-                    id = %owed.id,
+                    %id,
                     attempts,
                     retry_in = ?delay,
                     owed = shared.queue.len(),
-                    similar_warnings_suppressed = suppressed,
+                    warnings_suppressed = suppressed,
                     "webhook delivery failed: {reason}"
                 );
             } else {
-                tracing::debug!(id = %owed.id, attempts, "webhook delivery failed: {reason}");
+                tracing::debug!(%id, attempts, "webhook delivery failed: {reason}");
+            }
+            Change::Retry {
+                id: id.clone(),
+                attempts,
+                due_ms: unix_ms().saturating_add(delay.as_millis() as i64),
             }
         }
+    };
+    if let Err(error) = shared.writer.commit(change).await {
+        // Left as it was: attempted again, which the id makes harmless.
+        tracing::error!(%id, "{error}");
     }
 }
 
 /// One POST of one event, signed with the time of this attempt.
-async fn attempt(client: reqwest::Client, shared: Arc<Shared>, owed: Owed) -> Result<(), String> {
+async fn post(client: &reqwest::Client, shared: &Shared, owed: Owed) -> Result<(), String> {
     let settings = &shared.settings;
     let (Some(endpoint), Some(secret)) = (&settings.endpoint, &settings.secret) else {
         return Err("no webhook.endpoint or webhook.secret".to_owned());

@@ -7,17 +7,19 @@
 //! meanwhile so that a restart does not lose them: at least once, each with an `id` to
 //! deduplicate on.
 //!
-//! Shape: the sessions build a [`WebhookEvent`] where a leave happens and hand it to the node's
-//! `Webhooks`, which commits it to the queue (`queue.rs` in memory, `sqlite.rs` on disk)
-//! before returning, then wakes the worker (`delivery.rs`), which posts due events with
-//! bounded concurrency and backoff. `signature.rs` signs them; receivers can use the same
-//! [`verify`]. docs/webhooks.md describes the body, the headers and the retry policy.
+//! Shape: the sessions build a [`WebhookEvent`] where a leave happens and hand it to the
+//! node's `Webhooks`, which has it committed to the queue (`queue.rs` in memory, `sqlite.rs` on
+//! disk, `writer.rs` committing) before the session goes on, then wakes the worker
+//! (`delivery.rs`), which posts due events with bounded concurrency and backoff.
+//! `signature.rs` signs them; receivers can use the same [`verify`]. docs/webhooks.md describes
+//! the body, the headers and the retry policy.
 
 mod delivery;
 mod event;
 mod queue;
 mod signature;
 mod sqlite;
+mod writer;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -33,8 +35,9 @@ pub use event::WebhookEvent;
 pub use queue::QueueError;
 pub use signature::{sign, verify, SignatureError, SIGNATURE_HEADER};
 
-use queue::{MemoryQueue, Queue};
+use queue::{Change, MemoryQueue, Owed, Queue};
 use sqlite::SqliteQueue;
+use writer::Writer;
 
 /// The header with the event's id (the body's `id`), for deduplicating before parsing.
 pub const ID_HEADER: &str = "X-Duplex-Webhook-Id";
@@ -47,16 +50,18 @@ pub(crate) struct Webhooks {
     shared: Arc<Shared>,
 }
 
-/// What the sink and its worker share.
+/// What the sink, its worker and the worker's attempts share.
 pub(crate) struct Shared {
     settings: WebhookConfig,
-    queue: Box<dyn Queue>,
-    /// Rung on every new event and on stop.
-    wake: Notify,
+    /// Read directly; changed only through `writer`.
+    queue: Arc<dyn Queue>,
+    writer: Writer,
+    /// Rung on every new event (by the writer) and on stop.
+    wake: Arc<Notify>,
     stopped: AtomicBool,
     metrics: WebhookMetrics,
-    /// Keeps a full queue's warning to one per few seconds.
-    drops: delivery::Throttle,
+    /// Keeps the failures' warning to one per few seconds while an endpoint is down.
+    failures: delivery::Throttle,
 }
 
 impl Webhooks {
@@ -71,7 +76,7 @@ impl Webhooks {
         if !settings.enabled {
             return Ok(None);
         }
-        let queue: Box<dyn Queue> = match queue_path {
+        let queue: Arc<dyn Queue> = match queue_path {
             Some(path) => {
                 let queue = SqliteQueue::open(path, settings.max_queue)?;
                 tracing::info!(
@@ -79,25 +84,34 @@ impl Webhooks {
                     owed = queue.len(),
                     "webhook queue opened"
                 );
-                Box::new(queue)
+                Arc::new(queue)
             }
             None => {
                 tracing::warn!(
                     "webhook.queue_path is not set: webhook events are queued in memory, and \
                      those not yet delivered are lost when the hub stops"
                 );
-                Box::new(MemoryQueue::new(settings.max_queue))
+                Arc::new(MemoryQueue::new(settings.max_queue))
             }
         };
         metrics.owed(queue.len());
+        let wake = Arc::new(Notify::new());
+        let writer = Writer::new(
+            queue.clone(),
+            queue_path.is_some(),
+            metrics.clone(),
+            wake.clone(),
+            settings.max_queue,
+        )?;
         Ok(Some(Webhooks {
             shared: Arc::new(Shared {
                 settings: settings.clone(),
                 queue,
-                wake: Notify::new(),
+                writer,
+                wake,
                 stopped: AtomicBool::new(false),
                 metrics,
-                drops: delivery::Throttle::new(),
+                failures: delivery::Throttle::new(),
             }),
         }))
     }
@@ -107,8 +121,8 @@ impl Webhooks {
         tokio::spawn(delivery::run(self.shared.clone()));
     }
 
-    /// Queues an event, if its kind is wanted. It is committed when this returns.
-    pub(crate) fn emit(&self, event: &WebhookEvent) {
+    /// Queues an event, if its kind is wanted; returns once it is committed.
+    pub(crate) async fn emit(&self, event: &WebhookEvent) {
         let shared = &self.shared;
         if !shared.settings.wants(event.kind) {
             return;
@@ -120,26 +134,15 @@ impl Webhooks {
                 return;
             }
         };
-        match shared.queue.push(&event.id, &body, event.time_ms) {
-            Ok(dropped) => {
-                shared.metrics.queued(dropped, shared.queue.len());
-                if dropped > 0 {
-                    if let Some(suppressed) = shared.drops.ready() {
-                        tracing::warn!(
-                            dropped = dropped as u64 + suppressed,
-                            max_queue = shared.settings.max_queue,
-                            "webhook queue full: the oldest events were dropped \
-                             (duplex_hub_webhook_dropped counts them all)"
-                        );
-                    }
-                }
-            }
-            Err(error) => {
-                tracing::error!(id = %event.id, "webhook event lost: {error}");
-                return;
-            }
+        let owed = Owed {
+            id: event.id.clone(),
+            body,
+            attempts: 0,
+            due_ms: event.time_ms,
+        };
+        if let Err(error) = shared.writer.commit(Change::Add(owed)).await {
+            tracing::error!(id = %event.id, "webhook event lost: {error}");
         }
-        shared.wake.notify_one();
     }
 
     /// How many events are owed (queued, not yet answered with a 2xx).

@@ -5,10 +5,8 @@
 //! newest is the likeliest to matter (who is still online); an endpoint down for long enough to
 //! fill the queue has lost the old ones' meaning anyway. Every drop is counted and logged.
 //!
-//! Every operation is short (a map update, or one SQLite statement in WAL mode without an
-//! fsync), so they run inline where events happen rather than on a thread of their own: an
-//! event is committed before the code that made it goes on, which is what lets a hub killed a
-//! moment later still owe it.
+//! Changes come in batches (`apply`), so that the SQLite queue commits many events in one
+//! transaction when many clients leave at once (see `writer.rs`).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Mutex;
@@ -24,6 +22,22 @@ pub(crate) struct Owed {
     pub(crate) due_ms: i64,
 }
 
+/// One change to the queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Change {
+    /// Keep a new event (ignored if its id is known); the oldest goes first if the queue is
+    /// full.
+    Add(Owed),
+    /// Forget a delivered event (a no-op if it was dropped meanwhile).
+    Delivered(String),
+    /// Record a failed attempt: the count so far and when to try again.
+    Retry {
+        id: String,
+        attempts: u32,
+        due_ms: i64,
+    },
+}
+
 /// A queue that failed (the SQLite file could not be read or written).
 #[derive(Debug, thiserror::Error)]
 #[error("webhook queue: {0}")]
@@ -31,9 +45,9 @@ pub struct QueueError(pub(crate) String);
 
 /// Where events wait until they are delivered.
 pub(crate) trait Queue: Send + Sync {
-    /// Keeps an event, due at `due_ms`; drops the oldest first if the queue is full. Returns
-    /// how many were dropped.
-    fn push(&self, id: &str, body: &[u8], due_ms: i64) -> Result<usize, QueueError>;
+    /// Applies `changes` in order, all or none. Returns how many events were dropped to make
+    /// room.
+    fn apply(&self, changes: &[Change]) -> Result<usize, QueueError>;
     /// Up to `limit` events due at `now_ms`, the earliest due first, leaving out `skip` (the
     /// ones being attempted).
     fn due(
@@ -42,10 +56,6 @@ pub(crate) trait Queue: Send + Sync {
         limit: usize,
         skip: &HashSet<String>,
     ) -> Result<Vec<Owed>, QueueError>;
-    /// Forgets a delivered event (a no-op if it was dropped meanwhile).
-    fn delivered(&self, id: &str) -> Result<(), QueueError>;
-    /// Records a failed attempt: the count so far and when to try again.
-    fn retry_at(&self, id: &str, attempts: u32, due_ms: i64) -> Result<(), QueueError>;
     /// How many events are owed.
     fn len(&self) -> usize;
 }
@@ -81,39 +91,64 @@ impl MemoryQueue {
 }
 
 impl Memory {
-    fn remove(&mut self, id: &str) -> Option<Owed> {
-        let (seq, owed) = self.events.remove(id)?;
-        self.by_seq.remove(&seq);
-        self.by_due.remove(&(owed.due_ms, seq));
-        Some(owed)
+    fn add(&mut self, max: usize, owed: &Owed) -> usize {
+        if self.events.contains_key(&owed.id) {
+            return 0;
+        }
+        let mut dropped = 0;
+        while self.events.len() >= max {
+            let Some((_, oldest)) = self
+                .by_seq
+                .first_key_value()
+                .map(|(s, id)| (*s, id.clone()))
+            else {
+                break;
+            };
+            self.remove(&oldest);
+            dropped += 1;
+        }
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.by_seq.insert(seq, owed.id.clone());
+        self.by_due.insert((owed.due_ms, seq));
+        self.events.insert(owed.id.clone(), (seq, owed.clone()));
+        dropped
+    }
+
+    fn remove(&mut self, id: &str) {
+        if let Some((seq, owed)) = self.events.remove(id) {
+            self.by_seq.remove(&seq);
+            self.by_due.remove(&(owed.due_ms, seq));
+        }
+    }
+
+    fn retry(&mut self, id: &str, attempts: u32, due_ms: i64) {
+        let Some((seq, owed)) = self.events.get_mut(id) else {
+            return;
+        };
+        let (seq, old_due) = (*seq, owed.due_ms);
+        owed.attempts = attempts;
+        owed.due_ms = due_ms;
+        self.by_due.remove(&(old_due, seq));
+        self.by_due.insert((due_ms, seq));
     }
 }
 
 impl Queue for MemoryQueue {
-    fn push(&self, id: &str, body: &[u8], due_ms: i64) -> Result<usize, QueueError> {
+    fn apply(&self, changes: &[Change]) -> Result<usize, QueueError> {
         let mut memory = self.lock();
-        if memory.events.contains_key(id) {
-            return Ok(0);
-        }
         let mut dropped = 0;
-        while memory.events.len() >= self.max {
-            let Some((_, oldest)) = memory.by_seq.pop_first() else {
-                break;
-            };
-            memory.remove(&oldest);
-            dropped += 1;
+        for change in changes {
+            match change {
+                Change::Add(owed) => dropped += memory.add(self.max, owed),
+                Change::Delivered(id) => memory.remove(id),
+                Change::Retry {
+                    id,
+                    attempts,
+                    due_ms,
+                } => memory.retry(id, *attempts, *due_ms),
+            }
         }
-        let seq = memory.next_seq;
-        memory.next_seq += 1;
-        memory.by_seq.insert(seq, id.to_owned());
-        memory.by_due.insert((due_ms, seq));
-        let owed = Owed {
-            id: id.to_owned(),
-            body: body.to_vec(),
-            attempts: 0,
-            due_ms,
-        };
-        memory.events.insert(id.to_owned(), (seq, owed));
         Ok(dropped)
     }
 
@@ -135,24 +170,6 @@ impl Queue for MemoryQueue {
             .collect())
     }
 
-    fn delivered(&self, id: &str) -> Result<(), QueueError> {
-        self.lock().remove(id);
-        Ok(())
-    }
-
-    fn retry_at(&self, id: &str, attempts: u32, due_ms: i64) -> Result<(), QueueError> {
-        let mut memory = self.lock();
-        let Some((seq, owed)) = memory.events.get_mut(id) else {
-            return Ok(());
-        };
-        let (seq, old_due) = (*seq, owed.due_ms);
-        owed.attempts = attempts;
-        owed.due_ms = due_ms;
-        memory.by_due.remove(&(old_due, seq));
-        memory.by_due.insert((due_ms, seq));
-        Ok(())
-    }
-
     fn len(&self) -> usize {
         self.lock().events.len()
     }
@@ -163,54 +180,72 @@ impl Queue for MemoryQueue {
 pub(crate) mod contract {
     use super::*;
 
+    fn add(id: &str, due_ms: i64) -> Change {
+        Change::Add(Owed {
+            id: id.to_owned(),
+            body: id.to_uppercase().into_bytes(),
+            attempts: 0,
+            due_ms,
+        })
+    }
+
+    fn ids(owed: Vec<Owed>) -> Vec<String> {
+        owed.into_iter().map(|o| o.id).collect()
+    }
+
     /// `queue` must be empty and hold at most 3 events.
     pub(crate) fn keeps_the_contract(queue: &dyn Queue) {
         let none = HashSet::new();
-        assert_eq!(queue.push("a", b"A", 10).unwrap(), 0);
-        assert_eq!(queue.push("b", b"B", 5).unwrap(), 0);
-        assert_eq!(queue.push("c", b"C", 20).unwrap(), 0);
-        assert_eq!(queue.push("c", b"C", 20).unwrap(), 0, "an id is kept once");
-        assert_eq!(queue.len(), 3);
+        assert_eq!(queue.apply(&[add("a", 10), add("b", 5)]).unwrap(), 0);
+        assert_eq!(queue.apply(&[add("c", 20), add("c", 20)]).unwrap(), 0);
+        assert_eq!(queue.len(), 3, "an id is kept once");
         // Due ones, earliest due first; later ones wait.
-        let due: Vec<String> = queue
-            .due(10, 10, &none)
-            .unwrap()
-            .into_iter()
-            .map(|o| o.id)
-            .collect();
-        assert_eq!(due, ["b", "a"]);
+        assert_eq!(ids(queue.due(10, 10, &none).unwrap()), ["b", "a"]);
         let skip: HashSet<String> = ["b".to_owned()].into();
         let due = queue.due(10, 10, &skip).unwrap();
-        assert_eq!(due.len(), 1);
         assert_eq!(
-            (due[0].id.as_str(), due[0].body.as_slice()),
-            ("a", &b"A"[..])
+            due,
+            [Owed {
+                id: "a".into(),
+                body: b"A".to_vec(),
+                attempts: 0,
+                due_ms: 10
+            }]
         );
         // A failed attempt moves it later and counts.
-        queue.retry_at("b", 1, 30).unwrap();
-        let due = queue.due(25, 10, &none).unwrap();
-        assert_eq!(
-            due.iter().map(|o| o.id.as_str()).collect::<Vec<_>>(),
-            ["a", "c"]
-        );
-        let b = queue.due(30, 10, &none).unwrap();
-        let b = b.iter().find(|o| o.id == "b").unwrap();
+        let retry = |id: &str, attempts, due_ms| Change::Retry {
+            id: id.to_owned(),
+            attempts,
+            due_ms,
+        };
+        queue.apply(&[retry("b", 1, 30)]).unwrap();
+        assert_eq!(ids(queue.due(25, 10, &none).unwrap()), ["a", "c"]);
+        let due = queue.due(30, 10, &none).unwrap();
+        let b = due.iter().find(|o| o.id == "b").unwrap();
         assert_eq!((b.attempts, b.due_ms), (1, 30));
-        // Full: the oldest pushed ("a") makes room, even though it is not the earliest due.
-        assert_eq!(queue.push("d", b"D", 0).unwrap(), 1);
+        // Full: the oldest added ("a") makes room, though it is not the earliest due.
+        assert_eq!(queue.apply(&[add("d", 0)]).unwrap(), 1);
         assert_eq!(queue.len(), 3);
-        let ids: HashSet<String> = queue
-            .due(i64::MAX, 10, &none)
-            .unwrap()
-            .into_iter()
-            .map(|o| o.id)
-            .collect();
-        assert_eq!(ids, ["b", "c", "d"].map(String::from).into());
-        queue.delivered("b").unwrap();
-        queue.delivered("b").unwrap();
-        queue.retry_at("gone", 3, 0).unwrap();
+        let mut all = ids(queue.due(i64::MAX, 10, &none).unwrap());
+        all.sort();
+        assert_eq!(all, ["b", "c", "d"]);
+        let delivered = Change::Delivered("b".into());
+        queue
+            .apply(&[delivered.clone(), delivered, retry("gone", 3, 0)])
+            .unwrap();
         assert_eq!(queue.len(), 2);
-        assert_eq!(queue.due(i64::MAX, 1, &none).unwrap()[0].id, "d");
+        assert_eq!(ids(queue.due(i64::MAX, 1, &none).unwrap()), ["d"]);
+        // A batch that overflows drops within itself, oldest first.
+        assert_eq!(
+            queue
+                .apply(&[add("e", 1), add("f", 1), add("g", 1)])
+                .unwrap(),
+            2
+        );
+        let mut all = ids(queue.due(i64::MAX, 10, &none).unwrap());
+        all.sort();
+        assert_eq!(all, ["e", "f", "g"]);
+        assert_eq!(queue.len(), 3);
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! WAL with `synchronous = NORMAL`: a commit is a write to the log without an fsync, so it
 //! survives the process being killed (the kernel has it) but not a power cut in the last
 //! moments; an fsync per disconnect would cost more than the guarantee is worth here. One
-//! connection behind a mutex: the statements are tiny and the hub has one writer anyway.
+//! connection behind a mutex: changes come in batches from one writer thread (`writer.rs`),
+//! and the delivery worker's reads are short.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -14,7 +15,7 @@ use std::time::Duration;
 
 use rusqlite::{params, Connection};
 
-use super::queue::{Owed, Queue, QueueError};
+use super::queue::{Change, Owed, Queue, QueueError};
 
 /// The queue in a SQLite file.
 pub(crate) struct SqliteQueue {
@@ -68,33 +69,58 @@ impl SqliteQueue {
 }
 
 impl Queue for SqliteQueue {
-    fn push(&self, id: &str, body: &[u8], due_ms: i64) -> Result<usize, QueueError> {
+    fn apply(&self, changes: &[Change]) -> Result<usize, QueueError> {
         let mut connection = self.lock();
         let transaction = connection.transaction()?;
-        let known: i64 = transaction.query_row(
-            "SELECT COUNT(*) FROM webhook_events WHERE id = ?1",
-            params![id],
-            |row| row.get(0),
-        )?;
-        if known > 0 {
-            return Ok(0);
-        }
-        let len = self.len.load(Ordering::Relaxed);
+        let mut len = self.len.load(Ordering::Relaxed);
         let mut dropped = 0;
-        if len >= self.max {
-            dropped = transaction.execute(
-                "DELETE FROM webhook_events WHERE seq IN
-                     (SELECT seq FROM webhook_events ORDER BY seq LIMIT ?1)",
-                params![(len + 1 - self.max) as i64],
-            )?;
+        for change in changes {
+            match change {
+                Change::Add(owed) => {
+                    let known: i64 = transaction
+                        .prepare_cached("SELECT COUNT(*) FROM webhook_events WHERE id = ?1")?
+                        .query_row(params![owed.id], |row| row.get(0))?;
+                    if known > 0 {
+                        continue;
+                    }
+                    if len >= self.max {
+                        let removed = transaction
+                            .prepare_cached(
+                                "DELETE FROM webhook_events WHERE seq IN
+                                     (SELECT seq FROM webhook_events ORDER BY seq LIMIT ?1)",
+                            )?
+                            .execute(params![(len + 1 - self.max) as i64])?;
+                        dropped += removed;
+                        len -= removed.min(len);
+                    }
+                    len += transaction
+                        .prepare_cached(
+                            "INSERT OR IGNORE INTO webhook_events (id, body, attempts, due_ms)
+                             VALUES (?1, ?2, ?3, ?4)",
+                        )?
+                        .execute(params![owed.id, owed.body, owed.attempts, owed.due_ms])?;
+                }
+                Change::Delivered(id) => {
+                    let removed = transaction
+                        .prepare_cached("DELETE FROM webhook_events WHERE id = ?1")?
+                        .execute(params![id])?;
+                    len -= removed.min(len);
+                }
+                Change::Retry {
+                    id,
+                    attempts,
+                    due_ms,
+                } => {
+                    transaction
+                        .prepare_cached(
+                            "UPDATE webhook_events SET attempts = ?2, due_ms = ?3 WHERE id = ?1",
+                        )?
+                        .execute(params![id, attempts, due_ms])?;
+                }
+            }
         }
-        let added = transaction.execute(
-            "INSERT OR IGNORE INTO webhook_events (id, body, due_ms) VALUES (?1, ?2, ?3)",
-            params![id, body, due_ms],
-        )?;
         transaction.commit()?;
-        self.len
-            .store((len + added).saturating_sub(dropped), Ordering::Relaxed);
+        self.len.store(len, Ordering::Relaxed);
         Ok(dropped)
     }
 
@@ -132,24 +158,6 @@ impl Queue for SqliteQueue {
         Ok(owed)
     }
 
-    fn delivered(&self, id: &str) -> Result<(), QueueError> {
-        let connection = self.lock();
-        let removed = connection
-            .prepare_cached("DELETE FROM webhook_events WHERE id = ?1")?
-            .execute(params![id])?;
-        if removed > 0 {
-            self.len.fetch_sub(removed, Ordering::Relaxed);
-        }
-        Ok(())
-    }
-
-    fn retry_at(&self, id: &str, attempts: u32, due_ms: i64) -> Result<(), QueueError> {
-        self.lock()
-            .prepare_cached("UPDATE webhook_events SET attempts = ?2, due_ms = ?3 WHERE id = ?1")?
-            .execute(params![id, attempts, due_ms])?;
-        Ok(())
-    }
-
     fn len(&self) -> usize {
         self.len.load(Ordering::Relaxed)
     }
@@ -181,10 +189,27 @@ mod tests {
         let path = folder.path().join("deeper/webhooks.sqlite3");
         {
             let queue = SqliteQueue::open(&path, 10).unwrap();
-            queue.push("a", b"A", 1).unwrap();
-            queue.push("b", b"B", 2).unwrap();
-            queue.retry_at("a", 4, 3).unwrap();
-            queue.delivered("b").unwrap();
+            let add = |id: &str, body: &[u8], due_ms| {
+                Change::Add(Owed {
+                    id: id.into(),
+                    body: body.to_vec(),
+                    attempts: 0,
+                    due_ms,
+                })
+            };
+            queue
+                .apply(&[add("a", b"A", 1), add("b", b"B", 2)])
+                .unwrap();
+            queue
+                .apply(&[
+                    Change::Retry {
+                        id: "a".into(),
+                        attempts: 4,
+                        due_ms: 3,
+                    },
+                    Change::Delivered("b".into()),
+                ])
+                .unwrap();
         }
         assert_eq!(count(&path), 1);
         let queue = SqliteQueue::open(&path, 10).unwrap();
