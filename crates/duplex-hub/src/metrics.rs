@@ -50,6 +50,68 @@ pub(crate) struct Metrics {
     latency: Latency,
     consumer_processed: Family<ConsumerLabels, Counter>,
     consumer_errors: Family<ConsumerLabels, Counter>,
+    webhooks: WebhookMetrics,
+}
+
+/// The webhook counters, shared with the webhook worker (the counters are handles onto the
+/// same values the registry prints).
+#[derive(Clone, Default)]
+pub(crate) struct WebhookMetrics {
+    events: Counter,
+    delivered: Counter,
+    failed_attempts: Counter,
+    dropped: Counter,
+    owed: Gauge,
+}
+
+impl WebhookMetrics {
+    fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "webhook_events",
+            "Disconnect and unsubscribe events queued for the application's webhook",
+            self.events.clone(),
+        );
+        registry.register(
+            "webhook_delivered",
+            "Webhook events the application answered with a 2xx",
+            self.delivered.clone(),
+        );
+        registry.register(
+            "webhook_failed_attempts",
+            "Webhook attempts that failed (a non-2xx answer, a timeout or a network error)",
+            self.failed_attempts.clone(),
+        );
+        registry.register(
+            "webhook_dropped",
+            "Webhook events dropped, oldest first, because webhook.max_queue were owed",
+            self.dropped.clone(),
+        );
+        registry.register(
+            "webhook_owed",
+            "Webhook events queued and not yet delivered",
+            self.owed.clone(),
+        );
+    }
+
+    pub(crate) fn queued(&self) {
+        self.events.inc();
+    }
+
+    pub(crate) fn delivered(&self) {
+        self.delivered.inc();
+    }
+
+    pub(crate) fn dropped(&self, dropped: usize) {
+        self.dropped.inc_by(dropped as u64);
+    }
+
+    pub(crate) fn failed(&self) {
+        self.failed_attempts.inc();
+    }
+
+    pub(crate) fn owed(&self, owed: usize) {
+        self.owed.set(owed as i64);
+    }
 }
 
 fn latency_histogram() -> Histogram {
@@ -122,6 +184,8 @@ impl Metrics {
             "Consumer failures (database unreachable, a transaction or a command failed), by consumer",
             consumer_errors.clone(),
         );
+        let webhooks = WebhookMetrics::default();
+        webhooks.register(&mut registry);
         Metrics {
             registry,
             connections,
@@ -135,7 +199,13 @@ impl Metrics {
             latency,
             consumer_processed,
             consumer_errors,
+            webhooks,
         }
+    }
+
+    /// The webhook counters.
+    pub(crate) fn webhooks(&self) -> &WebhookMetrics {
+        &self.webhooks
     }
 
     pub(crate) fn connection_opened(&self) {

@@ -87,6 +87,16 @@ pub(crate) const KEYS: &[Key] = keys![
     "log.level" => log.level,
     "engine.type" => engine.kind,
     "shutdown.timeout" => shutdown.timeout,
+    "webhook.enabled" => webhook.enabled,
+    "webhook.endpoint" => webhook.endpoint,
+    "webhook.secret" => webhook.secret,
+    "webhook.timeout" => webhook.timeout,
+    "webhook.events" => webhook.events,
+    "webhook.max_queue" => webhook.max_queue,
+    "webhook.concurrency" => webhook.concurrency,
+    "webhook.retry_min_delay" => webhook.retry_min_delay,
+    "webhook.retry_max_delay" => webhook.retry_max_delay,
+    "webhook.queue_path" => webhook.queue_path,
 ];
 
 /// The entry for `path`, if the hub implements that option.

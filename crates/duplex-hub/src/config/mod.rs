@@ -41,6 +41,7 @@ mod resolve;
 mod source;
 mod validate;
 mod value;
+mod webhook;
 
 use std::time::Duration;
 
@@ -49,6 +50,7 @@ pub use error::ConfigError;
 pub use keys::{env_var_name, known_keys};
 pub use options::{ChannelOptions, DeltaType, Namespace, SlowConsumerPolicy};
 pub use source::EnvReport;
+pub use webhook::{WebhookConfig, WebhookEventKind};
 
 use crate::channel::ChannelRules;
 
@@ -79,6 +81,9 @@ pub struct HubConfig {
     /// Sources of server API commands beside the HTTP API: PostgreSQL outbox tables
     /// (`consumers`).
     pub consumers: Vec<ConsumerConfig>,
+    /// Hub extension: disconnect and unsubscribe events posted to the application
+    /// (`webhook.*`).
+    pub webhook: WebhookConfig,
 }
 
 /// A configuration read from a file, with the keys the file holds that the hub does not

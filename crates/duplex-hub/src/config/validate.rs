@@ -14,6 +14,7 @@ impl HubConfig {
     /// environment call it; call it again after the last [`HubConfig::set`].
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.validate_client()?;
+        self.validate_webhook()?;
         let rules = &self.channel.rules;
         for (key, value) in [
             ("channel.namespace_boundary", &rules.namespace_boundary),

@@ -44,6 +44,9 @@ pub enum BuildError {
     /// A consumer (`consumers`) could not be started.
     #[error(transparent)]
     Consumer(#[from] ConsumerError),
+    /// The webhook queue's file could not be opened.
+    #[error(transparent)]
+    Webhook(#[from] crate::webhook::QueueError),
 }
 
 /// A real-time hub: connections, channels, presence, history and the server API.
@@ -90,6 +93,7 @@ pub struct HubBuilder {
     config: HubConfig,
     engine: Option<Engine>,
     handler: Arc<dyn Handler>,
+    webhook_queue: Option<std::path::PathBuf>,
 }
 
 impl HubBuilder {
@@ -105,6 +109,13 @@ impl HubBuilder {
         self
     }
 
+    /// Keeps the webhook events owed in this SQLite file (created if missing), instead of
+    /// `webhook.queue_path`: for an application that decides where its data lives.
+    pub fn webhook_queue(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.webhook_queue = Some(path.into());
+        self
+    }
+
     /// The hub, its configuration checked and its engine started.
     pub async fn build(self) -> Result<Hub, BuildError> {
         self.config.validate()?;
@@ -113,7 +124,20 @@ impl HubBuilder {
             Some(self.config.subscription_token_settings()),
         )?;
         let engine = self.engine.unwrap_or_else(Engine::memory);
-        let node = Node::new(self.config, engine, verifier, self.handler);
+        let webhook_queue = self.webhook_queue.or_else(|| {
+            self.config
+                .webhook
+                .queue_path
+                .as_ref()
+                .map(std::path::PathBuf::from)
+        });
+        let node = Node::new(
+            self.config,
+            engine,
+            verifier,
+            self.handler,
+            webhook_queue.as_deref(),
+        )?;
         Node::start(&node).await?;
         let hub = Hub {
             node,
@@ -157,6 +181,7 @@ impl Hub {
             config,
             engine: None,
             handler: Arc::new(NoHandler),
+            webhook_queue: None,
         }
     }
 
@@ -390,6 +415,12 @@ impl Hub {
         }
         channels.sort();
         channels
+    }
+
+    /// How many webhook events are owed to the application (queued, not yet answered with a
+    /// 2xx); `None` when webhooks are off.
+    pub fn webhooks_owed(&self) -> Option<usize> {
+        self.node.webhooks_owed()
     }
 
     /// Facts about this node.

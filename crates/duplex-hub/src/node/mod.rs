@@ -27,6 +27,7 @@ use crate::engine::{
 use crate::metrics::Metrics;
 use crate::protocol::{ConnectRequest, Encoding};
 use crate::session::{Control, SessionHandle, Transport};
+use crate::webhook::{QueueError, WebhookEvent, Webhooks};
 
 use channels::Channels;
 
@@ -59,6 +60,8 @@ pub(crate) struct Node {
     /// A random name for this node, reported by `info`.
     name: String,
     started: std::time::Instant,
+    /// Disconnect and unsubscribe events for the application, when `webhook.enabled`.
+    webhooks: Option<Webhooks>,
 }
 
 /// The connected sessions, by client id and by user.
@@ -69,33 +72,57 @@ struct Sessions {
 }
 
 impl Node {
+    /// The node; its webhook queue (when webhooks are on) in the SQLite file `webhook_queue`,
+    /// or in memory without one.
     pub(crate) fn new(
         config: HubConfig,
         engine: Engine,
         verifier: TokenVerifier,
         handler: Arc<dyn Handler>,
-    ) -> Arc<Node> {
-        Arc::new(Node {
+        webhook_queue: Option<&std::path::Path>,
+    ) -> Result<Arc<Node>, QueueError> {
+        let metrics = Metrics::new();
+        let webhooks = Webhooks::open(&config.webhook, webhook_queue, metrics.webhooks().clone())?;
+        Ok(Arc::new(Node {
             websocket: crate::transport::websocket::server_builder(&config),
             config: Arc::new(config),
             engine,
             channels: Channels::new(),
             verifier,
             handler,
-            metrics: Metrics::new(),
+            metrics,
             next_session: AtomicU64::new(1),
             sessions: Mutex::new(Sessions::default()),
             name: uuid::Uuid::new_v4().simple().to_string()[..8].to_owned(),
             started: std::time::Instant::now(),
-        })
+            webhooks,
+        }))
     }
 
-    /// Connects the engine's events to this node; once, before serving.
+    /// Connects the engine's events to this node and starts the webhook worker; once, before
+    /// serving.
     pub(crate) async fn start(node: &Arc<Node>) -> Result<(), EngineError> {
         node.engine
             .broker
             .start(Arc::new(events::Events::new(Arc::downgrade(node))))
-            .await
+            .await?;
+        if let Some(webhooks) = &node.webhooks {
+            webhooks.start();
+        }
+        Ok(())
+    }
+
+    /// Queues a webhook event, when webhooks are on and want its kind; returns once it is
+    /// committed to the queue.
+    pub(crate) async fn webhook(&self, event: impl FnOnce() -> WebhookEvent) {
+        if let Some(webhooks) = &self.webhooks {
+            webhooks.emit(&event()).await;
+        }
+    }
+
+    /// Webhook events owed to the application; `None` when webhooks are off.
+    pub(crate) fn webhooks_owed(&self) -> Option<usize> {
+        self.webhooks.as_ref().map(Webhooks::owed)
     }
 
     pub(crate) fn config(&self) -> &HubConfig {

@@ -10,11 +10,13 @@
 //! Files: `connect.rs` (connect and refresh), `subscribe.rs` (subscribe, unsubscribe,
 //! sub_refresh, server-side subscriptions, recovery), `commands.rs` (publish, presence,
 //! history, rpc, send), `outbound.rs` (the byte budget and slow-consumer policies),
-//! `control.rs` (requests from the node).
+//! `control.rs` (requests from the node), `leave.rs` (the application's webhook events when
+//! a client leaves).
 
 mod commands;
 mod connect;
 mod control;
+mod leave;
 mod outbound;
 mod subscribe;
 
@@ -173,6 +175,8 @@ pub(crate) async fn run<S>(
     };
     // A client that never sends connect is gone after the ping interval and the pong timeout.
     let connect_deadline = now + ping + pong;
+    // Whether the transport failed rather than the client closing (for the webhook).
+    let mut lost = false;
     // The handlers' futures are boxed while they run: awaited inline, the largest of them
     // (connect, subscribe with a recovery) would be part of this task's future and so of
     // every idle connection's memory.
@@ -185,7 +189,11 @@ pub(crate) async fn run<S>(
                         break Some(disconnect);
                     }
                 }
-                Ok(Event::Close(_)) | Err(_) => break None,
+                Ok(Event::Close(_)) => break None,
+                Err(_) => {
+                    lost = true;
+                    break None;
+                }
                 Ok(_) => {}
             },
             () = handle.0.wake.notified() => {
@@ -202,6 +210,13 @@ pub(crate) async fn run<S>(
     };
     handle.set_closing();
     Box::pin(session.leave_all()).await;
+    // Boxed, like the handlers: its state would otherwise be part of every idle connection.
+    Box::pin(session.report_disconnect(match &ending {
+        Some(disconnect) => leave::Ending::Server(disconnect),
+        None if lost => leave::Ending::Lost,
+        None => leave::Ending::Closed,
+    }))
+    .await;
     node.end_session(&handle, &session.user, ending.as_ref());
     if let Some(disconnect) = ending {
         // The close frame carries the code and reason (Centrifugo does the same over

@@ -282,7 +282,8 @@ impl Session {
                         Ok(page) => page.position,
                         Err(error) => {
                             tracing::warn!(%channel, "stream position failed: {error}");
-                            self.leave_channel(channel).await;
+                            // Never subscribed as far as the client knows: nothing to report.
+                            self.leave_channel(channel, None).await;
                             return Err(Error::INTERNAL);
                         }
                     }
@@ -363,7 +364,7 @@ impl Session {
 
     /// The server API's unsubscribe: an unsubscribe push.
     pub(super) async fn server_unsubscribe(&mut self, channel: &str) {
-        if self.leave_channel(channel).await {
+        if self.leave_channel(channel, Some(Unsubscribe::SERVER)).await {
             self.push_unsubscribe(channel, Unsubscribe::SERVER);
         }
     }
@@ -385,7 +386,10 @@ impl Session {
     /// A subscription whose token expired: unsubscribed with the "expired" code, after which
     /// the SDK subscribes again with a fresh token.
     pub(super) async fn expire_subscription(&mut self, channel: &str) {
-        if self.leave_channel(channel).await {
+        if self
+            .leave_channel(channel, Some(Unsubscribe::EXPIRED))
+            .await
+        {
             self.push_unsubscribe(channel, Unsubscribe::EXPIRED);
             self.flush_batch();
         }
@@ -399,7 +403,8 @@ impl Session {
             .get(request.channel.as_str())
             .is_some_and(|s| s.server_side);
         if !server_side {
-            self.leave_channel(&request.channel).await;
+            self.leave_channel(&request.channel, Some(Unsubscribe::CLIENT))
+                .await;
         }
         Outcome::Reply(Box::new(Reply {
             unsubscribe: Some(UnsubscribeResult {}),
@@ -407,11 +412,14 @@ impl Session {
         }))
     }
 
-    /// Removes a subscription: the fan-out entry, presence, the leave. False if there was none.
-    pub(super) async fn leave_channel(&mut self, channel: &str) -> bool {
+    /// Removes a subscription: the fan-out entry, presence, the leave, and the application's
+    /// unsubscribe event with `why` (none for a subscription the client never saw made).
+    /// False if there was none.
+    pub(super) async fn leave_channel(&mut self, channel: &str, why: Option<Unsubscribe>) -> bool {
         let Some(subscription) = self.subscriptions.remove(channel) else {
             return false;
         };
+
         let node = self.node.clone();
         if node.channels().remove(channel, self.handle.id()) {
             if let Err(error) = node.broker().unsubscribe(channel).await {
@@ -429,6 +437,11 @@ impl Session {
                 Ok(last) => last_of_user = last,
                 Err(error) => tracing::warn!(%channel, "presence remove failed: {error}"),
             }
+        }
+        // After presence: an application that looks when the event arrives sees them gone.
+        if let Some(why) = why {
+            self.report_unsubscribe(channel, subscription.chan_info.as_ref(), &why)
+                .await;
         }
         if subscription.join_leave && (!subscription.user_presence || last_of_user) {
             let info = ClientInfo {
@@ -448,7 +461,8 @@ impl Session {
     pub(super) async fn leave_all(&mut self) {
         let channels: Vec<Box<str>> = self.subscriptions.keys().cloned().collect();
         for channel in channels {
-            self.leave_channel(&channel).await;
+            self.leave_channel(&channel, Some(Unsubscribe::DISCONNECT))
+                .await;
         }
     }
 

@@ -276,6 +276,12 @@ impl TestClient {
         false
     }
 
+    /// Closes the connection as an SDK's `disconnect()` does: a close frame, then the
+    /// server's answer.
+    pub async fn close(mut self) {
+        let _ = tokio::time::timeout(PATIENCE, self.ws.close(1000u16, "")).await;
+    }
+
     /// Waits for the server to close; returns its close code and reason.
     pub async fn closed(&mut self) -> (u16, String) {
         let deadline = tokio::time::Instant::now() + PATIENCE;
