@@ -10,7 +10,8 @@
 //! error and disconnect code), `config/` and `channel.rs` (configuration, namespaces, channel
 //! names), `auth/` (tokens), `engine/` (broker, history and presence behind traits), `node/`
 //! (the hub's state and fan-out), `session/` (one client connection), `transport/` (WebSocket),
-//! `api/` (the server API), `callbacks.rs` (hooks for embedding), `metrics.rs`.
+//! `api/` (the server API), `proxy/` (HTTP proxies to the application's backend),
+//! `callbacks.rs` (hooks for embedding), `metrics.rs`.
 
 pub mod api;
 pub mod auth;
@@ -25,6 +26,7 @@ mod hub;
 mod metrics;
 mod node;
 pub mod protocol;
+pub mod proxy;
 mod session;
 mod transport;
 

@@ -36,6 +36,7 @@
 mod error;
 mod keys;
 mod options;
+mod proxy;
 mod resolve;
 mod source;
 mod validate;
@@ -46,6 +47,10 @@ use std::time::Duration;
 pub use error::ConfigError;
 pub use keys::{env_var_name, known_keys};
 pub use options::{ChannelOptions, DeltaType, Namespace, SlowConsumerPolicy};
+pub use proxy::{
+    ChannelProxyConfig, ClientProxyConfig, ProxyConfig, RpcConfig, RpcNamespace, RpcOptions,
+    SwitchedProxy,
+};
 pub use source::EnvReport;
 
 use crate::channel::ChannelRules;
@@ -64,6 +69,8 @@ pub struct HubConfig {
     pub http_api: HttpApiConfig,
     /// Channel names and per-namespace options (`channel.*`).
     pub channel: ChannelConfig,
+    /// Client RPC calls and their proxy (`rpc.*`).
+    pub rpc: RpcConfig,
     /// The `/health` endpoint (`health.enabled`).
     pub health: EndpointToggle,
     /// The `/metrics` endpoint (`prometheus.enabled`).
@@ -83,7 +90,7 @@ pub struct Loaded {
     /// The configuration: defaults overridden by the file.
     pub config: HubConfig,
     /// Key paths present in the file but not implemented, in file order, for a warning such
-    /// as `ignored: engine.redis.address, client.proxy.connect.endpoint`.
+    /// as `ignored: engine.redis.address, proxies`.
     pub ignored: Vec<String>,
 }
 
@@ -184,6 +191,8 @@ pub struct ClientConfig {
     /// Personal channels subscribed on connect
     /// (`client.subscribe_to_user_personal_channel.*`).
     pub subscribe_to_user_personal_channel: PersonalChannelConfig,
+    /// The connect and refresh proxies (`client.proxy.*`).
+    pub proxy: ClientProxyConfig,
 }
 
 impl Default for ClientConfig {
@@ -210,6 +219,7 @@ impl Default for ClientConfig {
             recovery_max_publication_limit: 300,
             connect_include_server_time: false,
             subscribe_to_user_personal_channel: PersonalChannelConfig::default(),
+            proxy: ClientProxyConfig::default(),
         }
     }
 }
@@ -255,6 +265,8 @@ pub struct ChannelConfig {
     pub without_namespace: ChannelOptions,
     /// The namespaces (`channel.namespaces`).
     pub namespaces: Vec<Namespace>,
+    /// The subscribe, publish and sub_refresh proxies (`channel.proxy.*`).
+    pub proxy: ChannelProxyConfig,
 }
 
 impl Default for ChannelConfig {
@@ -264,6 +276,7 @@ impl Default for ChannelConfig {
             history_meta_ttl: Duration::from_secs(720 * 3600),
             without_namespace: ChannelOptions::default(),
             namespaces: Vec::new(),
+            proxy: ChannelProxyConfig::default(),
         }
     }
 }

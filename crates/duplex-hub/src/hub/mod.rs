@@ -39,6 +39,9 @@ pub enum BuildError {
     /// The engine did not start.
     #[error("engine: {0}")]
     Engine(#[from] EngineError),
+    /// The proxies to the application's backend could not be set up.
+    #[error(transparent)]
+    Proxy(#[from] crate::proxy::ProxySetupError),
 }
 
 /// A real-time hub: connections, channels, presence, history and the server API.
@@ -88,8 +91,9 @@ impl HubBuilder {
             &self.config.client.token,
             Some(self.config.subscription_token_settings()),
         )?;
+        let proxies = crate::proxy::Proxies::new(&self.config)?;
         let engine = self.engine.unwrap_or_else(Engine::memory);
-        let node = Node::new(self.config, engine, verifier, self.handler);
+        let node = Node::new(self.config, engine, verifier, self.handler, proxies);
         Node::start(&node).await?;
         Ok(Hub { node })
     }

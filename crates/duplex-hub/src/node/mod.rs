@@ -26,6 +26,7 @@ use crate::engine::{
 };
 use crate::metrics::Metrics;
 use crate::protocol::{ConnectRequest, Encoding};
+use crate::proxy::Proxies;
 use crate::session::{Control, SessionHandle, Transport};
 
 use channels::Channels;
@@ -51,6 +52,8 @@ pub(crate) struct Node {
     channels: Channels,
     verifier: TokenVerifier,
     handler: Arc<dyn Handler>,
+    /// The application's backend, where the configuration sends events to it.
+    proxies: Proxies,
     metrics: Metrics,
     next_session: AtomicU64,
     sessions: Mutex<Sessions>,
@@ -74,6 +77,7 @@ impl Node {
         engine: Engine,
         verifier: TokenVerifier,
         handler: Arc<dyn Handler>,
+        proxies: Proxies,
     ) -> Arc<Node> {
         Arc::new(Node {
             websocket: crate::transport::websocket::server_builder(&config),
@@ -82,6 +86,7 @@ impl Node {
             channels: Channels::new(),
             verifier,
             handler,
+            proxies,
             metrics: Metrics::new(),
             next_session: AtomicU64::new(1),
             sessions: Mutex::new(Sessions::default()),
@@ -124,6 +129,10 @@ impl Node {
 
     pub(crate) fn presence(&self) -> &dyn PresenceManager {
         &*self.engine.presence
+    }
+
+    pub(crate) fn proxies(&self) -> &Proxies {
+        &self.proxies
     }
 
     pub(crate) fn callbacks(&self) -> Callbacks<'_> {
