@@ -76,6 +76,7 @@ struct DisconnectObject {
 /// assert!(parse_reply::<serde_json::Value>(b"<html>").is_err());
 /// ```
 pub fn parse_reply<T: DeserializeOwned>(body: &[u8]) -> Result<BackendReply<T>, ProxyError> {
+    check_objects(body)?;
     let envelope: Envelope<T> =
         serde_json::from_slice(body).map_err(|error| ProxyError::Malformed(error.to_string()))?;
     if let Some(disconnect) = envelope.disconnect {
@@ -108,6 +109,26 @@ pub fn parse_reply<T: DeserializeOwned>(body: &[u8]) -> Result<BackendReply<T>, 
             "no result, error or disconnect".to_owned(),
         )),
     }
+}
+
+/// The reply and its `result`, `error` and `disconnect` must be JSON objects: serde reads a
+/// struct from an array too, field by field, and `[{"result": ...}]` must not pass for a
+/// reply (nor `{"result": []}` for an empty result that allows).
+fn check_objects(body: &[u8]) -> Result<(), ProxyError> {
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|error| ProxyError::Malformed(error.to_string()))?;
+    let serde_json::Value::Object(map) = value else {
+        return Err(ProxyError::Malformed("not a JSON object".to_owned()));
+    };
+    for key in ["result", "error", "disconnect"] {
+        if map
+            .get(key)
+            .is_some_and(|v| !(v.is_object() || v.is_null()))
+        {
+            return Err(ProxyError::Malformed(format!("{key} is not an object")));
+        }
+    }
+    Ok(())
 }
 
 /// `text` cut to at most `max` bytes, on a character boundary.
@@ -196,6 +217,9 @@ mod tests {
             r#"{"error": {"message": "no code"}}"#,
             r#"{"result": null}"#,
             r#"[1, 2]"#,
+            r#"[{"result": {"user": "56"}}]"#,
+            r#"{"result": []}"#,
+            r#"{"error": [403, "forbidden"]}"#,
             r#""yes""#,
         ] {
             assert!(
