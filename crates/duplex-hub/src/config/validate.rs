@@ -104,9 +104,8 @@ impl HubConfig {
                     "is needed: the proxy is switched on",
                 ));
             }
-            if !endpoint.is_empty()
-                && !(endpoint.starts_with("http://") || endpoint.starts_with("https://"))
-            {
+            let http = endpoint.starts_with("http://") || endpoint.starts_with("https://");
+            if !(endpoint.is_empty() || http) {
                 return Err(ConfigError::invalid(
                     format!("{path}.endpoint"),
                     format!("{endpoint:?}: only http:// and https:// endpoints are implemented"),

@@ -128,10 +128,10 @@ impl Session {
                     // Development mode (`client.insecure`) opens every channel, as in
                     // Centrifugo.
                     let allowed = node.config().client.insecure
-                        || limited.unwrap_or_else(|| {
+                        || limited.unwrap_or(
                             options.allow_subscribe_for_client
-                                && (!self.user.is_empty() || options.allow_subscribe_for_anonymous)
-                        });
+                                && (!self.user.is_empty() || options.allow_subscribe_for_anonymous),
+                        );
                     if !allowed {
                         return Ok(Outcome::Error(Error::PERMISSION_DENIED));
                     }
