@@ -260,15 +260,12 @@ impl Session {
         let (connection, subscription) = self.expiry_grace();
         self.subscriptions
             .values()
-            .filter_map(|s| {
-                s.expires_at
-                    .map(|at| at + subscription_grace(s, subscription))
-            })
+            .filter_map(|s| s.expires_at.map(|at| at + grace_after(s, subscription)))
             .chain(self.expires_at.map(|at| at + connection))
             .min()
     }
 
-    /// The grace after a connection's and a subscription's expiry, in seconds. None where a
+    /// The grace after a connection's and a subscription's expiry, in seconds. Zero where a
     /// proxy refreshes: the backend is asked at the expiry itself.
     fn expiry_grace(&self) -> (i64, i64) {
         let client = &self.node.config().client;
@@ -324,7 +321,7 @@ impl Session {
             .iter()
             .filter(|(_, s)| {
                 s.expires_at
-                    .is_some_and(|at| at + self::subscription_grace(s, subscription_grace) <= unix)
+                    .is_some_and(|at| at + grace_after(s, subscription_grace) <= unix)
             })
             .map(|(channel, _)| channel.clone())
             .collect();
@@ -534,7 +531,7 @@ pub(super) fn flush_into(handle: &SessionHandle, batch: &mut Vec<u8>) {
 }
 
 /// The grace after `subscription`'s expiry: `grace`, or none where a proxy refreshes it.
-fn subscription_grace(subscription: &Subscription, grace: i64) -> i64 {
+fn grace_after(subscription: &Subscription, grace: i64) -> i64 {
     if subscription.proxy_refresh {
         0
     } else {
