@@ -258,6 +258,14 @@ async fn the_backend_refuses_with_its_error_or_its_disconnect() {
 
     backend.answer(
         "connect",
+        Answer::Json(json!({"result": {"user": "56", "expire_at": now() - 10}})),
+    );
+    let mut client = TestClient::open(&hub).await;
+    let reply = client.call(json!({"connect": {}})).await;
+    assert_eq!(error_code(&reply).0, 110, "already expired: {reply}");
+
+    backend.answer(
+        "connect",
         Answer::Json(json!({"disconnect": {"code": 4501, "reason": "unauthorized"}})),
     );
     let mut client = TestClient::open(&hub).await;

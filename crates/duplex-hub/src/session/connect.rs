@@ -69,6 +69,10 @@ impl Session {
         let mut proxied = None;
         if verified.is_none() {
             match node.proxies().connect(self.caller(), &request).await {
+                // Already expired: error 110, as Centrifugo answers such credentials.
+                Some(Ok(outcome)) if outcome.expires_at.is_some_and(|at| at <= unix_now()) => {
+                    return Ok(Outcome::Error(Error::EXPIRED));
+                }
                 Some(Ok(outcome)) => {
                     verified = Some(Credentials::from_proxy(&outcome));
                     proxied = Some(outcome);
