@@ -29,6 +29,8 @@ enum Answer {
     Slow(Duration, Value),
     /// 200 with a body of this many bytes.
     Huge(usize),
+    /// 200 with a chunked body of JSON whitespace that never ends.
+    Endless,
 }
 
 /// One request the backend received.
@@ -117,6 +119,12 @@ async fn answer(
         Some(Answer::Huge(size)) => {
             let filler = "x".repeat(size);
             axum::Json(json!({"result": {"user": "56", "data": filler}})).into_response()
+        }
+        Some(Answer::Endless) => {
+            let chunk = Bytes::from(vec![b' '; 64 * 1024]);
+            let chunks =
+                futures_util::stream::repeat_with(move || Ok::<_, std::io::Error>(chunk.clone()));
+            axum::body::Body::from_stream(chunks).into_response()
         }
         None => (StatusCode::NOT_FOUND, "no answer scripted").into_response(),
     }
@@ -342,6 +350,7 @@ async fn a_backend_answering_garbage_gives_error_100_never_a_yes() {
             Answer::Json(json!({"result": {"user": "56", "b64data": "%%%"}})),
         ),
         ("a huge body", Answer::Huge(2 * 1024 * 1024)),
+        ("a body that never ends", Answer::Endless),
         (
             "status 500",
             Answer::Raw(500, r#"{"result": {"user": "56"}}"#.to_owned()),
