@@ -10,7 +10,7 @@
 CARGO_FUZZ_VERSION=0.13.2
 FUZZ_TARGETS=(frame_server frame_client handshake_request handshake_response close_payload
   utf8_split deflate_roundtrip http_client hub_commands hub_api_requests hub_tokens
-  fossil_apply hub_config)
+  fossil_apply hub_config hub_proxy_replies)
 FUZZ_SANITIZER="${FUZZ_SANITIZER:-none}"
 FUZZ_TARGET_DIR="fuzz/target/sanitizer-$FUZZ_SANITIZER"
 
@@ -43,5 +43,6 @@ fuzz_dict() {
     hub_api_requests) echo "fuzz/dictionaries/hub_api.dict" ;;
     hub_tokens) echo "fuzz/dictionaries/hub_tokens.dict" ;;
     hub_config) echo "fuzz/dictionaries/hub_config.dict" ;;
+    hub_proxy_replies) echo "fuzz/dictionaries/hub_json.dict" ;;
   esac
 }

@@ -1,8 +1,8 @@
 //! The bodies of the fuzz targets over `duplex-proto`, over the HTTP that `duplex`'s client
 //! parses itself ([`http_client`]), and over duplex-hub's parsers of outside input: client
 //! protocol frames ([`hub_commands`]), server API requests ([`hub_api_requests`]), tokens
-//! ([`hub_tokens`]), fossil deltas ([`fossil_apply`]) and configuration text
-//! ([`hub_config`]), one module per target.
+//! ([`hub_tokens`]), fossil deltas ([`fossil_apply`]), configuration text ([`hub_config`]) and
+//! the application backend's proxy replies ([`hub_proxy_replies`]), one module per target.
 //!
 //! They live in a library, not in the `fuzz_targets/` binaries, so that the same code runs
 //! under libFuzzer (`cargo fuzz run TARGET`) and in the plain corpus replay test
@@ -24,6 +24,7 @@ pub mod http_client;
 pub mod hub_api_requests;
 pub mod hub_commands;
 pub mod hub_config;
+pub mod hub_proxy_replies;
 pub mod hub_tokens;
 pub mod input;
 pub mod utf8_split;
@@ -46,4 +47,5 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("hub_tokens", hub_tokens::run),
     ("fossil_apply", fossil_apply::run),
     ("hub_config", hub_config::run),
+    ("hub_proxy_replies", hub_proxy_replies::run),
 ];

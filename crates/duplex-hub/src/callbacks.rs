@@ -3,6 +3,13 @@
 //!
 //! Every method has a default that keeps the hub's own rules (tokens and namespace options),
 //! so an application overrides only what it needs. The standalone server uses the defaults.
+//!
+//! The HTTP proxies to a backend (`proxy/`, configured with Centrifugo's `*.proxy.*` keys) sit
+//! beside these hooks, for applications that are not in Rust: a connection without a token
+//! goes to the connect proxy before `on_connecting` (which then sees the backend's user as
+//! authenticated); an RPC whose namespace enables the RPC proxy never reaches `on_rpc`; a
+//! publication the publish proxy allowed reaches `on_publish` with the backend's data; and a
+//! subscription `on_subscribe` allows is not sent to the subscribe proxy.
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -132,7 +139,8 @@ pub trait Handler: Send + Sync + 'static {
         Ok(event.data)
     }
 
-    /// Answers a client's RPC. Without a handler, every method is unknown (104).
+    /// Answers a client's RPC, unless the RPC proxy does. Without either, every method is
+    /// unknown (104).
     async fn on_rpc(&self, _call: Call<'_>) -> Result<Bytes, Error> {
         Err(Error::METHOD_NOT_FOUND)
     }

@@ -10,9 +10,9 @@
 //! error and disconnect code), `config/` and `channel.rs` (configuration, namespaces, channel
 //! names), `auth/` (tokens), `engine/` (broker, history and presence behind traits), `node/`
 //! (the hub's state and fan-out), `session/` (one client connection), `transport/` (WebSocket),
-//! `api/` (the server API), `outbox/` (the PostgreSQL outbox consumer), `webhook/` (disconnect
-//! and unsubscribe events posted to the application), `callbacks.rs` (hooks for embedding),
-//! `metrics.rs`.
+//! `api/` (the server API), `proxy/` (HTTP proxies to the application's backend), `outbox/`
+//! (the PostgreSQL outbox consumer), `webhook/` (disconnect and unsubscribe events posted to the
+//! application), `callbacks.rs` (hooks for embedding), `metrics.rs`.
 
 pub mod api;
 pub mod auth;
@@ -28,6 +28,7 @@ mod metrics;
 mod node;
 mod outbox;
 pub mod protocol;
+pub mod proxy;
 mod session;
 mod transport;
 pub mod webhook;

@@ -91,8 +91,6 @@ fn keys_the_hub_does_not_implement_are_listed_not_refused() {
         loaded.ignored,
         [
             "channel.namespaces[prices].subscribe_proxy_name",
-            "client.proxy.connect.enabled",
-            "client.proxy.connect.endpoint",
             "engine.redis.address",
         ]
     );

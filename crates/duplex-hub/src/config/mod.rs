@@ -37,6 +37,7 @@ mod consumers;
 mod error;
 mod keys;
 mod options;
+mod proxy;
 mod resolve;
 mod source;
 mod validate;
@@ -49,6 +50,10 @@ pub use consumers::{ConsumerConfig, PostgresConsumerConfig, MAX_PARTITIONS, MAX_
 pub use error::ConfigError;
 pub use keys::{env_var_name, known_keys};
 pub use options::{ChannelOptions, DeltaType, Namespace, SlowConsumerPolicy};
+pub use proxy::{
+    ChannelProxyConfig, ClientProxyConfig, ProxyConfig, RpcConfig, RpcNamespace, RpcOptions,
+    SwitchedProxy,
+};
 pub use source::EnvReport;
 pub use webhook::{WebhookConfig, WebhookEventKind};
 
@@ -68,6 +73,8 @@ pub struct HubConfig {
     pub http_api: HttpApiConfig,
     /// Channel names and per-namespace options (`channel.*`).
     pub channel: ChannelConfig,
+    /// Client RPC calls and their proxy (`rpc.*`).
+    pub rpc: RpcConfig,
     /// The `/health` endpoint (`health.enabled`).
     pub health: EndpointToggle,
     /// The `/metrics` endpoint (`prometheus.enabled`).
@@ -93,7 +100,7 @@ pub struct Loaded {
     /// The configuration: defaults overridden by the file.
     pub config: HubConfig,
     /// Key paths present in the file but not implemented, in file order, for a warning such
-    /// as `ignored: engine.redis.address, client.proxy.connect.endpoint`.
+    /// as `ignored: engine.redis.address, proxies`.
     pub ignored: Vec<String>,
 }
 
@@ -194,6 +201,8 @@ pub struct ClientConfig {
     /// Personal channels subscribed on connect
     /// (`client.subscribe_to_user_personal_channel.*`).
     pub subscribe_to_user_personal_channel: PersonalChannelConfig,
+    /// The connect and refresh proxies (`client.proxy.*`).
+    pub proxy: ClientProxyConfig,
 }
 
 impl Default for ClientConfig {
@@ -220,6 +229,7 @@ impl Default for ClientConfig {
             recovery_max_publication_limit: 300,
             connect_include_server_time: false,
             subscribe_to_user_personal_channel: PersonalChannelConfig::default(),
+            proxy: ClientProxyConfig::default(),
         }
     }
 }
@@ -265,6 +275,8 @@ pub struct ChannelConfig {
     pub without_namespace: ChannelOptions,
     /// The namespaces (`channel.namespaces`).
     pub namespaces: Vec<Namespace>,
+    /// The subscribe, publish and sub_refresh proxies (`channel.proxy.*`).
+    pub proxy: ChannelProxyConfig,
 }
 
 impl Default for ChannelConfig {
@@ -274,6 +286,7 @@ impl Default for ChannelConfig {
             history_meta_ttl: Duration::from_secs(720 * 3600),
             without_namespace: ChannelOptions::default(),
             namespaces: Vec::new(),
+            proxy: ChannelProxyConfig::default(),
         }
     }
 }

@@ -73,6 +73,15 @@ pub struct ChannelOptions {
     /// Hub extension: what happens when a subscriber's outbound budget
     /// (`client.queue_max_size`) is full (`slow_consumer`).
     pub slow_consumer: SlowConsumerPolicy,
+    /// Subscriptions without a token are decided by `channel.proxy.subscribe`
+    /// (`subscribe_proxy_enabled`); user-limited channels the user is named in stay open.
+    pub subscribe_proxy_enabled: bool,
+    /// Publications are decided, and may be changed, by `channel.proxy.publish` instead of the
+    /// `allow_publish_*` options (`publish_proxy_enabled`).
+    pub publish_proxy_enabled: bool,
+    /// Expiring subscriptions are extended by `channel.proxy.sub_refresh` instead of the client
+    /// sending a new token (`sub_refresh_proxy_enabled`).
+    pub sub_refresh_proxy_enabled: bool,
 }
 
 /// A namespace: channels named `name:...` and their options. In a file the options sit beside
@@ -197,6 +206,9 @@ pub(crate) const OPTION_KEYS: &[OptionKey] = option_keys![
     allowed_delta_types,
     user_presence,
     slow_consumer,
+    subscribe_proxy_enabled,
+    publish_proxy_enabled,
+    sub_refresh_proxy_enabled,
 ];
 
 /// The option key named `name`, if the hub implements it.

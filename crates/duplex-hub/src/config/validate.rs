@@ -56,7 +56,88 @@ impl HubConfig {
             )?;
         }
         self.validate_personal_channel()?;
+        self.validate_proxies()?;
         super::consumers::validate_consumers(&self.consumers)
+    }
+
+    /// Every proxy in use has an HTTP endpoint; endpoints are HTTP; RPC namespaces are named
+    /// as channel namespaces are.
+    fn validate_proxies(&self) -> Result<(), ConfigError> {
+        let namespaces = || {
+            std::iter::once(&self.channel.without_namespace)
+                .chain(self.channel.namespaces.iter().map(|n| &n.options))
+        };
+        let rpc = &self.rpc;
+        let rpc_used = rpc.without_namespace.proxy_enabled
+            || rpc.namespaces.iter().any(|n| n.options.proxy_enabled);
+        let proxies = [
+            (
+                "client.proxy.connect",
+                &self.client.proxy.connect.proxy,
+                self.client.proxy.connect.enabled,
+            ),
+            (
+                "client.proxy.refresh",
+                &self.client.proxy.refresh.proxy,
+                self.client.proxy.refresh.enabled,
+            ),
+            (
+                "channel.proxy.subscribe",
+                &self.channel.proxy.subscribe,
+                namespaces().any(|o| o.subscribe_proxy_enabled),
+            ),
+            (
+                "channel.proxy.publish",
+                &self.channel.proxy.publish,
+                namespaces().any(|o| o.publish_proxy_enabled),
+            ),
+            (
+                "channel.proxy.sub_refresh",
+                &self.channel.proxy.sub_refresh,
+                namespaces().any(|o| o.sub_refresh_proxy_enabled),
+            ),
+            ("rpc.proxy", &rpc.proxy, rpc_used),
+        ];
+        for (path, proxy, used) in proxies {
+            let endpoint = &proxy.endpoint;
+            if used && endpoint.is_empty() {
+                return Err(ConfigError::invalid(
+                    format!("{path}.endpoint"),
+                    "is needed: the proxy is switched on",
+                ));
+            }
+            let http = endpoint.starts_with("http://") || endpoint.starts_with("https://");
+            if !(endpoint.is_empty() || http) {
+                return Err(ConfigError::invalid(
+                    format!("{path}.endpoint"),
+                    format!("{endpoint:?}: only http:// and https:// endpoints are implemented"),
+                ));
+            }
+            if proxy.timeout.is_zero() {
+                return Err(ConfigError::invalid(
+                    format!("{path}.timeout"),
+                    "must be above zero",
+                ));
+            }
+        }
+        for (index, namespace) in rpc.namespaces.iter().enumerate() {
+            if !valid_namespace_name(&namespace.name) {
+                return Err(ConfigError::invalid(
+                    format!("rpc.namespaces[{index}].name"),
+                    format!("{:?} must match ^[-a-zA-Z0-9_.]{{2,}}$", namespace.name),
+                ));
+            }
+            if rpc.namespaces[..index]
+                .iter()
+                .any(|earlier| earlier.name == namespace.name)
+            {
+                return Err(ConfigError::invalid(
+                    format!("rpc.namespaces[{}]", namespace.name),
+                    "namespace names must be unique",
+                ));
+            }
+        }
+        Ok(())
     }
 
     fn validate_client(&self) -> Result<(), ConfigError> {

@@ -47,6 +47,9 @@ pub enum BuildError {
     /// The webhook queue's file could not be opened.
     #[error(transparent)]
     Webhook(#[from] crate::webhook::QueueError),
+    /// The proxies to the application's backend could not be set up.
+    #[error(transparent)]
+    Proxy(#[from] crate::proxy::ProxySetupError),
 }
 
 /// A real-time hub: connections, channels, presence, history and the server API.
@@ -123,6 +126,7 @@ impl HubBuilder {
             &self.config.client.token,
             Some(self.config.subscription_token_settings()),
         )?;
+        let proxies = crate::proxy::Proxies::new(&self.config)?;
         let engine = self.engine.unwrap_or_else(Engine::memory);
         let webhook_queue = self.webhook_queue.or_else(|| {
             self.config
@@ -136,6 +140,7 @@ impl HubBuilder {
             engine,
             verifier,
             self.handler,
+            proxies,
             webhook_queue.as_deref(),
         )?;
         Node::start(&node).await?;

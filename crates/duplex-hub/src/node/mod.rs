@@ -26,6 +26,7 @@ use crate::engine::{
 };
 use crate::metrics::Metrics;
 use crate::protocol::{ConnectRequest, Encoding};
+use crate::proxy::Proxies;
 use crate::session::{Control, SessionHandle, Transport};
 use crate::webhook::{QueueError, WebhookEvent, Webhooks};
 
@@ -52,6 +53,8 @@ pub(crate) struct Node {
     channels: Channels,
     verifier: TokenVerifier,
     handler: Arc<dyn Handler>,
+    /// The application's backend, where the configuration sends events to it.
+    proxies: Proxies,
     metrics: Metrics,
     next_session: AtomicU64,
     sessions: Mutex<Sessions>,
@@ -79,6 +82,7 @@ impl Node {
         engine: Engine,
         verifier: TokenVerifier,
         handler: Arc<dyn Handler>,
+        proxies: Proxies,
         webhook_queue: Option<&std::path::Path>,
     ) -> Result<Arc<Node>, QueueError> {
         let metrics = Metrics::new();
@@ -90,6 +94,7 @@ impl Node {
             channels: Channels::new(),
             verifier,
             handler,
+            proxies,
             metrics,
             next_session: AtomicU64::new(1),
             sessions: Mutex::new(Sessions::default()),
@@ -151,6 +156,10 @@ impl Node {
 
     pub(crate) fn presence(&self) -> &dyn PresenceManager {
         &*self.engine.presence
+    }
+
+    pub(crate) fn proxies(&self) -> &Proxies {
+        &self.proxies
     }
 
     pub(crate) fn callbacks(&self) -> Callbacks<'_> {

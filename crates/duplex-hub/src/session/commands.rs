@@ -5,8 +5,12 @@
 //! (`allow_publish_for_client`...) or for subscribers and this client is one
 //! (`allow_publish_for_subscriber`...); anonymous clients need the `_for_anonymous` option too.
 //! Development mode (`client.insecure`) allows everything.
+//!
+//! Where the namespace has `publish_proxy_enabled`, the backend decides publications instead
+//! (and may change their data or keep them out of history); an RPC whose method's namespace
+//! has `proxy_enabled` is answered by the backend; other RPCs go to the application's hooks.
 
-use crate::codes::Error;
+use crate::codes::{Disconnect, Error};
 use crate::config::ChannelOptions;
 use crate::engine::{ClientInfo, HistoryQuery, StreamPosition};
 use crate::node::channels::{protocol_info, protocol_publication};
@@ -14,6 +18,9 @@ use crate::protocol::{
     HistoryRequest, HistoryResult, PresenceRequest, PresenceResult, PresenceStatsRequest,
     PresenceStatsResult, PublishRequest, PublishResult, Reply, RpcRequest, RpcResult, SendRequest,
 };
+
+use crate::node::PublishExtras;
+use crate::proxy::Refusal;
 
 use super::{Outcome, Session};
 
@@ -29,9 +36,20 @@ impl Session {
     /// Resolves the channel and checks the namespace's permission for `action`.
     fn permitted(&self, channel: &str, action: Action) -> Result<ChannelOptions, Error> {
         let options = self.node.channel_options(channel)?;
+        self.check_permission(channel, &options, action)?;
+        Ok(options)
+    }
+
+    /// Whether the namespace's options allow `action` in `channel` to this connection.
+    fn check_permission(
+        &self,
+        channel: &str,
+        options: &ChannelOptions,
+        action: Action,
+    ) -> Result<(), Error> {
         // Development mode (`client.insecure`): every channel is open, as in Centrifugo.
         if self.node.config().client.insecure {
-            return Ok(options);
+            return Ok(());
         }
         let subscribed = self.is_subscribed(channel);
         let anonymous = self.user.is_empty();
@@ -55,26 +73,48 @@ impl Session {
         let allowed =
             (for_client || (for_subscriber && subscribed)) && (!anonymous || for_anonymous);
         if allowed {
-            Ok(options)
+            Ok(())
         } else {
             Err(Error::PERMISSION_DENIED)
         }
     }
 
     /// The publish command.
-    pub(super) async fn publish(&mut self, request: PublishRequest) -> Outcome {
-        let options = match self.permitted(&request.channel, Action::Publish) {
-            Ok(options) => options,
-            Err(error) => return Outcome::Error(error),
-        };
+    pub(super) async fn publish(&mut self, request: PublishRequest) -> Result<Outcome, Disconnect> {
         let node = self.node.clone();
+        let options = match node.channel_options(&request.channel) {
+            Ok(options) => options,
+            Err(error) => return Ok(Outcome::Error(error)),
+        };
+        let mut data = request.data;
+        let mut extras = PublishExtras::default();
+        if options.publish_proxy_enabled {
+            match node
+                .proxies()
+                .publish(self.caller(), &request.channel, &data)
+                .await
+            {
+                Some(Ok(outcome)) => {
+                    data = outcome.data.unwrap_or(data);
+                    extras.skip_history = outcome.skip_history;
+                }
+                Some(Err(Refusal::Error(error))) => return Ok(Outcome::Error(error)),
+                Some(Err(Refusal::Disconnect(disconnect))) => return Err(disconnect),
+                // The configuration check makes the endpoint present.
+                None => return Ok(Outcome::Error(Error::NOT_AVAILABLE)),
+            }
+        } else if let Err(error) =
+            self.check_permission(&request.channel, &options, Action::Publish)
+        {
+            return Ok(Outcome::Error(error));
+        }
         let data = match node
             .callbacks()
-            .publishing(&self.handle, &self.user, &request.channel, request.data)
+            .publishing(&self.handle, &self.user, &request.channel, data)
             .await
         {
             Ok(data) => data,
-            Err(error) => return Outcome::Error(error),
+            Err(error) => return Ok(Outcome::Error(error)),
         };
         let info = ClientInfo {
             user: self.user.clone(),
@@ -85,22 +125,18 @@ impl Session {
                 .get(request.channel.as_str())
                 .and_then(|s| s.chan_info.clone()),
         };
-        match node
-            .publish_in(
-                &request.channel,
-                &options,
-                data,
-                Some(info),
-                Default::default(),
-            )
-            .await
-        {
-            Ok(_) => Outcome::Reply(Box::new(Reply {
-                publish: Some(PublishResult::default()),
-                ..Default::default()
-            })),
-            Err(error) => Outcome::Error(error),
-        }
+        Ok(
+            match node
+                .publish_in(&request.channel, &options, data, Some(info), extras)
+                .await
+            {
+                Ok(_) => Outcome::Reply(Box::new(Reply {
+                    publish: Some(PublishResult::default()),
+                    ..Default::default()
+                })),
+                Err(error) => Outcome::Error(error),
+            },
+        )
     }
 
     /// The presence command.
@@ -191,20 +227,39 @@ impl Session {
         }
     }
 
-    /// The rpc command: answered by the application's callback, or 104 without one.
-    pub(super) async fn rpc(&mut self, request: RpcRequest) -> Outcome {
-        match self
-            .node
-            .callbacks()
-            .rpc(&self.handle, &self.user, &request.method, request.data)
-            .await
-        {
+    /// The rpc command: answered by the RPC proxy where the method's namespace enables it,
+    /// else by the application's callback, or 104 without one.
+    pub(super) async fn rpc(&mut self, request: RpcRequest) -> Result<Outcome, Disconnect> {
+        let node = self.node.clone();
+        let proxied = node
+            .config()
+            .rpc
+            .options(&request.method)
+            .is_some_and(|options| options.proxy_enabled);
+        let answer = if proxied {
+            match node
+                .proxies()
+                .rpc(self.caller(), &request.method, &request.data)
+                .await
+            {
+                Some(Ok(data)) => Ok(data),
+                Some(Err(Refusal::Error(error))) => Err(error),
+                Some(Err(Refusal::Disconnect(disconnect))) => return Err(disconnect),
+                // The configuration check makes the endpoint present.
+                None => Err(Error::NOT_AVAILABLE),
+            }
+        } else {
+            node.callbacks()
+                .rpc(&self.handle, &self.user, &request.method, request.data)
+                .await
+        };
+        Ok(match answer {
             Ok(data) => Outcome::Reply(Box::new(Reply {
                 rpc: Some(RpcResult { data }),
                 ..Default::default()
             })),
             Err(error) => Outcome::Error(error),
-        }
+        })
     }
 
     /// The send command: an asynchronous message to the application; no reply.

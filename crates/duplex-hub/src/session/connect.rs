@@ -2,13 +2,18 @@
 //! for it on connect (the token's `channels` and `subs`, the user's personal channel).
 //!
 //! Deny by default: a connection needs a valid token, unless the hub runs in development mode
-//! (`client.insecure`) or allows anonymous connections without a token explicitly.
+//! (`client.insecure`) or allows anonymous connections without a token explicitly. With a
+//! connect proxy (`client.proxy.connect`), a connection without a token is the backend's to
+//! accept; one with a token still goes by its token, as in Centrifugo. With a refresh proxy
+//! (`client.proxy.refresh`), an expiring connection is extended by the backend rather than by
+//! the client's new token, so the connect reply does not ask the client to refresh.
 
 use bytes::Bytes;
 
 use crate::auth::TokenError;
 use crate::codes::{Disconnect, Error};
 use crate::protocol::{ConnectRequest, ConnectResult, RefreshRequest, RefreshResult, Reply};
+use crate::proxy::{Caller, ConnectOutcome, RefreshOutcome, Refusal};
 
 use super::{unix_now, Outcome, ServerSubscribe, Session};
 
@@ -25,6 +30,16 @@ struct Credentials {
 }
 
 impl Credentials {
+    /// What the connect proxy said about the connection.
+    fn from_proxy(outcome: &ConnectOutcome) -> Self {
+        Credentials {
+            user: outcome.user.clone(),
+            expires_at: outcome.expires_at,
+            info: outcome.info.clone(),
+            channels: outcome.channels.clone(),
+        }
+    }
+
     /// A user without a token's claims (anonymous when "").
     fn anonymous(user: String) -> Self {
         Credentials {
@@ -46,11 +61,27 @@ impl Session {
         if self.connected {
             return Err(Disconnect::BAD_REQUEST);
         }
-        let verified = match self.verify_token(&request.token).await? {
+        let mut verified = match self.verify_token(&request.token).await? {
             Ok(verified) => verified,
             Err(error) => return Ok(Outcome::Error(error)),
         };
         let node = self.node.clone();
+        let mut proxied = None;
+        if verified.is_none() {
+            match node.proxies().connect(self.caller(), &request).await {
+                // Already expired: error 110, as Centrifugo answers such credentials.
+                Some(Ok(outcome)) if outcome.expires_at.is_some_and(|at| at <= unix_now()) => {
+                    return Ok(Outcome::Error(Error::EXPIRED));
+                }
+                Some(Ok(outcome)) => {
+                    verified = Some(Credentials::from_proxy(&outcome));
+                    proxied = Some(outcome);
+                }
+                Some(Err(Refusal::Error(error))) => return Ok(Outcome::Error(error)),
+                Some(Err(Refusal::Disconnect(disconnect))) => return Err(disconnect),
+                None => {}
+            }
+        }
         let decision = node
             .callbacks()
             .connecting(
@@ -77,6 +108,13 @@ impl Session {
         self.user = credentials.user;
         self.info = decision.info.or(credentials.info);
         self.expires_at = credentials.expires_at;
+        let mut data = decision.data;
+        if let Some(outcome) = proxied {
+            data = data.or(outcome.data);
+            if let Some(state) = self.proxy.as_mut() {
+                state.meta = outcome.meta;
+            }
+        }
         node.register(&self.handle, &self.user)?;
         self.connected = true;
         if let Some(interval) = node.ping_interval() {
@@ -115,7 +153,7 @@ impl Session {
                 }
             }
         }
-        let ttl = self.ttl();
+        let ttl = self.client_refresh_ttl();
         let reply = Reply {
             id,
             connect: Some(ConnectResult {
@@ -126,7 +164,7 @@ impl Session {
                 subs,
                 ping: node.ping_interval().map_or(0, |d| d.as_secs() as u32),
                 pong: node.ping_interval().is_some(),
-                data: decision.data.unwrap_or_default(),
+                data: data.unwrap_or_default(),
                 ..Default::default()
             }),
             ..Default::default()
@@ -138,6 +176,52 @@ impl Session {
             self.announce_join(&channel, join).await;
         }
         Ok(Outcome::Nothing)
+    }
+
+    /// Who proxy calls from this connection are about.
+    pub(super) fn caller(&self) -> Caller<'_> {
+        Caller {
+            client: self.handle.client(),
+            user: &self.user,
+            encoding: self.handle.encoding(),
+            state: self.proxy.as_deref(),
+        }
+    }
+
+    /// The TTL the client is told to refresh within; none where the refresh proxy extends
+    /// connections on the server's side.
+    fn client_refresh_ttl(&self) -> Option<u32> {
+        if self.node.proxies().has_refresh() {
+            return None;
+        }
+        self.ttl()
+    }
+
+    /// The connection reached its expiry (and grace): the refresh proxy may extend it;
+    /// without one it ends.
+    pub(super) async fn connection_expired(&mut self) -> Result<(), Disconnect> {
+        let node = self.node.clone();
+        match node.proxies().refresh(self.caller()).await {
+            None | Some(RefreshOutcome::Expired) => Err(Disconnect::EXPIRED),
+            Some(RefreshOutcome::Extended {
+                expires_at,
+                info,
+                meta,
+            }) => {
+                // An expiry already past would have the timer ask the backend again at once.
+                if expires_at.is_some_and(|at| at <= unix_now()) {
+                    return Err(Disconnect::EXPIRED);
+                }
+                self.expires_at = expires_at;
+                if info.is_some() {
+                    self.info = info;
+                }
+                if let (Some(meta), Some(state)) = (meta, self.proxy.as_mut()) {
+                    state.meta = Some(meta);
+                }
+                Ok(())
+            }
+        }
     }
 
     /// Seconds until the connection expires, if it does.

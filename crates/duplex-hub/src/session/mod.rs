@@ -81,6 +81,9 @@ pub(crate) struct Session {
     pong_due: Option<Instant>,
     /// Commands allowed before the rate limit's window refills.
     rate: RateLimit,
+    /// What proxies to the application forward (headers) and keep (meta); `None` without
+    /// proxies that need it.
+    proxy: Option<Box<crate::proxy::ConnectionState>>,
 }
 
 /// One channel this connection is subscribed to.
@@ -97,6 +100,8 @@ pub(crate) struct Subscription {
     user_presence: bool,
     /// Whether joins and leaves are published (the namespace's join_leave).
     join_leave: bool,
+    /// Extended by the sub_refresh proxy at its expiry, not by the client's new token.
+    proxy_refresh: bool,
 }
 
 /// A commands-per-second budget.
@@ -146,6 +151,7 @@ pub(crate) async fn run<S>(
     mut reader: WebSocketReader<S>,
     mut writer: WebSocketWriter<S>,
     encoding: Encoding,
+    proxy: Option<Box<crate::proxy::ConnectionState>>,
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -172,6 +178,7 @@ pub(crate) async fn run<S>(
             left: limits.commands_per_second,
             window: now,
         },
+        proxy,
     };
     // A client that never sends connect is gone after the ping interval and the pong timeout.
     let connect_deadline = now + ping + pong;
@@ -268,18 +275,21 @@ impl Session {
         let (connection, subscription) = self.expiry_grace();
         self.subscriptions
             .values()
-            .filter_map(|s| s.expires_at.map(|at| at + subscription))
+            .filter_map(|s| s.expires_at.map(|at| at + grace_after(s, subscription)))
             .chain(self.expires_at.map(|at| at + connection))
             .min()
     }
 
-    /// The grace after a connection's and a subscription's expiry, in seconds.
+    /// The grace after a connection's and a subscription's expiry, in seconds. Zero where a
+    /// proxy refreshes: the backend is asked at the expiry itself.
     fn expiry_grace(&self) -> (i64, i64) {
         let client = &self.node.config().client;
-        (
-            client.expired_close_delay.as_secs() as i64,
-            client.expired_sub_close_delay.as_secs() as i64,
-        )
+        let connection = if self.node.proxies().has_refresh() {
+            0
+        } else {
+            client.expired_close_delay.as_secs() as i64
+        };
+        (connection, client.expired_sub_close_delay.as_secs() as i64)
     }
 
     /// Pings, pong deadlines, expiries and the backlog.
@@ -319,19 +329,19 @@ impl Session {
             .expires_at
             .is_some_and(|at| at + connection_grace <= unix)
         {
-            return Err(Disconnect::EXPIRED);
+            self.connection_expired().await?;
         }
         let expired: Vec<Box<str>> = self
             .subscriptions
             .iter()
             .filter(|(_, s)| {
                 s.expires_at
-                    .is_some_and(|at| at + subscription_grace <= unix)
+                    .is_some_and(|at| at + grace_after(s, subscription_grace) <= unix)
             })
             .map(|(channel, _)| channel.clone())
             .collect();
         for channel in expired {
-            self.expire_subscription(&channel).await;
+            self.subscription_expired(&channel).await;
         }
         Ok(())
     }
@@ -419,7 +429,7 @@ impl Session {
             Command {
                 publish: Some(request),
                 ..
-            } => ("publish", self.publish(request).await),
+            } => ("publish", self.publish(request).await?),
             Command {
                 presence: Some(request),
                 ..
@@ -434,7 +444,7 @@ impl Session {
             } => ("history", self.history(request).await),
             Command {
                 rpc: Some(request), ..
-            } => ("rpc", self.rpc(request).await),
+            } => ("rpc", self.rpc(request).await?),
             Command {
                 send: Some(request),
                 ..
@@ -533,6 +543,15 @@ pub(super) fn flush_into(handle: &SessionHandle, batch: &mut Vec<u8>) {
     }
     let bytes = Bytes::from(std::mem::take(batch));
     handle.deliver(Outbound::push(frame(handle.encoding(), bytes)));
+}
+
+/// The grace after `subscription`'s expiry: `grace`, or none where a proxy refreshes it.
+fn grace_after(subscription: &Subscription, grace: i64) -> i64 {
+    if subscription.proxy_refresh {
+        0
+    } else {
+        grace
+    }
 }
 
 /// An error reply to command `id`.

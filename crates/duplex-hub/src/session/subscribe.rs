@@ -1,7 +1,10 @@
 //! subscribe, unsubscribe and sub_refresh, and the subscriptions the server makes for a client.
 //!
 //! A subscription is allowed by a subscription token, by a user-limited channel naming the
-//! user (`dialog#42,43`), or by the namespace's `allow_subscribe_for_client`; nothing else.
+//! user (`dialog#42,43`), by the backend where the namespace has `subscribe_proxy_enabled`
+//! (the namespace's `allow_subscribe_*` options then do not apply), or by the namespace's
+//! `allow_subscribe_for_client`; nothing else. In a namespace with `sub_refresh_proxy_enabled`
+//! an expiring subscription is extended by the backend, not by the client's new token.
 //!
 //! Recovery: the subscriber is registered first, in a recovering state that buffers live
 //! publications; then the stream is read from the client's position; then the reply is queued
@@ -24,6 +27,7 @@ use crate::protocol::{
     Push, Reply, SubRefreshRequest, SubRefreshResult, Subscribe, SubscribeRequest, SubscribeResult,
     UnsubscribeRequest, UnsubscribeResult,
 };
+use crate::proxy::{RefreshOutcome, Refusal};
 
 use super::{flush_into, unix_now, Outcome, ServerSubscribe, Session, Subscription};
 
@@ -55,7 +59,7 @@ impl Session {
     ) -> Result<Outcome, Disconnect> {
         let channel = request.channel.clone();
         let node = self.node.clone();
-        let options = match node.channel_options(&channel) {
+        let mut options = match node.channel_options(&channel) {
             Ok(options) => options,
             Err(error) => return Ok(Outcome::Error(error)),
         };
@@ -97,21 +101,43 @@ impl Session {
                 Err(TokenError::Unavailable(_)) => return Ok(Outcome::Error(Error::INTERNAL)),
                 Err(_) => return Err(Disconnect::INVALID_TOKEN),
             }
-        } else {
-            // Development mode (`client.insecure`) opens every channel, as in Centrifugo.
-            let allowed = decision.allow
-                || node.config().client.insecure
-                || match node.user_limited(&channel, &options, &self.user) {
-                    Some(allowed) => allowed,
-                    None => {
-                        options.allow_subscribe_for_client
-                            && (!self.user.is_empty() || options.allow_subscribe_for_anonymous)
-                    }
-                };
-            if !allowed {
-                return Ok(Outcome::Error(Error::PERMISSION_DENIED));
-            }
+        } else if decision.allow {
             Grant::default()
+        } else {
+            match node.user_limited(&channel, &options, &self.user) {
+                Some(true) => Grant::default(),
+                // The backend decides, before development mode opens everything (as in
+                // Centrifugo); user-limited channels keep their own rule.
+                None if options.subscribe_proxy_enabled => {
+                    match node.proxies().subscribe(self.caller(), &request).await {
+                        Some(Ok(outcome)) => {
+                            outcome.overrides.apply(&mut options);
+                            Grant {
+                                chan_info: outcome.info,
+                                data: outcome.data,
+                                expires_at: outcome.expires_at,
+                            }
+                        }
+                        Some(Err(Refusal::Error(error))) => return Ok(Outcome::Error(error)),
+                        Some(Err(Refusal::Disconnect(disconnect))) => return Err(disconnect),
+                        // The configuration check makes the endpoint present.
+                        None => return Ok(Outcome::Error(Error::NOT_AVAILABLE)),
+                    }
+                }
+                limited => {
+                    // Development mode (`client.insecure`) opens every channel, as in
+                    // Centrifugo.
+                    let allowed = node.config().client.insecure
+                        || limited.unwrap_or(
+                            options.allow_subscribe_for_client
+                                && (!self.user.is_empty() || options.allow_subscribe_for_anonymous),
+                        );
+                    if !allowed {
+                        return Ok(Outcome::Error(Error::PERMISSION_DENIED));
+                    }
+                    Grant::default()
+                }
+            }
         };
         grant.chan_info = decision.info.or(grant.chan_info);
         grant.data = decision.data.or(grant.data);
@@ -174,6 +200,7 @@ impl Session {
                 || (options.allow_positioning && wants.positioned));
         let push_join_leave =
             options.join_leave && (options.force_push_join_leave || wants.join_leave);
+        let proxy_refresh = options.sub_refresh_proxy_enabled && node.proxies().has_sub_refresh();
         // Deltas are negotiated, not imposed: an SDK that did not ask, or a namespace that does
         // not allow them, gets payloads as published (and `delta` false in the reply).
         let delta = wants.delta && options.allowed_delta_types.contains(&DeltaType::Fossil);
@@ -219,6 +246,7 @@ impl Session {
                 presence: options.presence,
                 user_presence: options.user_presence && options.presence,
                 join_leave: options.join_leave,
+                proxy_refresh,
             },
         );
         node.metrics().subscribed();
@@ -231,7 +259,8 @@ impl Session {
             delta,
             ..Default::default()
         };
-        if let Some(at) = grant.expires_at {
+        // A subscription the backend refreshes is not the client's to refresh.
+        if let Some(at) = grant.expires_at.filter(|_| !proxy_refresh) {
             result.expires = true;
             result.ttl = (at - unix_now()).clamp(0, u32::MAX as i64) as u32;
         }
@@ -393,6 +422,34 @@ impl Session {
             self.push_unsubscribe(channel, Unsubscribe::EXPIRED);
             self.flush_batch();
         }
+    }
+
+    /// A subscription reached its expiry (and grace): the sub_refresh proxy may extend it;
+    /// without one it ends.
+    pub(super) async fn subscription_expired(&mut self, channel: &str) {
+        let proxied = self
+            .subscriptions
+            .get(channel)
+            .is_some_and(|s| s.proxy_refresh);
+        if proxied {
+            let node = self.node.clone();
+            if let Some(RefreshOutcome::Extended {
+                expires_at, info, ..
+            }) = node.proxies().sub_refresh(self.caller(), channel).await
+            {
+                // An expiry already past would have the timer ask the backend again at once.
+                if expires_at.is_none_or(|at| at > unix_now()) {
+                    if let Some(subscription) = self.subscriptions.get_mut(channel) {
+                        subscription.expires_at = expires_at;
+                        if info.is_some() {
+                            subscription.chan_info = info;
+                        }
+                    }
+                    return;
+                }
+            }
+        }
+        self.expire_subscription(channel).await;
     }
 
     /// The unsubscribe command.

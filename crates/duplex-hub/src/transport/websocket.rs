@@ -1,7 +1,6 @@
 //! The WebSocket endpoint, `/connection/websocket`: the origin check, the encoding (JSON, or
 //! Protobuf when the client offers the `centrifuge-protobuf` subprotocol), and the upgrade
-//! into a session.
-//!
+//! into a session, with the request headers that proxies to the application forward.
 
 use std::sync::Arc;
 
@@ -26,6 +25,9 @@ pub(crate) async fn handler(State(node): State<Arc<Node>>, upgrade: WebSocketUpg
             return (http::StatusCode::FORBIDDEN, "origin not allowed\n").into_response();
         }
     }
+    // What the proxies forward from this request (cookies, configured headers), kept only
+    // when some proxy forwards something.
+    let proxy_state = node.proxies().capture(&request.headers);
     let encoding = if request.protocols.iter().any(|p| p == PROTOBUF_SUBPROTOCOL) {
         Encoding::Protobuf
     } else {
@@ -37,7 +39,7 @@ pub(crate) async fn handler(State(node): State<Arc<Node>>, upgrade: WebSocketUpg
             // The session gets a task of its own: the upgrade's task, with the handshake's
             // state in it, ends here instead of living as long as the connection.
             let (reader, writer) = ws.split();
-            tokio::spawn(session::run(node, reader, writer, encoding));
+            tokio::spawn(session::run(node, reader, writer, encoding, proxy_state));
         })
 }
 
