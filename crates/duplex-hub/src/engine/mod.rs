@@ -35,6 +35,7 @@
 mod broker;
 mod error;
 pub mod memory;
+pub mod sqlite;
 mod presence;
 mod types;
 
