@@ -297,3 +297,35 @@ async fn a_database_of_another_schema_version_is_refused() {
     let text = Engine::sqlite(folder.path()).unwrap_err().to_string();
     assert!(text.contains("schema version 99"), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hub_configured_for_sqlite_keeps_history_across_hubs() {
+    let folder = tempfile::tempdir().unwrap();
+    let config = || {
+        let mut config = duplex_hub::config::HubConfig::default();
+        config.set("engine.type", "sqlite").unwrap();
+        config
+            .set("engine.sqlite.path", &folder.path().display().to_string())
+            .unwrap();
+        config
+            .set(
+                "channel.namespaces",
+                r#"[{"name": "news", "history_size": 10, "history_ttl": "300s"}]"#,
+            )
+            .unwrap();
+        config
+    };
+    let first = duplex_hub::Hub::new(config()).await.unwrap();
+    let position = first.publish("news:a", "1").await.unwrap().unwrap();
+    first.shutdown(Duration::ZERO).await;
+    assert!(
+        first.publish("news:a", "late").await.is_err(),
+        "shutdown closed the engine"
+    );
+    drop(first);
+
+    let second = duplex_hub::Hub::new(config()).await.unwrap();
+    let page = second.history("news:a", &everything()).await.unwrap();
+    assert_eq!(page.position, position);
+    assert_eq!(page.publications[0].data, "1");
+}
