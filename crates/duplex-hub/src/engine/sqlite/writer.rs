@@ -158,9 +158,9 @@ impl Writer {
 
     /// Folds the WAL back into the database so the folder holds one file at rest.
     fn finish(&mut self) {
-        if let Err(error) = self
-            .connection
-            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+        if let Err(error) =
+            self.connection
+                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
         {
             tracing::warn!("sqlite checkpoint at close failed: {error}");
         }
@@ -227,13 +227,15 @@ impl Writer {
             return;
         };
         let _entered = runtime.as_ref().map(|r| r.enter());
-        let subscribed = self
-            .shared
-            .subscribed
-            .read()
-            .unwrap_or_else(PoisonError::into_inner);
         for delivery in deliveries {
-            if !subscribed.contains(&delivery.channel) {
+            // The lock is not held while calling out: the hub may subscribe from its callback.
+            let subscribed = self
+                .shared
+                .subscribed
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .contains(&delivery.channel);
+            if !subscribed {
                 continue;
             }
             let call = || {
