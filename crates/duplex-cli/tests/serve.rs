@@ -33,7 +33,14 @@ impl Served {
     fn start(args: &[&str]) -> Served {
         let data = tempfile::tempdir().expect("data folder");
         let mut command = duplex();
-        command.args(["serve", "--address", "127.0.0.1", "--port", "0", "--data-dir"]);
+        command.args([
+            "serve",
+            "--address",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--data-dir",
+        ]);
         command.arg(data.path());
         command.args(args);
         let mut served = Served::spawn(command);

@@ -37,7 +37,14 @@ impl Served {
             "force_recovery": true, "allow_subscribe_for_client": true
         }]);
         let mut child = duplex()
-            .args(["serve", "--address", "127.0.0.1", "--port", "0", "--data-dir"])
+            .args([
+                "serve",
+                "--address",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--data-dir",
+            ])
             .arg(data)
             .args(["--set", &format!("client.token.hmac_secret_key={SECRET}")])
             .args(["--set", &format!("http_api.key={API_KEY}")])
@@ -184,7 +191,9 @@ fn recovers_across_a_restart(signal: i32) {
     // A subscriber takes its position, then goes away.
     let (offset, epoch) = block_on(async {
         let mut client = Client::connect(&served, &token).await;
-        let reply = client.call(json!({"subscribe": {"channel": CHANNEL}})).await;
+        let reply = client
+            .call(json!({"subscribe": {"channel": CHANNEL}}))
+            .await;
         let subscribe = &reply["subscribe"];
         assert_eq!(subscribe["recoverable"], json!(true), "{reply}");
         (
@@ -240,7 +249,10 @@ fn recovers_across_a_restart(signal: i32) {
         .iter()
         .map(|((offset, _), n)| (*offset, json!({"n": n})))
         .collect();
-    assert_eq!(recovered, expected, "exactly the missed ones, in order, once");
+    assert_eq!(
+        recovered, expected,
+        "exactly the missed ones, in order, once"
+    );
 }
 
 #[test]

@@ -132,7 +132,9 @@ async fn disk_use(count: u64, size: usize) -> (u64, Duration, i64) {
     let took = started.elapsed();
     engine.broker.close().await.expect("close");
     drop(engine);
-    let database = folder.path().join(duplex_hub::engine::sqlite::DATABASE_FILE);
+    let database = folder
+        .path()
+        .join(duplex_hub::engine::sqlite::DATABASE_FILE);
     let rows: i64 = rusqlite::Connection::open(database)
         .and_then(|c| c.query_row("SELECT COUNT(*) FROM publications", [], |r| r.get(0)))
         .expect("count rows");
@@ -143,7 +145,10 @@ async fn disk_use(count: u64, size: usize) -> (u64, Duration, i64) {
 async fn main() {
     let mut args = std::env::args().skip(1);
     let seconds: f64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(3.0);
-    let count: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(1_000_000);
+    let count: u64 = args
+        .next()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1_000_000);
 
     println!("publish throughput: history size 100 ttl 300s, 100-byte payloads, {seconds}s each");
     for publishers in [1, 64] {

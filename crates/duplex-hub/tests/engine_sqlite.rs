@@ -57,7 +57,9 @@ fn everything() -> HistoryQuery {
 fn rows(folder: &std::path::Path, table: &str) -> i64 {
     let connection = rusqlite::Connection::open(folder.join(DATABASE_FILE)).unwrap();
     connection
-        .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |row| row.get(0))
+        .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |row| {
+            row.get(0)
+        })
         .unwrap()
 }
 
@@ -97,8 +99,14 @@ async fn a_reopened_engine_continues_epochs_offsets_and_history() {
         .await
         .unwrap();
     first.broker.close().await.unwrap();
-    let closed = first.broker.publish("chat:a", text("late"), &into(&stream)).await;
-    assert!(matches!(closed, Err(EngineError::Unavailable(_))), "{closed:?}");
+    let closed = first
+        .broker
+        .publish("chat:a", text("late"), &into(&stream))
+        .await;
+    assert!(
+        matches!(closed, Err(EngineError::Unavailable(_))),
+        "{closed:?}"
+    );
     drop(first);
 
     let second = open(SqliteConfig::new(folder.path())).await;
@@ -117,9 +125,17 @@ async fn a_reopened_engine_continues_epochs_offsets_and_history() {
         }),
         ..everything()
     };
-    let recovered = second.broker.history("chat:a", &since, &stream).await.unwrap();
+    let recovered = second
+        .broker
+        .history("chat:a", &since, &stream)
+        .await
+        .unwrap();
     assert_eq!(
-        recovered.publications.iter().map(|p| p.offset).collect::<Vec<_>>(),
+        recovered
+            .publications
+            .iter()
+            .map(|p| p.offset)
+            .collect::<Vec<_>>(),
         [4, 5]
     );
     let next = second
@@ -157,7 +173,11 @@ async fn close_commits_every_publish_it_answered() {
             tokio::spawn(async move {
                 for n in 0..1_000 {
                     let data = format!("{publisher}/{n}");
-                    if broker.publish("burst", text(&data), &options).await.is_err() {
+                    if broker
+                        .publish("burst", text(&data), &options)
+                        .await
+                        .is_err()
+                    {
                         return;
                     }
                     answered.fetch_add(1, Ordering::SeqCst);
@@ -182,7 +202,11 @@ async fn close_commits_every_publish_it_answered() {
         .await
         .unwrap();
     assert!(answered < 10_000, "close stopped the publishers");
-    assert_eq!(page.publications.len(), answered, "every answered publish is kept");
+    assert_eq!(
+        page.publications.len(),
+        answered,
+        "every answered publish is kept"
+    );
     assert_eq!(page.position.offset, answered as u64);
 }
 
@@ -220,7 +244,10 @@ async fn size_trimming_deletes_rows_even_when_the_size_shrinks() {
         .await
         .unwrap();
     assert_eq!(
-        page.publications.iter().map(|p| p.offset).collect::<Vec<_>>(),
+        page.publications
+            .iter()
+            .map(|p| p.offset)
+            .collect::<Vec<_>>(),
         [199, 200, 201]
     );
     assert_eq!(rows_become(folder.path(), "publications", 6).await, 6);
@@ -254,7 +281,11 @@ async fn expired_publications_streams_and_keys_leave_the_disk() {
 
     assert_eq!(rows_become(folder.path(), "publications", 0).await, 0);
     assert_eq!(rows_become(folder.path(), "idempotency", 0).await, 0);
-    assert_eq!(rows(folder.path(), "streams"), 2, "the meta outlives the rows");
+    assert_eq!(
+        rows(folder.path(), "streams"),
+        2,
+        "the meta outlives the rows"
+    );
     let page = engine
         .broker
         .history("x", &everything(), &short)
@@ -292,7 +323,9 @@ async fn a_corrupt_database_is_refused_with_its_name() {
 async fn a_database_of_another_schema_version_is_refused() {
     let folder = tempfile::tempdir().unwrap();
     let connection = rusqlite::Connection::open(folder.path().join(DATABASE_FILE)).unwrap();
-    connection.execute_batch("PRAGMA user_version = 99").unwrap();
+    connection
+        .execute_batch("PRAGMA user_version = 99")
+        .unwrap();
     drop(connection);
     let text = Engine::sqlite(folder.path()).unwrap_err().to_string();
     assert!(text.contains("schema version 99"), "{text}");

@@ -130,7 +130,12 @@ async fn fifty_clients_recovering_one_channel_share_one_engine_read() {
             .as_array()
             .expect("publications")
             .iter()
-            .map(|p| (p["offset"].as_u64().unwrap(), p["data"]["n"].as_u64().unwrap()))
+            .map(|p| {
+                (
+                    p["offset"].as_u64().unwrap(),
+                    p["data"]["n"].as_u64().unwrap(),
+                )
+            })
             .collect();
         assert_eq!(got, (5..=10).map(|n| (n, n)).collect::<Vec<_>>(), "{reply}");
     }

@@ -351,7 +351,10 @@ impl Default for SqliteEngineConfig {
 
 impl EngineConfig {
     /// Opens the configured engine, `default` when `engine.type` is unset.
-    pub fn open(&self, default: EngineType) -> Result<crate::engine::Engine, crate::engine::EngineError> {
+    pub fn open(
+        &self,
+        default: EngineType,
+    ) -> Result<crate::engine::Engine, crate::engine::EngineError> {
         match self.kind.unwrap_or(default) {
             EngineType::Memory => Ok(crate::engine::Engine::memory()),
             EngineType::Sqlite => {

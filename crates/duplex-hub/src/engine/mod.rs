@@ -35,8 +35,8 @@
 mod broker;
 mod error;
 pub mod memory;
-pub mod sqlite;
 mod presence;
+pub mod sqlite;
 mod types;
 
 use std::sync::Arc;

@@ -234,7 +234,11 @@ fn slice(
         .iter()
         .position(|p| p.offset > waiter.since)
         .unwrap_or(page.publications.len());
-    let publications: Vec<_> = page.publications[start..].iter().take(due).cloned().collect();
+    let publications: Vec<_> = page.publications[start..]
+        .iter()
+        .take(due)
+        .cloned()
+        .collect();
     let contiguous = publications
         .iter()
         .zip(waiter.since + 1..)
@@ -378,7 +382,10 @@ mod tests {
             let direct = broker.inner.history("ch", query, stream).await;
             assert_eq!(answer, direct, "{query:?}");
         }
-        assert!(shared.groups.lock().unwrap().is_empty(), "nothing left behind");
+        assert!(
+            shared.groups.lock().unwrap().is_empty(),
+            "nothing left behind"
+        );
         reads
     }
 

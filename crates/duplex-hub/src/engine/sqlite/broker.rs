@@ -47,7 +47,9 @@ impl SqliteBroker {
         std::thread::Builder::new()
             .name("duplex-sqlite-writer".into())
             .spawn(move || writer.run(queue))
-            .map_err(|e| EngineError::Unavailable(format!("cannot start the sqlite writer: {e}")))?;
+            .map_err(|e| {
+                EngineError::Unavailable(format!("cannot start the sqlite writer: {e}"))
+            })?;
         Ok(SqliteBroker {
             pending: Arc::new(Semaphore::new(config.max_pending.max(1))),
             config,

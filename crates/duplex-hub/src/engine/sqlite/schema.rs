@@ -77,7 +77,10 @@ pub(super) fn open_writer(config: &SqliteConfig) -> Result<Connection, EngineErr
         .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
         .map_err(fail)?;
     if !mode.eq_ignore_ascii_case("wal") {
-        return Err(open_error(&path, format!("cannot use WAL mode (got {mode})")));
+        return Err(open_error(
+            &path,
+            format!("cannot use WAL mode (got {mode})"),
+        ));
     }
     let synchronous = match config.synchronous {
         Synchronous::Normal => "NORMAL",
@@ -119,8 +122,7 @@ pub(super) fn open_writer(config: &SqliteConfig) -> Result<Connection, EngineErr
 pub(super) fn open_reader(config: &SqliteConfig) -> Result<Connection, EngineError> {
     let path = database_path(config);
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let connection =
-        Connection::open_with_flags(&path, flags).map_err(|e| open_error(&path, e))?;
+    let connection = Connection::open_with_flags(&path, flags).map_err(|e| open_error(&path, e))?;
     connection
         .busy_timeout(std::time::Duration::from_secs(5))
         .map_err(|e| open_error(&path, e))?;

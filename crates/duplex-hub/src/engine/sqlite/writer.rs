@@ -33,6 +33,9 @@ const INLINE_TRIM: u64 = 16;
 const BACKLOG_TRIM_DELAY: Duration = Duration::from_millis(20);
 
 /// What the broker asks of the writer.
+// Publishes are nearly every command: boxing their fields to shrink the rare others would cost
+// each publish an allocation.
+#[allow(clippy::large_enum_variant)]
 pub(super) enum Command {
     /// Append (when the stream keeps history) and deliver one publication.
     Publish {
@@ -158,9 +161,9 @@ impl Writer {
 
     /// Folds the WAL back into the database so the folder holds one file at rest.
     fn finish(&mut self) {
-        if let Err(error) =
-            self.connection
-                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        if let Err(error) = self
+            .connection
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
         {
             tracing::warn!("sqlite checkpoint at close failed: {error}");
         }
@@ -238,9 +241,8 @@ impl Writer {
             if !subscribed {
                 continue;
             }
-            let call = || {
-                events.on_publication(&delivery.channel, &delivery.publication, &delivery.epoch)
-            };
+            let call =
+                || events.on_publication(&delivery.channel, &delivery.publication, &delivery.epoch);
             if std::panic::catch_unwind(AssertUnwindSafe(call)).is_err() {
                 tracing::error!(channel = %delivery.channel, "publication delivery panicked");
             }
