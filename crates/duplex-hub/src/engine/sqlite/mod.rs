@@ -26,7 +26,7 @@
 //! before the publisher is answered but is fsynced only at checkpoints: a published message
 //! survives a crash of the process (including SIGKILL) but not a power loss or kernel crash,
 //! which may lose the last commits (never corrupt the file). [`Synchronous::Full`] fsyncs every
-//! group commit and survives power loss too; see docs/hub-config.md for the measured cost.
+//! group commit and survives power loss too, at the cost docs/performance.md measures.
 //!
 //! One hub per data folder: two processes on one folder would keep the file consistent (SQLite
 //! locks) but each would deliver only to its own clients.
