@@ -43,13 +43,15 @@ impl SqliteBroker {
         let readers = Readers::open(&config)?;
         let shared = Arc::new(Shared::default());
         let (commands, queue) = std::sync::mpsc::channel();
-        let writer = Writer::new(connection, config.clone(), shared.clone());
+        let start_failed = |e: std::io::Error| {
+            EngineError::Unavailable(format!("cannot start the sqlite writer: {e}"))
+        };
+        let writer =
+            Writer::new(connection, config.clone(), shared.clone()).map_err(start_failed)?;
         std::thread::Builder::new()
             .name("duplex-sqlite-writer".into())
             .spawn(move || writer.run(queue))
-            .map_err(|e| {
-                EngineError::Unavailable(format!("cannot start the sqlite writer: {e}"))
-            })?;
+            .map_err(start_failed)?;
         Ok(SqliteBroker {
             pending: Arc::new(Semaphore::new(config.max_pending.max(1))),
             config,

@@ -1,16 +1,19 @@
 //! The writer thread: the one read-write connection, fed by a queue of commands.
 //!
 //! Each turn takes whatever is queued (up to `max_batch`) into one `BEGIN IMMEDIATE`
-//! transaction and commits once; only then are the batch's publications delivered to the hub,
-//! in queue order (which is offset order per channel, offsets being assigned in that order),
-//! and the publishers answered. A failed transaction answers every command of the batch with
+//! transaction and commits once; only then are the batch's publications handed to the
+//! delivery thread, which calls the hub in queue order (offset order per channel, offsets being
+//! assigned in that order), and the publishers answered. Delivery on its own thread lets the
+//! next commit overlap a large fan-out; its queue is bounded, so a hub slower than the disk
+//! slows the writer down instead of growing memory. A failed transaction answers every command of the batch with
 //! the error and delivers nothing: nothing of it was stored. Between turns, at most once per
 //! trim interval (sooner while there is a backlog), a bounded trimming round runs.
 
 use std::collections::HashSet;
 use std::panic::AssertUnwindSafe;
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
@@ -28,6 +31,9 @@ use crate::engine::{
 /// that shrank a lot) is left to the trimming rounds, so one publish never deletes without
 /// bound.
 const INLINE_TRIM: u64 = 16;
+
+/// How many committed batches may wait for the delivery thread before the writer waits.
+const DELIVERY_QUEUE: usize = 64;
 
 /// How soon another trimming round runs when the last one used its whole budget.
 const BACKLOG_TRIM_DELAY: Duration = Duration::from_millis(20);
@@ -74,12 +80,14 @@ pub(super) struct Shared {
     pub(super) touching: Mutex<HashSet<i64>>,
 }
 
-/// The writer: its connection and its trimming state.
+/// The writer: its connection, its trimming state and its delivery thread.
 pub(super) struct Writer {
     connection: Connection,
     config: SqliteConfig,
-    shared: Arc<Shared>,
     trimmer: Trimmer,
+    shared: Arc<Shared>,
+    /// Committed publications to the delivery thread; `None` once finished.
+    delivery: Option<(SyncSender<Vec<Delivery>>, JoinHandle<()>)>,
 }
 
 /// A command's answer, sent once its transaction is committed (or failed).
@@ -108,13 +116,28 @@ struct Meta {
 }
 
 impl Writer {
-    pub(super) fn new(connection: Connection, config: SqliteConfig, shared: Arc<Shared>) -> Self {
-        Writer {
+    /// A writer on `connection`, with its delivery thread started.
+    pub(super) fn new(
+        connection: Connection,
+        config: SqliteConfig,
+        shared: Arc<Shared>,
+    ) -> std::io::Result<Self> {
+        let (sender, batches) = std::sync::mpsc::sync_channel(DELIVERY_QUEUE);
+        let events = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name("duplex-sqlite-delivery".into())
+            .spawn(move || {
+                for batch in batches {
+                    deliver(&events, batch);
+                }
+            })?;
+        Ok(Writer {
             connection,
             config,
-            shared,
             trimmer: Trimmer::default(),
-        }
+            shared,
+            delivery: Some((sender, thread)),
+        })
     }
 
     /// Serves commands until `Close` or until every sender is gone.
@@ -159,8 +182,13 @@ impl Writer {
         self.finish();
     }
 
-    /// Folds the WAL back into the database so the folder holds one file at rest.
+    /// Lets the delivery thread finish what was committed, then folds the WAL back into the
+    /// database so the folder holds one file at rest.
     fn finish(&mut self) {
+        if let Some((sender, thread)) = self.delivery.take() {
+            drop(sender);
+            let _ = thread.join();
+        }
         if let Err(error) = self
             .connection
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
@@ -199,7 +227,22 @@ impl Writer {
         }
         let answer = match result {
             Ok(()) => {
-                self.deliver(std::mem::take(&mut out.deliveries));
+                // Who is subscribed is decided now, before the publishers are answered, as the
+                // memory broker decides it while publishing.
+                let mut deliveries = std::mem::take(&mut out.deliveries);
+                {
+                    let subscribed = self
+                        .shared
+                        .subscribed
+                        .read()
+                        .unwrap_or_else(PoisonError::into_inner);
+                    deliveries.retain(|delivery| subscribed.contains(&delivery.channel));
+                }
+                if let (false, Some((sender, _))) = (deliveries.is_empty(), &self.delivery) {
+                    if sender.send(deliveries).is_err() {
+                        tracing::error!("sqlite delivery thread is gone");
+                    }
+                }
                 Ok(())
             }
             Err(error) => {
@@ -219,33 +262,20 @@ impl Writer {
         }
         out.close
     }
+}
 
-    /// Hands committed publications to the hub, in order, for the channels subscribed here. A
-    /// panic in the hub's callback is contained: the writer must outlive one bad delivery.
-    fn deliver(&self, deliveries: Vec<Delivery>) {
-        if deliveries.is_empty() {
-            return;
-        }
-        let Some((events, runtime)) = self.shared.events.get() else {
-            return;
-        };
-        let _entered = runtime.as_ref().map(|r| r.enter());
-        for delivery in deliveries {
-            // The lock is not held while calling out: the hub may subscribe from its callback.
-            let subscribed = self
-                .shared
-                .subscribed
-                .read()
-                .unwrap_or_else(PoisonError::into_inner)
-                .contains(&delivery.channel);
-            if !subscribed {
-                continue;
-            }
-            let call =
-                || events.on_publication(&delivery.channel, &delivery.publication, &delivery.epoch);
-            if std::panic::catch_unwind(AssertUnwindSafe(call)).is_err() {
-                tracing::error!(channel = %delivery.channel, "publication delivery panicked");
-            }
+/// Hands committed publications to the hub, in order. A panic in the hub's callback is
+/// contained: delivery must outlive one bad publication.
+fn deliver(shared: &Shared, deliveries: Vec<Delivery>) {
+    let Some((events, runtime)) = shared.events.get() else {
+        return;
+    };
+    let _entered = runtime.as_ref().map(|r| r.enter());
+    for delivery in deliveries {
+        let call =
+            || events.on_publication(&delivery.channel, &delivery.publication, &delivery.epoch);
+        if std::panic::catch_unwind(AssertUnwindSafe(call)).is_err() {
+            tracing::error!(channel = %delivery.channel, "publication delivery panicked");
         }
     }
 }
