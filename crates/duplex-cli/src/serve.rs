@@ -6,10 +6,10 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use duplex_hub::config::{HubConfig, LogLevel};
+use duplex_hub::config::{EngineType, HubConfig, LogLevel};
 use duplex_hub::Hub;
 
-use crate::args::ServeArgs;
+use crate::args::{EngineArg, ServeArgs};
 
 /// Runs the hub until Ctrl-C or SIGTERM.
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -109,6 +109,17 @@ fn load(args: &ServeArgs) -> anyhow::Result<HubConfig> {
     if let Some(address) = &args.address {
         config.set("http_server.address", address)?;
     }
+    if let Some(engine) = args.engine {
+        config.engine.kind = Some(match engine {
+            EngineArg::Sqlite => EngineType::Sqlite,
+            EngineArg::Memory => EngineType::Memory,
+        });
+    }
+    if let Some(folder) = &args.data_dir {
+        config.engine.sqlite.path = folder.display().to_string();
+    }
+    // Durable by default: a server that restarts keeps what its clients need to recover.
+    config.engine.kind.get_or_insert(EngineType::Sqlite);
     if args.dev {
         config.set("client.insecure", "true")?;
         config.set("http_api.insecure", "true")?;
@@ -144,6 +155,16 @@ fn announce(config: &HubConfig, notices: Notices) {
              ecdsa_public_key or jwks_public_endpoint): every connection will be refused; use \
              --dev to try it out",
         );
+    }
+    match config.engine.kind {
+        Some(EngineType::Memory) => notices.info(
+            "memory engine: channel history is lost when the server stops (--engine sqlite \
+             keeps it)",
+        ),
+        _ => notices.info(&format!(
+            "sqlite engine: channel history is kept in {}",
+            config.engine.sqlite.path
+        )),
     }
     if config.http_api.insecure {
         notices.warn("the server API at /api accepts calls without a key");

@@ -24,15 +24,28 @@ struct Served {
     addr: SocketAddr,
     /// Everything it printed on stderr so far.
     stderr: Arc<Mutex<String>>,
+    /// Its SQLite data folder (the default engine), removed after the test.
+    _data: Option<tempfile::TempDir>,
 }
 
 impl Served {
     /// `duplex serve --address 127.0.0.1 --port 0 ARGS`, once it listens.
     fn start(args: &[&str]) -> Served {
+        let data = tempfile::tempdir().expect("data folder");
         let mut command = duplex();
-        command.args(["serve", "--address", "127.0.0.1", "--port", "0"]);
+        command.args([
+            "serve",
+            "--address",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--data-dir",
+        ]);
+        command.arg(data.path());
         command.args(args);
-        Served::spawn(command)
+        let mut served = Served::spawn(command);
+        served._data = Some(data);
+        served
     }
 
     /// Starts `command` and waits for its listening line, plain or JSON.
@@ -69,6 +82,7 @@ impl Served {
             child,
             addr,
             stderr,
+            _data: None,
         }
     }
 

@@ -91,21 +91,37 @@ impl Drop for Receiver {
     }
 }
 
-/// `duplex serve --dev` posting webhooks to `endpoint`, its queue in `queue`.
+/// Where a served hub keeps the webhook events owed.
+enum Queue<'a> {
+    /// `webhook.queue_path`.
+    File(&'a Path),
+    /// The default: beside the SQLite engine's database in this data folder (`--data-dir`).
+    DataFolder(&'a Path),
+}
+
+/// `duplex serve --dev` posting webhooks to `endpoint`, its queue where `queue` says.
 struct Served {
     child: Child,
     addr: SocketAddr,
 }
 
 impl Served {
-    fn start(endpoint: &str, queue: &Path) -> Served {
+    fn start(endpoint: &str, queue: Queue<'_>) -> Served {
         let mut command = duplex();
         command.args(["serve", "--dev", "--address", "127.0.0.1", "--port", "0"]);
+        match queue {
+            Queue::File(file) => {
+                command.arg("--data-dir").arg(file.with_extension("engine"));
+                command.args(["--set", &format!("webhook.queue_path={}", file.display())]);
+            }
+            Queue::DataFolder(folder) => {
+                command.arg("--data-dir").arg(folder);
+            }
+        }
         for setting in [
             "webhook.enabled=true".to_owned(),
             format!("webhook.endpoint={endpoint}"),
             "webhook.secret=serve-webhook-secret".to_owned(),
-            format!("webhook.queue_path={}", queue.display()),
             "webhook.retry_min_delay=50ms".to_owned(),
             "webhook.retry_max_delay=200ms".to_owned(),
             "shutdown.timeout=3s".to_owned(),
@@ -208,9 +224,9 @@ async fn subscribed_client(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_owed_when_the_server_is_killed_are_delivered_by_the_next_one() {
     let folder = tempfile::tempdir().unwrap();
-    let queue = folder.path().join("webhooks.sqlite3");
+    let queue = folder.path().join("owed.sqlite3");
     let failing = Receiver::start(503).await;
-    let mut served = Served::start(&failing.endpoint(), &queue);
+    let mut served = Served::start(&failing.endpoint(), Queue::File(&queue));
     let mut ws = subscribed_client(&served).await;
     ws.close(1000u16, "").await.ok();
     // Both events (the subscription's and the connection's) are owed, and were tried.
@@ -224,7 +240,7 @@ async fn events_owed_when_the_server_is_killed_are_delivered_by_the_next_one() {
     served.wait_exit();
 
     let receiver = Receiver::start(200).await;
-    let next = Served::start(&receiver.endpoint(), &queue);
+    let next = Served::start(&receiver.endpoint(), Queue::File(&queue));
     let delivered = receiver.wait_for_ids(2).await;
     assert_eq!(delivered, owed, "the same events, by id");
     next.wait_for_metric("duplex_hub_webhook_delivered_total", 2.0)
@@ -235,9 +251,9 @@ async fn events_owed_when_the_server_is_killed_are_delivered_by_the_next_one() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_disconnects_of_a_graceful_stop_are_delivered_after_it() {
     let folder = tempfile::tempdir().unwrap();
-    let queue = folder.path().join("data").join("webhooks.sqlite3");
+    let data = folder.path().join("data");
     let failing = Receiver::start(503).await;
-    let mut served = Served::start(&failing.endpoint(), &queue);
+    let mut served = Served::start(&failing.endpoint(), Queue::DataFolder(&data));
     let mut ws = subscribed_client(&served).await;
     // The client answers the server's close, as SDKs do.
     let reader = tokio::spawn(async move {
@@ -257,7 +273,11 @@ async fn the_disconnects_of_a_graceful_stop_are_delivered_after_it() {
     let _ = reader.await;
 
     let receiver = Receiver::start(200).await;
-    let _next = Served::start(&receiver.endpoint(), &queue);
+    assert!(
+        data.join("webhooks.sqlite3").exists(),
+        "the queue sits beside the engine's database"
+    );
+    let _next = Served::start(&receiver.endpoint(), Queue::DataFolder(&data));
     receiver.wait_for_ids(2).await;
     let events = receiver.events.lock().unwrap().clone();
     let disconnect = events

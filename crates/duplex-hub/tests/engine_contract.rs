@@ -64,3 +64,15 @@ macro_rules! engine_contract {
 }
 
 engine_contract!(memory, duplex_hub::engine::Engine::memory);
+engine_contract!(sqlite, async crate::sqlite_engine);
+
+/// A SQLite engine in a fresh folder under the build's temporary directory: the engine outlives
+/// any guard a test could hold, so the folder stays until `cargo clean`.
+async fn sqlite_engine() -> duplex_hub::engine::Engine {
+    let folder = tempfile::Builder::new()
+        .prefix("engine-contract-")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .expect("temp folder")
+        .keep();
+    duplex_hub::engine::Engine::sqlite(folder).expect("sqlite engine")
+}

@@ -20,7 +20,7 @@ pub use bench::{
 pub use connect::{ClientArgs, ConnectArgs};
 pub use echo::EchoArgs;
 pub use relay::RelayArgs;
-pub use serve::ServeArgs;
+pub use serve::{EngineArg, ServeArgs};
 pub use token::TokenArgs;
 
 /// duplex: a WebSocket toolkit and real-time hub.

@@ -17,6 +17,8 @@ Examples:
   duplex serve --dev                                   try it: anyone may connect and publish
   duplex serve --config config.json                    a Centrifugo v6 configuration
   duplex serve --config duplex.toml --port 9000
+  duplex serve --dev --data-dir /var/lib/duplex       history kept there across restarts
+  duplex serve --dev --engine memory                   nothing on disk, history lost at exit
   duplex serve --set client.token.hmac_secret_key=S --set http_api.key=K
   duplex serve --config config.json --log-format json  one JSON object per log line
   duplex token --user 42 --secret S                    a connection token for user 42
@@ -49,6 +51,15 @@ pub struct ServeArgs {
     /// Sets any configuration option by its key, as in the file: `--set client.channel_limit=64`.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub settings: Vec<String>,
+    /// Where channels' history lives (engine.type): `sqlite` (the default) keeps it in
+    /// --data-dir across restarts, so clients recover what they missed; `memory` forgets it
+    /// at exit.
+    #[arg(long, value_enum, value_name = "ENGINE")]
+    pub engine: Option<EngineArg>,
+    /// The SQLite engine's data folder (engine.sqlite.path; default `duplex-data` in the
+    /// working directory), created if missing.
+    #[arg(long, value_name = "PATH")]
+    pub data_dir: Option<PathBuf>,
     /// Worker threads (default: one per core).
     #[arg(long)]
     pub threads: Option<usize>,
@@ -56,6 +67,15 @@ pub struct ServeArgs {
     /// log collector.
     #[arg(long, value_enum, value_name = "FORMAT", default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+}
+
+/// The engines `duplex serve --engine` chooses from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EngineArg {
+    /// History, epochs and offsets in a SQLite file: durable across restarts.
+    Sqlite,
+    /// Everything in memory: lost at exit.
+    Memory,
 }
 
 /// The shape of `duplex serve`'s log lines.

@@ -8,6 +8,7 @@ use serde_json::Value;
 use super::options::OPTION_KEYS;
 use super::value::{describe, Raw, Setting};
 use super::{EngineType, HubConfig, LogLevel};
+use crate::engine::sqlite::Synchronous;
 
 /// Where the options of channels without namespace sit; its keys are the channel option keys.
 pub(crate) const WITHOUT_NAMESPACE: &str = "channel.without_namespace";
@@ -127,6 +128,8 @@ pub(crate) const KEYS: &[Key] = keys![
     "prometheus.enabled" => prometheus.enabled,
     "log.level" => log.level,
     "engine.type" => engine.kind,
+    "engine.sqlite.path" => engine.sqlite.path,
+    "engine.sqlite.synchronous" => engine.sqlite.synchronous,
     "shutdown.timeout" => shutdown.timeout,
     "webhook.enabled" => webhook.enabled,
     "webhook.endpoint" => webhook.endpoint,
@@ -198,7 +201,8 @@ impl Setting for LogLevel {
     }
 }
 
-impl Setting for EngineType {
+/// Unset (`None`) until a source names an engine; an empty value is unset.
+impl Setting for Option<EngineType> {
     fn from_json(value: &Value) -> Result<Self, String> {
         match value {
             Value::String(text) => Self::from_text(text),
@@ -208,10 +212,29 @@ impl Setting for EngineType {
 
     fn from_text(text: &str) -> Result<Self, String> {
         match text.trim() {
-            "memory" => Ok(Self::Memory),
+            "" => Ok(None),
+            "memory" => Ok(Some(EngineType::Memory)),
+            "sqlite" => Ok(Some(EngineType::Sqlite)),
             other => Err(format!(
-                "the hub implements only the \"memory\" engine, not {other:?}"
+                "the hub implements the \"memory\" and \"sqlite\" engines, not {other:?}"
             )),
+        }
+    }
+}
+
+impl Setting for Synchronous {
+    fn from_json(value: &Value) -> Result<Self, String> {
+        match value {
+            Value::String(text) => Self::from_text(text),
+            other => Err(format!("expected normal or full, got {}", describe(other))),
+        }
+    }
+
+    fn from_text(text: &str) -> Result<Self, String> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "normal" => Ok(Self::Normal),
+            "full" => Ok(Self::Full),
+            other => Err(format!("expected normal or full, got {other:?}")),
         }
     }
 }

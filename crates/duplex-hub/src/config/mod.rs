@@ -81,7 +81,7 @@ pub struct HubConfig {
     pub prometheus: EndpointToggle,
     /// Logging (`log.level`).
     pub log: LogConfig,
-    /// The engine behind brokering, history and presence (`engine.type`).
+    /// The engine behind brokering, history and presence (`engine.*`).
     pub engine: EngineConfig,
     /// Graceful shutdown (`shutdown.timeout`).
     pub shutdown: ShutdownConfig,
@@ -331,19 +331,62 @@ pub struct LogConfig {
 }
 
 /// The engine implementations the hub has.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EngineType {
-    /// In-process broker, history and presence (`"memory"`, the default).
-    #[default]
+    /// In-process broker, history and presence (`"memory"`): fast, lost at every restart.
     Memory,
+    /// History, epochs and offsets in a SQLite file in `engine.sqlite.path` (`"sqlite"`):
+    /// durable across restarts; presence stays in memory.
+    Sqlite,
 }
 
 /// The engine.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EngineConfig {
-    /// Which engine (`engine.type`); other Centrifugo engines are refused, not ignored, since
-    /// running in memory where Redis was asked for would lose data silently.
-    pub kind: EngineType,
+    /// Which engine (`engine.type`); unset leaves the choice to whoever runs the hub:
+    /// [`Hub::new`](crate::Hub::new) embeds the memory engine, `duplex serve` the SQLite one.
+    /// Other Centrifugo engines are refused, not ignored, since running in memory where Redis
+    /// was asked for would lose data silently.
+    pub kind: Option<EngineType>,
+    /// The SQLite engine's settings (`engine.sqlite.*`).
+    pub sqlite: SqliteEngineConfig,
+}
+
+/// The SQLite engine's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqliteEngineConfig {
+    /// The data folder, created if missing; relative paths start at the working directory
+    /// (`engine.sqlite.path`, default `duplex-data`).
+    pub path: String,
+    /// When commits reach the disk (`engine.sqlite.synchronous`, `normal` or `full`, default
+    /// `normal`: durable across a crash of the process, not of the machine).
+    pub synchronous: crate::engine::sqlite::Synchronous,
+}
+
+impl Default for SqliteEngineConfig {
+    fn default() -> Self {
+        Self {
+            path: "duplex-data".to_owned(),
+            synchronous: crate::engine::sqlite::Synchronous::Normal,
+        }
+    }
+}
+
+impl EngineConfig {
+    /// Opens the configured engine, `default` when `engine.type` is unset.
+    pub fn open(
+        &self,
+        default: EngineType,
+    ) -> Result<crate::engine::Engine, crate::engine::EngineError> {
+        match self.kind.unwrap_or(default) {
+            EngineType::Memory => Ok(crate::engine::Engine::memory()),
+            EngineType::Sqlite => {
+                let mut config = crate::engine::sqlite::SqliteConfig::new(&self.sqlite.path);
+                config.synchronous = self.sqlite.synchronous;
+                crate::engine::Engine::sqlite_with(config)
+            }
+        }
+    }
 }
 
 /// Graceful shutdown.

@@ -55,8 +55,9 @@ pub struct WebhookConfig {
     pub retry_min_delay: Duration,
     /// The longest delay between two attempts (`webhook.retry_max_delay`, 5m).
     pub retry_max_delay: Duration,
-    /// The SQLite file that keeps the events owed across restarts; unset keeps them in memory
-    /// and a restart loses them (`webhook.queue_path`).
+    /// The SQLite file that keeps the events owed across restarts (`webhook.queue_path`); unset,
+    /// `webhooks.sqlite3` in the SQLite engine's folder when `engine.type` is `sqlite`, else in
+    /// memory, and a restart loses them.
     pub queue_path: Option<String>,
 }
 

@@ -36,6 +36,7 @@ mod broker;
 mod error;
 pub mod memory;
 mod presence;
+pub mod sqlite;
 mod types;
 
 use std::sync::Arc;

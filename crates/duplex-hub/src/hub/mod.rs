@@ -18,7 +18,7 @@ use bytes::Bytes;
 use crate::auth::{AuthConfigError, TokenVerifier};
 use crate::callbacks::{Handler, NoHandler};
 use crate::codes::{Disconnect, Error};
-use crate::config::{ConfigError, HubConfig};
+use crate::config::{ConfigError, EngineType, HubConfig};
 use crate::engine::{
     ClientInfo, Engine, EngineError, HistoryPage, HistoryQuery, PresenceStats, StreamPosition,
 };
@@ -100,7 +100,8 @@ pub struct HubBuilder {
 }
 
 impl HubBuilder {
-    /// Uses this engine instead of the in-memory one.
+    /// Uses this engine instead of the one the configuration names (`engine.type`; the memory
+    /// engine when unset).
     pub fn engine(mut self, engine: Engine) -> Self {
         self.engine = Some(engine);
         self
@@ -127,14 +128,26 @@ impl HubBuilder {
             Some(self.config.subscription_token_settings()),
         )?;
         let proxies = crate::proxy::Proxies::new(&self.config)?;
-        let engine = self.engine.unwrap_or_else(Engine::memory);
-        let webhook_queue = self.webhook_queue.or_else(|| {
-            self.config
-                .webhook
-                .queue_path
-                .as_ref()
-                .map(std::path::PathBuf::from)
-        });
+        let engine = match self.engine {
+            Some(engine) => engine,
+            None => self.config.engine.open(EngineType::Memory)?,
+        };
+        // The webhook events owed live with the hub's other data: beside the SQLite engine's
+        // database when the hub runs on it, unless told otherwise.
+        let webhook_queue = self
+            .webhook_queue
+            .or_else(|| {
+                self.config
+                    .webhook
+                    .queue_path
+                    .as_ref()
+                    .map(std::path::PathBuf::from)
+            })
+            .or_else(|| {
+                (self.config.engine.kind == Some(EngineType::Sqlite)).then(|| {
+                    std::path::Path::new(&self.config.engine.sqlite.path).join("webhooks.sqlite3")
+                })
+            });
         let node = Node::new(
             self.config,
             engine,
@@ -175,7 +188,9 @@ pub struct NodeInfo {
 }
 
 impl Hub {
-    /// A hub with the in-memory engine and no hooks.
+    /// A hub with the engine its configuration names and no hooks. With `engine.type` unset,
+    /// that is the memory engine: an embedded hub keeps nothing on disk unless asked to
+    /// (`engine.type = "sqlite"`); `duplex serve` defaults to SQLite instead.
     pub async fn new(config: HubConfig) -> Result<Hub, BuildError> {
         Hub::builder(config).build().await
     }
@@ -444,8 +459,9 @@ impl Hub {
     }
 
     /// Stops the outbox consumers, then tells every client to reconnect elsewhere (3001
-    /// "shutdown"), spread over `spread` so that they do not all come back at once, and waits
-    /// until they are gone or `spread` plus a second has passed.
+    /// "shutdown"), spread over `spread` so that they do not all come back at once, waits until
+    /// they are gone or `spread` plus a second has passed, then closes the engine (the SQLite
+    /// engine commits what is queued and checkpoints its log). Publishing after this fails.
     pub async fn shutdown(&self, spread: Duration) {
         // Nothing more from the outbox once clients are being told to leave.
         self.stop_consumers().await;
@@ -460,6 +476,9 @@ impl Hub {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
         while self.node.counts().0 > 0 && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        if let Err(error) = self.node.broker().close().await {
+            tracing::warn!("engine close failed: {error}");
         }
     }
 }

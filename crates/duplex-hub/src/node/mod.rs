@@ -5,6 +5,7 @@
 
 pub(crate) mod channels;
 mod events;
+mod recovery;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -60,6 +61,8 @@ pub(crate) struct Node {
     sessions: Mutex<Sessions>,
     /// The WebSocket policy of every connection.
     websocket: duplex::ServerBuilder,
+    /// Recovery and position reads shared between concurrent subscribers.
+    shared_reads: recovery::SharedReads,
     /// A random name for this node, reported by `info`.
     name: String,
     started: std::time::Instant,
@@ -98,6 +101,7 @@ impl Node {
             metrics,
             next_session: AtomicU64::new(1),
             sessions: Mutex::new(Sessions::default()),
+            shared_reads: recovery::SharedReads::default(),
             name: uuid::Uuid::new_v4().simple().to_string()[..8].to_owned(),
             started: std::time::Instant::now(),
             webhooks,
@@ -363,6 +367,20 @@ impl Node {
                 Err(Error::INTERNAL)
             }
         }
+    }
+
+    /// Reads a channel's stream for a subscriber's recovery or position; concurrent reads of
+    /// one channel share one engine read (see `recovery.rs`), so a mass reconnect reads each
+    /// channel's missed range once, not once per client.
+    pub(crate) async fn subscriber_history(
+        &self,
+        channel: &str,
+        query: &HistoryQuery,
+        stream: &StreamOptions,
+    ) -> Result<HistoryPage, EngineError> {
+        self.shared_reads
+            .history(&self.engine.broker, channel, query, stream)
+            .await
     }
 
     /// Reads a channel's history.

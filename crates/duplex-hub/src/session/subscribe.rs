@@ -274,7 +274,7 @@ impl Session {
                         limit: Some(limit + 1),
                         reverse: false,
                     };
-                    match node.broker().history(channel, &query, &stream).await {
+                    match node.subscriber_history(channel, &query, &stream).await {
                         Ok(page) if page.publications.len() <= limit => {
                             // Whole, in the shape a delta subscriber's SDK decodes.
                             let encoding = self.handle.encoding();
@@ -307,7 +307,7 @@ impl Session {
                         limit: Some(0),
                         reverse: false,
                     };
-                    match node.broker().history(channel, &query, &stream).await {
+                    match node.subscriber_history(channel, &query, &stream).await {
                         Ok(page) => page.position,
                         Err(error) => {
                             tracing::warn!(%channel, "stream position failed: {error}");
