@@ -56,7 +56,7 @@ class Postgres:
             os.path.join(self.log_dir, "postgres.log"), cwd=self.folder)
         deadline = time.monotonic() + 30
         while True:
-            ready = subprocess.run([os.path.join(self.bin, "pg_isready"), "-h", "127.0.0.1",
+            ready = subprocess.run([os.path.join(self.bin, "pg_isready"), "-h", "127.0.0.1", "-U", "postgres",
                                     "-p", str(self.port)], capture_output=True)
             if ready.returncode == 0:
                 break

@@ -149,11 +149,12 @@ fn announce(config: &HubConfig, notices: Notices) {
         );
     } else if !config.client.token.is_configured()
         && !config.client.allow_anonymous_connect_without_token
+        && !config.client.proxy.connect.enabled
     {
         notices.warn(
             "no token key configured (client.token.hmac_secret_key, rsa_public_key, \
-             ecdsa_public_key or jwks_public_endpoint): every connection will be refused; use \
-             --dev to try it out",
+             ecdsa_public_key or jwks_public_endpoint) and no connect proxy \
+             (client.proxy.connect): every connection will be refused; use --dev to try it out",
         );
     }
     match config.engine.kind {

@@ -74,7 +74,10 @@ pub async fn publish(
     Json(message): Json<Message>,
 ) -> (StatusCode, Json<Value>) {
     let Some(user) = app.sessions.user(&headers) else {
-        return (StatusCode::UNAUTHORIZED, Json(json!({"error": "log in first"})));
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"error": "log in first"})),
+        );
     };
     let data = json!({"text": message.text, "by": user, "via": "api"});
     match app.hub.publish(CHANNEL, &data).await {

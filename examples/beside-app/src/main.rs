@@ -47,7 +47,8 @@ struct Settings {
 
 impl Settings {
     fn from_env() -> anyhow::Result<Settings> {
-        let var = |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.into());
+        let var =
+            |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.into());
         let hub_url = var("HUB_URL", "http://localhost:8001");
         let address = var("APP_ADDRESS", "127.0.0.1:8000");
         Ok(Settings {
@@ -60,7 +61,9 @@ impl Settings {
             hub_url,
             // The example's key; a real deployment passes its own (and never ships it to pages).
             hub_api_key: var("HUB_API_KEY", "beside-app-demo-key"),
-            database_url: std::env::var("DATABASE_URL").ok().filter(|url| !url.is_empty()),
+            database_url: std::env::var("DATABASE_URL")
+                .ok()
+                .filter(|url| !url.is_empty()),
         })
     }
 }

@@ -79,11 +79,17 @@ pub async fn publish(
     Json(message): Json<Message>,
 ) -> (StatusCode, Json<Value>) {
     let Some(user) = app.sessions.user(&headers) else {
-        return (StatusCode::UNAUTHORIZED, Json(json!({"error": "log in first"})));
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"error": "log in first"})),
+        );
     };
     let Some(database) = &app.database else {
         let error = "no database: start the app with DATABASE_URL to use the outbox";
-        return (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"error": error})));
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"error": error})),
+        );
     };
     match database.save(&user, &message.text).await {
         Ok(id) => (StatusCode::OK, Json(json!({"saved": id}))),

@@ -48,8 +48,8 @@ fn login_form(failed: bool) -> String {
     format!(
         "<h1>Log in</h1>{error}\
          <form method=\"post\" action=\"/login\">\
-         <label>User <input name=\"user\" value=\"alice\"></label> \
-         <label>Password <input name=\"password\" type=\"password\"></label> \
+         <label>User <input name=\"user\" value=\"alice\" autocomplete=\"username\"></label> \
+         <label>Password <input name=\"password\" type=\"password\" autocomplete=\"current-password\"></label> \
          <button id=\"login\">Log in</button></form>\
          <p>Accounts: alice / wonderland, bob / builder.</p>"
     )
