@@ -179,6 +179,7 @@ async fn serve(config: HubConfig, notices: Notices) -> anyhow::Result<()> {
     let address = listen_address(&config);
     let shutdown_timeout = config.shutdown.timeout;
     let hub = Hub::new(config).await.context("cannot start the hub")?;
+    let stop = StopSignals::listen().context("cannot listen for SIGTERM and Ctrl-C")?;
     let addr: SocketAddr = tokio::net::lookup_host(&address)
         .await
         .with_context(|| format!("cannot resolve {address}"))?
@@ -197,7 +198,7 @@ async fn serve(config: HubConfig, notices: Notices) -> anyhow::Result<()> {
             })
             .await
     });
-    wait_for_signal().await;
+    stop.wait().await;
     notices.info("shutting down: telling clients to reconnect elsewhere");
     // Spread the reconnects over part of the shutdown timeout, so the next server is not hit
     // by every client in the same millisecond.
@@ -225,25 +226,39 @@ fn listen_address(config: &HubConfig) -> String {
     }
 }
 
-/// Ctrl-C or SIGTERM.
-async fn wait_for_signal() {
+/// Ctrl-C and SIGTERM, listened for from before the server accepts its first connection: a
+/// supervisor (or a test) that stops the server as soon as it answers must not meet the default
+/// action, which ends the process without telling a single client.
+struct StopSignals {
     #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(term) => term,
-                Err(_) => {
-                    let _ = tokio::signal::ctrl_c().await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
+    terminate: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn listen() -> std::io::Result<StopSignals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Ok(StopSignals {
+                terminate: signal(SignalKind::terminate())?,
+                interrupt: signal(SignalKind::interrupt())?,
+            })
         }
+        #[cfg(not(unix))]
+        Ok(StopSignals {})
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+
+    async fn wait(mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.terminate.recv() => {}
+            _ = self.interrupt.recv() => {}
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
