@@ -362,3 +362,22 @@ async fn a_hub_configured_for_sqlite_keeps_history_across_hubs() {
     assert_eq!(page.position, position);
     assert_eq!(page.publications[0].data, "1");
 }
+
+#[tokio::test]
+async fn a_second_engine_on_a_folder_in_use_is_refused_until_the_first_closes() {
+    let folder = tempfile::tempdir().unwrap();
+    let first = open(SqliteConfig::new(folder.path())).await;
+    let error = Engine::sqlite(folder.path()).unwrap_err();
+    let text = error.to_string();
+    assert!(matches!(error, EngineError::Unavailable(_)), "{error:?}");
+    assert!(
+        text.contains("another hub is using this data folder"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&folder.path().display().to_string()),
+        "{text}"
+    );
+    first.broker.close().await.unwrap();
+    Engine::sqlite(folder.path()).expect("the folder is free once the first engine closed");
+}

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use async_trait::async_trait;
 use tokio::sync::{oneshot, Semaphore};
 
+use super::lock::FolderLock;
 use super::reader::{Read, Readers};
 use super::writer::{Command, Shared, Writer};
 use super::{millis, schema, unix_millis, SqliteConfig};
@@ -39,6 +40,8 @@ impl SqliteBroker {
     /// with [`EngineError::Unavailable`] naming the folder when it cannot be created, written
     /// or read as this engine's database.
     pub fn open(config: SqliteConfig) -> Result<Self, EngineError> {
+        let folder = schema::create_folder(&config)?;
+        let lock = FolderLock::acquire(&folder)?;
         let connection = schema::open_writer(&config)?;
         let readers = Readers::open(&config)?;
         let shared = Arc::new(Shared::default());
@@ -47,7 +50,7 @@ impl SqliteBroker {
             EngineError::Unavailable(format!("cannot start the sqlite writer: {e}"))
         };
         let writer =
-            Writer::new(connection, config.clone(), shared.clone()).map_err(start_failed)?;
+            Writer::new(connection, lock, config.clone(), shared.clone()).map_err(start_failed)?;
         std::thread::Builder::new()
             .name("duplex-sqlite-writer".into())
             .spawn(move || writer.run(queue))

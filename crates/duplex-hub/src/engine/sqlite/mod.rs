@@ -29,9 +29,11 @@
 //! group commit and survives power loss too, at the cost docs/performance.md measures.
 //!
 //! One hub per data folder: two processes on one folder would keep the file consistent (SQLite
-//! locks) but each would deliver only to its own clients.
+//! locks) but each would deliver only to its own clients, so the engine locks the folder
+//! (`hub.lock`, see `lock.rs`) and a second one is refused with a message that says so.
 
 mod broker;
+mod lock;
 mod reader;
 mod row;
 mod schema;
@@ -43,6 +45,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use broker::SqliteBroker;
+pub use lock::LOCK_FILE;
 
 use super::{Engine, EngineError};
 

@@ -59,14 +59,19 @@ pub(super) fn database_path(config: &SqliteConfig) -> PathBuf {
     config.path.join(DATABASE_FILE)
 }
 
-/// Opens (creating if needed) the folder and the database for the writer, sets WAL mode and
-/// creates the tables. Every failure says which folder and why.
-pub(super) fn open_writer(config: &SqliteConfig) -> Result<Connection, EngineError> {
+/// Creates the data folder if needed; fails, naming it, where a file stands in its place.
+pub(super) fn create_folder(config: &SqliteConfig) -> Result<PathBuf, EngineError> {
     let folder = &config.path;
     if folder.exists() && !folder.is_dir() {
         return Err(open_error(folder, "it exists and is not a folder"));
     }
     std::fs::create_dir_all(folder).map_err(|e| open_error(folder, e))?;
+    Ok(folder.to_owned())
+}
+
+/// Opens the database for the writer, sets WAL mode and creates the tables. The folder
+/// exists and this engine holds its lock. Every failure says which file and why.
+pub(super) fn open_writer(config: &SqliteConfig) -> Result<Connection, EngineError> {
     let path = database_path(config);
     let connection = Connection::open(&path).map_err(|e| open_error(&path, e))?;
     let fail = |e: rusqlite::Error| open_error(&path, e);

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use tokio::sync::{oneshot, OwnedSemaphorePermit};
 
+use super::lock::FolderLock;
 use super::row::{self, offset_sql, offset_u64};
 use super::trim::Trimmer;
 use super::{millis, new_epoch, storage, SqliteConfig};
@@ -83,6 +84,9 @@ pub(super) struct Shared {
 /// The writer: its connection, its trimming state and its delivery thread.
 pub(super) struct Writer {
     connection: Connection,
+    /// The data folder's lock: released when the writer closes, before it answers the close,
+    /// so the folder can be opened again as soon as `close` returns.
+    lock: Option<FolderLock>,
     config: SqliteConfig,
     trimmer: Trimmer,
     shared: Arc<Shared>,
@@ -119,6 +123,7 @@ impl Writer {
     /// A writer on `connection`, with its delivery thread started.
     pub(super) fn new(
         connection: Connection,
+        lock: FolderLock,
         config: SqliteConfig,
         shared: Arc<Shared>,
     ) -> std::io::Result<Self> {
@@ -132,6 +137,7 @@ impl Writer {
                 }
             })?;
         Ok(Writer {
+            lock: Some(lock),
             connection,
             config,
             trimmer: Trimmer::default(),
@@ -156,6 +162,7 @@ impl Writer {
                     }
                     if let Some(reply) = self.apply(batch) {
                         self.finish();
+                        drop(self.lock.take());
                         let _ = reply.send(());
                         return;
                     }
