@@ -36,6 +36,7 @@ mod broker;
 mod error;
 pub mod memory;
 mod presence;
+pub mod redis;
 pub mod sqlite;
 mod types;
 

@@ -5,6 +5,7 @@
 #![allow(dead_code)] // each test file uses its own part
 
 pub mod postgres;
+pub mod redis;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
