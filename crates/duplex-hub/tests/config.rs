@@ -89,10 +89,7 @@ fn keys_the_hub_does_not_implement_are_listed_not_refused() {
     let loaded = HubConfig::load(example("config.json")).unwrap();
     assert_eq!(
         loaded.ignored,
-        [
-            "channel.namespaces[prices].subscribe_proxy_name",
-            "engine.redis.address",
-        ]
+        ["channel.namespaces[prices].subscribe_proxy_name"]
     );
 }
 

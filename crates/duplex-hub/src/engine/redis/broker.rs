@@ -70,7 +70,12 @@ impl RedisBroker {
     }
 
     fn stop_tasks(&self) {
-        for task in self.tasks.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
+        for task in self
+            .tasks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain(..)
+        {
             task.abort();
         }
     }
@@ -91,7 +96,11 @@ impl Broker for RedisBroker {
         // Give the pub/sub connections a moment, so subscriptions right after start succeed;
         // an unreachable Redis is no reason to fail start (calls report it).
         let deadline = tokio::time::Instant::now() + self.shards.connect_timeout();
-        while !self.shards.all().iter().all(|s| s.subscriber.is_connected())
+        while !self
+            .shards
+            .all()
+            .iter()
+            .all(|s| s.subscriber.is_connected())
             && tokio::time::Instant::now() < deadline
         {
             tokio::time::sleep(std::time::Duration::from_millis(5)).await;
@@ -187,14 +196,16 @@ impl Broker for RedisBroker {
                 format!("{}-0", since.offset.saturating_add(1)),
                 limit.map_or(-1, |l| l.max(1)),
             ),
-            (Some(since), true) if since.offset > 1 => (
-                "r",
-                format!("{}-0", since.offset - 1),
-                limit.unwrap_or(-1),
-            ),
+            (Some(since), true) if since.offset > 1 => {
+                ("r", format!("{}-0", since.offset - 1), limit.unwrap_or(-1))
+            }
             (Some(_), true) => ("n", String::new(), 0),
         };
-        let count = if limit == Some(0) && query.since.is_none() { 0 } else { count };
+        let count = if limit == Some(0) && query.since.is_none() {
+            0
+        } else {
+            count
+        };
         let mode = if count == 0 { "n" } else { mode };
         let shard = self.shards.for_channel(channel);
         let mut connection = shard.connection.clone();
@@ -325,5 +336,7 @@ fn now_ms() -> i64 {
 
 /// Milliseconds for Redis, at least 1 (PEXPIRE 0 would delete the key at once).
 fn millis(duration: std::time::Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX).max(1)
+    u64::try_from(duration.as_millis())
+        .unwrap_or(u64::MAX)
+        .max(1)
 }

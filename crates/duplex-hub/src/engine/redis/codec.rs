@@ -180,7 +180,13 @@ mod tests {
     fn publications_round_trip_with_their_offset() {
         let encoded = encode_publication(&sample());
         let decoded = decode_publication(&encoded, 7).unwrap();
-        assert_eq!(decoded, Publication { offset: 7, ..sample() });
+        assert_eq!(
+            decoded,
+            Publication {
+                offset: 7,
+                ..sample()
+            }
+        );
     }
 
     #[test]

@@ -99,8 +99,7 @@ impl PresenceManager for RedisPresence {
     }
 
     async fn presence_stats(&self, channel: &str) -> Result<PresenceStats, EngineError> {
-        let (clients, users): (u32, u32) =
-            self.run(&scripts::PRESENCE_STATS, channel, &[]).await?;
+        let (clients, users): (u32, u32) = self.run(&scripts::PRESENCE_STATS, channel, &[]).await?;
         Ok(PresenceStats {
             num_clients: clients,
             num_users: users,

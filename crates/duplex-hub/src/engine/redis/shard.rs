@@ -49,8 +49,9 @@ impl Shards {
                 .set_response_timeout(Some(config.io_timeout))
                 .set_number_of_retries(1)
                 .set_max_delay(Duration::from_millis(500));
-            let connection = ConnectionManager::new_lazy_with_config(client.clone(), manager_config)
-                .map_err(super::engine_error)?;
+            let connection =
+                ConnectionManager::new_lazy_with_config(client.clone(), manager_config)
+                    .map_err(super::engine_error)?;
             let subscriber = Arc::new(Subscriber::new(
                 client,
                 config.prefix.clone(),
@@ -95,7 +96,8 @@ fn client(address: &str, config: &RedisConfig) -> Result<redis::Client, EngineEr
     } else {
         format!("redis://{address}")
     };
-    let invalid = |e: redis::RedisError| EngineError::Internal(format!("redis address {address:?}: {e}"));
+    let invalid =
+        |e: redis::RedisError| EngineError::Internal(format!("redis address {address:?}: {e}"));
     let info = url.as_str().into_connection_info().map_err(invalid)?;
     let mut settings = info.redis_settings().clone();
     if let Some(user) = &config.user {
@@ -144,12 +146,17 @@ mod tests {
 
     #[test]
     fn jump_hash_spreads_and_moves_few_keys_when_a_bucket_is_added() {
-        let keys: Vec<u64> = (0..10_000).map(|n| fnv1a(format!("chat:{n}").as_bytes())).collect();
+        let keys: Vec<u64> = (0..10_000)
+            .map(|n| fnv1a(format!("chat:{n}").as_bytes()))
+            .collect();
         let mut counts = [0usize; 4];
         for key in &keys {
             counts[jump_hash(*key, 4)] += 1;
         }
-        assert!(counts.iter().all(|c| (2_000..3_000).contains(c)), "{counts:?}");
+        assert!(
+            counts.iter().all(|c| (2_000..3_000).contains(c)),
+            "{counts:?}"
+        );
         let moved = keys
             .iter()
             .filter(|key| jump_hash(**key, 4) != jump_hash(**key, 5))

@@ -135,8 +135,11 @@ impl Subscriber {
 
     /// One connection's life; true when it got connected at all.
     async fn session(&self, events: &Arc<dyn BrokerEvents>) -> bool {
-        let pubsub = match tokio::time::timeout(self.connect_timeout, self.client.get_async_pubsub())
-            .await
+        let pubsub = match tokio::time::timeout(
+            self.connect_timeout,
+            self.client.get_async_pubsub(),
+        )
+        .await
         {
             Ok(Ok(pubsub)) => pubsub,
             Ok(Err(error)) => {
@@ -147,7 +150,11 @@ impl Subscriber {
         };
         let (mut sink, mut stream) = pubsub.split();
         let names: Vec<String> = self.lock_channels().iter().cloned().collect();
-        if !names.is_empty() && bounded(self.io_timeout, sink.subscribe(&names)).await.is_err() {
+        if !names.is_empty()
+            && bounded(self.io_timeout, sink.subscribe(&names))
+                .await
+                .is_err()
+        {
             return false;
         }
         self.set_sink(Some(sink.clone()));
