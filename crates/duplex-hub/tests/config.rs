@@ -234,7 +234,7 @@ fn bad_values_name_their_key() {
             r#"{"client": {"pong_timeout": "30s"}}"#,
             "client.pong_timeout",
         ),
-        (r#"{"engine": {"type": "redis"}}"#, "engine.type"),
+        (r#"{"engine": {"type": "nats"}}"#, "engine.type"),
         (r#"{"log": {"level": "loud"}}"#, "log.level"),
         (
             r#"{"channel": {"namespaces": [{"name": "chat", "history_size": 10}]}}"#,
