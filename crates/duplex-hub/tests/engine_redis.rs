@@ -375,3 +375,72 @@ async fn health_answers_503_while_redis_is_down() {
     }
     assert_eq!(health().await, 200);
 }
+
+/// A hub on `redis` under `prefix`.
+async fn hub_on(redis: &Redis, prefix: &str) -> common::TestHub {
+    let address = redis.address();
+    common::TestHub::start(&[
+        ("engine.type", "redis"),
+        ("engine.redis.address", address.as_str()),
+        ("engine.redis.prefix", prefix),
+    ])
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hubs_on_one_redis_serve_as_one() {
+    use serde_json::json;
+    let Some(redis) = Redis::start("two_hubs") else {
+        return;
+    };
+    let prefix = prefix();
+    let (a, b) = (hub_on(&redis, &prefix).await, hub_on(&redis, &prefix).await);
+    let (mut alice, _) = common::TestClient::connect(&a, &common::token("alice", None)).await;
+    let (mut bob, _) = common::TestClient::connect(&b, &common::token("bob", None)).await;
+    let reply = alice
+        .call(json!({"subscribe": {"channel": "chat:both"}}))
+        .await;
+    assert!(reply.get("subscribe").is_some(), "{reply}");
+    let reply = bob
+        .call(json!({"subscribe": {"channel": "chat:both"}}))
+        .await;
+    let epoch = reply["subscribe"]["epoch"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(!epoch.is_empty(), "{reply}");
+    // Alice's own join comes first; then bob's, from hub B (a missing one times out).
+    loop {
+        let push = alice.push().await;
+        if push["join"]["info"]["user"] == "bob" {
+            break;
+        }
+        assert_eq!(push["join"]["info"]["user"], "alice", "{push}");
+    }
+
+    b.api("publish", json!({"channel": "chat:both", "data": {"n": 1}}))
+        .await;
+    let publication = alice.publication("chat:both").await;
+    assert_eq!(
+        publication["data"],
+        json!({"n": 1}),
+        "published on B, delivered on A"
+    );
+    assert_eq!(publication["offset"], 1);
+
+    let reply = a.api("presence", json!({"channel": "chat:both"})).await;
+    let clients = reply["result"]["presence"]
+        .as_object()
+        .expect("presence map")
+        .len();
+    assert_eq!(clients, 2, "hub A sees hub B's client: {reply}");
+    let reply = a
+        .api("history", json!({"channel": "chat:both", "limit": 10}))
+        .await;
+    assert_eq!(
+        reply["result"]["epoch"],
+        epoch.as_str(),
+        "one stream: {reply}"
+    );
+    assert_eq!(reply["result"]["publications"][0]["data"], json!({"n": 1}));
+}
