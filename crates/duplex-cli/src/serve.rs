@@ -113,6 +113,7 @@ fn load(args: &ServeArgs) -> anyhow::Result<HubConfig> {
         config.engine.kind = Some(match engine {
             EngineArg::Sqlite => EngineType::Sqlite,
             EngineArg::Memory => EngineType::Memory,
+            EngineArg::Redis => EngineType::Redis,
         });
     }
     if let Some(folder) = &args.data_dir {
@@ -162,6 +163,10 @@ fn announce(config: &HubConfig, notices: Notices) {
             "memory engine: channel history is lost when the server stops (--engine sqlite \
              keeps it)",
         ),
+        Some(EngineType::Redis) => notices.info(&format!(
+            "redis engine: channels, history and presence shared through {}",
+            config.engine.redis.address.join(", ")
+        )),
         _ => notices.info(&format!(
             "sqlite engine: channel history is kept in {}",
             config.engine.sqlite.path

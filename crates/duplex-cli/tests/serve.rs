@@ -380,7 +380,7 @@ const CENTRIFUGO_JSON: &str = r#"{
     "allowed_origins": ["http://localhost:3000"]
   },
   "http_api": {"key": "serve-test-key"},
-  "engine": {"type": "memory", "redis": {"address": "redis://localhost:6379"}},
+  "engine": {"type": "memory", "redis": {"address": "redis://localhost:6379", "sentinel_address": "localhost:26379"}},
   "admin": {"enabled": true, "password": "password", "secret": "secret"},
   "channel": {
     "namespaces": [
@@ -440,7 +440,7 @@ fn a_centrifugo_config_works_and_every_ignored_key_is_named() {
     let served = Served::start(&["--config", path.to_str().unwrap()]);
     let stderr = served.stderr();
     for key in [
-        "engine.redis.address",
+        "engine.redis.sentinel_address",
         "admin.enabled",
         "admin.password",
         "admin.secret",
@@ -452,7 +452,12 @@ fn a_centrifugo_config_works_and_every_ignored_key_is_named() {
             "{key} is named: {stderr}"
         );
     }
-    for implemented in ["client.allowed_origins", "http_api.key", "engine.type"] {
+    for implemented in [
+        "client.allowed_origins",
+        "http_api.key",
+        "engine.type",
+        "engine.redis.address",
+    ] {
         assert!(
             !stderr.contains(&format!("option {implemented} ")),
             "{implemented} is not reported: {stderr}"

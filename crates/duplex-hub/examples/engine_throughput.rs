@@ -11,7 +11,10 @@
 //! with one publisher awaiting each publish, then with 64 concurrent publishers (where the
 //! SQLite writer's group commit shows). Each run lasts SECONDS (default 3).
 //!
-//! Disk: PUBLICATIONS (default 1,000,000) spread over 1,000 channels, once with history_size
+//! With `DUPLEX_BENCH_REDIS=redis://127.0.0.1:6379` the Redis engine is measured too, against that
+//! server (use a scratch server: keys go under a fresh prefix and expire, but they are written).
+//!
+//! Disk (skipped when PUBLICATIONS is 0): PUBLICATIONS (default 1,000,000) spread over 1,000 channels, once with history_size
 //! 100 (rows bounded: 100,000 kept) and once with a history_size that keeps every row; the
 //! engine is closed (WAL checkpointed and truncated) and the folder measured.
 
@@ -166,6 +169,21 @@ async fn main() {
             engine.broker.close().await.expect("close");
             println!("  {publishers:>2} publisher(s)  {name:<15} {rate:>10.0} publications/s");
         }
+        if let Ok(address) = std::env::var("DUPLEX_BENCH_REDIS") {
+            let mut config = duplex_hub::engine::redis::RedisConfig::new([address]);
+            config.prefix = format!("bench-{}", uuid::Uuid::new_v4().simple());
+            let engine = Engine::redis(config).await.expect("redis engine");
+            engine.broker.start(Arc::new(Ignore)).await.expect("start");
+            let rate = throughput(&engine, publishers, seconds).await;
+            engine.broker.close().await.expect("close");
+            println!(
+                "  {publishers:>2} publisher(s)  {:<15} {rate:>10.0} publications/s",
+                "redis"
+            );
+        }
+    }
+    if count == 0 {
+        return;
     }
 
     println!("disk use: {count} publications over 1,000 channels, 64 publishers, WAL checkpointed");

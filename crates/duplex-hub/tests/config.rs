@@ -89,10 +89,7 @@ fn keys_the_hub_does_not_implement_are_listed_not_refused() {
     let loaded = HubConfig::load(example("config.json")).unwrap();
     assert_eq!(
         loaded.ignored,
-        [
-            "channel.namespaces[prices].subscribe_proxy_name",
-            "engine.redis.address",
-        ]
+        ["channel.namespaces[prices].subscribe_proxy_name"]
     );
 }
 
@@ -237,7 +234,7 @@ fn bad_values_name_their_key() {
             r#"{"client": {"pong_timeout": "30s"}}"#,
             "client.pong_timeout",
         ),
-        (r#"{"engine": {"type": "redis"}}"#, "engine.type"),
+        (r#"{"engine": {"type": "nats"}}"#, "engine.type"),
         (r#"{"log": {"level": "loud"}}"#, "log.level"),
         (
             r#"{"channel": {"namespaces": [{"name": "chat", "history_size": 10}]}}"#,

@@ -7,6 +7,7 @@
 //! test, so engines backed by one shared server (Redis, NATS) can run the tests in parallel; and
 //! tests wait for events with a timeout instead of assuming delivery is synchronous.
 
+mod common;
 #[path = "engine_contract/events.rs"]
 mod events;
 #[path = "engine_contract/history.rs"]
@@ -17,14 +18,19 @@ mod presence;
 mod support;
 
 /// Instantiates every contract test for one engine: `engine_contract!(name, constructor)` for a
-/// `fn() -> Engine`, or `engine_contract!(name, async constructor)` for an
-/// `async fn() -> Engine` (an engine that must reach its server first).
+/// `fn() -> Engine`, `engine_contract!(name, async constructor)` for an `async fn() -> Engine`
+/// (an engine that must reach its server first), or `engine_contract!(name, async optional
+/// constructor)` for an `async fn() -> Option<Engine>` that is `None` when its server is not
+/// installed here (the test returns after the constructor said so).
 macro_rules! engine_contract {
-    ($name:ident, async $make:path) => {
+    ($name:ident, async optional $make:path) => {
         engine_contract!(@suite $name, $make().await);
     };
+    ($name:ident, async $make:path) => {
+        engine_contract!(@suite $name, Some($make().await));
+    };
     ($name:ident, $make:path) => {
-        engine_contract!(@suite $name, $make());
+        engine_contract!(@suite $name, Some($make()));
     };
     (@suite $name:ident, $engine:expr) => {
         mod $name {
@@ -56,7 +62,8 @@ macro_rules! engine_contract {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $test() {
-                let engine: duplex_hub::engine::Engine = $engine;
+                let engine: Option<duplex_hub::engine::Engine> = $engine;
+                let Some(engine) = engine else { return };
                 crate::$module::$test(engine).await;
             }
         )*
@@ -75,4 +82,39 @@ async fn sqlite_engine() -> duplex_hub::engine::Engine {
         .expect("temp folder")
         .keep();
     duplex_hub::engine::Engine::sqlite(folder).expect("sqlite engine")
+}
+
+engine_contract!(redis, async optional crate::redis_engine);
+engine_contract!(redis_sharded, async optional crate::redis_sharded_engine);
+
+/// One Redis server for every test of this binary (channel names are unique per test).
+static REDIS: std::sync::OnceLock<Option<common::redis::Redis>> = std::sync::OnceLock::new();
+/// Two more, for the engine that spreads channels over both.
+static REDIS_SHARDS: std::sync::OnceLock<Option<[common::redis::Redis; 2]>> =
+    std::sync::OnceLock::new();
+
+/// A Redis engine on the shared server, with a prefix of its own per test.
+async fn redis_engine() -> Option<duplex_hub::engine::Engine> {
+    let redis = common::redis::Redis::shared(&REDIS, "engine_contract::redis")?;
+    Some(redis_with(vec![redis.address()]).await)
+}
+
+/// A Redis engine spreading channels over two servers.
+async fn redis_sharded_engine() -> Option<duplex_hub::engine::Engine> {
+    let pair = REDIS_SHARDS
+        .get_or_init(|| {
+            let first = common::redis::Redis::start("engine_contract::redis_sharded")?;
+            let second = common::redis::Redis::start("engine_contract::redis_sharded")?;
+            Some([first, second])
+        })
+        .as_ref()?;
+    Some(redis_with(pair.iter().map(|r| r.address()).collect()).await)
+}
+
+async fn redis_with(addresses: Vec<String>) -> duplex_hub::engine::Engine {
+    let mut config = duplex_hub::engine::redis::RedisConfig::new(addresses);
+    config.prefix = format!("contract-{}", uuid::Uuid::new_v4().simple());
+    duplex_hub::engine::Engine::redis(config)
+        .await
+        .expect("redis engine")
 }

@@ -76,6 +76,8 @@ pub enum EngineArg {
     Sqlite,
     /// Everything in memory: lost at exit.
     Memory,
+    /// Broker, history and presence in Redis (engine.redis.address): shared by many nodes.
+    Redis,
 }
 
 /// The shape of `duplex serve`'s log lines.

@@ -130,6 +130,13 @@ pub(crate) const KEYS: &[Key] = keys![
     "engine.type" => engine.kind,
     "engine.sqlite.path" => engine.sqlite.path,
     "engine.sqlite.synchronous" => engine.sqlite.synchronous,
+    "engine.redis.address" => engine.redis.address,
+    "engine.redis.prefix" => engine.redis.prefix,
+    "engine.redis.user" => engine.redis.user,
+    "engine.redis.password" => engine.redis.password,
+    "engine.redis.db" => engine.redis.db,
+    "engine.redis.connect_timeout" => engine.redis.connect_timeout,
+    "engine.redis.io_timeout" => engine.redis.io_timeout,
     "shutdown.timeout" => shutdown.timeout,
     "webhook.enabled" => webhook.enabled,
     "webhook.endpoint" => webhook.endpoint,
@@ -215,8 +222,9 @@ impl Setting for Option<EngineType> {
             "" => Ok(None),
             "memory" => Ok(Some(EngineType::Memory)),
             "sqlite" => Ok(Some(EngineType::Sqlite)),
+            "redis" => Ok(Some(EngineType::Redis)),
             other => Err(format!(
-                "the hub implements the \"memory\" and \"sqlite\" engines, not {other:?}"
+                "the hub implements the \"memory\", \"sqlite\" and \"redis\" engines, not {other:?}"
             )),
         }
     }

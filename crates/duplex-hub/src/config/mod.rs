@@ -22,9 +22,9 @@
 //! let loaded = HubConfig::from_centrifugo_json(r#"{
 //!     "client": {"token": {"hmac_secret_key": "secret"}},
 //!     "channel": {"namespaces": [{"name": "chat", "presence": true}]},
-//!     "engine": {"redis": {"address": "redis://localhost:6379"}}
+//!     "engine": {"redis": {"sentinel_address": "localhost:26379"}}
 //! }"#).unwrap();
-//! assert_eq!(loaded.ignored, ["engine.redis.address"]);
+//! assert_eq!(loaded.ignored, ["engine.redis.sentinel_address"]);
 //! let mut config = loaded.config;
 //! config.apply_env([("DUPLEX_CLIENT_INSECURE".to_owned(), "true".to_owned())]).unwrap();
 //! config.set("http_server.port", "9000").unwrap();
@@ -100,7 +100,7 @@ pub struct Loaded {
     /// The configuration: defaults overridden by the file.
     pub config: HubConfig,
     /// Key paths present in the file but not implemented, in file order, for a warning such
-    /// as `ignored: engine.redis.address, proxies`.
+    /// as `ignored: engine.redis.sentinel_address, proxies`.
     pub ignored: Vec<String>,
 }
 
@@ -338,6 +338,9 @@ pub enum EngineType {
     /// History, epochs and offsets in a SQLite file in `engine.sqlite.path` (`"sqlite"`):
     /// durable across restarts; presence stays in memory.
     Sqlite,
+    /// Broker, history and presence in Redis (`"redis"`, settings in `engine.redis.*`): every
+    /// node pointing at the same Redis servers shares channels, history and presence.
+    Redis,
 }
 
 /// The engine.
@@ -350,6 +353,61 @@ pub struct EngineConfig {
     pub kind: Option<EngineType>,
     /// The SQLite engine's settings (`engine.sqlite.*`).
     pub sqlite: SqliteEngineConfig,
+    /// The Redis engine's settings (`engine.redis.*`).
+    pub redis: RedisEngineConfig,
+}
+
+/// The Redis engine's settings, with Centrifugo v6's names and defaults except the prefix.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RedisEngineConfig {
+    /// Redis servers, `redis://[user:password@]host:port/db` or `host:port`; several spread
+    /// channels by consistent hashing (`engine.redis.address`, default
+    /// `redis://127.0.0.1:6379`).
+    pub address: Vec<String>,
+    /// Prepended to every key and pub/sub channel (`engine.redis.prefix`, default `duplex`:
+    /// not Centrifugo's `centrifugo`, since the data formats differ and must not mix).
+    pub prefix: String,
+    /// ACL user where the address has none (`engine.redis.user`).
+    pub user: Option<String>,
+    /// Password where the address has none (`engine.redis.password`).
+    pub password: Option<String>,
+    /// Database where the address has none (`engine.redis.db`, default 0).
+    pub db: u32,
+    /// How long connecting may take (`engine.redis.connect_timeout`, default 1s).
+    pub connect_timeout: Duration,
+    /// How long one call may take before it fails as unavailable (`engine.redis.io_timeout`,
+    /// default 4s).
+    pub io_timeout: Duration,
+}
+
+impl Default for RedisEngineConfig {
+    fn default() -> Self {
+        let engine = crate::engine::redis::RedisConfig::new(["redis://127.0.0.1:6379"]);
+        Self {
+            address: engine.addresses,
+            prefix: engine.prefix,
+            user: None,
+            password: None,
+            db: 0,
+            connect_timeout: engine.connect_timeout,
+            io_timeout: engine.io_timeout,
+        }
+    }
+}
+
+/// Debug without the password.
+impl std::fmt::Debug for RedisEngineConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisEngineConfig")
+            .field("address", &self.address)
+            .field("prefix", &self.prefix)
+            .field("user", &self.user)
+            .field("password", &self.password.as_ref().map(|_| "<set>"))
+            .field("db", &self.db)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("io_timeout", &self.io_timeout)
+            .finish()
+    }
 }
 
 /// The SQLite engine's settings.
@@ -373,8 +431,9 @@ impl Default for SqliteEngineConfig {
 }
 
 impl EngineConfig {
-    /// Opens the configured engine, `default` when `engine.type` is unset.
-    pub fn open(
+    /// Opens the configured engine, `default` when `engine.type` is unset. Async because a
+    /// networked engine (Redis) sets up its clients on the runtime.
+    pub async fn open(
         &self,
         default: EngineType,
     ) -> Result<crate::engine::Engine, crate::engine::EngineError> {
@@ -384,6 +443,16 @@ impl EngineConfig {
                 let mut config = crate::engine::sqlite::SqliteConfig::new(&self.sqlite.path);
                 config.synchronous = self.sqlite.synchronous;
                 crate::engine::Engine::sqlite_with(config)
+            }
+            EngineType::Redis => {
+                let mut config = crate::engine::redis::RedisConfig::new(self.redis.address.clone());
+                config.prefix = self.redis.prefix.clone();
+                config.user = self.redis.user.clone();
+                config.password = self.redis.password.clone();
+                config.db = (self.redis.db != 0).then_some(i64::from(self.redis.db));
+                config.connect_timeout = self.redis.connect_timeout;
+                config.io_timeout = self.redis.io_timeout;
+                crate::engine::Engine::redis(config).await
             }
         }
     }

@@ -90,6 +90,12 @@ pub trait Broker: Send + Sync {
     /// offset stay, so offsets continue and a client behind the top learns it cannot recover.
     async fn remove_history(&self, channel: &str) -> Result<(), EngineError>;
 
+    /// Whether the engine can serve now: false while a networked engine has lost its backend
+    /// (the hub's `/health` answers 503 then). Engines in the process are always healthy.
+    fn healthy(&self) -> bool {
+        true
+    }
+
     /// Releases the engine's resources at shutdown; the memory engine has none.
     async fn close(&self) -> Result<(), EngineError> {
         Ok(())

@@ -130,7 +130,7 @@ impl HubBuilder {
         let proxies = crate::proxy::Proxies::new(&self.config)?;
         let engine = match self.engine {
             Some(engine) => engine,
-            None => self.config.engine.open(EngineType::Memory)?,
+            None => self.config.engine.open(EngineType::Memory).await?,
         };
         // The webhook events owed live with the hub's other data: beside the SQLite engine's
         // database when the hub runs on it, unless told otherwise.
@@ -223,9 +223,24 @@ impl Hub {
             ));
         }
         if self.node.config().health.enabled {
+            // 503 while the engine cannot serve (Redis unreachable), so a load balancer sends
+            // clients to a node that can subscribe them.
+            let node = self.node.clone();
             router = router.route(
                 "/health",
-                get(|| async { axum::Json(serde_json::json!({})) }),
+                get(move || {
+                    let healthy = node.broker().healthy();
+                    async move {
+                        if healthy {
+                            (http::StatusCode::OK, axum::Json(serde_json::json!({})))
+                        } else {
+                            (
+                                http::StatusCode::SERVICE_UNAVAILABLE,
+                                axum::Json(serde_json::json!({"error": "engine unavailable"})),
+                            )
+                        }
+                    }
+                }),
             );
         }
         if self.node.config().prometheus.enabled {

@@ -1,0 +1,167 @@
+//! The Redis servers of an engine and which one holds a channel.
+//!
+//! Channels are assigned with jump consistent hashing (Lamping and Veach), over a 64-bit FNV-1a
+//! hash of the channel name, as centrifuge does: every node computes the same server for a
+//! channel without talking to the others, and adding a server moves only about 1/n of the
+//! channels. Each server has a command connection (redis-rs's `ConnectionManager`, which
+//! reconnects on its own) and a [`Subscriber`] for pub/sub.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::IntoConnectionInfo;
+
+use super::subscriber::Subscriber;
+use super::{EngineError, RedisConfig};
+
+/// One Redis server.
+pub(super) struct Shard {
+    /// Commands and scripts; cheap to clone (one multiplexed connection underneath).
+    pub connection: ConnectionManager,
+    /// This node's pub/sub connection to the server.
+    pub subscriber: Arc<Subscriber>,
+}
+
+/// All the servers, and the settings every call needs.
+pub(super) struct Shards {
+    shards: Vec<Shard>,
+    /// The key prefix.
+    pub prefix: String,
+    /// The bound of one call.
+    pub io_timeout: Duration,
+    connect_timeout: Duration,
+}
+
+impl Shards {
+    /// Clients for every address; nothing connects yet.
+    pub fn new(config: &RedisConfig) -> Result<Self, EngineError> {
+        if config.addresses.is_empty() {
+            return Err(EngineError::Internal(
+                "redis: no address configured".to_owned(),
+            ));
+        }
+        let mut shards = Vec::new();
+        for address in &config.addresses {
+            let client = client(address, config)?;
+            let manager_config = ConnectionManagerConfig::new()
+                .set_connection_timeout(Some(config.connect_timeout))
+                .set_response_timeout(Some(config.io_timeout))
+                .set_number_of_retries(1)
+                .set_max_delay(Duration::from_millis(500));
+            let connection =
+                ConnectionManager::new_lazy_with_config(client.clone(), manager_config)
+                    .map_err(super::engine_error)?;
+            let subscriber = Arc::new(Subscriber::new(
+                client,
+                config.prefix.clone(),
+                config.connect_timeout,
+                config.io_timeout,
+            ));
+            shards.push(Shard {
+                connection,
+                subscriber,
+            });
+        }
+        Ok(Shards {
+            shards,
+            prefix: config.prefix.clone(),
+            io_timeout: config.io_timeout,
+            connect_timeout: config.connect_timeout,
+        })
+    }
+
+    /// The server that holds `channel`.
+    pub fn for_channel(&self, channel: &str) -> &Shard {
+        let index = jump_hash(fnv1a(channel.as_bytes()), self.shards.len());
+        &self.shards[index]
+    }
+
+    /// How long connecting may take.
+    pub fn connect_timeout(&self) -> Duration {
+        self.connect_timeout
+    }
+
+    /// Every server.
+    pub fn all(&self) -> &[Shard] {
+        &self.shards
+    }
+}
+
+/// A client for one address (`redis://...` or `host:port`), with the configured credentials
+/// and database where the address has none.
+fn client(address: &str, config: &RedisConfig) -> Result<redis::Client, EngineError> {
+    let url = if address.contains("://") {
+        address.to_owned()
+    } else {
+        format!("redis://{address}")
+    };
+    let invalid =
+        |e: redis::RedisError| EngineError::Internal(format!("redis address {address:?}: {e}"));
+    let info = url.as_str().into_connection_info().map_err(invalid)?;
+    let mut settings = info.redis_settings().clone();
+    if let Some(user) = &config.user {
+        if settings.username().is_none() {
+            settings = settings.set_username(user);
+        }
+    }
+    if let Some(password) = &config.password {
+        if settings.password().is_none() {
+            settings = settings.set_password(password);
+        }
+    }
+    if let Some(db) = config.db {
+        if settings.db() == 0 {
+            settings = settings.set_db(db);
+        }
+    }
+    redis::Client::open(info.set_redis_settings(settings)).map_err(invalid)
+}
+
+/// FNV-1a, 64 bits: stable across processes and versions, unlike std's hasher.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in bytes {
+        hash ^= u64::from(*byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    hash
+}
+
+/// Jump consistent hash: a bucket in `0..buckets` for `key` (`buckets` > 0).
+fn jump_hash(mut key: u64, buckets: usize) -> usize {
+    let (mut b, mut j): (i64, i64) = (-1, 0);
+    let buckets = i64::try_from(buckets).unwrap_or(i64::MAX);
+    while j < buckets {
+        b = j;
+        key = key.wrapping_mul(2_862_933_555_777_941_757).wrapping_add(1);
+        j = ((b + 1) as f64 * ((1u64 << 31) as f64 / ((key >> 33) + 1) as f64)) as i64;
+    }
+    usize::try_from(b).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jump_hash_spreads_and_moves_few_keys_when_a_bucket_is_added() {
+        let keys: Vec<u64> = (0..10_000)
+            .map(|n| fnv1a(format!("chat:{n}").as_bytes()))
+            .collect();
+        let mut counts = [0usize; 4];
+        for key in &keys {
+            counts[jump_hash(*key, 4)] += 1;
+        }
+        assert!(
+            counts.iter().all(|c| (2_000..3_000).contains(c)),
+            "{counts:?}"
+        );
+        let moved = keys
+            .iter()
+            .filter(|key| jump_hash(**key, 4) != jump_hash(**key, 5))
+            .count();
+        assert!((1_500..2_500).contains(&moved), "about 1/5 move: {moved}");
+        assert!(keys.iter().all(|key| jump_hash(*key, 1) == 0));
+    }
+}
