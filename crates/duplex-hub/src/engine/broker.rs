@@ -37,6 +37,11 @@ pub trait BrokerEvents: Send + Sync {
     fn on_join(&self, channel: &str, info: &ClientInfo);
     /// A client left the channel somewhere in the cluster.
     fn on_leave(&self, channel: &str, info: &ClientInfo);
+
+    /// The engine may have missed events of these channels (its connection to its backend was
+    /// down and is back): the hub sends their subscribers back to history, where they recover
+    /// what was published meanwhile. Engines in the process never call it.
+    fn on_events_lost(&self, _channels: &[String]) {}
 }
 
 /// Publish/subscribe between nodes, and channels' history streams.

@@ -389,6 +389,7 @@ impl Hub {
             client,
             Control::Unsubscribe {
                 channel: channel.to_owned(),
+                code: crate::codes::Unsubscribe::SERVER,
             },
         )
     }

@@ -22,6 +22,7 @@
 //! session that got a frame) happen once the lock is released, so publishers to the channel
 //! and subscribers joining it do not wait for a thousand system calls.
 
+mod continuity;
 mod frames;
 
 use std::cell::RefCell;
@@ -31,11 +32,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
 
+use crate::codes::Unsubscribe;
 use crate::config::SlowConsumerPolicy;
 use crate::engine::{ClientInfo, Publication};
 use crate::protocol::{self, Encoding};
 use crate::session::{Outbound, SessionHandle};
 
+use continuity::{Continuity, Seen};
 use frames::{encode_push, publication_push, Form, Frames, Payloads};
 pub(crate) use frames::{full_for_delta, protocol_info, protocol_publication};
 
@@ -84,6 +87,8 @@ pub(crate) struct Channel {
     /// The payload of the channel's last publication, kept while a subscriber takes deltas: the
     /// next publication is sent to them as the difference from it.
     previous: Option<Bytes>,
+    /// The last position delivered here, to notice what the engine failed to deliver.
+    seen: Option<Seen>,
 }
 
 /// One connection's subscription, as the fan-out sees it.
@@ -97,6 +102,9 @@ pub(crate) struct Subscriber {
     recovering: Option<Vec<(Publication, Arc<str>)>>,
     /// Set when the subscriber negotiated fossil deltas.
     delta: Option<DeltaState>,
+    /// This node missed publications of the channel and told the subscriber to recover them
+    /// (unsubscribe 2500): it gets nothing more here, so its position cannot jump the hole.
+    lost: bool,
 }
 
 /// Where a delta subscriber stands.
@@ -123,6 +131,7 @@ impl Subscriber {
             policy,
             recovering: Some(Vec::new()),
             delta: None,
+            lost: false,
         }
     }
 
@@ -154,6 +163,23 @@ impl Subscriber {
     /// subscriber, since any publication may ask for a delta (the server API's `delta`).
     fn wants_previous(&self) -> bool {
         self.delta.is_some()
+    }
+}
+
+impl Channel {
+    /// Sends every subscriber not yet told back to history (unsubscribe 2500, after which the
+    /// SDK subscribes again from its last position and recovers what this node missed).
+    fn lose_subscribers(&mut self, channel: &str) {
+        for subscriber in self.subscribers.iter_mut().filter(|s| !s.lost) {
+            subscriber.lost = true;
+            subscriber.recovering = None;
+            subscriber
+                .session
+                .control(crate::session::Control::Unsubscribe {
+                    channel: channel.to_owned(),
+                    code: Unsubscribe::INSUFFICIENT_STATE,
+                });
+        }
     }
 }
 
@@ -204,6 +230,7 @@ impl Channels {
                     Channel {
                         subscribers: vec![subscriber],
                         previous: None,
+                        seen: None,
                     },
                 );
                 true
@@ -249,6 +276,10 @@ impl Channels {
             return false;
         };
         queue_reply();
+        if subscriber.lost {
+            // Its unsubscribe (2500) follows the reply: it will subscribe again and recover.
+            return true;
+        }
         let buffered = subscriber.recovering.take().unwrap_or_default();
         let form = subscriber.form(false, false);
         let mut last = last_offset;
@@ -285,11 +316,39 @@ impl Channels {
     /// Sends a publication to every subscriber of `channel` on this node. `delta` is the
     /// publisher's own ask for deltas (the server API's `delta`): delta subscribers get one if
     /// it or the namespace's `delta_publish` says so.
-    pub(crate) fn publish(&self, channel: &str, publication: &Publication) -> FanOut {
+    /// `epoch` is the stream's, to tell a publication that follows the last one delivered here
+    /// from one after a hole (see `continuity`).
+    pub(crate) fn publish(&self, channel: &str, publication: &Publication, epoch: &str) -> FanOut {
         with_flush_list(|flush| {
             let mut shard = self.shard(channel);
+            if let Some(entry) = shard.get_mut(channel) {
+                match continuity::check(&mut entry.seen, epoch, publication.offset) {
+                    Continuity::Follows => {}
+                    Continuity::Seen => return FanOut::default(),
+                    Continuity::Gap => {
+                        tracing::warn!(
+                            channel,
+                            offset = publication.offset,
+                            "publications of the channel did not reach this node: its \
+                             subscribers recover them from history"
+                        );
+                        entry.lose_subscribers(channel);
+                        return FanOut::default();
+                    }
+                }
+            }
             Self::publish_locked(&mut shard, channel, publication, publication.delta, flush)
         })
+    }
+
+    /// The engine may have missed events of `channel` (its connection to its backend was
+    /// down): every subscriber here recovers from history.
+    pub(crate) fn events_lost(&self, channel: &str) {
+        let mut shard = self.shard(channel);
+        if let Some(entry) = shard.get_mut(channel) {
+            entry.seen = None;
+            entry.lose_subscribers(channel);
+        }
     }
 
     /// The fan-out of [`Channels::publish`] under the shard's lock: it only queues, and lists
@@ -315,7 +374,7 @@ impl Channels {
         let frames = Frames::new(&build);
         let mut report = FanOut::default();
         let mut keep_previous = false;
-        for subscriber in &mut entry.subscribers {
+        for subscriber in entry.subscribers.iter_mut().filter(|s| !s.lost) {
             keep_previous |= subscriber.wants_previous();
             if let Some(buffer) = subscriber.recovering.as_mut() {
                 buffer.push((publication.clone(), name.clone()));
@@ -394,7 +453,7 @@ impl Channels {
         for subscriber in entry
             .subscribers
             .iter()
-            .filter(|s| s.join_leave && s.recovering.is_none())
+            .filter(|s| s.join_leave && s.recovering.is_none() && !s.lost)
         {
             let Some(prepared) = frames.get(subscriber.session.encoding(), Form::Plain) else {
                 inappropriate(&subscriber.session);

@@ -17,9 +17,9 @@ impl Events {
 }
 
 impl BrokerEvents for Events {
-    fn on_publication(&self, channel: &str, publication: &Publication, _epoch: &str) {
+    fn on_publication(&self, channel: &str, publication: &Publication, epoch: &str) {
         if let Some(node) = self.0.upgrade() {
-            let report = node.channels.publish(channel, publication);
+            let report = node.channels.publish(channel, publication, epoch);
             node.metrics.delivered(report.delivered, report.dropped);
         }
     }
@@ -33,6 +33,14 @@ impl BrokerEvents for Events {
     fn on_leave(&self, channel: &str, info: &ClientInfo) {
         if let Some(node) = self.0.upgrade() {
             node.channels.join_leave(channel, info, false);
+        }
+    }
+
+    fn on_events_lost(&self, channels: &[String]) {
+        if let Some(node) = self.0.upgrade() {
+            for channel in channels {
+                node.channels.events_lost(channel);
+            }
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use bytes::Bytes;
 
-use crate::codes::Disconnect;
+use crate::codes::{Disconnect, Unsubscribe};
 use crate::engine::StreamPosition;
 
 /// One request to a connection's task.
@@ -18,6 +18,8 @@ pub(crate) enum Control {
     Unsubscribe {
         /// The channel.
         channel: String,
+        /// Why: the server API's 2000, or 2500 when the SDK must subscribe again and recover.
+        code: Unsubscribe,
     },
     /// Send the client an asynchronous message (a `message` push).
     Message(Bytes),

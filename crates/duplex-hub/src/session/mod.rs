@@ -514,8 +514,8 @@ impl Session {
             match request {
                 Control::Disconnect(disconnect) => return Err(disconnect),
                 Control::Subscribe(request) => self.server_subscribe(request).await,
-                Control::Unsubscribe { channel } => {
-                    self.server_unsubscribe(&channel).await;
+                Control::Unsubscribe { channel, code } => {
+                    self.server_unsubscribe(&channel, code).await;
                 }
                 Control::Refresh {
                     expired,

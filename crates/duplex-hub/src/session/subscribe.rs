@@ -392,9 +392,9 @@ impl Session {
     }
 
     /// The server API's unsubscribe: an unsubscribe push.
-    pub(super) async fn server_unsubscribe(&mut self, channel: &str) {
-        if self.leave_channel(channel, Some(Unsubscribe::SERVER)).await {
-            self.push_unsubscribe(channel, Unsubscribe::SERVER);
+    pub(super) async fn server_unsubscribe(&mut self, channel: &str, code: Unsubscribe) {
+        if self.leave_channel(channel, Some(code.clone())).await {
+            self.push_unsubscribe(channel, code);
         }
     }
 

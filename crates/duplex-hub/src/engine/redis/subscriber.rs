@@ -159,6 +159,11 @@ impl Subscriber {
         }
         self.set_sink(Some(sink.clone()));
         tracing::debug!(channels = names.len(), "redis pub/sub: connected");
+        if !names.is_empty() {
+            // Whatever was published while the connection was down never reached this node;
+            // it is in the channels' history, which their subscribers now recover from.
+            events.on_events_lost(&names);
+        }
         let mut ping = tokio::time::interval(PING_EVERY);
         ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
