@@ -1,9 +1,10 @@
 //! A hub on a free loopback port and a client that speaks the JSON client protocol by hand, as
-//! the SDKs put it on the wire, for the tests over real sockets; `postgres` starts a PostgreSQL
-//! of the test's own.
+//! the SDKs put it on the wire, for the tests over real sockets; `postgres` and `nats` start a
+//! PostgreSQL or a NATS server of the test's own.
 
 #![allow(dead_code)] // each test file uses its own part
 
+pub mod nats;
 pub mod postgres;
 
 use std::collections::{HashMap, VecDeque};

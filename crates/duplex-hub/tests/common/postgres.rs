@@ -258,7 +258,7 @@ fn postgres_user() -> Option<(u32, u32)> {
 
 /// A free port on 127.0.0.1 outside the kernel's ephemeral range, where an outgoing connection
 /// could take it before the server binds it (as tests/lib/harness.py explains).
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     let (low, high) = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
         .ok()
         .and_then(|text| {
