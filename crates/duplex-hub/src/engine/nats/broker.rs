@@ -32,16 +32,18 @@ const NO_HISTORY: &str = "the NATS broker keeps no history (at most once pub/sub
     history_size and history_ttl to 0 for this channel's namespace, or use an engine with \
     history";
 
+/// The live subscriptions: channel → (generation, reader task). A reader delivers only while its
+/// generation is the channel's current one, so nothing arrives after `unsubscribe` returns and a
+/// quick unsubscribe/subscribe never delivers twice.
+type Subscriptions = Arc<Mutex<HashMap<String, (u64, tokio::task::JoinHandle<()>)>>>;
+
 /// A node's connection to NATS and its channel subscriptions.
 pub struct NatsBroker {
     client: async_nats::Client,
     prefix: String,
     write_timeout: Duration,
     events: Arc<OnceLock<Arc<dyn BrokerEvents>>>,
-    /// The live subscriptions: channel → (generation, reader task). A reader delivers only while
-    /// its generation is the channel's current one, so nothing arrives after `unsubscribe`
-    /// returns and a quick unsubscribe/subscribe never delivers twice.
-    subscriptions: Arc<Mutex<HashMap<String, (u64, tokio::task::JoinHandle<()>)>>>,
+    subscriptions: Subscriptions,
     next_generation: Mutex<u64>,
     /// Idempotency keys, remembered by this node only: a retry that reaches another node
     /// publishes again.
@@ -110,7 +112,7 @@ async fn read(
     generation: u64,
     mut subscriber: async_nats::Subscriber,
     events: Arc<OnceLock<Arc<dyn BrokerEvents>>>,
-    subscriptions: Arc<Mutex<HashMap<String, (u64, tokio::task::JoinHandle<()>)>>>,
+    subscriptions: Subscriptions,
 ) {
     while let Some(message) = subscriber.next().await {
         let current = lock(&subscriptions)
