@@ -1,6 +1,8 @@
 //! The NATS broker between nodes, against a real nats-server: what the single-engine contract
 //! suite cannot show — two nodes sharing publications, channel names that NATS would read as
-//! wildcards or several tokens kept apart, and delivery resuming after NATS restarts.
+//! wildcards or several tokens kept apart, and delivery resuming after NATS restarts; then two
+//! hubs configured with `broker.*` as `duplex serve` builds them, and a hub that cannot reach
+//! NATS refusing to start.
 //!
 //! Each test starts its own server (tests/common/nats.rs) and skips, saying so, when nats-server
 //! is not installed, unless `DUPLEX_REQUIRE_NATS=1`.
@@ -221,4 +223,90 @@ async fn delivery_resumes_after_nats_restarts() {
         .collect();
     let expected: Vec<_> = (0..100).map(|i| i.to_string()).collect();
     assert_eq!(got, expected);
+}
+
+/// Two hubs on one NATS, as `duplex serve` builds them from `broker.*`, namespaces without
+/// history (the NATS broker refuses the others).
+async fn hub_on(nats: &Nats) -> common::TestHub {
+    common::TestHub::start(&[
+        ("broker.enabled", "true"),
+        ("broker.type", "nats"),
+        ("broker.nats.url", &nats.url()),
+        (
+            "channel.namespaces",
+            r#"[{"name": "open", "allow_subscribe_for_client": true}]"#,
+        ),
+    ])
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_on_one_hub_gets_what_the_other_hubs_api_publishes() {
+    let Some(nats) = Nats::start("a_client_on_one_hub_gets_what_the_other_hubs_api_publishes")
+    else {
+        return;
+    };
+    let (a, b) = (hub_on(&nats).await, hub_on(&nats).await);
+    let (mut client, _) = common::TestClient::connect(&b, &common::token("42", None)).await;
+    let reply = client
+        .call(serde_json::json!({"subscribe": {"channel": "open:news"}}))
+        .await;
+    assert!(reply.get("error").is_none(), "{reply}");
+
+    // B's subscription reaches NATS on B's connection: probe through A until it is routed.
+    let mut routed = false;
+    for _ in 0..100 {
+        a.api(
+            "publish",
+            serde_json::json!({"channel": "open:news", "data": {"probe": true}}),
+        )
+        .await;
+        if !client.no_push_within(Duration::from_millis(50)).await {
+            routed = true;
+            break;
+        }
+    }
+    assert!(routed, "a publication through A never reached B's client");
+    while !client.no_push_within(Duration::from_millis(200)).await {
+        client.push().await;
+    }
+    for i in 0..50 {
+        a.api(
+            "publish",
+            serde_json::json!({"channel": "open:news", "data": {"i": i}}),
+        )
+        .await;
+    }
+    for i in 0..50 {
+        let publication = client.publication("open:news").await;
+        assert_eq!(publication["data"]["i"], i, "{publication}");
+        assert!(publication.get("offset").is_none(), "no history, no offset");
+    }
+
+    let history = a
+        .api(
+            "history",
+            serde_json::json!({"channel": "open:news", "limit": 10}),
+        )
+        .await;
+    assert!(
+        history.get("error").is_some(),
+        "the NATS broker keeps no history, and says so: {history}"
+    );
+}
+
+#[tokio::test]
+async fn a_hub_whose_nats_is_unreachable_does_not_start() {
+    let port = common::postgres::free_port();
+    let mut config = duplex_hub::config::HubConfig::default();
+    config.set("broker.enabled", "true").unwrap();
+    config.set("broker.type", "nats").unwrap();
+    config
+        .set("broker.nats.url", &format!("nats://127.0.0.1:{port}"))
+        .unwrap();
+    let started = tokio::time::timeout(Duration::from_secs(20), duplex_hub::Hub::new(config))
+        .await
+        .expect("gives up within its connect timeout");
+    let error = started.err().expect("no NATS, no hub").to_string();
+    assert!(error.contains("NATS"), "{error}");
 }
