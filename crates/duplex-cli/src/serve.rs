@@ -158,6 +158,24 @@ fn announce(config: &HubConfig, notices: Notices) {
              (client.proxy.connect): every connection will be refused; use --dev to try it out",
         );
     }
+    if config.broker.is_nats() {
+        notices.info(&format!(
+            "nats broker at {} (prefix {}): publications reach every node at most once, \
+             without history; presence is per node",
+            config.broker.nats.url, config.broker.nats.prefix
+        ));
+    } else {
+        announce_engine(config, notices);
+    }
+    if config.http_api.insecure {
+        notices.warn("the server API at /api accepts calls without a key");
+    } else if config.http_api.key.as_deref().unwrap_or("").is_empty() {
+        notices.warn("no http_api.key: the server API at /api refuses every call");
+    }
+}
+
+/// Where the engine keeps channel history.
+fn announce_engine(config: &HubConfig, notices: Notices) {
     match config.engine.kind {
         Some(EngineType::Memory) => notices.info(
             "memory engine: channel history is lost when the server stops (--engine sqlite \
@@ -171,11 +189,6 @@ fn announce(config: &HubConfig, notices: Notices) {
             "sqlite engine: channel history is kept in {}",
             config.engine.sqlite.path
         )),
-    }
-    if config.http_api.insecure {
-        notices.warn("the server API at /api accepts calls without a key");
-    } else if config.http_api.key.as_deref().unwrap_or("").is_empty() {
-        notices.warn("no http_api.key: the server API at /api refuses every call");
     }
 }
 

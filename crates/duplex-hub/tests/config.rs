@@ -492,3 +492,67 @@ fn consumer_mistakes_are_refused_by_their_key() {
     let disabled = r#"{"consumers": [{"name": "later", "type": "postgresql"}]}"#;
     assert!(HubConfig::from_centrifugo_json(disabled).is_ok());
 }
+
+#[test]
+fn a_nats_broker_reads_centrifugos_v6_keys_and_refuses_what_it_cannot_keep() {
+    let loaded = HubConfig::from_centrifugo_json(
+        r#"{"broker": {"enabled": true, "type": "nats",
+             "nats": {"url": "nats://10.0.0.5:4222", "prefix": "app.prod",
+                      "write_timeout": "2s", "allow_wildcards": false}},
+            "channel": {"namespaces": [{"name": "feed", "presence": true}]}}"#,
+    )
+    .unwrap();
+    assert_eq!(loaded.ignored, ["broker.nats.allow_wildcards"]);
+    let broker = &loaded.config.broker;
+    assert!(broker.is_nats());
+    assert_eq!(
+        (
+            broker.nats.url.as_str(),
+            broker.nats.prefix.as_str(),
+            broker.nats.write_timeout
+        ),
+        ("nats://10.0.0.5:4222", "app.prod", Duration::from_secs(2))
+    );
+    let defaults = HubConfig::default().broker;
+    assert!(!defaults.is_nats(), "the engine's broker unless enabled");
+    assert_eq!(
+        (defaults.nats.url.as_str(), defaults.nats.prefix.as_str()),
+        ("nats://localhost:4222", "duplex"),
+        "Centrifugo's URL; a prefix of our own, since the envelope is ours"
+    );
+
+    let refused = [
+        (
+            r#"{"broker": {"enabled": true, "type": "nats"},
+                "channel": {"namespaces": [{"name": "chat", "history_size": 10, "history_ttl": "60s"}]}}"#,
+            "channel.namespaces[chat].history_size",
+        ),
+        (
+            r#"{"broker": {"enabled": true, "type": "nats"},
+                "channel": {"without_namespace": {"history_size": 10, "history_ttl": "60s"}}}"#,
+            "channel.without_namespace.history_size",
+        ),
+        (
+            r#"{"broker": {"enabled": true, "type": "nats", "nats": {"prefix": "a.*"}}}"#,
+            "broker.nats.prefix",
+        ),
+        (
+            r#"{"broker": {"enabled": true, "type": "nats", "nats": {"url": ""}}}"#,
+            "broker.nats.url",
+        ),
+        (r#"{"broker": {"type": "kafka"}}"#, "broker.type"),
+    ];
+    for (json, key) in refused {
+        assert_eq!(
+            invalid_key(HubConfig::from_centrifugo_json(json)),
+            key,
+            "{json}"
+        );
+    }
+    // Disabled, the NATS broker asks nothing of the namespaces.
+    assert!(HubConfig::from_centrifugo_json(
+        r#"{"broker": {"enabled": false, "type": "nats"},
+            "channel": {"namespaces": [{"name": "chat", "history_size": 10, "history_ttl": "60s"}]}}"#
+    )
+    .is_ok());
+}

@@ -14,6 +14,8 @@ mod events;
 mod history;
 #[path = "engine_contract/presence.rs"]
 mod presence;
+#[path = "engine_contract/pubsub.rs"]
+mod pubsub;
 #[path = "engine_contract/support.rs"]
 mod support;
 
@@ -22,7 +24,28 @@ mod support;
 /// (an engine that must reach its server first), or `engine_contract!(name, async optional
 /// constructor)` for an `async fn() -> Option<Engine>` that is `None` when its server is not
 /// installed here (the test returns after the constructor said so).
+///
+/// A broker that keeps no history (NATS) runs the events and presence subset and the
+/// `pubsub` tests in place of the history ones: `engine_contract!(name, async constructor,
+/// pubsub_only)`, where the constructor is an `async fn(test_name) -> Option<(Engine, Guard)>`
+/// that starts the test's own server (`None` skips the test, after saying why) and `Guard` stops
+/// it when the test ends.
 macro_rules! engine_contract {
+    ($name:ident, async $make:path, pubsub_only) => {
+        mod $name {
+            engine_contract!(@guarded $make;
+                events::only_subscribed_channels_produce_events,
+                events::join_and_leave_reach_subscribers,
+                pubsub::publish_before_start_is_unavailable,
+                pubsub::history_is_refused_and_nothing_is_delivered,
+                pubsub::publication_fields_round_trip_without_position,
+                presence::presence_add_remove_and_stats,
+                presence::user_level_join_and_leave_with_three_clients,
+                presence::re_adding_a_client_refreshes_it,
+                presence::presence_expires_after_its_ttl,
+            );
+        }
+    };
     ($name:ident, async optional $make:path) => {
         engine_contract!(@suite $name, $make().await);
     };
@@ -58,6 +81,24 @@ macro_rules! engine_contract {
             );
         }
     };
+    (@guarded $make:path; $($module:ident :: $test:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $test() {
+                let Some((engine, _server)) = $make(stringify!($test)).await else { return };
+                crate::$module::$test(engine).await;
+            }
+        )*
+    };
+    (@guarded $make:path; $($module:ident :: $test:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $test() {
+                let Some((engine, _server)) = $make(stringify!($test)).await else { return };
+                crate::$module::$test(engine).await;
+            }
+        )*
+    };
     (@tests $engine:expr; $($module:ident :: $test:ident),* $(,)?) => {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -72,6 +113,17 @@ macro_rules! engine_contract {
 
 engine_contract!(memory, duplex_hub::engine::Engine::memory);
 engine_contract!(sqlite, async crate::sqlite_engine);
+engine_contract!(nats, async crate::nats_engine, pubsub_only);
+
+/// The NATS broker on a server of the test's own, stopped when the returned guard drops.
+async fn nats_engine(test: &str) -> Option<(duplex_hub::engine::Engine, common::nats::Nats)> {
+    let nats = common::nats::Nats::start(test)?;
+    let config = duplex_hub::engine::nats::NatsConfig::new(nats.url());
+    let engine = duplex_hub::engine::Engine::nats(&config)
+        .await
+        .expect("connect to the test's NATS");
+    Some((engine, nats))
+}
 
 /// A SQLite engine in a fresh folder under the build's temporary directory: the engine outlives
 /// any guard a test could hold, so the folder stays until `cargo clean`.

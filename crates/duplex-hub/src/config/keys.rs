@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::options::OPTION_KEYS;
 use super::value::{describe, Raw, Setting};
-use super::{EngineType, HubConfig, LogLevel};
+use super::{BrokerType, EngineType, HubConfig, LogLevel};
 use crate::engine::sqlite::Synchronous;
 
 /// Where the options of channels without namespace sit; its keys are the channel option keys.
@@ -137,6 +137,11 @@ pub(crate) const KEYS: &[Key] = keys![
     "engine.redis.db" => engine.redis.db,
     "engine.redis.connect_timeout" => engine.redis.connect_timeout,
     "engine.redis.io_timeout" => engine.redis.io_timeout,
+    "broker.enabled" => broker.enabled,
+    "broker.type" => broker.kind,
+    "broker.nats.url" => broker.nats.url,
+    "broker.nats.prefix" => broker.nats.prefix,
+    "broker.nats.write_timeout" => broker.nats.write_timeout,
     "shutdown.timeout" => shutdown.timeout,
     "webhook.enabled" => webhook.enabled,
     "webhook.endpoint" => webhook.endpoint,
@@ -225,6 +230,25 @@ impl Setting for Option<EngineType> {
             "redis" => Ok(Some(EngineType::Redis)),
             other => Err(format!(
                 "the hub implements the \"memory\", \"sqlite\" and \"redis\" engines, not {other:?}"
+            )),
+        }
+    }
+}
+
+impl Setting for BrokerType {
+    fn from_json(value: &Value) -> Result<Self, String> {
+        match value {
+            Value::String(text) => Self::from_text(text),
+            other => Err(format!("expected a broker name, got {}", describe(other))),
+        }
+    }
+
+    fn from_text(text: &str) -> Result<Self, String> {
+        match text.trim() {
+            "" | "memory" => Ok(Self::Memory),
+            "nats" => Ok(Self::Nats),
+            other => Err(format!(
+                "the hub implements the \"memory\" and \"nats\" brokers, not {other:?}"
             )),
         }
     }

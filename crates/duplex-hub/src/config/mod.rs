@@ -83,6 +83,9 @@ pub struct HubConfig {
     pub log: LogConfig,
     /// The engine behind brokering, history and presence (`engine.*`).
     pub engine: EngineConfig,
+    /// A broker apart from the engine (`broker.*`): NATS, for fan-out across nodes without
+    /// history.
+    pub broker: BrokerConfig,
     /// Graceful shutdown (`shutdown.timeout`).
     pub shutdown: ShutdownConfig,
     /// Sources of server API commands beside the HTTP API: PostgreSQL outbox tables
@@ -430,13 +433,47 @@ impl Default for SqliteEngineConfig {
     }
 }
 
+/// The brokers the hub can run apart from its engine (`broker.type`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum BrokerType {
+    /// The engine's own broker (`"memory"`, Centrifugo's default).
+    #[default]
+    Memory,
+    /// NATS core pub/sub (`"nats"`): publications reach every node, at most once, without
+    /// history; presence stays per node.
+    Nats,
+}
+
+/// A broker configured apart from the engine, as Centrifugo v6's `broker` section.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BrokerConfig {
+    /// Use this broker instead of the engine's (`broker.enabled`, default false).
+    pub enabled: bool,
+    /// Which broker (`broker.type`, default `memory`).
+    pub kind: BrokerType,
+    /// The NATS broker's settings (`broker.nats.*`).
+    pub nats: crate::engine::nats::NatsConfig,
+}
+
+impl BrokerConfig {
+    /// Whether publications travel through NATS (`broker.enabled` and `broker.type = "nats"`).
+    pub fn is_nats(&self) -> bool {
+        self.enabled && self.kind == BrokerType::Nats
+    }
+}
+
 impl EngineConfig {
-    /// Opens the configured engine, `default` when `engine.type` is unset. Async because a
-    /// networked engine (Redis) sets up its clients on the runtime.
+    /// Opens the configured engine, `default` when `engine.type` is unset; with a NATS
+    /// `broker`, the NATS broker and this node's memory presence instead. Async because a
+    /// networked engine (Redis, NATS) connects first.
     pub async fn open(
         &self,
+        broker: &BrokerConfig,
         default: EngineType,
     ) -> Result<crate::engine::Engine, crate::engine::EngineError> {
+        if broker.is_nats() {
+            return crate::engine::Engine::nats(&broker.nats).await;
+        }
         match self.kind.unwrap_or(default) {
             EngineType::Memory => Ok(crate::engine::Engine::memory()),
             EngineType::Sqlite => {

@@ -57,7 +57,48 @@ impl HubConfig {
         }
         self.validate_personal_channel()?;
         self.validate_proxies()?;
+        self.validate_broker()?;
         super::consumers::validate_consumers(&self.consumers)
+    }
+
+    /// A NATS broker has a server and a literal subject prefix, and no namespace asks it for
+    /// history it cannot keep: refused at start rather than failing every publish later.
+    fn validate_broker(&self) -> Result<(), ConfigError> {
+        if !self.broker.is_nats() {
+            return Ok(());
+        }
+        let nats = &self.broker.nats;
+        if nats.url.trim().is_empty() {
+            return Err(ConfigError::invalid("broker.nats.url", "must not be empty"));
+        }
+        crate::engine::nats::validate_prefix(&nats.prefix)
+            .map_err(|why| ConfigError::invalid("broker.nats.prefix", why))?;
+        if nats.write_timeout.is_zero() {
+            return Err(ConfigError::invalid(
+                "broker.nats.write_timeout",
+                "must be positive",
+            ));
+        }
+        let namespaces = std::iter::once((
+            WITHOUT_NAMESPACE.to_owned(),
+            &self.channel.without_namespace,
+        ))
+        .chain(
+            self.channel
+                .namespaces
+                .iter()
+                .map(|n| (format!("{NAMESPACES}[{}]", n.name), &n.options)),
+        );
+        for (path, options) in namespaces {
+            if options.history_size > 0 && !options.history_ttl.is_zero() {
+                return Err(ConfigError::invalid(
+                    format!("{path}.history_size"),
+                    "the NATS broker (broker.type = \"nats\") keeps no history: set \
+                     history_size and history_ttl to 0, or use an engine with history",
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Every proxy in use has an HTTP endpoint; endpoints are HTTP; RPC namespaces are named

@@ -2,7 +2,7 @@
 //!
 //! The hub talks to an engine only through two traits, [`Broker`] (publish/subscribe and the
 //! history stream) and [`PresenceManager`], as centrifuge splits them, so a single-node memory
-//! engine and a cluster-wide one ([`redis`], NATS later) are interchangeable. Every engine
+//! engine and cluster-wide ones ([`redis`]; [`nats`] for pub/sub alone) are interchangeable. Every engine
 //! must pass the same contract suite, `tests/engine_contract.rs`, which states the semantics the
 //! hub relies on: offsets from 1 in an epoch, a gap is an error and never skipped, events in
 //! offset order and only after the publication is in history, user-level presence transitions.
@@ -35,6 +35,7 @@
 mod broker;
 mod error;
 pub mod memory;
+pub mod nats;
 mod presence;
 pub mod redis;
 pub mod sqlite;

@@ -130,7 +130,12 @@ impl HubBuilder {
         let proxies = crate::proxy::Proxies::new(&self.config)?;
         let engine = match self.engine {
             Some(engine) => engine,
-            None => self.config.engine.open(EngineType::Memory).await?,
+            None => {
+                self.config
+                    .engine
+                    .open(&self.config.broker, EngineType::Memory)
+                    .await?
+            }
         };
         // The webhook events owed live with the hub's other data: beside the SQLite engine's
         // database when the hub runs on it, unless told otherwise.

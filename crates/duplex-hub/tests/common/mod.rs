@@ -1,9 +1,10 @@
 //! A hub on a free loopback port and a client that speaks the JSON client protocol by hand, as
-//! the SDKs put it on the wire, for the tests over real sockets; `postgres` and `redis` start a
-//! PostgreSQL and a Redis of the test's own.
+//! the SDKs put it on the wire, for the tests over real sockets; `postgres`, `redis` and `nats`
+//! start a PostgreSQL, a Redis or a NATS server of the test's own.
 
 #![allow(dead_code)] // each test file uses its own part
 
+pub mod nats;
 pub mod postgres;
 pub mod redis;
 

@@ -15,7 +15,7 @@ type Key = (String, String);
 
 /// The cache; not synchronised (the broker holds it in a mutex).
 #[derive(Debug)]
-pub(super) struct IdempotencyCache {
+pub(crate) struct IdempotencyCache {
     entries: HashMap<Key, (StreamPosition, Instant)>,
     /// Insertion order, for expiry and eviction; a record whose entry was since replaced (same
     /// key, re-published after expiry) no longer matches the entry's expiry and removes nothing.
@@ -25,7 +25,7 @@ pub(super) struct IdempotencyCache {
 
 impl IdempotencyCache {
     /// An empty cache holding at most `capacity` keys (at least one).
-    pub(super) fn new(capacity: usize) -> Self {
+    pub(crate) fn new(capacity: usize) -> Self {
         IdempotencyCache {
             entries: HashMap::new(),
             order: VecDeque::new(),
@@ -34,13 +34,13 @@ impl IdempotencyCache {
     }
 
     /// The first outcome's position for this key, if still remembered.
-    pub(super) fn get(&self, channel: &str, key: &str, now: Instant) -> Option<StreamPosition> {
+    pub(crate) fn get(&self, channel: &str, key: &str, now: Instant) -> Option<StreamPosition> {
         let (position, expires) = self.entries.get(&(channel.to_owned(), key.to_owned()))?;
         (*expires > now).then(|| position.clone())
     }
 
     /// Remembers a publish's position until `expires`.
-    pub(super) fn insert(
+    pub(crate) fn insert(
         &mut self,
         channel: &str,
         key: &str,
@@ -61,7 +61,7 @@ impl IdempotencyCache {
 
     /// How many keys are remembered.
     #[cfg(test)]
-    pub(super) fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.entries.len()
     }
 

@@ -7,7 +7,7 @@
 //! forgotten and memory stays bounded by what is live, without a timer to start or stop.
 
 mod broker;
-mod idempotency;
+pub(crate) mod idempotency;
 mod presence;
 mod stream;
 
