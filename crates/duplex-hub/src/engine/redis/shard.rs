@@ -54,6 +54,7 @@ impl Shards {
                     .map_err(super::engine_error)?;
             let subscriber = Arc::new(Subscriber::new(
                 client,
+                connection.clone(),
                 config.prefix.clone(),
                 config.connect_timeout,
                 config.io_timeout,

@@ -17,7 +17,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use redis::aio::PubSubSink;
+use redis::aio::{ConnectionManager, PubSubSink};
+use redis::AsyncCommands;
 
 use super::codec;
 use super::{bounded, EngineError};
@@ -31,6 +32,8 @@ const MAX_BACKOFF: Duration = Duration::from_secs(2);
 /// The pub/sub side of one Redis server.
 pub(super) struct Subscriber {
     client: redis::Client,
+    /// The shard's command connection, woken up before this node reports healthy again.
+    commands: ConnectionManager,
     prefix: String,
     connect_timeout: Duration,
     io_timeout: Duration,
@@ -44,12 +47,14 @@ pub(super) struct Subscriber {
 impl Subscriber {
     pub fn new(
         client: redis::Client,
+        commands: ConnectionManager,
         prefix: String,
         connect_timeout: Duration,
         io_timeout: Duration,
     ) -> Self {
         Subscriber {
             client,
+            commands,
             prefix,
             connect_timeout,
             io_timeout,
@@ -156,6 +161,19 @@ impl Subscriber {
                 .is_err()
         {
             return false;
+        }
+        // The command connection died with the server too, but notices only when used: the
+        // first call after a restart fails and makes it reconnect. Spend that failure on a
+        // ping here, before this node says it is healthy again, rather than on the first
+        // publish after /health answered 200.
+        let mut commands = self.commands.clone();
+        for _ in 0..3 {
+            if bounded(self.io_timeout, commands.ping::<String>())
+                .await
+                .is_ok()
+            {
+                break;
+            }
         }
         self.set_sink(Some(sink.clone()));
         tracing::debug!(channels = names.len(), "redis pub/sub: connected");
