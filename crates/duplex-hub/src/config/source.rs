@@ -13,10 +13,19 @@ use super::value::{describe, Raw};
 use super::{ConfigError, HubConfig, Loaded};
 
 /// `DUPLEX_*` variables that other parts of duplex read; they are not configuration typos.
+/// The event loop reads the first; the test suites read the others (which servers they must
+/// find, and where), and `scripts/test` exports them while `duplex serve` runs under its tests.
 const OTHER_DUPLEX_VARIABLES: &[&str] = &[
     "DUPLEX_IO_URING",
     "DUPLEX_REQUIRE_IO_URING",
     "DUPLEX_REQUIRE_INTEROP",
+    "DUPLEX_REQUIRE_POSTGRES",
+    "DUPLEX_REQUIRE_REDIS",
+    "DUPLEX_REQUIRE_NATS",
+    "DUPLEX_POSTGRES_BIN",
+    "DUPLEX_REDIS_SERVER",
+    "DUPLEX_NATS_SERVER",
+    "DUPLEX_BENCH_REDIS",
 ];
 
 /// What [`HubConfig::apply_env`] did not apply, for the operator's log.
