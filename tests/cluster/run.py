@@ -3,10 +3,13 @@
 
     python3 tests/cluster/run.py --engine nats [--no-build] [--binary PATH] [--only NAME]...
     python3 tests/cluster/run.py --engine redis ...
+    python3 tests/cluster/run.py --engine redis-cluster ...
 
 1. `cargo build --release -p duplex-cli` unless --no-build (or --binary PATH);
 2. the shared server on a free loopback port outside the ephemeral range: nats-server
-   (`--engine nats`), or redis-server with persistence off (`--engine redis`);
+   (`--engine nats`), or redis-server with persistence off (`--engine redis`), or a Redis
+   Cluster of three such servers (`--engine redis-cluster`: CLUSTER ADDSLOTS and MEET, the
+   nodes given all three as `engine.redis.cluster_address`, sharded pub/sub);
 3. three nodes A, B, C: `duplex serve --config <json> --port <P> --data-dir <temp>`, each
    config with a random HMAC token secret and API key, the namespaces below and the engine or
    broker pointing at the shared server; each waited for through GET /health;
@@ -28,6 +31,8 @@ Scenarios, Redis (history, recovery and presence shared by the nodes):
                a client recovering across the restart is told recovered: false with a new
                epoch, never a silent gap
   throughput   (measure) as above
+Scenarios, Redis Cluster: fanout, failover, presence and throughput as for Redis (a primary
+restarted empty is tested by the engine's own tests: crates/duplex-hub/tests/engine_redis.rs).
 
 Prints `ok <scenario>` or `FAIL <scenario>: <reason>` (with the nodes' log tails), the measures
 as `measure: ...` lines, then `cluster <engine>: N passed, M failed`; exits 1 on any failure.
@@ -42,6 +47,7 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -78,6 +84,34 @@ class Failure(Exception):
     pass
 
 
+def cluster_port():
+    """A free port whose cluster bus port (10,000 above) is free and below the ephemeral range."""
+    for _ in range(200):
+        port = harness.free_port()
+        if port <= 22767 and harness.free_port_is(port + 10000):
+            return port
+    raise OSError("no free pair of ports for a Redis Cluster node")
+
+
+def redis_command(port, *args):
+    """One command to the Redis server on `port`, over RESP; the reply as text (an integer or a
+    status as its digits or words, a bulk string as itself)."""
+    payload = f"*{len(args)}\r\n".encode()
+    for arg in args:
+        data = str(arg).encode()
+        payload += b"$%d\r\n%s\r\n" % (len(data), data)
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+        conn.sendall(payload)
+        reader = conn.makefile("rb")
+        line = reader.readline().rstrip(b"\r\n")
+        if line[:1] == b"-":
+            raise Failure(f"redis {args[:2]}: {line[1:].decode()}")
+        if line[:1] == b"$":
+            length = int(line[1:])
+            return reader.read(length + 2)[:length].decode() if length >= 0 else ""
+        return line[1:].decode()
+
+
 def check(condition, message):
     if not condition:
         raise Failure(message)
@@ -91,13 +125,19 @@ class Cluster:
         self.secret = secrets.token_hex(16)
         self.api_key = secrets.token_hex(16)
         self.tag = secrets.token_hex(3)
-        self.backend = None
-        self.backend_port = harness.free_port()
+        self.backend = None  # a process, or a list of them (a Redis Cluster)
+        if engine == "redis-cluster":
+            self.cluster_ports = [cluster_port() for _ in range(3)]
+            self.backend_port = self.cluster_ports[0]
+        else:
+            self.backend_port = harness.free_port()
         self.nodes = {}  # name -> (proc, port, log)
         self.ports = {name: harness.free_port() for name in NODES}
 
     # --- the shared server -------------------------------------------------------------------
     def start_backend(self):
+        if self.engine == "redis-cluster":
+            return self.start_redis_cluster()
         log = os.path.join(self.workdir, f"{self.engine}.log")
         port = str(self.backend_port)
         if self.engine == "nats":
@@ -119,9 +159,45 @@ class Cluster:
         if error:
             raise Failure(f"{error}\n{harness.tail(log)}")
 
+    def start_redis_cluster(self):
+        bin_ = find_binary("redis-server", "DUPLEX_REDIS_SERVER")
+        if not bin_:
+            raise Failure("redis-server is not installed (apt-get install redis-server)")
+        self.backend = []
+        for index, port in enumerate(self.cluster_ports):
+            folder = os.path.join(self.workdir, f"redis-{index}")
+            os.makedirs(folder, exist_ok=True)
+            log = os.path.join(self.workdir, f"redis-{index}.log")
+            proc = harness.start(
+                [bin_, "--bind", "127.0.0.1", "--port", str(port), "--save", "",
+                 "--appendonly", "no", "--dir", folder, "--cluster-enabled", "yes",
+                 "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "2000"],
+                log, folder)
+            self.backend.append(proc)
+            error = harness.wait_ready(
+                proc, 10, harness.tcp_probe(port),
+                exited=lambda code: f"redis-server exited with code {code}",
+                timed_out=lambda last: f"redis-server did not listen ({last})")
+            if error:
+                raise Failure(f"{error}\n{harness.tail(log)}")
+        share = 16384 // 3 + 1
+        for index, port in enumerate(self.cluster_ports):
+            slots = range(share * index, min(share * (index + 1), 16384))
+            redis_command(port, "CLUSTER", "ADDSLOTS", *slots)
+        for port in self.cluster_ports[1:]:
+            redis_command(self.cluster_ports[0], "CLUSTER", "MEET", "127.0.0.1", port)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            infos = [redis_command(port, "CLUSTER", "INFO") for port in self.cluster_ports]
+            if all("cluster_state:ok" in i and "cluster_known_nodes:3" in i for i in infos):
+                return
+            time.sleep(0.05)
+        raise Failure("the Redis Cluster did not reach cluster_state:ok")
+
     def kill_backend(self):
-        os.killpg(self.backend.pid, signal.SIGKILL)
-        harness.stop(self.backend)
+        for proc in self.backend if isinstance(self.backend, list) else [self.backend]:
+            os.killpg(proc.pid, signal.SIGKILL)
+            harness.stop(proc)
 
     # --- the nodes ---------------------------------------------------------------------------
     def config(self):
@@ -133,9 +209,12 @@ class Cluster:
                                            "prefix": f"cluster{self.tag}"}}}
             history = {}
         else:
+            if self.engine == "redis-cluster":
+                redis = {"cluster_address": [f"127.0.0.1:{p}" for p in self.cluster_ports]}
+            else:
+                redis = {"address": f"redis://127.0.0.1:{self.backend_port}"}
             backend = {"engine": {"type": "redis",
-                                  "redis": {"address": f"redis://127.0.0.1:{self.backend_port}",
-                                            "prefix": f"cluster{self.tag}"}}}
+                                  "redis": {**redis, "prefix": f"cluster{self.tag}"}}}
             history = {"history_size": 2000, "history_ttl": "300s", "force_recovery": True,
                        "allow_recovery": True}
         return {
@@ -510,6 +589,8 @@ SCENARIOS = {
     "redis": {"fanout": scenario_fanout, "failover": scenario_failover,
               "presence": scenario_presence, "redis-restart": scenario_redis_restart,
               "throughput": scenario_throughput},
+    "redis-cluster": {"fanout": scenario_fanout, "failover": scenario_failover,
+                      "presence": scenario_presence, "throughput": scenario_throughput},
 }
 
 

@@ -39,6 +39,16 @@ def free_port():
     raise OSError("no free TCP port outside the ephemeral range %d-%d" % (low, high))
 
 
+def free_port_is(port):
+    """Whether `port` on 127.0.0.1 can be bound right now."""
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
 def _ephemeral_range():
     try:
         with open("/proc/sys/net/ipv4/ip_local_port_range") as f:

@@ -138,6 +138,8 @@ async fn sqlite_engine() -> duplex_hub::engine::Engine {
 
 engine_contract!(redis, async optional crate::redis_engine);
 engine_contract!(redis_sharded, async optional crate::redis_sharded_engine);
+engine_contract!(redis_cluster, async optional crate::redis_cluster_engine);
+engine_contract!(redis_cluster_classic, async optional crate::redis_cluster_classic_engine);
 
 /// One Redis server for every test of this binary (channel names are unique per test).
 static REDIS: std::sync::OnceLock<Option<common::redis::Redis>> = std::sync::OnceLock::new();
@@ -161,6 +163,34 @@ async fn redis_sharded_engine() -> Option<duplex_hub::engine::Engine> {
         })
         .as_ref()?;
     Some(redis_with(pair.iter().map(|r| r.address()).collect()).await)
+}
+
+/// Three primaries of a Redis Cluster, for every test of this binary.
+static REDIS_CLUSTER: std::sync::OnceLock<Option<common::redis::RedisCluster>> =
+    std::sync::OnceLock::new();
+
+/// A Redis engine on the shared Redis Cluster, with sharded pub/sub.
+async fn redis_cluster_engine() -> Option<duplex_hub::engine::Engine> {
+    redis_cluster_with(true).await
+}
+
+/// The same with classic pub/sub (what a Redis 6.2 cluster offers).
+async fn redis_cluster_classic_engine() -> Option<duplex_hub::engine::Engine> {
+    redis_cluster_with(false).await
+}
+
+async fn redis_cluster_with(sharded_pubsub: bool) -> Option<duplex_hub::engine::Engine> {
+    let cluster = REDIS_CLUSTER
+        .get_or_init(|| common::redis::RedisCluster::start("engine_contract::redis_cluster"))
+        .as_ref()?;
+    let mut config = duplex_hub::engine::redis::RedisConfig::cluster(cluster.seeds());
+    config.sharded_pubsub = sharded_pubsub;
+    config.prefix = format!("contract-{}", uuid::Uuid::new_v4().simple());
+    Some(
+        duplex_hub::engine::Engine::redis(config)
+            .await
+            .expect("redis cluster engine"),
+    )
 }
 
 async fn redis_with(addresses: Vec<String>) -> duplex_hub::engine::Engine {

@@ -2,14 +2,16 @@
 //! the Redis server is stopped and restarted under them. What the contract suite cannot show
 //! with one engine: sharing between nodes, a node's presence expiring when it stops refreshing,
 //! a Redis that lost everything starting new epochs, and failing fast then recovering (pub/sub
-//! resubscribed) when Redis goes away and comes back.
+//! resubscribed) when Redis goes away and comes back. And the same engine on a Redis Cluster of
+//! three primaries: channels spread over the primaries with sharded pub/sub, and a primary that
+//! restarts empty is noticed, waited for and recovered from.
 
 mod common;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::redis::Redis;
+use common::redis::{Redis, RedisCluster};
 use duplex_hub::engine::redis::RedisConfig;
 use duplex_hub::engine::{
     BrokerEvents, ClientInfo, Engine, EngineError, HistoryQuery, Publication, PublishOptions,
@@ -21,6 +23,8 @@ use duplex_hub::engine::{
 struct Received {
     publications: Mutex<Vec<(String, Publication, String)>>,
     joins: Mutex<Vec<(String, ClientInfo)>>,
+    /// Channels the engine said may have lost events.
+    lost: Mutex<Vec<String>>,
 }
 
 impl Received {
@@ -55,11 +59,18 @@ impl BrokerEvents for Received {
             .push((channel.to_owned(), info.clone()));
     }
     fn on_leave(&self, _: &str, _: &ClientInfo) {}
+    fn on_events_lost(&self, channels: &[String]) {
+        self.lost.lock().unwrap().extend_from_slice(channels);
+    }
 }
 
 /// A started node on `redis` with a short io timeout, so failures show quickly.
 async fn node(redis: &Redis, prefix: &str) -> (Engine, Arc<Received>) {
-    let mut config = RedisConfig::new([redis.address()]);
+    node_with(RedisConfig::new([redis.address()]), prefix).await
+}
+
+/// A started node with `config`, its prefix and short timeouts.
+async fn node_with(mut config: RedisConfig, prefix: &str) -> (Engine, Arc<Received>) {
     config.prefix = prefix.to_owned();
     config.io_timeout = Duration::from_secs(1);
     config.connect_timeout = Duration::from_millis(500);
@@ -322,6 +333,11 @@ async fn redis_down_fails_fast_then_events_flow_again_after_restart() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(subscriber.broker.healthy(), "reconnected");
+    assert_eq!(
+        *received.lost.lock().unwrap(),
+        ["live"],
+        "the hub is told which of its channels may have missed publications"
+    );
     let options = with_history();
     once_available(Duration::from_secs(10), || {
         publisher.broker.publish("live", text("back"), &options)
@@ -443,4 +459,196 @@ async fn two_hubs_on_one_redis_serve_as_one() {
         "one stream: {reply}"
     );
     assert_eq!(reply["result"]["publications"][0]["data"], json!({"n": 1}));
+}
+
+/// Waits until `healthy` is `want`, for at most `wait`.
+async fn health_becomes(engine: &Engine, want: bool, wait: Duration) -> bool {
+    let deadline = Instant::now() + wait;
+    while engine.broker.healthy() != want && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    engine.broker.healthy() == want
+}
+
+/// The primary of `cluster` that owns `channel`'s keys (hash tag `{channel}`).
+fn owner(cluster: &RedisCluster, channel: &str) -> usize {
+    let slot: u16 = redis::cmd("CLUSTER")
+        .arg("KEYSLOT")
+        .arg(format!("{{{channel}}}"))
+        .query(&mut cluster.nodes[0].client())
+        .unwrap();
+    cluster
+        .nodes
+        .iter()
+        .position(|node| {
+            let slots: Vec<Vec<redis::Value>> = redis::cmd("CLUSTER")
+                .arg("SLOTS")
+                .query(&mut node.client())
+                .unwrap();
+            slots.iter().any(|range| {
+                let bound = |i: usize| redis::from_redis_value_ref::<u16>(&range[i]).unwrap();
+                let port = match &range[2] {
+                    redis::Value::Array(address) => {
+                        redis::from_redis_value_ref::<u16>(&address[1]).unwrap()
+                    }
+                    other => panic!("CLUSTER SLOTS: {other:?}"),
+                };
+                (bound(0)..=bound(1)).contains(&slot) && port == node.port()
+            })
+        })
+        .expect("a primary owns every slot")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_spreads_channels_over_its_primaries_with_sharded_pubsub() {
+    let Some(cluster) = RedisCluster::start("cluster_spread") else {
+        return;
+    };
+    let prefix = prefix();
+    let (subscriber, received) = node_with(RedisConfig::cluster(cluster.seeds()), &prefix).await;
+    let (publisher, _) = node_with(RedisConfig::cluster(cluster.seeds()), &prefix).await;
+    let channels: Vec<String> = (0..30).map(|n| format!("room:{n}")).collect();
+    for channel in &channels {
+        subscriber.broker.subscribe(channel).await.unwrap();
+    }
+    for (n, channel) in channels.iter().enumerate() {
+        let outcome = publisher
+            .broker
+            .publish(channel, text(&n.to_string()), &with_history())
+            .await
+            .unwrap();
+        assert_eq!(outcome.position.offset, 1);
+    }
+    let seen = received
+        .publications_within(30, Duration::from_secs(5))
+        .await;
+    let mut delivered: Vec<String> = seen.iter().map(|(channel, _, _)| channel.clone()).collect();
+    delivered.sort();
+    let mut expected = channels.clone();
+    expected.sort();
+    assert_eq!(delivered, expected, "each publication once, on its channel");
+
+    // Each primary holds some of the channels' history and their sharded subscriptions, and
+    // exactly the ones whose slots it owns.
+    let mut per_node = [0usize; 3];
+    for channel in &channels {
+        per_node[owner(&cluster, channel)] += 1;
+    }
+    for (index, node) in cluster.nodes.iter().enumerate() {
+        let shard_channels: Vec<String> = redis::cmd("PUBSUB")
+            .arg("SHARDCHANNELS")
+            .arg(format!("{prefix}:*"))
+            .query(&mut node.client())
+            .unwrap();
+        assert_eq!(
+            shard_channels.len(),
+            per_node[index],
+            "node {index}: {shard_channels:?}"
+        );
+        assert!(
+            per_node[index] > 0,
+            "30 channels land on every primary: {per_node:?}"
+        );
+        let classic: Vec<String> = redis::cmd("PUBSUB")
+            .arg("CHANNELS")
+            .arg(format!("{prefix}:*"))
+            .query(&mut node.client())
+            .unwrap();
+        assert!(classic.is_empty(), "no classic pub/sub: {classic:?}");
+    }
+    // History and presence answer from any node.
+    let history = subscriber
+        .broker
+        .history("room:7", &HistoryQuery::default(), &stream())
+        .await
+        .unwrap();
+    assert_eq!(history.publications.len(), 1);
+    publisher
+        .presence
+        .add_presence("room:7", &client("alice", "c1"), Duration::from_secs(60))
+        .await
+        .unwrap();
+    let present = subscriber.presence.presence("room:7").await.unwrap();
+    assert_eq!(present.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_primary_restarted_empty_is_waited_for_then_recovered_from() {
+    let Some(mut cluster) = RedisCluster::start("cluster_restart") else {
+        return;
+    };
+    let prefix = prefix();
+    let (subscriber, received) = node_with(RedisConfig::cluster(cluster.seeds()), &prefix).await;
+    let (publisher, _) = node_with(RedisConfig::cluster(cluster.seeds()), &prefix).await;
+    let channel = (0..)
+        .map(|n| format!("feed:{n}"))
+        .find(|channel| owner(&cluster, channel) == 0)
+        .unwrap();
+    subscriber.broker.subscribe(&channel).await.unwrap();
+    let before = publisher
+        .broker
+        .publish(&channel, text("before"), &with_history())
+        .await
+        .unwrap();
+    assert_eq!(
+        received
+            .publications_within(1, Duration::from_secs(5))
+            .await
+            .len(),
+        1
+    );
+
+    cluster.nodes[0].stop();
+    assert!(
+        health_becomes(&subscriber, false, Duration::from_secs(10)).await,
+        "a primary gone shows in health"
+    );
+    let started = Instant::now();
+    let published = publisher
+        .broker
+        .publish(&channel, text("lost"), &with_history())
+        .await;
+    assert!(
+        matches!(published, Err(EngineError::Unavailable(_))),
+        "{published:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "{:?}",
+        started.elapsed()
+    );
+
+    cluster.nodes[0].start_again();
+    cluster.wait_until_ok();
+    assert!(
+        health_becomes(&subscriber, true, Duration::from_secs(20)).await,
+        "healthy again once every primary answers"
+    );
+    assert!(
+        received.lost.lock().unwrap().contains(&channel),
+        "the hub is told the channel may have lost events"
+    );
+    let options = with_history();
+    let after = once_available(Duration::from_secs(10), || {
+        publisher.broker.publish(&channel, text("after"), &options)
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        after.position.offset, 1,
+        "the restarted primary lost the stream"
+    );
+    assert_ne!(
+        after.position.epoch, before.position.epoch,
+        "so a new epoch: no silent gap"
+    );
+    let seen = received
+        .publications_within(2, Duration::from_secs(5))
+        .await;
+    let data: Vec<_> = seen.iter().map(|(_, p, _)| p.data.clone()).collect();
+    assert_eq!(
+        data,
+        ["before", "after"],
+        "subscribed again on the restarted primary"
+    );
 }

@@ -381,6 +381,13 @@ pub struct RedisEngineConfig {
     /// How long one call may take before it fails as unavailable (`engine.redis.io_timeout`,
     /// default 4s).
     pub io_timeout: Duration,
+    /// Seed nodes of a Redis Cluster, `host:port` or `redis://host:port` (any nodes of it: the
+    /// client learns the rest); when set, `address` is not used (`engine.redis.cluster_address`,
+    /// default none).
+    pub cluster_address: Vec<String>,
+    /// On a cluster, sharded pub/sub, which needs Redis 7 or Valkey; `false` for a Redis 6.2
+    /// cluster (`engine.redis.sharded_pubsub`, default true; every node must agree).
+    pub sharded_pubsub: bool,
 }
 
 impl Default for RedisEngineConfig {
@@ -394,6 +401,8 @@ impl Default for RedisEngineConfig {
             db: 0,
             connect_timeout: engine.connect_timeout,
             io_timeout: engine.io_timeout,
+            cluster_address: Vec::new(),
+            sharded_pubsub: engine.sharded_pubsub,
         }
     }
 }
@@ -482,7 +491,12 @@ impl EngineConfig {
                 crate::engine::Engine::sqlite_with(config)
             }
             EngineType::Redis => {
-                let mut config = crate::engine::redis::RedisConfig::new(self.redis.address.clone());
+                let mut config = if self.redis.cluster_address.is_empty() {
+                    crate::engine::redis::RedisConfig::new(self.redis.address.clone())
+                } else {
+                    crate::engine::redis::RedisConfig::cluster(self.redis.cluster_address.clone())
+                };
+                config.sharded_pubsub = self.redis.sharded_pubsub;
                 config.prefix = self.redis.prefix.clone();
                 config.user = self.redis.user.clone();
                 config.password = self.redis.password.clone();

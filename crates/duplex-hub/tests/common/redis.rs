@@ -33,12 +33,19 @@ pub struct Redis {
     bin: PathBuf,
     port: u16,
     server: Option<Child>,
+    /// Started as a Redis Cluster node (its node id and slots kept in the folder, so a restart
+    /// rejoins the cluster, empty).
+    cluster_node: bool,
 }
 
 impl Redis {
     /// A new server, started; `None` (after saying why) when redis-server is not installed and
     /// `DUPLEX_REQUIRE_REDIS` is not `1`. `name` labels the messages.
     pub fn start(name: &str) -> Option<Redis> {
+        Redis::start_as(name, false)
+    }
+
+    fn start_as(name: &str, cluster_node: bool) -> Option<Redis> {
         let Some(bin) = binary() else {
             let message = "redis-server was not found (looked at $DUPLEX_REDIS_SERVER, PATH and \
                 /usr/bin); install the `redis-server` package (tests/lib/setup-redis.sh does)";
@@ -55,8 +62,13 @@ impl Redis {
         let mut redis = Redis {
             dir,
             bin,
-            port: super::postgres::free_port(),
+            port: if cluster_node {
+                cluster_port()
+            } else {
+                super::postgres::free_port()
+            },
             server: None,
+            cluster_node,
         };
         redis.start_again();
         Some(redis)
@@ -108,7 +120,14 @@ impl Redis {
             .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .arg("--dir")
             .arg(self.dir.path())
-            .args(["--loglevel", "warning"])
+            .args(["--loglevel", "warning"]);
+        if self.cluster_node {
+            command
+                .args(["--cluster-enabled", "yes"])
+                .args(["--cluster-config-file", "nodes.conf"])
+                .args(["--cluster-node-timeout", "2000"]);
+        }
+        command
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit());
@@ -121,6 +140,13 @@ impl Redis {
             std::thread::sleep(Duration::from_millis(10));
         }
         panic!("redis-server on port {} did not start", self.port);
+    }
+
+    /// A synchronous client, for the test's own commands.
+    pub fn client(&self) -> redis::Connection {
+        redis::Client::open(self.address())
+            .and_then(|client| client.get_connection())
+            .expect("connect to the test's redis-server")
     }
 
     fn answers_ping(&self) -> bool {
@@ -139,6 +165,94 @@ impl Drop for Redis {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// A Redis Cluster of the test's own: three primaries (no replicas) on free ports, the 16,384
+/// slots split evenly, formed with CLUSTER ADDSLOTS and MEET (no redis-cli needed).
+///
+/// ```ignore
+/// let Some(cluster) = RedisCluster::start("contract") else { return };
+/// let engine = Engine::redis(RedisConfig::cluster(cluster.seeds())).await.unwrap();
+/// ```
+pub struct RedisCluster {
+    /// The primaries; stop and start one to take its slots away and give them back, empty.
+    pub nodes: Vec<Redis>,
+}
+
+impl RedisCluster {
+    /// A formed cluster whose state is `ok` on every node; `None` as [`Redis::start`].
+    pub fn start(name: &str) -> Option<RedisCluster> {
+        const SLOTS: u16 = 16_384;
+        let mut nodes = Vec::new();
+        for _ in 0..3 {
+            nodes.push(Redis::start_as(name, true)?);
+        }
+        let share = SLOTS / 3 + 1;
+        for (index, node) in nodes.iter().enumerate() {
+            let first = share * index as u16;
+            let last = (first + share).min(SLOTS);
+            let mut add = redis::cmd("CLUSTER");
+            add.arg("ADDSLOTS");
+            for slot in first..last {
+                add.arg(slot);
+            }
+            add.exec(&mut node.client()).expect("CLUSTER ADDSLOTS");
+        }
+        let mut first = nodes[0].client();
+        for node in &nodes[1..] {
+            redis::cmd("CLUSTER")
+                .arg("MEET")
+                .arg("127.0.0.1")
+                .arg(node.port())
+                .exec(&mut first)
+                .expect("CLUSTER MEET");
+        }
+        let cluster = RedisCluster { nodes };
+        cluster.wait_until_ok();
+        Some(cluster)
+    }
+
+    /// Every node's address; any one is enough to find the others.
+    pub fn seeds(&self) -> Vec<String> {
+        self.nodes.iter().map(Redis::address).collect()
+    }
+
+    /// Waits until every running node reports `cluster_state:ok` and knows all three
+    /// primaries.
+    pub fn wait_until_ok(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let ok = self.nodes.iter().all(|node| {
+                let Ok(info) = redis::cmd("CLUSTER")
+                    .arg("INFO")
+                    .query::<String>(&mut node.client())
+                else {
+                    return false;
+                };
+                info.contains("cluster_state:ok") && info.contains("cluster_known_nodes:3")
+            });
+            if ok {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the test's Redis Cluster did not form"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// A free port whose cluster bus port (10,000 above) is free too and below the ephemeral
+/// range.
+fn cluster_port() -> u16 {
+    for _ in 0..500 {
+        let port = super::postgres::free_port();
+        if port <= 22_767 && std::net::TcpListener::bind(("127.0.0.1", port + 10_000)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free pair of ports for a Redis Cluster node");
 }
 
 /// The server binary.

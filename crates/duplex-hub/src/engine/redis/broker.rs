@@ -57,10 +57,10 @@ impl RedisBroker {
         let mut message = vec![kind];
         message.extend_from_slice(&codec::encode_info(info));
         let mut connection = shard.connection.clone();
-        let name = shard.subscriber.redis_channel(channel);
+        let name = self.shards.redis_channel(channel);
         bounded(
             self.shards.io_timeout,
-            redis::cmd("PUBLISH")
+            redis::cmd(self.shards.publish_command())
                 .arg(name)
                 .arg(message)
                 .query_async::<i64>(&mut connection),
@@ -90,7 +90,7 @@ impl Broker for RedisBroker {
         {
             let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
             for shard in self.shards.all() {
-                tasks.push(tokio::spawn(shard.subscriber.clone().run(events.clone())));
+                tasks.push(shard.subscriber.spawn(events.clone()));
             }
         }
         // Give the pub/sub connections a moment, so subscriptions right after start succeed;
@@ -158,8 +158,9 @@ impl Broker for RedisBroker {
             .arg(ttl_ms)
             .arg(meta_ms)
             .arg(new_epoch())
-            .arg(shard.subscriber.redis_channel(channel))
-            .arg(idempotency.map_or(0, |_| millis(options.idempotent_ttl)));
+            .arg(self.shards.redis_channel(channel))
+            .arg(idempotency.map_or(0, |_| millis(options.idempotent_ttl)))
+            .arg(self.shards.publish_command());
         let (suppressed, offset, epoch): (i64, u64, String) = bounded(
             self.shards.io_timeout,
             invocation.invoke_async(&mut connection),

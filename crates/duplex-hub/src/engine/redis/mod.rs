@@ -7,8 +7,10 @@
 //! connection per Redis server and resubscribes its channels after a reconnect ([`subscriber`]);
 //! presence lives in per-channel hashes and a ZSET of expiries, so the clients of a node that
 //! died disappear within their ttl. With several addresses, channels are spread over the
-//! servers by jump consistent hashing ([`shard`]); all keys of a channel share the hash tag
-//! `{channel}`, ready for Redis Cluster (not supported yet: one address is one plain server).
+//! servers by jump consistent hashing ([`shard`]). With `cluster` set, the addresses are seed
+//! nodes of one Redis Cluster: all keys of a channel share the hash tag `{channel}`, so each
+//! script runs on the primary that owns the channel's slot, and pub/sub is sharded pub/sub on
+//! that same primary ([`cluster`]).
 //!
 //! Commands are Redis 6.2 / Valkey compatible (XTRIM MINID is the newest used).
 //!
@@ -23,7 +25,9 @@
 //! ```
 
 mod broker;
+mod cluster;
 mod codec;
+mod commands;
 mod presence;
 mod scripts;
 mod shard;
@@ -58,6 +62,14 @@ pub struct RedisConfig {
     /// How long one command may take, reconnecting included; past it the call fails with
     /// [`EngineError::Unavailable`].
     pub io_timeout: Duration,
+    /// The addresses are seed nodes of one Redis Cluster (any of its nodes; the client learns
+    /// the rest), not independent servers.
+    pub cluster: bool,
+    /// On a cluster, sharded pub/sub (SSUBSCRIBE/SPUBLISH, Redis 7 and Valkey): each channel's
+    /// messages stay on the primary that owns it. Off, classic pub/sub, which Redis 6.2 has
+    /// and which broadcasts every message to every node of the cluster. Every hub node of a
+    /// deployment must agree. Ignored without `cluster`.
+    pub sharded_pubsub: bool,
 }
 
 impl RedisConfig {
@@ -71,6 +83,17 @@ impl RedisConfig {
             db: None,
             connect_timeout: Duration::from_secs(1),
             io_timeout: Duration::from_secs(4),
+            cluster: false,
+            sharded_pubsub: true,
+        }
+    }
+
+    /// Defaults for a Redis Cluster reached through these seed addresses, with sharded
+    /// pub/sub.
+    pub fn cluster<S: Into<String>>(seeds: impl IntoIterator<Item = S>) -> Self {
+        RedisConfig {
+            cluster: true,
+            ..RedisConfig::new(seeds)
         }
     }
 }

@@ -30,7 +30,8 @@ end
 ///
 /// KEYS: stream, meta, idempotency key. ARGV: encoded publication, history size (0: none),
 /// history ttl ms, meta ttl ms, a fresh epoch in case the stream has none, the pub/sub channel,
-/// idempotency ttl ms (0: no key). Returns `{suppressed, offset, epoch}`.
+/// idempotency ttl ms (0: no key), the publish command (`PUBLISH`, or `SPUBLISH` on a cluster
+/// with sharded pub/sub). Returns `{suppressed, offset, epoch}`.
 ///
 /// The pub/sub message is `p<offset>:<epoch>:<publication>`.
 pub(super) static PUBLISH: LazyLock<Script> = LazyLock::new(|| {
@@ -61,7 +62,7 @@ if size > 0 then
   redis.call('xadd', KEYS[1], 'MAXLEN', size, offset .. '-0', 'd', ARGV[1], 'x', expires)
   redis.call('pexpire', KEYS[1], ARGV[3])
 end
-redis.call('publish', ARGV[6], 'p' .. offset .. ':' .. epoch .. ':' .. ARGV[1])
+redis.call(ARGV[8], ARGV[6], 'p' .. offset .. ':' .. epoch .. ':' .. ARGV[1])
 if idem_ttl > 0 then
   redis.call('set', KEYS[3], offset .. ':' .. epoch, 'PX', idem_ttl)
 end

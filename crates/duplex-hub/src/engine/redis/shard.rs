@@ -1,26 +1,73 @@
 //! The Redis servers of an engine and which one holds a channel.
 //!
-//! Channels are assigned with jump consistent hashing (Lamping and Veach), over a 64-bit FNV-1a
-//! hash of the channel name, as centrifuge does: every node computes the same server for a
-//! channel without talking to the others, and adding a server moves only about 1/n of the
-//! channels. Each server has a command connection (redis-rs's `ConnectionManager`, which
-//! reconnects on its own) and a [`Subscriber`] for pub/sub.
+//! Between independent servers, channels are assigned with jump consistent hashing (Lamping and
+//! Veach), over a 64-bit FNV-1a hash of the channel name, as centrifuge does: every node
+//! computes the same server for a channel without talking to the others, and adding a server
+//! moves only about 1/n of the channels. Each server has a command connection (redis-rs's
+//! `ConnectionManager`, which reconnects on its own) and a [`Subscriber`] for pub/sub.
+//!
+//! A Redis Cluster is one shard: the cluster itself spreads channels over its primaries by hash
+//! slot, and its client routes each command ([`Commands::Cluster`], [`ClusterListener`]).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::IntoConnectionInfo;
+use tokio::task::JoinHandle;
 
+use super::cluster::ClusterListener;
+use super::commands::Commands;
 use super::subscriber::Subscriber;
 use super::{EngineError, RedisConfig};
+use crate::engine::BrokerEvents;
 
-/// One Redis server.
+/// One Redis server, or a whole Redis Cluster.
 pub(super) struct Shard {
-    /// Commands and scripts; cheap to clone (one multiplexed connection underneath).
-    pub connection: ConnectionManager,
-    /// This node's pub/sub connection to the server.
-    pub subscriber: Arc<Subscriber>,
+    /// Commands and scripts; cheap to clone (multiplexed connections underneath).
+    pub connection: Commands,
+    /// This node's pub/sub on the server or cluster.
+    pub subscriber: Listener,
+}
+
+/// A shard's pub/sub, for one server or for a cluster.
+pub(super) enum Listener {
+    Server(Arc<Subscriber>),
+    Cluster(Arc<ClusterListener>),
+}
+
+impl Listener {
+    /// Listens to `channel` from now on (and after every reconnect).
+    pub async fn subscribe(&self, channel: &str) -> Result<(), EngineError> {
+        match self {
+            Listener::Server(subscriber) => subscriber.subscribe(channel).await,
+            Listener::Cluster(listener) => listener.subscribe(channel).await,
+        }
+    }
+
+    /// Stops listening to `channel`.
+    pub async fn unsubscribe(&self, channel: &str) -> Result<(), EngineError> {
+        match self {
+            Listener::Server(subscriber) => subscriber.unsubscribe(channel).await,
+            Listener::Cluster(listener) => listener.unsubscribe(channel).await,
+        }
+    }
+
+    /// Whether messages can be received now.
+    pub fn is_connected(&self) -> bool {
+        match self {
+            Listener::Server(subscriber) => subscriber.is_connected(),
+            Listener::Cluster(listener) => listener.is_connected(),
+        }
+    }
+
+    /// Starts the task that reads messages and reconnects.
+    pub fn spawn(&self, events: Arc<dyn BrokerEvents>) -> JoinHandle<()> {
+        match self {
+            Listener::Server(subscriber) => tokio::spawn(subscriber.clone().run(events)),
+            Listener::Cluster(listener) => tokio::spawn(listener.clone().run(events)),
+        }
+    }
 }
 
 /// All the servers, and the settings every call needs.
@@ -31,6 +78,8 @@ pub(super) struct Shards {
     /// The bound of one call.
     pub io_timeout: Duration,
     connect_timeout: Duration,
+    /// SPUBLISH rather than PUBLISH (a cluster with sharded pub/sub).
+    sharded: bool,
 }
 
 impl Shards {
@@ -40,6 +89,15 @@ impl Shards {
             return Err(EngineError::Internal(
                 "redis: no address configured".to_owned(),
             ));
+        }
+        if config.cluster {
+            return Ok(Shards {
+                shards: vec![cluster(config)?],
+                prefix: config.prefix.clone(),
+                io_timeout: config.io_timeout,
+                connect_timeout: config.connect_timeout,
+                sharded: config.sharded_pubsub,
+            });
         }
         let mut shards = Vec::new();
         for address in &config.addresses {
@@ -60,8 +118,8 @@ impl Shards {
                 config.io_timeout,
             ));
             shards.push(Shard {
-                connection,
-                subscriber,
+                connection: Commands::Server(connection),
+                subscriber: Listener::Server(subscriber),
             });
         }
         Ok(Shards {
@@ -69,7 +127,22 @@ impl Shards {
             prefix: config.prefix.clone(),
             io_timeout: config.io_timeout,
             connect_timeout: config.connect_timeout,
+            sharded: false,
         })
+    }
+
+    /// The Redis pub/sub channel of a hub channel, in the channel's hash slot.
+    pub fn redis_channel(&self, channel: &str) -> String {
+        super::key(&self.prefix, channel, "c")
+    }
+
+    /// The command that publishes to a [`redis_channel`](Self::redis_channel).
+    pub fn publish_command(&self) -> &'static str {
+        if self.sharded {
+            "SPUBLISH"
+        } else {
+            "PUBLISH"
+        }
     }
 
     /// The server that holds `channel`.
@@ -87,6 +160,60 @@ impl Shards {
     pub fn all(&self) -> &[Shard] {
         &self.shards
     }
+}
+
+/// The cluster reached through the configured seed addresses, as one shard. Nothing connects
+/// yet: the first command, or the listener's first check, does.
+fn cluster(config: &RedisConfig) -> Result<Shard, EngineError> {
+    let seeds: Vec<String> = config
+        .addresses
+        .iter()
+        .map(|address| {
+            if address.contains("://") {
+                address.clone()
+            } else {
+                format!("redis://{address}")
+            }
+        })
+        .collect();
+    let invalid = |e: redis::RedisError| {
+        EngineError::Internal(format!("redis cluster {:?}: {e}", config.addresses))
+    };
+    if config.db.is_some_and(|db| db != 0) {
+        return Err(EngineError::Internal(
+            "redis cluster: a cluster has only database 0".to_owned(),
+        ));
+    }
+    let (pushes_in, pushes) = tokio::sync::mpsc::unbounded_channel();
+    let mut builder = redis::cluster::ClusterClientBuilder::new(seeds)
+        .use_protocol(redis::ProtocolVersion::RESP3)
+        .push_sender(pushes_in)
+        .retries(2)
+        .min_retry_wait(10)
+        .max_retry_wait(500);
+    if let Some(user) = &config.user {
+        builder = builder.username(user);
+    }
+    if let Some(password) = &config.password {
+        builder = builder.password(password);
+    }
+    let client = builder.build().map_err(invalid)?;
+    let connection = client.get_pending_async_connection_with_config(
+        redis::cluster::ClusterConfig::new()
+            .set_connection_timeout(config.connect_timeout)
+            .set_response_timeout(config.io_timeout),
+    );
+    let listener = ClusterListener::new(
+        connection.clone(),
+        pushes,
+        config.prefix.clone(),
+        config.io_timeout,
+        config.sharded_pubsub,
+    );
+    Ok(Shard {
+        connection: Commands::Cluster(connection),
+        subscriber: Listener::Cluster(Arc::new(listener)),
+    })
 }
 
 /// A client for one address (`redis://...` or `host:port`), with the configured credentials

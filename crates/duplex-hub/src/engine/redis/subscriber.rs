@@ -65,15 +65,8 @@ impl Subscriber {
     }
 
     /// The Redis pub/sub channel of a hub channel.
-    pub fn redis_channel(&self, channel: &str) -> String {
+    fn redis_channel(&self, channel: &str) -> String {
         super::key(&self.prefix, channel, "c")
-    }
-
-    /// The hub channel of a Redis pub/sub channel named by [`redis_channel`](Self::redis_channel).
-    fn hub_channel<'a>(&self, name: &'a str) -> Option<&'a str> {
-        name.strip_prefix(self.prefix.as_str())?
-            .strip_prefix(":{")?
-            .strip_suffix("}:c")
     }
 
     /// Whether the pub/sub connection is up.
@@ -177,17 +170,20 @@ impl Subscriber {
         }
         self.set_sink(Some(sink.clone()));
         tracing::debug!(channels = names.len(), "redis pub/sub: connected");
-        if !names.is_empty() {
-            // Whatever was published while the connection was down never reached this node;
-            // it is in the channels' history, which their subscribers now recover from.
-            events.on_events_lost(&names);
-        }
+        // Whatever was published while the connection was down never reached this node; it is
+        // in the channels' history, which their subscribers now recover from.
+        report_lost(events.as_ref(), &self.prefix, &names);
         let mut ping = tokio::time::interval(PING_EVERY);
         ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 message = stream.next() => match message {
-                    Some(message) => self.dispatch(events.as_ref(), &message),
+                    Some(message) => deliver(
+                        events.as_ref(),
+                        &self.prefix,
+                        message.get_channel_name(),
+                        message.get_payload_bytes(),
+                    ),
                     None => break,
                 },
                 _ = ping.tick() => {
@@ -202,37 +198,56 @@ impl Subscriber {
         tracing::warn!("redis pub/sub: connection lost, reconnecting");
         true
     }
+}
 
-    /// Hands one message to the hub; a message this node cannot read is skipped.
-    fn dispatch(&self, events: &dyn BrokerEvents, message: &redis::Msg) {
-        let Some(channel) = self.hub_channel(message.get_channel_name()) else {
-            return;
-        };
-        let payload = message.get_payload_bytes();
-        let Some((&kind, rest)) = payload.split_first() else {
-            return;
-        };
-        match kind {
-            b'p' => {
-                let Some((offset, epoch, publication)) = split_publication(rest) else {
-                    return;
-                };
-                if let Some(publication) = codec::decode_publication(publication, offset) {
-                    events.on_publication(channel, &publication, epoch);
-                }
+/// The hub channel of a Redis pub/sub channel (`<prefix>:{<channel>}:c`).
+fn hub_channel<'a>(prefix: &str, name: &'a str) -> Option<&'a str> {
+    name.strip_prefix(prefix)?
+        .strip_prefix(":{")?
+        .strip_suffix("}:c")
+}
+
+/// Tells the hub that the channels behind these Redis channel names may have lost events.
+pub(super) fn report_lost(events: &dyn BrokerEvents, prefix: &str, names: &[String]) {
+    let channels: Vec<String> = names
+        .iter()
+        .filter_map(|name| hub_channel(prefix, name))
+        .map(str::to_owned)
+        .collect();
+    if !channels.is_empty() {
+        events.on_events_lost(&channels);
+    }
+}
+
+/// Hands one message of the Redis channel `name` to the hub; a message this node cannot read
+/// is skipped.
+pub(super) fn deliver(events: &dyn BrokerEvents, prefix: &str, name: &str, payload: &[u8]) {
+    let Some(channel) = hub_channel(prefix, name) else {
+        return;
+    };
+    let Some((&kind, rest)) = payload.split_first() else {
+        return;
+    };
+    match kind {
+        b'p' => {
+            let Some((offset, epoch, publication)) = split_publication(rest) else {
+                return;
+            };
+            if let Some(publication) = codec::decode_publication(publication, offset) {
+                events.on_publication(channel, &publication, epoch);
             }
-            b'j' => {
-                if let Some(info) = codec::decode_info(rest) {
-                    events.on_join(channel, &info);
-                }
-            }
-            b'l' => {
-                if let Some(info) = codec::decode_info(rest) {
-                    events.on_leave(channel, &info);
-                }
-            }
-            _ => {}
         }
+        b'j' => {
+            if let Some(info) = codec::decode_info(rest) {
+                events.on_join(channel, &info);
+            }
+        }
+        b'l' => {
+            if let Some(info) = codec::decode_info(rest) {
+                events.on_leave(channel, &info);
+            }
+        }
+        _ => {}
     }
 }
 
