@@ -135,7 +135,7 @@ impl Metrics {
         let consumer_errors = Family::<ConsumerLabels, Counter>::default();
         registry.register(
             "connections",
-            "WebSocket connections open, connected or still before their connect command",
+            "Client connections open (WebSocket, HTTP-streaming, SSE), connected or still before their connect command",
             connections.clone(),
         );
         registry.register(
@@ -206,6 +206,11 @@ impl Metrics {
     /// The webhook counters.
     pub(crate) fn webhooks(&self) -> &WebhookMetrics {
         &self.webhooks
+    }
+
+    /// Connections open now, on every transport.
+    pub(crate) fn open_connections(&self) -> i64 {
+        self.connections.get()
     }
 
     pub(crate) fn connection_opened(&self) {

@@ -55,6 +55,25 @@ impl PreparedFrame {
         &self.bytes
     }
 
+    /// The message's payload alone, without the frame header: a view of the same allocation
+    /// (no copy), for transports that carry messages without WebSocket framing.
+    ///
+    /// ```
+    /// use duplex_proto::{Message, PreparedFrame};
+    /// let frame = PreparedFrame::new(&Message::text("x".repeat(200)));
+    /// assert_eq!(frame.payload(), "x".repeat(200).as_bytes());
+    /// assert_eq!(frame.len(), 200 + 4); // a 16-bit length in the header
+    /// ```
+    pub fn payload(&self) -> Bytes {
+        // Server frames are unmasked: 2 header bytes, plus a 16- or 64-bit extended length.
+        let header = match self.bytes.get(1).map(|b| b & 0x7f) {
+            Some(126) => 4,
+            Some(127) => 10,
+            _ => 2,
+        };
+        self.bytes.slice(header.min(self.bytes.len())..)
+    }
+
     /// Length of the encoded frame in bytes.
     pub fn len(&self) -> usize {
         self.bytes.len()
@@ -63,5 +82,19 @@ impl PreparedFrame {
     /// Never true: a frame has at least a two-byte header.
     pub fn is_empty(&self) -> bool {
         self.bytes.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payload_skips_every_header_length() {
+        for size in [0usize, 125, 126, 65_535, 65_536, 70_000] {
+            let data = vec![b'a'; size];
+            let frame = PreparedFrame::new(&Message::binary(data.clone()));
+            assert_eq!(frame.payload(), data, "payload of {size} bytes");
+        }
     }
 }

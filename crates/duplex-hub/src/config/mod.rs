@@ -75,6 +75,11 @@ pub struct HubConfig {
     pub channel: ChannelConfig,
     /// Client RPC calls and their proxy (`rpc.*`).
     pub rpc: RpcConfig,
+    /// The HTTP-streaming fallback, `/connection/http_stream` (`http_stream.enabled`); with
+    /// SSE, it brings the `/emulation` endpoint.
+    pub http_stream: EndpointToggle,
+    /// The Server-Sent Events fallback, `/connection/sse` (`sse.enabled`).
+    pub sse: EndpointToggle,
     /// The `/health` endpoint (`health.enabled`).
     pub health: EndpointToggle,
     /// The `/metrics` endpoint (`prometheus.enabled`).
@@ -294,11 +299,13 @@ impl Default for ChannelConfig {
     }
 }
 
-/// An operations endpoint. On by default, unlike Centrifugo: a server that an orchestrator
-/// cannot probe or scrape is one more thing to forget at deployment.
+/// An optional endpoint. On by default, unlike Centrifugo: a server that an orchestrator cannot
+/// probe or scrape, or that a client behind a WebSocket-blocking proxy cannot reach, is one
+/// more thing to forget at deployment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EndpointToggle {
-    /// Serve the endpoint (`health.enabled`, `prometheus.enabled`).
+    /// Serve the endpoint (`health.enabled`, `prometheus.enabled`, `http_stream.enabled`,
+    /// `sse.enabled`).
     pub enabled: bool,
 }
 

@@ -11,7 +11,7 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use bytes::Bytes;
 
@@ -215,12 +215,32 @@ impl Hub {
         self.node.config()
     }
 
-    /// Every route: `/connection/websocket`, the server API under `/api`, `/health` and
-    /// `/metrics` (when enabled in the configuration).
+    /// Every route: `/connection/websocket`, the fallbacks `/connection/http_stream`,
+    /// `/connection/sse` and `/emulation`, the server API under `/api`, `/health` and `/metrics`
+    /// (each when enabled in the configuration).
     pub fn router(&self) -> Router {
         let mut router = Router::new()
             .route("/connection/websocket", get(websocket::handler))
             .with_state(self.node.clone());
+        let config = self.node.config();
+        if config.http_stream.enabled || config.sse.enabled {
+            use crate::transport::{emulation, stream};
+            let mut fallbacks = Router::new().route(
+                "/emulation",
+                post(emulation::handler).options(emulation::preflight),
+            );
+            if config.http_stream.enabled {
+                fallbacks = fallbacks.route(
+                    "/connection/http_stream",
+                    post(stream::http_stream).options(emulation::preflight),
+                );
+            }
+            if config.sse.enabled {
+                fallbacks = fallbacks.route("/connection/sse", get(stream::sse));
+            }
+            router =
+                router.merge(fallbacks.with_state(emulation::Fallbacks::new(self.node.clone())));
+        }
         if !self.node.config().http_api.disabled {
             router = router.merge(crate::api::router(
                 Arc::new(self.clone()),

@@ -165,6 +165,15 @@ impl Session {
                 ping: node.ping_interval().map_or(0, |d| d.as_secs() as u32),
                 pong: node.ping_interval().is_some(),
                 data: data.unwrap_or_default(),
+                session: self
+                    .emulation_session
+                    .as_deref()
+                    .unwrap_or_default()
+                    .to_owned(),
+                node: match self.emulation_session {
+                    Some(_) => node.name().to_owned(),
+                    None => String::new(),
+                },
                 ..Default::default()
             }),
             ..Default::default()

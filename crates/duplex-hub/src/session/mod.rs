@@ -16,6 +16,7 @@
 mod commands;
 mod connect;
 mod control;
+mod inbound;
 mod leave;
 mod outbound;
 mod subscribe;
@@ -25,8 +26,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use duplex::proto::{Event, PreparedFrame};
-use duplex::{WebSocketReader, WebSocketWriter};
+use duplex::proto::PreparedFrame;
+use duplex::WebSocketWriter;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::Instant;
 
@@ -36,6 +37,7 @@ use crate::protocol::{self, Command, Encoding, Reply};
 
 pub(crate) use connect::VERSION;
 pub(crate) use control::{Control, ServerSubscribe};
+pub(crate) use inbound::{Inbound, Incoming};
 pub(crate) use outbound::{frame, Outbound, Queued, SessionHandle, Transport};
 
 /// Most commands one WebSocket message may carry: a bound on the work one message can cause
@@ -84,6 +86,9 @@ pub(crate) struct Session {
     /// What proxies to the application forward (headers) and keep (meta); `None` without
     /// proxies that need it.
     proxy: Option<Box<crate::proxy::ConnectionState>>,
+    /// On an emulated transport (HTTP-streaming, SSE), the id its commands quote; sent in the
+    /// connect reply.
+    emulation_session: Option<Box<str>>,
 }
 
 /// One channel this connection is subscribed to.
@@ -145,17 +150,16 @@ where
     }
 }
 
-/// Serves one upgraded connection until it ends.
-pub(crate) async fn run<S>(
+/// Serves one connection until it ends: commands from `inbound`, everything sent through
+/// `transport`.
+pub(crate) async fn run<I: Inbound>(
     node: Arc<Node>,
-    mut reader: WebSocketReader<S>,
-    mut writer: WebSocketWriter<S>,
+    mut inbound: I,
+    transport: Box<dyn Transport>,
     encoding: Encoding,
     proxy: Option<Box<crate::proxy::ConnectionState>>,
-) where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let handle = node.new_session(encoding, Box::new(writer.clone()));
+) {
+    let handle = node.new_session(encoding, transport);
     let limits = &node.config().client;
     let now = Instant::now();
     // Without pings, a client that never connects still goes after a while.
@@ -179,6 +183,7 @@ pub(crate) async fn run<S>(
             window: now,
         },
         proxy,
+        emulation_session: inbound.emulation_session().map(Box::from),
     };
     // A client that never sends connect is gone after the ping interval and the pong timeout.
     let connect_deadline = now + ping + pong;
@@ -190,18 +195,17 @@ pub(crate) async fn run<S>(
     let ending = loop {
         let deadline = session.next_deadline(connect_deadline);
         tokio::select! {
-            event = reader.next_event() => match event {
-                Ok(Event::Message(message)) => {
-                    if let Err(disconnect) = Box::pin(session.handle_message(message.payload())).await {
+            incoming = inbound.next() => match incoming {
+                Incoming::Message(payload) => {
+                    if let Err(disconnect) = Box::pin(session.handle_message(&payload)).await {
                         break Some(disconnect);
                     }
                 }
-                Ok(Event::Close(_)) => break None,
-                Err(_) => {
+                Incoming::Closed => break None,
+                Incoming::Lost => {
                     lost = true;
                     break None;
                 }
-                Ok(_) => {}
             },
             () = handle.0.wake.notified() => {
                 if let Err(disconnect) = Box::pin(session.handle_control()).await {
@@ -225,20 +229,9 @@ pub(crate) async fn run<S>(
     }))
     .await;
     node.end_session(&handle, &session.user, ending.as_ref());
-    if let Some(disconnect) = ending {
-        // The close frame carries the code and reason (Centrifugo does the same over
-        // WebSocket); then the reader sees the peer's answer, or the close timeout ends it.
-        if writer
-            .close(disconnect.code, &disconnect.reason)
-            .await
-            .is_ok()
-        {
-            while let Ok(event) = reader.next_event().await {
-                if matches!(event, Event::Close(_)) {
-                    break;
-                }
-            }
-        }
+    match ending {
+        Some(disconnect) => inbound.close(&disconnect).await,
+        None => inbound.finish().await,
     }
 }
 

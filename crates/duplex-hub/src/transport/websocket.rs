@@ -7,11 +7,14 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use duplex::axum::WebSocketUpgrade;
-use duplex::{Options, SlowConsumer};
+use duplex::proto::Event;
+use duplex::{Options, SlowConsumer, WebSocketReader, WebSocketWriter};
+use tokio::io::{AsyncRead, AsyncWrite};
 
+use crate::codes::Disconnect;
 use crate::node::Node;
 use crate::protocol::Encoding;
-use crate::session;
+use crate::session::{self, Inbound, Incoming};
 
 /// The subprotocol of the Protobuf encoding.
 pub(crate) const PROTOBUF_SUBPROTOCOL: &str = "centrifuge-protobuf";
@@ -39,8 +42,58 @@ pub(crate) async fn handler(State(node): State<Arc<Node>>, upgrade: WebSocketUpg
             // The session gets a task of its own: the upgrade's task, with the handshake's
             // state in it, ends here instead of living as long as the connection.
             let (reader, writer) = ws.split();
-            tokio::spawn(session::run(node, reader, writer, encoding, proxy_state));
+            let transport = Box::new(writer.clone());
+            let inbound = WebSocketInbound { reader, writer };
+            tokio::spawn(session::run(
+                node,
+                inbound,
+                transport,
+                encoding,
+                proxy_state,
+            ));
         })
+}
+
+/// A WebSocket connection as a session's way in: its messages, and a close frame at the end.
+struct WebSocketInbound<S> {
+    reader: WebSocketReader<S>,
+    writer: WebSocketWriter<S>,
+}
+
+impl<S> Inbound for WebSocketInbound<S>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    async fn next(&mut self) -> Incoming {
+        loop {
+            match self.reader.next_event().await {
+                Ok(Event::Message(message)) => return Incoming::Message(message.payload().clone()),
+                Ok(Event::Close(_)) => return Incoming::Closed,
+                Err(_) => return Incoming::Lost,
+                // Pings and pongs are answered by the WebSocket layer.
+                Ok(_) => {}
+            }
+        }
+    }
+
+    async fn close(mut self, disconnect: &Disconnect) {
+        // The close frame carries the code and reason (Centrifugo does the same over
+        // WebSocket); then the reader sees the peer's answer, or the close timeout ends it.
+        if self
+            .writer
+            .close(disconnect.code, &disconnect.reason)
+            .await
+            .is_ok()
+        {
+            while let Ok(event) = self.reader.next_event().await {
+                if matches!(event, Event::Close(_)) {
+                    break;
+                }
+            }
+        }
+    }
+
+    async fn finish(self) {}
 }
 
 /// The WebSocket policy every hub connection shares (one allocation, not one per upgrade).
