@@ -6,7 +6,10 @@
 // js_checks.mjs), and the page runs the same checks as node_client.mjs with the browser's own
 // WebSocket and Origin. Tokens and server API calls stay in Node (exposed to the page as
 // functions), so the page never holds the API key.
-// Usage (run.py sets the HUB_* variables): node browser_client.mjs [--protobuf] [--only CHECK]
+// With --transport http_stream or sse, the page has no WebSocket at all (deleted before any
+// script runs, as behind a proxy that blocks it) and the SDK is given that fallback alone.
+// Usage (run.py sets the HUB_* variables):
+//   node browser_client.mjs [--protobuf] [--transport http_stream|sse] [--only CHECK]
 import { chromium } from 'playwright-core';
 import { CHECK_NAMES } from './js_checks.mjs';
 import { settings, mintToken, makeApi, onlyCheck } from './hub_node.mjs';
@@ -19,6 +22,12 @@ const NOT_IN_BROWSER = new Set(['origin-refused']);
 
 const args = process.argv.slice(2);
 const protobuf = args.includes('--protobuf');
+const transportAt = args.indexOf('--transport');
+const fallback = transportAt >= 0 ? args[transportAt + 1] : null;
+if (fallback !== null && !['http_stream', 'sse'].includes(fallback)) {
+  console.log(`FAIL setup: --transport takes http_stream or sse, not ${fallback}`);
+  process.exit(2);
+}
 const only = onlyCheck(args, CHECK_NAMES);
 const s = settings();
 const pageBase = process.env.HUB_PAGE_URL;
@@ -47,16 +56,25 @@ await runBrowserClient({ chromium, who: 'browser client', overallMs: OVERALL_MS 
       return { error: { code: e.code || 0, message: e.message } };
     }
   });
+  if (fallback) {
+    await page.addInitScript(() => { delete window.WebSocket; });
+  }
   const response = await page.goto(pageUrl, { timeout: 20_000 });
   if (!response || response.status() !== 200) throw new Error(`page ${pageUrl}: status ${response && response.status()}`);
   const ready = await page.evaluate(() => typeof window.Centrifuge);
   if (ready !== 'function') throw new Error(`the SDK bundle did not load: typeof Centrifuge is ${ready}`);
-  console.log(`info ${browser.version()} on ${pageUrl}, origin ${new URL(pageUrl).origin}`);
+  console.log(`info ${browser.version()} on ${pageUrl}, origin ${new URL(pageUrl).origin}${fallback ? `, over ${fallback} (no WebSocket in the page)` : ''}`);
+  const hubBase = s.wsUrl.replace(/^ws/, 'http').replace(/\/connection\/websocket$/, '');
+  const transports = fallback
+    ? [{ transport: fallback, endpoint: `${hubBase}/connection/${fallback}` }]
+    : null;
   const failed = await page.evaluate(async (opts) => {
     const { runChecks } = await import('/js_checks.mjs');
     return runChecks({
       Centrifuge: window.Centrifuge,
       wsUrl: opts.wsUrl,
+      transports: opts.transports,
+      emulationEndpoint: opts.emulationEndpoint,
       protobuf: opts.protobuf,
       websocket: null,
       originWebsocket: null,
@@ -75,7 +93,10 @@ await runBrowserClient({ chromium, who: 'browser client', overallMs: OVERALL_MS 
       only: opts.only,
       log: (line) => window.hubLog(line),
     });
-  }, { wsUrl: s.wsUrl, protobuf, tag: s.tag, recoveryCount: s.recoveryCount, only });
+  }, {
+    wsUrl: s.wsUrl, protobuf, tag: s.tag, recoveryCount: s.recoveryCount, only, transports,
+    emulationEndpoint: fallback ? `${hubBase}/emulation` : null,
+  });
   console.log(failed ? `chromium client: ${failed} check(s) failed` : 'chromium client: all checks passed');
   return failed ? 1 : 0;
 });

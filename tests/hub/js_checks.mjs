@@ -16,7 +16,7 @@ const STEP_MS = 5000;
 export const CHECK_NAMES = [
   'connect', 'publish-from-client', 'api-publish-200', 'presence', 'history', 'join-leave',
   'private-refused', 'private-token', 'expired-token', 'token-refresh', 'recovery',
-  'user-presence', 'delta', 'origin-refused',
+  'killed-mid-stream', 'user-presence', 'delta', 'origin-refused',
 ];
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -112,6 +112,9 @@ class Inbox {
  * Runs the checks. `env`:
  *   Centrifuge         the SDK's class (JSON or Protobuf build)
  *   wsUrl              ws://127.0.0.1:P/connection/websocket
+ *   transports         instead of wsUrl, the SDK's list of transports (the fallbacks:
+ *                      `[{transport: 'http_stream', endpoint}]`), or null
+ *   emulationEndpoint  where the fallbacks POST their commands (`/emulation`), or null
  *   protobuf           whether payloads are bytes (Protobuf) or JSON values
  *   websocket          the WebSocket class to hand the SDK (Node: ws), or null
  *   originWebsocket    a WebSocket class sending a disallowed Origin, or null (skips that check)
@@ -148,7 +151,8 @@ export async function runChecks(env) {
     // Only where given (Node): in a page the SDK finds the browser's own WebSocket, and an
     // explicit `websocket: undefined` would hide it.
     if (env.websocket && !options.websocket) options.websocket = env.websocket;
-    const c = new Centrifuge(wsUrl, options);
+    if (env.emulationEndpoint) options.emulationEndpoint = env.emulationEndpoint;
+    const c = new Centrifuge(env.transports || wsUrl, options);
     // Errors before the first connect fail the connect at once (a dead port must not hang).
     c.__errors = [];
     c.on('error', (ctx) => c.__errors.push(ctx));
@@ -232,7 +236,7 @@ export async function runChecks(env) {
     const user = `${tag}-u1`;
     const { c, ctx } = await connectedClient(user, { claims: { info: { name: 'one' } } });
     if (!ctx.client) throw new Error(`connected without a client id: ${fmt(ctx)}`);
-    expectEq(ctx.transport, 'websocket', 'transport');
+    expectEq(ctx.transport, env.transports ? env.transports[0].transport : 'websocket', 'transport');
     expectEq(c.state, 'connected', 'client state');
     await log(`info connected: client ${ctx.client}`);
   };
@@ -425,6 +429,32 @@ export async function runChecks(env) {
     const got = await pubs.take(n, STEP_MS, 'recovered publications');
     checkSequence(got, 10, 'recovered publications', offsets);
     await pubs.none(300, 'publications after the recovered ones (duplicates)');
+  };
+
+  checks['killed-mid-stream'] = async () => {
+    // The hub drops the connection while 500 publications are being made: the client comes
+    // back on its own and ends with every one of them exactly once, in order, whichever of
+    // them it got live and which by recovery.
+    const user = `${tag}-kill`;
+    const total = 500;
+    const channel = ch('chat', 'killed');
+    const { c } = await connectedClient(user);
+    const connecting = new Inbox(c, 'connecting');
+    const { sub, pubs } = await subscribedTo(c, channel);
+    const subs = new Inbox(sub, 'subscribed');
+    const publishing = (async () => {
+      const offsets = await apiPublishSeq(channel, 0, 200);
+      await env.api('disconnect', { user, disconnect: { code: 3001, reason: 'hub test: killed' } });
+      return offsets.concat(await apiPublishSeq(channel, 200, total - 200));
+    })();
+    const got = await pubs.take(total, 4 * STEP_MS, 'publications across the kill');
+    const offsets = await publishing;
+    checkSequence(got, 0, 'publications across the kill', offsets);
+    const cx = await connecting.next(() => true, STEP_MS, 'connecting after the kill');
+    expectEq(cx.code, 3001, 'connecting code');
+    const again = await subs.next(() => true, STEP_MS, 'subscribed again');
+    expectEq([again.wasRecovering, again.recovered], [true, true], '[wasRecovering, recovered]');
+    await pubs.none(300, 'publications after the 500th (duplicates)');
   };
 
   checks['user-presence'] = async () => {

@@ -14,6 +14,8 @@
      node-json, node-protobuf       centrifuge-js in Node (node_client.mjs)
      python-json, python-protobuf   centrifuge-python (python_client.py)
      chromium-json, chromium-protobuf  centrifuge-js's browser bundle in headless Chromium
+     chromium-http-stream, chromium-sse  the same with no WebSocket in the page: the SDK's
+                                    HTTP-streaming and SSE fallbacks with /emulation
      cent                           the cent server API client (cent_client.py)
 
 --self-test runs the harness against itself: token minting (verified by PyJWT), the config, the
@@ -62,6 +64,10 @@ SCENARIOS = {
     "python-protobuf": ([VENV_PY, "-u", "python_client.py", "--protobuf"], {}),
     "chromium-json": (["node", "browser_client.mjs"], {"HUB_RECOVERY_COUNT": "200"}),
     "chromium-protobuf": (["node", "browser_client.mjs", "--protobuf"], {"HUB_RECOVERY_COUNT": "200"}),
+    # The fallbacks, with WebSocket deleted from the page: every check again over each.
+    "chromium-http-stream": (["node", "browser_client.mjs", "--transport", "http_stream"],
+                             {"HUB_RECOVERY_COUNT": "200"}),
+    "chromium-sse": (["node", "browser_client.mjs", "--transport", "sse"], {"HUB_RECOVERY_COUNT": "200"}),
     "cent": ([VENV_PY, "-u", "cent_client.py"], {}),
 }
 

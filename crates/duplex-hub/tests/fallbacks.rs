@@ -156,6 +156,8 @@ async fn http_streaming_connects_subscribes_receives_and_is_told_of_its_disconne
     let push = stream.reply().await;
     assert_eq!(push["push"]["disconnect"]["code"], 4501, "{push}");
     assert_eq!(push["push"]["disconnect"]["reason"], "bye", "{push}");
+    // The stream stays open a little after the push (the SDK closes it once it has read it),
+    // then ends.
     assert!(
         stream.next().await.is_none(),
         "the stream ends after the disconnect"

@@ -19,6 +19,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::body::{Body, Bytes as BodyBytes};
 use axum::extract::{Query, State};
@@ -68,6 +69,12 @@ impl Framing {
     }
 }
 
+/// How long a stream stays open after the disconnect push. The SDK reads a stream's end as
+/// "transport closed" (reconnect, code 1) and may see it before it has handled the push that
+/// came just before; left open, the client closes it itself once it has read the push, with
+/// the push's code and its reconnect advice.
+const LINGER: Duration = Duration::from_secs(5);
+
 /// A streaming connection's way out: chunks waiting for the response body, within the
 /// session's outbound budget.
 pub(crate) struct StreamOut {
@@ -86,6 +93,8 @@ struct OutState {
     queued: usize,
     /// No more chunks: the body ends once the queue is drained.
     closed: bool,
+    /// How long the body stays open after its last chunk (see [`LINGER`]).
+    linger: Option<Duration>,
 }
 
 impl StreamOut {
@@ -102,7 +111,8 @@ impl StreamOut {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Queues `payload` whatever the budget (the last words of a session), then ends.
+    /// Queues `payload` whatever the budget (the last words of a session), then ends, after
+    /// [`LINGER`] when there were last words.
     fn finish_with(&self, payload: Option<&[u8]>) {
         {
             let mut state = self.lock();
@@ -110,6 +120,7 @@ impl StreamOut {
                 let chunk = self.framing.wrap(payload);
                 state.queued += chunk.len();
                 state.chunks.push_back(chunk);
+                state.linger = Some(LINGER);
             }
             state.closed = true;
         }
@@ -121,18 +132,25 @@ impl StreamOut {
     fn body(self: Arc<Self>, gone: oneshot::Sender<()>) -> Body {
         let stream = futures_util::stream::unfold((self, gone), |(out, gone)| async move {
             loop {
-                {
+                let linger = {
                     let mut state = out.lock();
                     if let Some(chunk) = state.chunks.pop_front() {
                         state.queued -= chunk.len();
                         drop(state);
                         return Some((Ok::<_, std::convert::Infallible>(chunk), (out, gone)));
                     }
-                    if state.closed {
+                    if !state.closed {
+                        None
+                    } else if let Some(linger) = state.linger.take() {
+                        Some(linger)
+                    } else {
                         return None;
                     }
+                };
+                match linger {
+                    Some(linger) => tokio::time::sleep(linger).await,
+                    None => out.ready.notified().await,
                 }
-                out.ready.notified().await;
             }
         });
         Body::from_stream(stream)
