@@ -10,10 +10,12 @@ mod client;
 mod completions;
 mod connect;
 mod echo;
+mod publish;
 mod relay;
 mod runtime;
 mod serve;
 mod status;
+mod subscribe;
 mod token;
 
 use clap::Parser;
@@ -27,6 +29,8 @@ fn main() -> std::process::ExitCode {
         args::Command::Echo(echo) => echo::run(echo),
         args::Command::Relay(relay) => relay::run(relay),
         args::Command::Bench(bench) => bench::run(bench),
+        args::Command::Subscribe(subscribe) => subscribe::run(subscribe),
+        args::Command::Publish(publish) => publish::run(publish),
         args::Command::Token(token) => token::run(token),
         args::Command::Completions { shell } => completions::run(shell),
     };

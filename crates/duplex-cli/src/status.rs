@@ -26,6 +26,24 @@ impl std::fmt::Display for ClosedByPeer {
 
 impl std::error::Error for ClosedByPeer {}
 
+/// A hub ended the connection for good (`duplex subscribe`): its disconnect code, or the error
+/// code of a refused connect, and what the hub said, already phrased for a person.
+#[derive(Debug)]
+pub struct HubClosed {
+    /// The close code (3500-3999, 4500-4999) or error code (100-1999).
+    pub code: u32,
+    /// The whole message.
+    pub message: String,
+}
+
+impl std::fmt::Display for HubClosed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for HubClosed {}
+
 /// The error and its causes on one line, leaving out a cause the text already shows (the
 /// library's errors often print their source as part of their own message).
 pub fn describe(error: &anyhow::Error) -> String {
@@ -46,6 +64,9 @@ pub fn describe(error: &anyhow::Error) -> String {
 pub fn exit_status(error: &anyhow::Error) -> u8 {
     if let Some(ClosedByPeer(frame)) = error.downcast_ref() {
         return close_status(frame.as_ref().map_or(1005, |f| f.code.0));
+    }
+    if let Some(HubClosed { code, .. }) = error.downcast_ref() {
+        return u16::try_from(*code).map_or(1, close_status);
     }
     if let Some(duplex::Error::AbnormalClosure) = error.downcast_ref() {
         return close_status(1006);
@@ -93,5 +114,14 @@ mod tests {
         assert_eq!(exit_status(&anyhow::Error::new(ClosedByPeer(None))), 105);
         assert_eq!(exit_status(&duplex::Error::AbnormalClosure.into()), 106);
         assert_eq!(exit_status(&anyhow::anyhow!("anything else")), 1);
+        let hub = |code| {
+            anyhow::Error::new(HubClosed {
+                code,
+                message: String::new(),
+            })
+        };
+        assert_eq!(exit_status(&hub(3500)), 3);
+        assert_eq!(exit_status(&hub(4501)), 4);
+        assert_eq!(exit_status(&hub(109)), 1);
     }
 }

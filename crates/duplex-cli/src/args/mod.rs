@@ -6,8 +6,10 @@
 mod bench;
 mod connect;
 mod echo;
+mod publish;
 mod relay;
 mod serve;
+mod subscribe;
 mod token;
 
 use std::time::Duration;
@@ -19,8 +21,10 @@ pub use bench::{
 };
 pub use connect::{ClientArgs, ConnectArgs};
 pub use echo::EchoArgs;
+pub use publish::{PublishArgs, API_KEY_ENV};
 pub use relay::RelayArgs;
 pub use serve::{EngineArg, ServeArgs};
+pub use subscribe::SubscribeArgs;
 pub use token::TokenArgs;
 
 /// duplex: a WebSocket toolkit and real-time hub.
@@ -74,6 +78,12 @@ pub enum Command {
     /// Load-test any WebSocket server: echo throughput and latency, handshakes, idle memory.
     #[command(after_help = bench::AFTER_HELP)]
     Bench(BenchArgs),
+    /// Subscribe to channels of a duplex hub (or Centrifugo) and print what is published.
+    #[command(after_help = subscribe::AFTER_HELP)]
+    Subscribe(SubscribeArgs),
+    /// Publish into a channel through a hub's server API.
+    #[command(after_help = publish::AFTER_HELP)]
+    Publish(PublishArgs),
     /// Mint a token for a duplex hub (or Centrifugo): a connection or subscription JWT.
     #[command(after_help = token::AFTER_HELP)]
     Token(TokenArgs),
