@@ -449,10 +449,18 @@ export async function runChecks(env) {
     })();
     const got = await pubs.take(total, 4 * STEP_MS, 'publications across the kill');
     const offsets = await publishing;
-    checkSequence(got, 0, 'publications across the kill', offsets);
     const cx = await connecting.next(() => true, STEP_MS, 'connecting after the kill');
-    expectEq(cx.code, 3001, 'connecting code');
     const again = await subs.next(() => true, STEP_MS, 'subscribed again');
+    const seqs = got.map((p) => dec(p.data).seq);
+    const jump = seqs.findIndex((seq, i) => seq !== i);
+    const around = jump < 0 ? '' : ` (seqs from ${Math.max(0, jump - 2)}: ${fmt(seqs.slice(Math.max(0, jump - 2), jump + 3))})`;
+    const resubscribed = `resubscribed with wasRecovering ${again.wasRecovering}, recovered ${again.recovered}, at offset ${again.streamPosition && again.streamPosition.offset}`;
+    try {
+      checkSequence(got, 0, 'publications across the kill', offsets);
+    } catch (e) {
+      throw new Error(`${e.message}${around}; ${resubscribed}`);
+    }
+    expectEq(cx.code, 3001, 'connecting code');
     expectEq([again.wasRecovering, again.recovered], [true, true], '[wasRecovering, recovered]');
     await pubs.none(300, 'publications after the 500th (duplicates)');
   };

@@ -18,6 +18,29 @@ const only = onlyCheck(args, CHECK_NAMES);
 const s = settings();
 const sdk = protobuf ? await import('centrifuge/build/protobuf') : await import('centrifuge');
 
+/**
+ * `ws`, handing each message to the SDK in a task of its own, as a browser's WebSocket does.
+ *
+ * centrifuge-js 5.7.4 chains the handling of each WebSocket message behind the previous one's,
+ * but the chain only holds when the previous message's handling has started before the next
+ * message arrives. `ws` emits every message of one socket read in the same tick, so when a
+ * reply and a publication arrive together the SDK can hand the publication to the application
+ * before it has finished with the reply: the `killed-mid-stream` check saw a live publication
+ * come out ahead of the recovered ones, although the hub had sent them in order (the hub's own
+ * tests read the wire: crates/duplex-hub/tests/recovery.rs). Browsers deliver one message per
+ * task, where the SDK keeps order; so does this class. A Node application using the SDK with
+ * `ws` should do the same (docs/protocol.md).
+ */
+class TaskPerMessageWebSocket extends WebSocket {
+  set onmessage(handler) {
+    super.onmessage = handler ? (event) => setImmediate(() => handler(event)) : handler;
+  }
+
+  get onmessage() {
+    return super.onmessage;
+  }
+}
+
 /** A WebSocket that says it comes from a page the hub does not allow. */
 class ForeignOriginWebSocket extends WebSocket {
   constructor(url, protocols) {
@@ -32,7 +55,7 @@ const failed = await runChecks({
   Centrifuge: sdk.Centrifuge,
   wsUrl: s.wsUrl,
   protobuf,
-  websocket: WebSocket,
+  websocket: TaskPerMessageWebSocket,
   originWebsocket: originCheck ? ForeignOriginWebSocket : null,
   mintToken: async (claims) => mintToken(s.secret, claims),
   api: makeApi(s.apiUrl, s.apiKey),

@@ -217,3 +217,101 @@ async fn history_reads_with_limit_since_and_reverse() {
         .await;
     assert_eq!(bad["error"]["code"], 112, "{bad}");
 }
+
+/// The SDKs send connect and a recovering subscribe in one message when they come back; while
+/// publications keep coming, no live publication of the channel may reach the client before
+/// the subscribe reply that carries the recovered ones (centrifuge-js hands a publication to
+/// the application the moment it arrives, so one that overtook the reply came out of order).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_live_publication_overtakes_the_reply_of_a_recovering_subscribe() {
+    let hub = TestHub::start(&[("client.recovery_max_publication_limit", "2000")]).await;
+    live_never_overtakes_recovery(&hub).await;
+}
+
+/// The same on the SQLite engine, `duplex serve`'s default.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_live_publication_overtakes_the_reply_of_a_recovering_subscribe_on_sqlite() {
+    let folder = tempfile::tempdir().unwrap();
+    let path = folder.path().display().to_string();
+    let hub = TestHub::start(&[
+        ("client.recovery_max_publication_limit", "2000"),
+        ("engine.type", "sqlite"),
+        ("engine.sqlite.path", path.as_str()),
+    ])
+    .await;
+    live_never_overtakes_recovery(&hub).await;
+}
+
+async fn live_never_overtakes_recovery(hub: &TestHub) {
+    use duplex::proto::Event;
+    for round in 0..20 {
+        let channel = format!("chat:race-{round}");
+        let (mut client, _) = TestClient::connect(hub, &token("erin", None)).await;
+        let first = subscribe(&mut client, &channel, None).await;
+        let epoch = first["epoch"].as_str().expect("epoch").to_owned();
+        drop(client);
+        for n in 0..50 {
+            hub.hub
+                .publish(&channel, json!({"n": n}).to_string())
+                .await
+                .expect("publish");
+        }
+        let publisher = {
+            let hub = hub.hub.clone();
+            let channel = channel.clone();
+            tokio::spawn(async move {
+                for n in 50..400 {
+                    hub.publish(&channel, json!({"n": n}).to_string())
+                        .await
+                        .expect("publish");
+                }
+            })
+        };
+        let (mut ws, _) = duplex::ClientBuilder::new()
+            .connect(&hub.url())
+            .await
+            .expect("websocket");
+        let connect = json!({"id": 1, "connect": {"token": token("erin", None)}});
+        let resubscribe = json!({"id": 2, "subscribe": {
+            "channel": channel, "recover": true, "offset": 0, "epoch": epoch}});
+        ws.send(duplex::proto::Message::text(format!(
+            "{connect}\n{resubscribe}"
+        )))
+        .await
+        .expect("send");
+        let mut seen: Vec<u64> = Vec::new();
+        let mut replied = false;
+        while seen.last().copied() != Some(399) {
+            let event = tokio::time::timeout(common::PATIENCE, ws.next_event())
+                .await
+                .expect("in time")
+                .expect("open");
+            let Event::Message(message) = event else {
+                continue;
+            };
+            for line in message.as_text().expect("text").split('\n') {
+                let reply: Value = serde_json::from_str(line).expect("json");
+                if reply["id"] == 2 {
+                    assert_eq!(reply["subscribe"]["recovered"], true, "{reply}");
+                    replied = true;
+                    for publication in reply["subscribe"]["publications"].as_array().unwrap() {
+                        seen.push(publication["data"]["n"].as_u64().unwrap());
+                    }
+                } else if let Some(publication) = reply["push"]["pub"].as_object() {
+                    assert!(
+                        replied,
+                        "round {round}: publication {} arrived before the subscribe reply",
+                        publication["data"]["n"]
+                    );
+                    seen.push(publication["data"]["n"].as_u64().unwrap());
+                }
+            }
+        }
+        publisher.await.expect("publisher");
+        let expected: Vec<u64> = (0..400).collect();
+        assert_eq!(
+            seen, expected,
+            "round {round}: every publication once, in order"
+        );
+    }
+}

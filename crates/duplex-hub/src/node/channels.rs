@@ -105,6 +105,11 @@ pub(crate) struct Subscriber {
     /// This node missed publications of the channel and told the subscriber to recover them
     /// (unsubscribe 2500): it gets nothing more here, so its position cannot jump the hole.
     lost: bool,
+    /// The position its subscribe reply (and the buffer after it) brought the subscriber to,
+    /// until a live publication passes it. An engine may show a publication to a history read
+    /// before it hands it to the node's fan-out (SQLite commits, then tells): such a
+    /// publication was in the reply already, and must not come twice.
+    delivered_through: Option<(Arc<str>, u64)>,
 }
 
 /// Where a delta subscriber stands.
@@ -132,6 +137,7 @@ impl Subscriber {
             recovering: Some(Vec::new()),
             delta: None,
             lost: false,
+            delivered_through: None,
         }
     }
 
@@ -256,16 +262,21 @@ impl Channels {
         }
     }
 
-    /// Ends a recovery: `queue_reply` queues the subscribe reply (under the channel's lock, so
-    /// no live publication can overtake it), then every publication buffered meanwhile whose
-    /// offset is past `last_offset` follows it, in order (whole, for a delta subscriber).
+    /// Ends a recovery: `queue_reply` queues the subscribe reply followed, in the same frame,
+    /// by every publication buffered meanwhile whose offset is past `last_offset`, in order
+    /// (whole, for a delta subscriber) — under the channel's lock, so no live publication can
+    /// overtake them; and later live publications up to where the subscriber now is are not
+    /// sent again. One frame, because centrifuge-js in Node can handle two WebSocket messages
+    /// that arrive together out of order (see docs/protocol.md), and the reply and what
+    /// follows it at once are the likeliest pair.
     /// Returns false if the subscriber is gone (unsubscribed or disconnected meanwhile).
     pub(crate) fn go_live(
         &self,
         channel: &str,
         session_id: u64,
         last_offset: u64,
-        queue_reply: impl FnOnce(),
+        epoch: &str,
+        queue_reply: impl FnOnce(Vec<Bytes>),
     ) -> bool {
         let mut shard = self.shard(channel);
         let Some(subscriber) = shard.get_mut(channel).and_then(|c| {
@@ -275,40 +286,37 @@ impl Channels {
         }) else {
             return false;
         };
-        queue_reply();
         if subscriber.lost {
             // Its unsubscribe (2500) follows the reply: it will subscribe again and recover.
+            queue_reply(Vec::new());
             return true;
         }
         let buffered = subscriber.recovering.take().unwrap_or_default();
         let form = subscriber.form(false, false);
         let mut last = last_offset;
-        let mut delivered = false;
+        let mut pushes = Vec::new();
         for (publication, channel_name) in buffered {
             // Offset 0 means "no history": such publications cannot have been in the reply.
             if publication.offset != 0 && publication.offset <= last {
                 continue;
             }
             last = last.max(publication.offset);
-            let session = &subscriber.session;
-            let encoding = session.encoding();
+            let encoding = subscriber.session.encoding();
             let wire = Payloads::new(&publication, None).publication(encoding, form);
             match wire.and_then(|wire| publication_push(encoding, &channel_name, wire)) {
-                Some(bytes) => {
-                    session.deliver(Outbound::publication(
-                        channel_name.clone(),
-                        crate::session::frame(encoding, bytes),
-                        subscriber.policy,
-                    ));
-                    delivered = true;
-                }
-                None => inappropriate(session),
+                Some(bytes) => pushes.push(bytes),
+                None => inappropriate(&subscriber.session),
             }
         }
+        let delivered = !pushes.is_empty();
+        queue_reply(pushes);
         // The buffer held every publication since the subscriber was added, and the channel's
         // previous payload is the last of them: the SDK now holds it too.
         if let Some(state) = subscriber.delta.as_mut() {
             state.primed = delivered;
+        }
+        if last > 0 {
+            subscriber.delivered_through = Some((Arc::from(epoch), last));
         }
         true
     }
@@ -337,7 +345,7 @@ impl Channels {
                     }
                 }
             }
-            Self::publish_locked(&mut shard, channel, publication, publication.delta, flush)
+            Self::publish_locked(&mut shard, channel, publication, epoch, flush)
         })
     }
 
@@ -357,9 +365,10 @@ impl Channels {
         shard: &mut HashMap<Arc<str>, Channel>,
         channel: &str,
         publication: &Publication,
-        delta: bool,
+        epoch: &str,
         flush: &mut Vec<SessionHandle>,
     ) -> FanOut {
+        let delta = publication.delta;
         let Some(name) = shard.get_key_value(channel).map(|(name, _)| name.clone()) else {
             return FanOut::default();
         };
@@ -379,6 +388,15 @@ impl Channels {
             if let Some(buffer) = subscriber.recovering.as_mut() {
                 buffer.push((publication.clone(), name.clone()));
                 continue;
+            }
+            if let Some((through_epoch, through)) = &subscriber.delivered_through {
+                if publication.offset != 0
+                    && **through_epoch == *epoch
+                    && publication.offset <= *through
+                {
+                    continue;
+                }
+                subscriber.delivered_through = None;
             }
             let form = subscriber.form(previous.is_some(), delta);
             let Some(prepared) = frames.get(subscriber.session.encoding(), form) else {

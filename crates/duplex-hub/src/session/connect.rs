@@ -145,7 +145,7 @@ impl Session {
             };
             match self.subscribe_server_side_prepare(&server).await {
                 Ok((result, join)) => {
-                    pending.push((channel.clone(), result.offset, join));
+                    pending.push((channel.clone(), result.offset, result.epoch.clone(), join));
                     subs.insert(channel, result);
                 }
                 Err(error) => {
@@ -180,8 +180,8 @@ impl Session {
         };
         // The connect reply goes first; publications made while it was being built follow.
         self.append_reply(reply);
-        for (channel, offset, join) in pending {
-            self.go_live(&channel, offset);
+        for (channel, offset, epoch, join) in pending {
+            self.go_live(&channel, offset, &epoch);
             self.announce_join(&channel, join).await;
         }
         Ok(Outcome::Nothing)

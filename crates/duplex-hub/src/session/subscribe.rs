@@ -24,8 +24,8 @@ use crate::config::{ChannelOptions, DeltaType};
 use crate::engine::{ClientInfo, EngineError, HistoryQuery, StreamPosition};
 use crate::node::channels::{full_for_delta, protocol_publication, Subscriber};
 use crate::protocol::{
-    Push, Reply, SubRefreshRequest, SubRefreshResult, Subscribe, SubscribeRequest, SubscribeResult,
-    UnsubscribeRequest, UnsubscribeResult,
+    Encoding, Push, Reply, SubRefreshRequest, SubRefreshResult, Subscribe, SubscribeRequest,
+    SubscribeResult, UnsubscribeRequest, UnsubscribeResult,
 };
 use crate::proxy::{RefreshOutcome, Refusal};
 
@@ -158,24 +158,33 @@ impl Session {
             Ok(joined) => joined,
             Err(error) => return Ok(Outcome::Error(error)),
         };
-        let offset = result.offset;
+        let (offset, epoch) = (result.offset, result.epoch.clone());
         self.append_reply(Reply {
             id,
             subscribe: Some(result),
             ..Default::default()
         });
-        self.go_live(&channel, offset);
+        self.go_live(&channel, offset, &epoch);
         self.announce_join(&channel, join).await;
         Ok(Outcome::Nothing)
     }
 
-    /// Queues the replies so far, then the publications buffered during the recovery.
-    pub(super) fn go_live(&mut self, channel: &str, offset: u64) {
+    /// Queues the replies so far, then the publications buffered during the recovery;
+    /// `offset` and `epoch` are the stream position the reply gave.
+    pub(super) fn go_live(&mut self, channel: &str, offset: u64, epoch: &str) {
         let handle = self.handle.clone();
         let mut batch = std::mem::take(&mut self.batch);
         self.node
             .channels()
-            .go_live(channel, handle.id(), offset, || {
+            .go_live(channel, handle.id(), offset, epoch, |pushes| {
+                for push in pushes {
+                    // Each push is a whole encoded reply: JSON lines need their separator,
+                    // Protobuf replies carry their own length.
+                    if handle.encoding() == Encoding::Json && !batch.is_empty() {
+                        batch.push(b'\n');
+                    }
+                    batch.extend_from_slice(&push);
+                }
                 flush_into(&handle, &mut batch)
             });
         self.batch = batch;
@@ -372,7 +381,7 @@ impl Session {
                 return;
             }
         };
-        let offset = result.offset;
+        let (offset, epoch) = (result.offset, result.epoch.clone());
         self.append_reply(Reply {
             push: Some(Push {
                 channel: channel.clone(),
@@ -387,7 +396,7 @@ impl Session {
             }),
             ..Default::default()
         });
-        self.go_live(&channel, offset);
+        self.go_live(&channel, offset, &epoch);
         self.announce_join(&channel, join).await;
     }
 
