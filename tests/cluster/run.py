@@ -53,8 +53,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -62,7 +60,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
 sys.path.insert(0, HERE)
 
 import harness  # noqa: E402
-from wsclient import Client, Closed  # noqa: E402
+from wsclient import Client  # noqa: E402
 
 BUILD_CMD = ["cargo", "build", "--release", "-p", "duplex-cli"]
 NODES = ("A", "B", "C")
@@ -243,7 +241,7 @@ class Cluster:
                              log, self.workdir)
         self.nodes[name] = (proc, port, log)
         error = harness.wait_ready(
-            proc, PATIENCE, lambda: health(port),
+            proc, PATIENCE, lambda: harness.health(port),
             exited=lambda code: f"node {name} exited with code {code}",
             timed_out=lambda last: f"node {name}: /health not 200 ({last})")
         if error:
@@ -284,17 +282,6 @@ class Cluster:
         if resp.status != 200 or "error" in reply:
             raise Failure(f"API {method} on {node}: HTTP {resp.status} {reply}")
         return reply if method == "batch" else reply.get("result", {})
-
-
-def health(port):
-    """None when GET /health answers 200, else what it answered."""
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as r:
-            return None if r.status == 200 else f"status {r.status}"
-    except urllib.error.HTTPError as e:
-        return f"status {e.code}"
-    except OSError as e:
-        return str(e)
 
 
 # --- clients ---------------------------------------------------------------------------------
@@ -557,14 +544,14 @@ async def scenario_redis_restart(cluster, measures):
     check(offset == 10, f"before the restart the client saw offset {offset}")
     cluster.kill_backend()
     deadline = time.monotonic() + PATIENCE
-    while health(cluster.port("A")) is None and time.monotonic() < deadline:
+    while harness.health(cluster.port("A")) is None and time.monotonic() < deadline:
         await asyncio.sleep(0.2)
-    check(health(cluster.port("A")) is not None, "/health stayed 200 with Redis gone")
+    check(harness.health(cluster.port("A")) is not None, "/health stayed 200 with Redis gone")
     cluster.start_backend()
     deadline = time.monotonic() + PATIENCE
-    while health(cluster.port("A")) is not None and time.monotonic() < deadline:
+    while harness.health(cluster.port("A")) is not None and time.monotonic() < deadline:
         await asyncio.sleep(0.2)
-    check(health(cluster.port("A")) is None, "/health did not come back after Redis did")
+    check(harness.health(cluster.port("A")) is None, "/health did not come back after Redis did")
     for i in range(10, 20):
         await asyncio.to_thread(cluster.api, "A", "publish", {"channel": channel, "data": {"i": i}})
     # The client that stayed: either told (disconnected, unsubscribed) or its offsets show

@@ -184,24 +184,6 @@ def start_page_server():
 
 # --- running the clients -------------------------------------------------------------------------
 
-def wait_health(proc, port, timeout):
-    """GET /health until 200; returns an error string or None."""
-
-    def probe():
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as r:
-                return None if r.status == 200 else f"status {r.status}"
-        except urllib.error.HTTPError as e:
-            return f"status {e.code}"
-        except OSError as e:
-            return str(e)
-
-    return harness.wait_ready(
-        proc, timeout, probe,
-        exited=lambda code: f"the hub exited with code {code} before /health answered",
-        timed_out=lambda last: f"GET /health did not answer 200 within {timeout:.0f} s ({last})")
-
-
 def wanted(only, scenario):
     """The check filter for `scenario` under --only: None = skip it, "" = all checks."""
     if not only:
@@ -417,7 +399,7 @@ def run_hub(runner, hub_cmd, only, workdir, caught=None):
     hub = harness.start(hub_cmd + ["serve", "--config", config_path, "--port", str(port)], hub_log,
                         ROOT)
     try:
-        err = wait_health(hub, port, 30)
+        err = harness.wait_health(hub, port, 30)
         if err:
             runner.report(False, "hub", err, f"hub output ({hub_log}):\n{tail(hub_log)}")
             return 1

@@ -14,6 +14,8 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -181,3 +183,23 @@ def target_dir():
         return json.loads(out)["target_directory"]
     except (subprocess.CalledProcessError, OSError, ValueError, KeyError):
         return os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+
+
+def health(port):
+    """None when the hub on `port` answers GET /health with 200, else what it answered."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as r:
+            return None if r.status == 200 else f"status {r.status}"
+    except urllib.error.HTTPError as e:
+        return f"status {e.code}"
+    except OSError as e:
+        return str(e)
+
+
+def wait_health(proc, port, timeout):
+    """GET /health on `port` until 200; an error string (the hub exited, or the time ran out),
+    or None."""
+    return wait_ready(
+        proc, timeout, lambda: health(port),
+        exited=lambda code: f"the hub exited with code {code} before /health answered",
+        timed_out=lambda last: f"GET /health did not answer 200 within {timeout:.0f} s ({last})")

@@ -30,8 +30,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -96,22 +94,6 @@ def start_page_server():
     return server, f"http://127.0.0.1:{server.server_address[1]}"
 
 
-def wait_health(proc, port, timeout):
-    def probe():
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as r:
-                return None if r.status == 200 else f"status {r.status}"
-        except urllib.error.HTTPError as e:
-            return f"status {e.code}"
-        except OSError as e:
-            return str(e)
-
-    return harness.wait_ready(
-        proc, timeout, probe,
-        exited=lambda code: f"the hub exited with code {code} before /health answered",
-        timed_out=lambda last: f"GET /health did not answer 200 within {timeout:.0f} s ({last})")
-
-
 def indent(text):
     return "\n".join("    " + line for line in text.splitlines())
 
@@ -150,7 +132,7 @@ def main():
     try:
         hub = harness.start([args.binary, "serve", "--config", config, "--engine", "memory",
                              "--port", str(port), "--address", "127.0.0.1"], hub_log, workdir)
-        error = wait_health(hub, port, 20)
+        error = harness.wait_health(hub, port, 20)
         if error:
             print(f"FAIL setup: {error}\n{indent(harness.tail(hub_log))}")
             print("tabs: 0 passed, 1 failed")
