@@ -7,7 +7,8 @@
 // WebSocket and Origin. Tokens and server API calls stay in Node (exposed to the page as
 // functions), so the page never holds the API key.
 // With --transport http_stream or sse, the page has no WebSocket at all (deleted before any
-// script runs, as behind a proxy that blocks it) and the SDK is given that fallback alone.
+// script runs, as where it is blocked) and the SDK is given WebSocket then that fallback: it
+// must fall back, and every check runs over the fallback.
 // Usage (run.py sets the HUB_* variables):
 //   node browser_client.mjs [--protobuf] [--transport http_stream|sse] [--only CHECK]
 import { chromium } from 'playwright-core';
@@ -65,8 +66,12 @@ await runBrowserClient({ chromium, who: 'browser client', overallMs: OVERALL_MS 
   if (ready !== 'function') throw new Error(`the SDK bundle did not load: typeof Centrifuge is ${ready}`);
   console.log(`info ${browser.version()} on ${pageUrl}, origin ${new URL(pageUrl).origin}${fallback ? `, over ${fallback} (no WebSocket in the page)` : ''}`);
   const hubBase = s.wsUrl.replace(/^ws/, 'http').replace(/\/connection\/websocket$/, '');
+  // WebSocket first, as an application lists it: the SDK finds it unavailable and falls back.
   const transports = fallback
-    ? [{ transport: fallback, endpoint: `${hubBase}/connection/${fallback}` }]
+    ? [
+      { transport: 'websocket', endpoint: s.wsUrl },
+      { transport: fallback, endpoint: `${hubBase}/connection/${fallback}` },
+    ]
     : null;
   const failed = await page.evaluate(async (opts) => {
     const { runChecks } = await import('/js_checks.mjs');

@@ -112,8 +112,9 @@ class Inbox {
  * Runs the checks. `env`:
  *   Centrifuge         the SDK's class (JSON or Protobuf build)
  *   wsUrl              ws://127.0.0.1:P/connection/websocket
- *   transports         instead of wsUrl, the SDK's list of transports (the fallbacks:
- *                      `[{transport: 'http_stream', endpoint}]`), or null
+ *   transports         instead of wsUrl, the SDK's list of transports (`[{transport:
+ *                      'websocket', endpoint}, {transport: 'http_stream', endpoint}]`, the
+ *                      last being the one that must be used), or null
  *   emulationEndpoint  where the fallbacks POST their commands (`/emulation`), or null
  *   protobuf           whether payloads are bytes (Protobuf) or JSON values
  *   websocket          the WebSocket class to hand the SDK (Node: ws), or null
@@ -236,7 +237,8 @@ export async function runChecks(env) {
     const user = `${tag}-u1`;
     const { c, ctx } = await connectedClient(user, { claims: { info: { name: 'one' } } });
     if (!ctx.client) throw new Error(`connected without a client id: ${fmt(ctx)}`);
-    expectEq(ctx.transport, env.transports ? env.transports[0].transport : 'websocket', 'transport');
+    // With a list of transports, the last is the one the page can use (the fallback).
+    expectEq(ctx.transport, env.transports ? env.transports[env.transports.length - 1].transport : 'websocket', 'transport');
     expectEq(c.state, 'connected', 'client state');
     await log(`info connected: client ${ctx.client}`);
   };
