@@ -6,10 +6,8 @@
 mod common;
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -18,6 +16,7 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use bytes::Bytes;
 use common::duplex;
+use common::served::{http, Served};
 use duplex::Event;
 use serde_json::{json, Value};
 
@@ -100,101 +99,50 @@ enum Queue<'a> {
 }
 
 /// `duplex serve --dev` posting webhooks to `endpoint`, its queue where `queue` says.
-struct Served {
-    child: Child,
-    addr: SocketAddr,
+fn start(endpoint: &str, queue: Queue<'_>) -> Served {
+    let mut command = duplex();
+    command.args(["serve", "--dev", "--address", "127.0.0.1", "--port", "0"]);
+    match queue {
+        Queue::File(file) => {
+            command.arg("--data-dir").arg(file.with_extension("engine"));
+            command.args(["--set", &format!("webhook.queue_path={}", file.display())]);
+        }
+        Queue::DataFolder(folder) => {
+            command.arg("--data-dir").arg(folder);
+        }
+    }
+    for setting in [
+        "webhook.enabled=true".to_owned(),
+        format!("webhook.endpoint={endpoint}"),
+        "webhook.secret=serve-webhook-secret".to_owned(),
+        "webhook.retry_min_delay=50ms".to_owned(),
+        "webhook.retry_max_delay=200ms".to_owned(),
+        "shutdown.timeout=3s".to_owned(),
+    ] {
+        command.args(["--set", &setting]);
+    }
+    Served::spawn(command)
 }
 
-impl Served {
-    fn start(endpoint: &str, queue: Queue<'_>) -> Served {
-        let mut command = duplex();
-        command.args(["serve", "--dev", "--address", "127.0.0.1", "--port", "0"]);
-        match queue {
-            Queue::File(file) => {
-                command.arg("--data-dir").arg(file.with_extension("engine"));
-                command.args(["--set", &format!("webhook.queue_path={}", file.display())]);
-            }
-            Queue::DataFolder(folder) => {
-                command.arg("--data-dir").arg(folder);
-            }
-        }
-        for setting in [
-            "webhook.enabled=true".to_owned(),
-            format!("webhook.endpoint={endpoint}"),
-            "webhook.secret=serve-webhook-secret".to_owned(),
-            "webhook.retry_min_delay=50ms".to_owned(),
-            "webhook.retry_max_delay=200ms".to_owned(),
-            "shutdown.timeout=3s".to_owned(),
-        ] {
-            command.args(["--set", &setting]);
-        }
-        let mut child = command
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start duplex serve");
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        let addr = loop {
-            let line = lines
-                .next()
-                .expect("duplex serve exited before listening")
-                .expect("read its log");
-            if let Some(rest) = line.strip_prefix("duplex serve: listening on ") {
-                break rest.trim().parse().expect("an address");
-            }
-        };
-        std::thread::spawn(move || lines.for_each(drop));
-        Served { child, addr }
-    }
-
-    /// A metric's value from `/metrics`.
-    fn metric(&self, name: &str) -> Option<f64> {
-        let mut stream = TcpStream::connect(self.addr).ok()?;
-        stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-        write!(
-            stream,
-            "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-        )
-        .ok()?;
-        let mut response = String::new();
-        stream.read_to_string(&mut response).ok()?;
-        response
-            .lines()
-            .find_map(|line| line.strip_prefix(&format!("{name} ")))
-            .and_then(|value| value.trim().parse().ok())
-    }
-
-    /// Waits until `name` is at least `value`.
-    async fn wait_for_metric(&self, name: &str, value: f64) {
-        let deadline = Instant::now() + PATIENCE;
-        while self.metric(name).is_none_or(|v| v < value) {
-            assert!(
-                Instant::now() < deadline,
-                "{name} stayed at {:?}",
-                self.metric(name)
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("ws://{}/connection/websocket", self.addr)
-    }
-
-    fn wait_exit(&mut self) {
-        let deadline = Instant::now() + PATIENCE;
-        while self.child.try_wait().unwrap().is_none() {
-            assert!(Instant::now() < deadline, "duplex serve did not exit");
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
+/// A metric's value from `/metrics`.
+fn metric(served: &Served, name: &str) -> Option<f64> {
+    let (status, body) = http(served.addr, "GET", "/metrics", &[], "");
+    (status == 200).then_some(())?;
+    body.lines()
+        .find_map(|line| line.strip_prefix(&format!("{name} ")))
+        .and_then(|value| value.trim().parse().ok())
 }
 
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+/// Waits until `name` is at least `value`.
+async fn wait_for_metric(served: &Served, name: &str, value: f64) {
+    let deadline = Instant::now() + PATIENCE;
+    while metric(served, name).is_none_or(|v| v < value) {
+        assert!(
+            Instant::now() < deadline,
+            "{name} stayed at {:?}",
+            metric(served, name)
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
@@ -226,26 +174,23 @@ async fn events_owed_when_the_server_is_killed_are_delivered_by_the_next_one() {
     let folder = tempfile::tempdir().unwrap();
     let queue = folder.path().join("owed.sqlite3");
     let failing = Receiver::start(503).await;
-    let mut served = Served::start(&failing.endpoint(), Queue::File(&queue));
+    let mut served = start(&failing.endpoint(), Queue::File(&queue));
     let mut ws = subscribed_client(&served).await;
     ws.close(1000u16, "").await.ok();
     // Both events (the subscription's and the connection's) are owed, and were tried.
-    served.wait_for_metric("duplex_hub_webhook_owed", 2.0).await;
-    served
-        .wait_for_metric("duplex_hub_webhook_failed_attempts_total", 2.0)
-        .await;
+    wait_for_metric(&served, "duplex_hub_webhook_owed", 2.0).await;
+    wait_for_metric(&served, "duplex_hub_webhook_failed_attempts_total", 2.0).await;
     let owed = failing.wait_for_ids(2).await;
 
-    served.child.kill().expect("SIGKILL");
-    served.wait_exit();
+    served.signal(libc::SIGKILL);
+    served.exit_within(PATIENCE);
 
     let receiver = Receiver::start(200).await;
-    let next = Served::start(&receiver.endpoint(), Queue::File(&queue));
+    let next = start(&receiver.endpoint(), Queue::File(&queue));
     let delivered = receiver.wait_for_ids(2).await;
     assert_eq!(delivered, owed, "the same events, by id");
-    next.wait_for_metric("duplex_hub_webhook_delivered_total", 2.0)
-        .await;
-    assert_eq!(next.metric("duplex_hub_webhook_owed"), Some(0.0));
+    wait_for_metric(&next, "duplex_hub_webhook_delivered_total", 2.0).await;
+    assert_eq!(metric(&next, "duplex_hub_webhook_owed"), Some(0.0));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -253,7 +198,7 @@ async fn the_disconnects_of_a_graceful_stop_are_delivered_after_it() {
     let folder = tempfile::tempdir().unwrap();
     let data = folder.path().join("data");
     let failing = Receiver::start(503).await;
-    let mut served = Served::start(&failing.endpoint(), Queue::DataFolder(&data));
+    let mut served = start(&failing.endpoint(), Queue::DataFolder(&data));
     let mut ws = subscribed_client(&served).await;
     // The client answers the server's close, as SDKs do.
     let reader = tokio::spawn(async move {
@@ -264,12 +209,8 @@ async fn the_disconnects_of_a_graceful_stop_are_delivered_after_it() {
         }
     });
 
-    // SAFETY: signalling the child we started, by its id.
-    assert_eq!(
-        unsafe { libc::kill(served.child.id() as i32, libc::SIGTERM) },
-        0
-    );
-    served.wait_exit();
+    served.signal(libc::SIGTERM);
+    served.exit_within(PATIENCE);
     let _ = reader.await;
 
     let receiver = Receiver::start(200).await;
@@ -277,7 +218,7 @@ async fn the_disconnects_of_a_graceful_stop_are_delivered_after_it() {
         data.join("webhooks.sqlite3").exists(),
         "the queue sits beside the engine's database"
     );
-    let _next = Served::start(&receiver.endpoint(), Queue::DataFolder(&data));
+    let _next = start(&receiver.endpoint(), Queue::DataFolder(&data));
     receiver.wait_for_ids(2).await;
     let events = receiver.events.lock().unwrap().clone();
     let disconnect = events
