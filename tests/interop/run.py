@@ -14,7 +14,10 @@
    NODE_EXTRA_CA_CERTS, Python through SSL_CERT_FILE, and Chromium is started with
    --ignore-certificate-errors;
 4. the `axum_upgrade` example (a page at / and a WebSocket echo at /ws on one port): headless
-   Chromium loads the page, whose own script must get its message echoed through /ws;
+   Chromium loads the page, whose own script must get its message echoed through /ws; then the
+   `h2_page` example (crates/duplex, features axum and http2: the same over HTTPS with ALPN h2
+   and extended CONNECT): Chromium loads the page over HTTP/2 and its `wss://` must arrive as an
+   HTTP/2 extended CONNECT (RFC 8441), which the server says in its answer to `version?`;
 5. a Python websockets echo server (deflate on), a Node ws echo server (deflate off) and one with
    `--deflate`, each on a free port, with duplex's interop_client against it twice: without an
    offer (expects no extension) and with `--deflate` (expects what the peer does).
@@ -40,6 +43,9 @@ VENV_PY = os.path.join(HERE, ".venv", "bin", "python")
 BUILD_CMD = ["cargo", "build", "--release", "-p", "duplex-cli", "--bin", "duplex",
              "-p", "duplex", "--example", "interop_client",
              "-p", "duplex-examples", "--example", "axum_upgrade"]
+# Its own build: duplex's `http2` feature stays out of the binaries above.
+H2_BUILD_CMD = ["cargo", "build", "--release", "-p", "duplex", "--features", "axum,http2",
+                "--example", "h2_page"]
 PROTOCOLS = ["chat", "superchat"]
 sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
 import harness  # noqa: E402  (after the path: shared with tests/hub/run.py)
@@ -217,6 +223,9 @@ def main():
                     t0 = time.monotonic()
                     print("interop: " + " ".join(BUILD_CMD), flush=True)
                     r = subprocess.run(BUILD_CMD, cwd=ROOT)
+                    if r.returncode == 0:
+                        print("interop: " + " ".join(H2_BUILD_CMD), flush=True)
+                        r = subprocess.run(H2_BUILD_CMD, cwd=ROOT)
                     if r.returncode != 0:
                         print(f"FAIL build: cargo exited with code {r.returncode}")
                         print("interop: 0 passed, 1 failed")
@@ -226,7 +235,8 @@ def main():
                 duplex = os.path.join(release, "duplex")
                 interop_client = os.path.join(release, "examples", "interop_client")
                 axum_upgrade = os.path.join(release, "examples", "axum_upgrade")
-                for path in (duplex, interop_client, axum_upgrade):
+                h2_page = os.path.join(release, "examples", "h2_page")
+                for path in (duplex, interop_client, axum_upgrade, h2_page):
                     if not os.access(path, os.X_OK):
                         print(f"FAIL build: {path} is missing (build it, or drop --no-build)")
                         print("interop: 0 passed, 1 failed")
@@ -251,6 +261,13 @@ def main():
                     [("chromium page", lambda url: node + [
                         os.path.join(HERE, "browser_page.mjs"),
                         "http://" + url.removeprefix("ws://") + "/"])])
+                # The same over HTTPS with HTTP/2: the WebSocket must come as an extended CONNECT.
+                runner.with_server(
+                    "duplex h2_page example (https, ALPN h2)",
+                    lambda port: [h2_page, f"127.0.0.1:{port}"],
+                    [("chromium over HTTP/2", lambda url: node + [
+                        os.path.join(HERE, "browser_h2.mjs"),
+                        "https://" + url.removeprefix("ws://") + "/"])])
 
                 try:
                     ca, cert, key = make_certificates(workdir)

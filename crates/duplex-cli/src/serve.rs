@@ -1,6 +1,11 @@
 //! `duplex serve`: the real-time hub as a standalone server — a thin shell over
 //! `duplex_hub::Hub`: load the configuration, warn about what it leaves open, listen, and on
 //! Ctrl-C (or SIGTERM) tell every client to reconnect elsewhere before exiting.
+//!
+//! The listener speaks HTTP/1.1 and cleartext HTTP/2 with prior knowledge (h2c) on the same
+//! port (`axum::serve` with axum's `http2` feature), with extended CONNECT enabled, so a client
+//! can open its WebSocket over HTTP/2 (RFC 8441). There is no TLS here, so browsers (which use
+//! HTTP/2 only over TLS) still come over HTTP/1.1.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -63,8 +68,8 @@ impl Notices {
         } else {
             eprintln!("duplex serve: listening on {local}");
             eprintln!(
-                "duplex serve: clients connect to ws://{local}/connection/websocket; the server \
-                 API is at http://{local}/api"
+                "duplex serve: clients connect to ws://{local}/connection/websocket (HTTP/1.1, or \
+                 HTTP/2 with prior knowledge); the server API is at http://{local}/api"
             );
         }
     }

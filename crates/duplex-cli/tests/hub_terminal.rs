@@ -413,3 +413,32 @@ fn help_shows_examples() {
         );
     }
 }
+
+/// `duplex serve` takes a WebSocket opened over cleartext HTTP/2 (prior knowledge, RFC 8441's
+/// extended CONNECT) on the same port as HTTP/1.1, and the hub answers over it.
+#[test]
+fn the_hub_is_reachable_over_http2() {
+    let served = hub();
+    let token = token("alice");
+    common::block_on(async move {
+        let (mut ws, _) = duplex::ClientBuilder::new()
+            .http2(duplex::Http2::Require)
+            .connect(&served.url())
+            .await
+            .expect("a WebSocket over HTTP/2");
+        assert!(ws.get_ref().is_http2(), "the stream is an HTTP/2 one");
+        let connect = json!({"id": 1, "connect": {"token": token}}).to_string();
+        ws.send(connect).await.expect("send connect");
+        let reply = loop {
+            let event = tokio::time::timeout(Duration::from_secs(10), ws.next_event())
+                .await
+                .expect("a reply in time")
+                .expect("open");
+            if let duplex::Event::Message(message) = event {
+                break message.as_text().expect("text").to_owned();
+            }
+        };
+        let reply: Value = serde_json::from_str(&reply).expect("JSON");
+        assert!(reply["connect"]["client"].is_string(), "{reply}");
+    });
+}

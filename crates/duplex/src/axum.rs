@@ -59,9 +59,16 @@ type FailureCallback = Box<dyn FnOnce(Error) + Send + 'static>;
 ///
 /// Without an `Upgrade: websocket` header the request is refused with 426; use
 /// `Option<WebSocketUpgrade>` to serve something else on the same route instead.
+///
+/// With the `http2` feature it also accepts WebSockets over HTTP/2 (RFC 8441), which arrive
+/// as `CONNECT` requests: route with `any(ws)` (or `get(ws).connect(ws)`) instead of
+/// `get(ws)`, and serve HTTP/2 with extended CONNECT enabled (`axum::serve` does, with axum's
+/// `http2` feature).
 #[must_use = "the upgrade only happens when the response from `on_upgrade` is returned"]
 pub struct WebSocketUpgrade {
     request: Request,
+    /// HTTP/1.1 Upgrade or HTTP/2 extended CONNECT.
+    wire: upgrade::Wire,
     /// hyper's handle on the connection; `None` if the server cannot upgrade it.
     on_upgrade: Option<OnUpgrade>,
     server: ServerBuilder,
@@ -133,7 +140,7 @@ impl WebSocketUpgrade {
     {
         let on_upgrade = self.on_upgrade;
         let (response, pending) =
-            match upgrade::accept(self.server, &self.request, move || on_upgrade) {
+            match upgrade::accept(self.server, &self.request, self.wire, move || on_upgrade) {
                 Ok(accepted) => accepted,
                 Err(refusal) => return refusal.into_response(),
             };
@@ -155,10 +162,17 @@ impl<S: Send + Sync> FromRequestParts<S> for WebSocketUpgrade {
     type Rejection = Refusal;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let request = upgrade::check(&parts.method, parts.version, &parts.uri, &parts.headers)?;
+        let (request, wire) = upgrade::check(
+            &parts.method,
+            parts.version,
+            &parts.uri,
+            &parts.headers,
+            &parts.extensions,
+        )?;
         let on_upgrade = parts.extensions.remove::<OnUpgrade>();
         Ok(WebSocketUpgrade {
             request,
+            wire,
             on_upgrade,
             server: ServerBuilder::new(),
             on_failed_upgrade: None,
@@ -179,7 +193,8 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for WebSocketUpgrade {
             .headers
             .get_all(http::header::UPGRADE)
             .iter()
-            .any(|value| duplex_proto::handshake::header_has_token(value.as_bytes(), "websocket"));
+            .any(|value| duplex_proto::handshake::header_has_token(value.as_bytes(), "websocket"))
+            || upgrade::is_extended_connect(&parts.method, parts.version, &parts.extensions);
         if !wants_websocket {
             return Ok(None);
         }

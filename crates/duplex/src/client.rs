@@ -23,7 +23,11 @@ use crate::options::Options;
 use crate::proxy::ProxySetting;
 use crate::websocket::WebSocket;
 
+#[cfg(feature = "http2")]
+pub(crate) mod http2;
 pub(crate) mod refusal;
+#[cfg(feature = "http2")]
+pub use http2::Http2;
 use refusal::body_snippet;
 
 /// Connects to a `ws://` or `wss://` URL with default settings; returns the connection and the
@@ -67,6 +71,8 @@ pub struct ClientBuilder {
     proxy: ProxySetting,
     #[cfg(feature = "tls")]
     tls: crate::tls::ClientTls,
+    #[cfg(feature = "http2")]
+    http2: Http2,
 }
 
 impl Default for ClientBuilder {
@@ -83,6 +89,8 @@ impl Default for ClientBuilder {
             proxy: ProxySetting::FromEnv,
             #[cfg(feature = "tls")]
             tls: Default::default(),
+            #[cfg(feature = "http2")]
+            http2: Http2::Never,
         }
     }
 }
@@ -291,9 +299,32 @@ impl ClientBuilder {
 
     /// Uses this rustls config for `wss://` as it is, instead of the one the settings above
     /// build (set its `alpn_protocols` to `http/1.1` or leave it empty).
+    ///
+    /// With `ClientBuilder::http2` other than `Http2::Never`, a copy of it offering `h2`
+    /// and `http/1.1` in ALPN is used instead.
     #[cfg(feature = "tls")]
     pub fn tls_config(mut self, config: std::sync::Arc<rustls::ClientConfig>) -> Self {
         self.tls.custom = Some(config);
+        self.tls.changed();
+        self
+    }
+
+    /// Opens WebSockets over HTTP/2 (RFC 8441's extended CONNECT) when `mode` says so. Default
+    /// [`Http2::Never`]. Over HTTP/2 the connection's stream is [`MaybeTlsStream::Http2`], and
+    /// the response has no `Sec-WebSocket-Accept` (HTTP/2 needs none).
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), duplex::Error> {
+    /// let (ws, _) = duplex::ClientBuilder::new()
+    ///     .http2(duplex::Http2::Require)
+    ///     .connect("ws://127.0.0.1:3000/ws") // cleartext: HTTP/2 with prior knowledge
+    ///     .await?;
+    /// assert!(ws.get_ref().is_http2());
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "http2")]
+    pub fn http2(mut self, mode: Http2) -> Self {
+        self.http2 = mode;
         self
     }
 
@@ -309,9 +340,50 @@ impl ClientBuilder {
     ) -> Result<(WebSocket<MaybeTlsStream<TcpStream>>, Response)> {
         let target = Target::parse(url)?;
         let deadline = Instant::now() + self.connect_timeout;
+        #[cfg(feature = "http2")]
+        if self.http2 != Http2::Never {
+            let require = self.http2 == Http2::Require;
+            match http2::connect(self, &target, deadline).await? {
+                http2::Attempt::Open(open) => return Ok(*open),
+                http2::Attempt::Http1(_) if require => {
+                    return Err(Error::Http2(
+                        "the server chose HTTP/1.1 in ALPN, and HTTP/2 is required".into(),
+                    ))
+                }
+                http2::Attempt::Http1(stream) => {
+                    return step(
+                        deadline,
+                        "WebSocket handshake",
+                        self.handshake(stream, &target),
+                    )
+                    .await
+                }
+                http2::Attempt::Unavailable(why) if require => return Err(Error::Http2(why)),
+                http2::Attempt::Unavailable(why) => {
+                    tracing::debug!("no WebSocket over HTTP/2 at {url}: {why}; using HTTP/1.1");
+                }
+            }
+        }
+        let stream = self.open(&target, deadline, false).await?;
+        step(
+            deadline,
+            "WebSocket handshake",
+            self.handshake(stream, &target),
+        )
+        .await
+    }
+
+    /// TCP (through the proxy, if one applies), then TLS for `wss://`, offering `h2` in ALPN
+    /// when `offer_h2`.
+    pub(crate) async fn open(
+        &self,
+        target: &Target,
+        deadline: Instant,
+        offer_h2: bool,
+    ) -> Result<MaybeTlsStream<TcpStream>> {
         let proxy = self
             .proxy
-            .resolve(&target, |name| std::env::var(name).ok())?;
+            .resolve(target, |name| std::env::var(name).ok())?;
         let tcp = match &proxy {
             Some(proxy) => {
                 let mut tcp = step(
@@ -335,22 +407,16 @@ impl ClientBuilder {
                     .into(),
                     e => e,
                 })?;
-                step(deadline, "proxy CONNECT", proxy.tunnel(&mut tcp, &target)).await?;
+                step(deadline, "proxy CONNECT", proxy.tunnel(&mut tcp, target)).await?;
                 tcp
             }
             None => step(deadline, "TCP connect", open_tcp(&target.host, target.port)).await?,
         };
-        let stream = if target.secure {
-            self.start_tls(tcp, &target, deadline).await?
+        if target.secure {
+            self.start_tls(tcp, target, deadline, offer_h2).await
         } else {
-            MaybeTlsStream::Plain(tcp)
-        };
-        step(
-            deadline,
-            "WebSocket handshake",
-            self.handshake(stream, &target),
-        )
-        .await
+            Ok(MaybeTlsStream::Plain(tcp))
+        }
     }
 
     #[cfg(feature = "tls")]
@@ -359,11 +425,12 @@ impl ClientBuilder {
         tcp: TcpStream,
         target: &Target,
         deadline: Instant,
+        offer_h2: bool,
     ) -> Result<MaybeTlsStream<TcpStream>> {
         let tls = step(
             deadline,
             "TLS handshake",
-            self.tls.connect(&target.host, tcp),
+            self.tls.connect(&target.host, tcp, offer_h2),
         )
         .await?;
         Ok(tls.into())
@@ -375,6 +442,7 @@ impl ClientBuilder {
         _tcp: TcpStream,
         _target: &Target,
         _deadline: Instant,
+        _offer_h2: bool,
     ) -> Result<MaybeTlsStream<TcpStream>> {
         Err(Error::Unsupported(
             "wss:// needs the `tls` feature of duplex, which this build leaves out",

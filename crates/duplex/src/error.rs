@@ -61,6 +61,11 @@ pub enum Error {
     /// tunnel (for instance 407 when it wants credentials). [`ProxyError`] says which.
     #[error("{0}")]
     Proxy(#[source] ProxyError),
+    /// HTTP/2 could not carry the WebSocket where `ClientBuilder::http2` required it
+    /// (the server chose HTTP/1.1, or does not enable extended CONNECT), or the HTTP/2 stream
+    /// failed before the server answered (feature `http2`).
+    #[error("http/2: {0}")]
+    Http2(String),
     /// A feature this build does not have.
     #[error("unsupported: {0}")]
     Unsupported(&'static str),

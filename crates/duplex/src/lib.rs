@@ -16,6 +16,9 @@
 //! Inside an existing HTTP server (same port as its pages): `upgrade` for hyper 1 (feature
 //! `hyper`) and the `axum::WebSocketUpgrade` extractor for axum 0.8 (feature `axum`).
 //!
+//! WebSocket over HTTP/2 (RFC 8441, feature `http2`): `ClientBuilder::http2` opens one with
+//! an extended CONNECT, and with `hyper` or `axum` the same upgrade calls accept one.
+//!
 //! Many mostly idle connections on one core: `event_loop` (feature `event-loop`, Unix only)
 //! drives the same protocol core from one epoll loop with callbacks instead of a task per
 //! connection (about 250 bytes per idle connection instead of about 1.4 KB), with the same
@@ -67,6 +70,8 @@ mod driver;
 mod error;
 #[cfg(all(unix, feature = "event-loop"))]
 pub mod event_loop;
+#[cfg(feature = "http2")]
+mod http2;
 mod io;
 mod lifecycle;
 mod maybe_tls;
@@ -85,11 +90,15 @@ pub mod axum;
 pub mod upgrade;
 
 pub use broadcast::{BroadcastReport, Broadcaster, MemberId};
+#[cfg(feature = "http2")]
+pub use client::Http2;
 pub use client::{connect, ClientBuilder};
 pub use duplex_proto::{
     CloseCode, CloseFrame, Config, DeflateConfig, Event, Message, PreparedFrame, Role, Utf8Bytes,
 };
 pub use error::{Error, ProxyError, Result, TlsError};
+#[cfg(feature = "http2")]
+pub use http2::Http2Stream;
 pub use maybe_tls::MaybeTlsStream;
 pub use options::{Delivery, Options, SlowConsumer};
 pub use server::{accept, ServerBuilder};

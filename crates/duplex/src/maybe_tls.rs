@@ -4,6 +4,8 @@
 //! scheme, so an application stores and passes one type. The TLS side is boxed: a rustls
 //! session is a few kilobytes, and a plain connection should not pay for it. Every call forwards
 //! to the inner stream, vectored writes included, so queued frames still leave in one write.
+//! With the `http2` feature, a client's WebSocket over HTTP/2 is one more kind of stream here,
+//! so `ClientBuilder::http2` changes nothing in the types an application names.
 
 use std::io::IoSlice;
 use std::pin::Pin;
@@ -27,21 +29,43 @@ pub enum MaybeTlsStream<S> {
     /// TLS through rustls (`wss://`).
     #[cfg(feature = "tls")]
     Tls(Box<tokio_rustls::TlsStream<S>>),
+    /// One stream of an HTTP/2 connection (RFC 8441), over TLS or cleartext; the connection
+    /// itself (and its transport) belongs to a task of its own.
+    #[cfg(feature = "http2")]
+    Http2(Box<crate::http2::Http2Stream>),
 }
 
 impl<S> MaybeTlsStream<S> {
-    /// The underlying transport (the TCP stream), under any TLS layer.
-    pub fn transport(&self) -> &S {
+    /// The underlying transport (the TCP stream), under any TLS layer; `None` over HTTP/2,
+    /// where the transport is the HTTP/2 connection's, not this stream's.
+    pub fn transport(&self) -> Option<&S> {
         match self {
-            MaybeTlsStream::Plain(s) => s,
+            MaybeTlsStream::Plain(s) => Some(s),
             #[cfg(feature = "tls")]
-            MaybeTlsStream::Tls(s) => s.get_ref().0,
+            MaybeTlsStream::Tls(s) => Some(s.get_ref().0),
+            #[cfg(feature = "http2")]
+            MaybeTlsStream::Http2(_) => None,
         }
     }
 
     /// True when the bytes are encrypted.
     pub fn is_tls(&self) -> bool {
-        !matches!(self, MaybeTlsStream::Plain(_))
+        match self {
+            MaybeTlsStream::Plain(_) => false,
+            #[cfg(feature = "tls")]
+            MaybeTlsStream::Tls(_) => true,
+            #[cfg(feature = "http2")]
+            MaybeTlsStream::Http2(s) => s.is_tls(),
+        }
+    }
+
+    /// True when the WebSocket runs over an HTTP/2 stream (RFC 8441).
+    pub fn is_http2(&self) -> bool {
+        match self {
+            #[cfg(feature = "http2")]
+            MaybeTlsStream::Http2(_) => true,
+            _ => false,
+        }
     }
 }
 
@@ -66,6 +90,8 @@ macro_rules! forward {
             MaybeTlsStream::Plain($s) => $call,
             #[cfg(feature = "tls")]
             MaybeTlsStream::Tls($s) => $call,
+            #[cfg(feature = "http2")]
+            MaybeTlsStream::Http2($s) => $call,
         }
     };
 }
@@ -102,6 +128,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for MaybeTlsStream<S> {
             MaybeTlsStream::Plain(s) => s.is_write_vectored(),
             #[cfg(feature = "tls")]
             MaybeTlsStream::Tls(s) => s.is_write_vectored(),
+            #[cfg(feature = "http2")]
+            MaybeTlsStream::Http2(s) => s.is_write_vectored(),
         }
     }
 

@@ -32,6 +32,8 @@ pub use tokio_rustls::TlsAcceptor;
 
 /// The ALPN protocol of a WebSocket handshake.
 const ALPN_HTTP1: &[u8] = b"http/1.1";
+/// The ALPN protocol of HTTP/2, where a WebSocket opens with an extended CONNECT (RFC 8441).
+pub const ALPN_H2: &[u8] = b"h2";
 
 fn provider() -> Arc<CryptoProvider> {
     static PROVIDER: OnceLock<Arc<CryptoProvider>> = OnceLock::new();
@@ -87,6 +89,8 @@ pub(crate) struct ClientTls {
     /// The config built from the fields above, shared by clones of the same settings.
     /// Every setter replaces this cell, so it never outlives the settings it was built from.
     pub(crate) built: Arc<OnceLock<Arc<ClientConfig>>>,
+    /// The same config offering `h2` before `http/1.1` in ALPN, built on first use.
+    pub(crate) built_h2: Arc<OnceLock<Arc<ClientConfig>>>,
 }
 
 impl Default for ClientTls {
@@ -97,6 +101,7 @@ impl Default for ClientTls {
             accept_invalid_certs: false,
             custom: None,
             built: Arc::default(),
+            built_h2: Arc::default(),
         }
     }
 }
@@ -105,6 +110,21 @@ impl ClientTls {
     /// Call after changing a setting: the next connection builds a fresh config.
     pub(crate) fn changed(&mut self) {
         self.built = Arc::default();
+        self.built_h2 = Arc::default();
+    }
+
+    /// The config to connect with, offering `h2` in ALPN first when `offer_h2`.
+    pub(crate) fn config_for(&self, offer_h2: bool) -> Result<Arc<ClientConfig>> {
+        if !offer_h2 {
+            return self.config();
+        }
+        if let Some(built) = self.built_h2.get() {
+            return Ok(built.clone());
+        }
+        let mut config = (*self.config()?).clone();
+        config.alpn_protocols = vec![ALPN_H2.to_vec(), ALPN_HTTP1.to_vec()];
+        let config = Arc::new(config);
+        Ok(self.built_h2.get_or_init(|| config).clone())
     }
 
     /// The rustls config to connect with.
@@ -145,18 +165,20 @@ impl ClientTls {
         Ok(self.built.get_or_init(|| config).clone())
     }
 
-    /// Runs the TLS handshake with `host` (a name or an IP literal) as the name to verify.
+    /// Runs the TLS handshake with `host` (a name or an IP literal) as the name to verify,
+    /// offering `h2` in ALPN when `offer_h2`.
     pub(crate) async fn connect<S>(
         &self,
         host: &str,
         stream: S,
+        offer_h2: bool,
     ) -> Result<tokio_rustls::client::TlsStream<S>>
     where
         S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
     {
         let name = ServerName::try_from(host.to_owned())
             .map_err(|_| TlsError::InvalidServerName(host.to_owned()))?;
-        tokio_rustls::TlsConnector::from(self.config()?)
+        tokio_rustls::TlsConnector::from(self.config_for(offer_h2)?)
             .connect(name, stream)
             .await
             .map_err(tls_error)

@@ -16,10 +16,19 @@
 //!
 //! The connection must be served with upgrades enabled
 //! (`hyper::server::conn::http1::Builder::serve_connection(..).with_upgrades()`, or
-//! `hyper_util::server::conn::auto::Builder::serve_connection_with_upgrades`). WebSockets over
-//! HTTP/2 (RFC 8441) are not supported yet: such requests are refused with 400. The request head
+//! `hyper_util::server::conn::auto::Builder::serve_connection_with_upgrades`). The request head
 //! is read by the HTTP server, so its limits and timeouts apply to it, not
 //! [`ServerBuilder::handshake_timeout`] or [`ServerBuilder::max_request_head`].
+//!
+//! WebSockets over HTTP/2 (RFC 8441, feature `http2`): the same calls accept an extended
+//! CONNECT (`:method CONNECT`, `:protocol websocket`, `sec-websocket-version: 13`) and answer
+//! `200` (HTTP/2 has no 101 and no `Sec-WebSocket-Accept`); the WebSocket then runs over that
+//! one HTTP/2 stream, with the same type. The HTTP/2 connection must be served with extended
+//! CONNECT enabled (`hyper::server::conn::http2::Builder::enable_connect_protocol`, or
+//! `auto::Builder::http2().enable_connect_protocol()`; `axum::serve` does it when axum's
+//! `http2` feature is on), else clients never send one. Routers that dispatch on the method
+//! must let `CONNECT` through to the WebSocket route (axum: `any(handler)`, or
+//! `get(handler).connect(handler)`). Without the feature, HTTP/2 requests are refused with 400.
 //!
 //! For axum, the `axum` feature wraps this in an extractor: `duplex::axum::WebSocketUpgrade`.
 
@@ -38,6 +47,10 @@ use hyper_util::rt::TokioIo;
 use crate::error::Error;
 use crate::server::{Accepted, ServerBuilder};
 use crate::websocket::WebSocket;
+
+mod http2;
+#[cfg(feature = "axum")]
+pub(crate) use http2::is_extended_connect;
 
 /// The connection an upgrade produces: a [`WebSocket`] over the stream hyper handed back.
 pub type UpgradedWebSocket = WebSocket<TokioIo<Upgraded>>;
@@ -99,13 +112,14 @@ pub fn upgrade<B, R: From<String>>(
     server: &ServerBuilder,
     request: &mut http::Request<B>,
 ) -> Result<(http::Response<R>, PendingUpgrade), Refusal> {
-    let checked = check(
+    let (checked, wire) = check(
         request.method(),
         request.version(),
         request.uri(),
         request.headers(),
+        request.extensions(),
     )?;
-    accept(server.clone(), &checked, || {
+    accept(server.clone(), &checked, wire, || {
         request.extensions_mut().remove::<OnUpgrade>()
     })
 }
@@ -116,14 +130,48 @@ pub fn upgrade_parts<R: From<String>>(
     server: &ServerBuilder,
     parts: &mut http::request::Parts,
 ) -> Result<(http::Response<R>, PendingUpgrade), Refusal> {
-    let checked = check(&parts.method, parts.version, &parts.uri, &parts.headers)?;
-    accept(server.clone(), &checked, || {
+    let (checked, wire) = check(
+        &parts.method,
+        parts.version,
+        &parts.uri,
+        &parts.headers,
+        &parts.extensions,
+    )?;
+    accept(server.clone(), &checked, wire, || {
         parts.extensions.remove::<OnUpgrade>()
     })
 }
 
-/// Checks that a request head is a valid WebSocket handshake (no policy applied yet).
+/// How the handshake arrived: an HTTP/1.1 Upgrade (answered 101) or an HTTP/2 extended
+/// CONNECT (answered 200).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Wire {
+    /// RFC 6455's GET with `Upgrade: websocket`.
+    Http1,
+    /// RFC 8441's CONNECT with `:protocol websocket`.
+    #[cfg_attr(not(feature = "http2"), allow(dead_code))]
+    Http2,
+}
+
+/// Checks that a request head is a valid WebSocket handshake (no policy applied yet), over
+/// HTTP/1.1 or, with the `http2` feature, HTTP/2.
 pub(crate) fn check(
+    method: &Method,
+    version: Version,
+    uri: &Uri,
+    headers: &HeaderMap,
+    extensions: &http::Extensions,
+) -> Result<(Request, Wire), Refusal> {
+    #[cfg(feature = "http2")]
+    if version == Version::HTTP_2 {
+        return http2::check(method, uri, headers, extensions).map(|r| (r, Wire::Http2));
+    }
+    let _ = extensions;
+    check_http1(method, version, uri, headers).map(|r| (r, Wire::Http1))
+}
+
+/// RFC 6455's GET with `Upgrade: websocket` over HTTP/1.1.
+fn check_http1(
     method: &Method,
     version: Version,
     uri: &Uri,
@@ -153,30 +201,47 @@ pub(crate) fn check(
 pub(crate) fn accept<R: From<String>>(
     server: ServerBuilder,
     request: &Request,
+    wire: Wire,
     take_upgrade_handle: impl FnOnce() -> Option<OnUpgrade>,
 ) -> Result<(http::Response<R>, PendingUpgrade), Refusal> {
-    let accepted = server.negotiate(request)?;
+    let over_http2 = |refusal: Refusal| match wire {
+        Wire::Http1 => refusal,
+        Wire::Http2 => refusal.over_http2(),
+    };
+    let accepted = server
+        .negotiate(request)
+        .map_err(|e| over_http2(e.into()))?;
     let mut response = http::Response::new(R::from(String::new()));
-    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
     let headers = response.headers_mut();
-    headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
-    headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    if wire == Wire::Http1 {
+        headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+        headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    }
+    *response.status_mut() = match wire {
+        Wire::Http1 => StatusCode::SWITCHING_PROTOCOLS,
+        Wire::Http2 => StatusCode::OK,
+    };
+    let headers = response.headers_mut();
     for (name, value) in accepted.response_headers(request) {
+        // HTTP/2 proves nothing with a key (RFC 8441 section 5).
+        if wire == Wire::Http2 && name.eq_ignore_ascii_case("sec-websocket-accept") {
+            continue;
+        }
         // A subprotocol from a custom selector might not be a valid header value: that is the
         // server's mistake, so say so instead of sending a broken 101.
         let name = HeaderName::try_from(name);
         let value = HeaderValue::try_from(value);
         let (Ok(name), Ok(value)) = (name, value) else {
-            return Err(Refusal::internal(
+            return Err(over_http2(Refusal::internal(
                 "the server chose a subprotocol or extension that is not a valid header value",
-            ));
+            )));
         };
         headers.append(name, value);
     }
     let Some(on_upgrade) = take_upgrade_handle() else {
-        return Err(Refusal::internal(
+        return Err(over_http2(Refusal::internal(
             "this HTTP connection cannot be upgraded (serve it with upgrades enabled)",
-        ));
+        )));
     };
     Ok((
         response,
@@ -242,30 +307,46 @@ impl Future for PendingUpgrade {
 /// assert!(response.body().contains("send Upgrade: websocket"));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(transparent)]
+#[error("{error}")]
 pub struct Refusal {
     error: HandshakeError,
+    /// The request came over HTTP/2, where 426 and `Upgrade` mean nothing.
+    http2: bool,
 }
 
 impl Refusal {
     fn internal(detail: &str) -> Self {
-        Refusal {
-            error: HandshakeError::BadRequest {
-                status: 500,
-                reason: "Internal Server Error",
-                detail: detail.to_owned(),
-            },
-        }
+        Refusal::from(HandshakeError::BadRequest {
+            status: 500,
+            reason: "Internal Server Error",
+            detail: detail.to_owned(),
+        })
     }
 
-    /// The HTTP status to answer with: 400, 403, 405, 426... or 500 when the server itself
-    /// cannot upgrade.
-    pub fn status(&self) -> StatusCode {
+    /// The same refusal for a request that came over HTTP/2.
+    #[cfg_attr(not(feature = "http2"), allow(dead_code))]
+    pub(crate) fn over_http2(mut self) -> Self {
+        self.http2 = true;
+        self
+    }
+
+    /// The status the handshake error calls for, before HTTP/2 is taken into account.
+    fn handshake_status(&self) -> StatusCode {
         self.error
             .status()
             .and_then(|status| StatusCode::from_u16(status).ok())
             .filter(|status| status.is_client_error() || status.is_server_error())
             .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    /// The HTTP status to answer with: 400, 403, 405, 426... or 500 when the server itself
+    /// cannot upgrade. Over HTTP/2, 400 where HTTP/1.1 says 426 (an unsupported
+    /// `Sec-WebSocket-Version`), with the same `Sec-WebSocket-Version: 13`.
+    pub fn status(&self) -> StatusCode {
+        match self.handshake_status() {
+            StatusCode::UPGRADE_REQUIRED if self.http2 => StatusCode::BAD_REQUEST,
+            status => status,
+        }
     }
 
     /// The whole answer: the status, a one-line `text/plain` reason, and the headers the status
@@ -276,16 +357,17 @@ impl Refusal {
             other => other.to_string(),
         };
         let mut response = http::Response::new(R::from(format!("{detail}\n")));
-        let status = self.status();
-        *response.status_mut() = status;
+        *response.status_mut() = self.status();
         let headers = response.headers_mut();
         headers.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/plain; charset=utf-8"),
         );
-        match status {
+        match self.handshake_status() {
             StatusCode::UPGRADE_REQUIRED => {
-                headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+                if !self.http2 {
+                    headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+                }
                 headers.insert(
                     header::SEC_WEBSOCKET_VERSION,
                     HeaderValue::from_static("13"),
@@ -307,7 +389,10 @@ impl Refusal {
 
 impl From<HandshakeError> for Refusal {
     fn from(error: HandshakeError) -> Self {
-        Refusal { error }
+        Refusal {
+            error,
+            http2: false,
+        }
     }
 }
 

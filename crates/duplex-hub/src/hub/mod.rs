@@ -220,7 +220,11 @@ impl Hub {
     /// (each when enabled in the configuration).
     pub fn router(&self) -> Router {
         let mut router = Router::new()
-            .route("/connection/websocket", get(websocket::handler))
+            // CONNECT too: over HTTP/2 a WebSocket opens with an extended CONNECT (RFC 8441).
+            .route(
+                "/connection/websocket",
+                get(websocket::handler).connect(websocket::handler),
+            )
             .with_state(self.node.clone());
         let config = self.node.config();
         if config.http_stream.enabled || config.sse.enabled {
