@@ -45,13 +45,14 @@ enum Framing {
 }
 
 impl Framing {
-    /// `payload` (one or more encoded replies) as bytes of the response body.
-    fn wrap(self, payload: &[u8]) -> Bytes {
+    /// `payload` (one or more encoded replies) as bytes of the response body. Protobuf goes
+    /// as it is: the same bytes every subscriber of a fan-out shares, no copy.
+    fn wrap(self, payload: Bytes) -> Bytes {
         match self {
-            Framing::Stream(Encoding::Protobuf) => Bytes::copy_from_slice(payload),
+            Framing::Stream(Encoding::Protobuf) => payload,
             Framing::Stream(Encoding::Json) => {
                 let mut out = BytesMut::with_capacity(payload.len() + 1);
-                out.put_slice(payload);
+                out.put_slice(&payload);
                 out.put_u8(b'\n');
                 out.freeze()
             }
@@ -113,7 +114,7 @@ impl StreamOut {
 
     /// Queues `payload` whatever the budget (the last words of a session), then ends, after
     /// [`LINGER`] when there were last words.
-    fn finish_with(&self, payload: Option<&[u8]>) {
+    fn finish_with(&self, payload: Option<Bytes>) {
         {
             let mut state = self.lock();
             if let Some(payload) = payload {
@@ -163,7 +164,7 @@ struct StreamWriter(Arc<StreamOut>);
 impl Transport for StreamWriter {
     fn queue(&self, frame: &PreparedFrame) -> Queued {
         let out = &self.0;
-        let chunk = out.framing.wrap(&frame.payload());
+        let chunk = out.framing.wrap(frame.payload());
         let mut state = out.lock();
         if state.closed {
             return Queued::Closed;
@@ -219,7 +220,7 @@ impl Inbound for StreamInbound {
         };
         let mut payload = Vec::new();
         let encoded = protocol::encode_reply(self.encoding, &reply, &mut payload).is_ok();
-        self.out.finish_with(encoded.then_some(payload.as_slice()));
+        self.out.finish_with(encoded.then(|| Bytes::from(payload)));
     }
 
     async fn finish(self) {
@@ -345,15 +346,18 @@ mod tests {
 
     #[test]
     fn sse_prefixes_every_line_and_ends_the_event() {
-        let wrapped = Framing::EventStream.wrap(b"{\"id\":1}\n{\"push\":{}}");
+        let wrapped = Framing::EventStream.wrap(Bytes::from_static(b"{\"id\":1}\n{\"push\":{}}"));
         assert_eq!(&wrapped[..], b"data: {\"id\":1}\ndata: {\"push\":{}}\n\n");
     }
 
     #[test]
     fn json_streaming_ends_each_message_with_a_newline_and_protobuf_adds_nothing() {
-        assert_eq!(&Framing::Stream(Encoding::Json).wrap(b"{}")[..], b"{}\n");
         assert_eq!(
-            &Framing::Stream(Encoding::Protobuf).wrap(b"\x02ab")[..],
+            &Framing::Stream(Encoding::Json).wrap(Bytes::from_static(b"{}"))[..],
+            b"{}\n"
+        );
+        assert_eq!(
+            &Framing::Stream(Encoding::Protobuf).wrap(Bytes::from_static(b"\x02ab"))[..],
             b"\x02ab"
         );
     }
