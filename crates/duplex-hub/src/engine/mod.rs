@@ -40,6 +40,7 @@ mod presence;
 pub mod redis;
 pub mod sqlite;
 mod types;
+mod wire;
 
 use std::sync::Arc;
 
