@@ -8,117 +8,17 @@
 mod common;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
+use std::time::Duration;
 
-use async_trait::async_trait;
-use common::{namespaces, token, TestClient, TestHub, API_KEY, SECRET};
-use duplex_hub::config::HubConfig;
-use duplex_hub::engine::{
-    Broker, BrokerEvents, ClientInfo, Engine, EngineError, HistoryPage, HistoryQuery, Publication,
-    PublishOptions, PublishOutcome, StreamOptions,
-};
-use duplex_hub::Hub;
+use common::intercept::Intercept;
+use common::{token, TestClient, TestHub};
 use serde_json::{json, Value};
 
-/// The memory broker, with deliveries of chosen offsets dropped on the way to the hub.
-struct Lossy {
-    inner: Arc<dyn Broker>,
-    filter: Arc<Filter>,
-}
-
-struct Filter {
-    hub: OnceLock<Arc<dyn BrokerEvents>>,
-    drop_offsets: Mutex<Vec<u64>>,
-}
-
-impl BrokerEvents for Filter {
-    fn on_publication(&self, channel: &str, publication: &Publication, epoch: &str) {
-        if self
-            .drop_offsets
-            .lock()
-            .unwrap()
-            .contains(&publication.offset)
-        {
-            return;
-        }
-        self.hub
-            .get()
-            .unwrap()
-            .on_publication(channel, publication, epoch);
-    }
-    fn on_join(&self, channel: &str, info: &ClientInfo) {
-        self.hub.get().unwrap().on_join(channel, info);
-    }
-    fn on_leave(&self, channel: &str, info: &ClientInfo) {
-        self.hub.get().unwrap().on_leave(channel, info);
-    }
-}
-
-#[async_trait]
-impl Broker for Lossy {
-    async fn start(&self, events: Arc<dyn BrokerEvents>) -> Result<(), EngineError> {
-        let _ = self.filter.hub.set(events);
-        self.inner.start(self.filter.clone()).await
-    }
-    async fn subscribe(&self, channel: &str) -> Result<(), EngineError> {
-        self.inner.subscribe(channel).await
-    }
-    async fn unsubscribe(&self, channel: &str) -> Result<(), EngineError> {
-        self.inner.unsubscribe(channel).await
-    }
-    async fn publish(
-        &self,
-        channel: &str,
-        publication: Publication,
-        options: &PublishOptions,
-    ) -> Result<PublishOutcome, EngineError> {
-        self.inner.publish(channel, publication, options).await
-    }
-    async fn publish_join(&self, channel: &str, info: &ClientInfo) -> Result<(), EngineError> {
-        self.inner.publish_join(channel, info).await
-    }
-    async fn publish_leave(&self, channel: &str, info: &ClientInfo) -> Result<(), EngineError> {
-        self.inner.publish_leave(channel, info).await
-    }
-    async fn history(
-        &self,
-        channel: &str,
-        query: &HistoryQuery,
-        stream: &StreamOptions,
-    ) -> Result<HistoryPage, EngineError> {
-        self.inner.history(channel, query, stream).await
-    }
-    async fn remove_history(&self, channel: &str) -> Result<(), EngineError> {
-        self.inner.remove_history(channel).await
-    }
-}
-
-/// A hub on the lossy broker, dropping deliveries of `drop_offsets`.
-async fn lossy_hub(drop_offsets: &[u64]) -> (TestHub, Arc<Filter>) {
-    let memory = Engine::memory();
-    let filter = Arc::new(Filter {
-        hub: OnceLock::new(),
-        drop_offsets: Mutex::new(drop_offsets.to_vec()),
-    });
-    let engine = Engine {
-        broker: Arc::new(Lossy {
-            inner: memory.broker,
-            filter: filter.clone(),
-        }),
-        presence: memory.presence,
-    };
-    let mut config = HubConfig::default();
-    config.set("client.token.hmac_secret_key", SECRET).unwrap();
-    config.set("http_api.key", API_KEY).unwrap();
-    config
-        .set("channel.namespaces", &namespaces().to_string())
-        .unwrap();
-    let hub = Hub::builder(config).engine(engine).build().await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = hub.router();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (TestHub::attach(hub, addr), filter)
+/// A hub on the memory engine, dropping deliveries of `drop_offsets`.
+async fn lossy_hub(drop_offsets: &[u64]) -> (TestHub, Arc<Intercept>) {
+    let (engine, intercept) = Intercept::memory(drop_offsets, Duration::ZERO);
+    (TestHub::with_engine(engine).await, intercept)
 }
 
 async fn subscribe(client: &mut TestClient, request: Value) -> Value {
@@ -195,7 +95,7 @@ async fn a_hole_in_live_delivery_sends_the_subscriber_back_to_history_and_it_rec
 
 #[tokio::test]
 async fn events_the_engine_says_it_lost_send_every_subscriber_back_to_history() {
-    let (hub, filter) = lossy_hub(&[]).await;
+    let (hub, intercept) = lossy_hub(&[]).await;
     let mut clients = HashMap::new();
     for user in ["alice", "bob"] {
         let (mut client, _) = TestClient::connect(&hub, &token(user, None)).await;
@@ -209,10 +109,9 @@ async fn events_the_engine_says_it_lost_send_every_subscriber_back_to_history() 
     }
 
     // What the Redis engine does once its pub/sub connection is back.
-    filter
-        .hub
-        .get()
-        .unwrap()
+    intercept
+        .deliveries
+        .hub()
         .on_events_lost(&["small:lost".to_owned()]);
     for (user, client) in clients.iter_mut() {
         let push = client.push().await;

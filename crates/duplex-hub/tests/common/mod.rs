@@ -4,6 +4,7 @@
 
 #![allow(dead_code)] // each test file uses its own part
 
+pub mod intercept;
 pub mod nats;
 pub mod postgres;
 pub mod redis;
@@ -47,6 +48,19 @@ pub fn namespaces() -> Value {
     ])
 }
 
+/// The test secret, API key and namespaces.
+fn base_config() -> HubConfig {
+    let mut config = HubConfig::default();
+    config
+        .set("client.token.hmac_secret_key", SECRET)
+        .expect("secret");
+    config.set("http_api.key", API_KEY).expect("api key");
+    config
+        .set("channel.namespaces", &namespaces().to_string())
+        .expect("namespaces");
+    config
+}
+
 /// A running hub.
 pub struct TestHub {
     pub hub: Hub,
@@ -57,23 +71,31 @@ pub struct TestHub {
 impl TestHub {
     /// A hub with the test secret, API key and namespaces, then `settings` on top.
     pub async fn start(settings: &[(&str, &str)]) -> TestHub {
-        let mut config = HubConfig::default();
-        config
-            .set("client.token.hmac_secret_key", SECRET)
-            .expect("secret");
-        config.set("http_api.key", API_KEY).expect("api key");
-        config
-            .set("channel.namespaces", &namespaces().to_string())
-            .expect("namespaces");
+        let mut config = base_config();
         for (key, value) in settings {
             config.set(key, value).expect(key);
         }
         TestHub::with_config(config).await
     }
 
+    /// A hub with the test secret, API key and namespaces, on `engine`.
+    pub async fn with_engine(engine: duplex_hub::engine::Engine) -> TestHub {
+        let hub = Hub::builder(base_config())
+            .engine(engine)
+            .build()
+            .await
+            .expect("hub");
+        TestHub::serve(hub).await
+    }
+
     /// A hub with exactly this configuration.
     pub async fn with_config(config: HubConfig) -> TestHub {
         let hub = Hub::new(config).await.expect("hub");
+        TestHub::serve(hub).await
+    }
+
+    /// Serves `hub` on a free loopback port.
+    async fn serve(hub: Hub) -> TestHub {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
