@@ -92,24 +92,35 @@ pub(crate) struct Channel {
 }
 
 /// One connection's subscription, as the fan-out sees it.
+///
+/// A channel holds one of these per subscriber, so it is kept at 24 bytes: what only a
+/// subscriber in the middle of its subscribe needs is boxed in `catch_up`.
 pub(crate) struct Subscriber {
     pub(crate) session: SessionHandle,
-    /// Whether this subscriber gets join and leave pushes.
-    pub(crate) join_leave: bool,
+    /// Set while the subscribe is answered, and after it until live publications pass the
+    /// position its reply brought the subscriber to; `None` for almost every subscriber.
+    catch_up: Option<Box<CatchUp>>,
     /// What to do with a publication when this subscriber's outbound budget is spent.
     pub(crate) policy: SlowConsumerPolicy,
-    /// Live publications that arrived while the subscribe reply was being built.
-    recovering: Option<Vec<(Publication, Arc<str>)>>,
-    /// Set when the subscriber negotiated fossil deltas.
-    delta: Option<DeltaState>,
+    /// Whether this subscriber gets join and leave pushes.
+    pub(crate) join_leave: bool,
     /// This node missed publications of the channel and told the subscriber to recover them
     /// (unsubscribe 2500): it gets nothing more here, so its position cannot jump the hole.
     lost: bool,
-    /// The position its subscribe reply (and the buffer after it) brought the subscriber to,
-    /// until a live publication passes it. An engine may show a publication to a history read
-    /// before it hands it to the node's fan-out (SQLite commits, then tells): such a
-    /// publication was in the reply already, and must not come twice.
-    delivered_through: Option<(Arc<str>, u64)>,
+    /// Set when the subscriber negotiated fossil deltas.
+    delta: Option<DeltaState>,
+}
+
+/// Where a new subscriber stands against the live stream.
+enum CatchUp {
+    /// Its subscribe reply is being built: live publications wait here (with the channel's
+    /// name) until [`Channels::go_live`].
+    Buffering(Vec<(Publication, Arc<str>)>),
+    /// The position its reply (and the buffer after it) brought the subscriber to. An engine
+    /// may show a publication to a history read before it hands it to the node's fan-out
+    /// (SQLite commits, then tells): such a publication was in the reply already, and must
+    /// not come twice.
+    DeliveredThrough { epoch: Arc<str>, offset: u64 },
 }
 
 /// Where a delta subscriber stands.
@@ -132,12 +143,11 @@ impl Subscriber {
     ) -> Self {
         Subscriber {
             session,
-            join_leave,
+            catch_up: Some(Box::new(CatchUp::Buffering(Vec::new()))),
             policy,
-            recovering: Some(Vec::new()),
-            delta: None,
+            join_leave,
             lost: false,
-            delivered_through: None,
+            delta: None,
         }
     }
 
@@ -170,6 +180,36 @@ impl Subscriber {
     fn wants_previous(&self) -> bool {
         self.delta.is_some()
     }
+
+    /// Whether its subscribe reply is still being built.
+    fn is_buffering(&self) -> bool {
+        matches!(self.catch_up.as_deref(), Some(CatchUp::Buffering(_)))
+    }
+
+    /// Whether a live publication is for this subscriber now: false if it was buffered for
+    /// after the reply, or was in the reply already.
+    fn takes_live(&mut self, publication: &Publication, name: &Arc<str>, epoch: &str) -> bool {
+        match self.catch_up.as_deref_mut() {
+            None => true,
+            Some(CatchUp::Buffering(buffer)) => {
+                buffer.push((publication.clone(), name.clone()));
+                false
+            }
+            Some(CatchUp::DeliveredThrough {
+                epoch: through_epoch,
+                offset,
+            }) => {
+                if publication.offset != 0
+                    && **through_epoch == *epoch
+                    && publication.offset <= *offset
+                {
+                    return false;
+                }
+                self.catch_up = None;
+                true
+            }
+        }
+    }
 }
 
 impl Channel {
@@ -178,7 +218,7 @@ impl Channel {
     fn lose_subscribers(&mut self, channel: &str) {
         for subscriber in self.subscribers.iter_mut().filter(|s| !s.lost) {
             subscriber.lost = true;
-            subscriber.recovering = None;
+            subscriber.catch_up = None;
             subscriber
                 .session
                 .control(crate::session::Control::Unsubscribe {
@@ -218,30 +258,29 @@ impl Channels {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Adds a subscriber; true if it is the channel's first on this node (the caller then asks
-    /// the broker for the channel's events).
-    pub(crate) fn add(&self, channel: &str, subscriber: Subscriber) -> bool {
+    /// Adds a subscriber: whether it is the channel's first on this node (the caller then asks
+    /// the broker for the channel's events), and the table's name of the channel, which the
+    /// session keeps instead of a copy of its own.
+    pub(crate) fn add(&self, channel: &str, subscriber: Subscriber) -> (bool, Arc<str>) {
         let mut shard = self.shard(channel);
-        match shard.get_mut(channel) {
-            Some(existing) => {
-                existing
-                    .subscribers
-                    .retain(|s| s.session.id() != subscriber.session.id());
-                existing.subscribers.push(subscriber);
-                false
-            }
-            None => {
-                shard.insert(
-                    Arc::from(channel),
-                    Channel {
-                        subscribers: vec![subscriber],
-                        previous: None,
-                        seen: None,
-                    },
-                );
-                true
-            }
+        let known = shard.get_key_value(channel).map(|(name, _)| name.clone());
+        if let (Some(name), Some(existing)) = (known, shard.get_mut(channel)) {
+            existing
+                .subscribers
+                .retain(|s| s.session.id() != subscriber.session.id());
+            existing.subscribers.push(subscriber);
+            return (false, name.clone());
         }
+        let name: Arc<str> = Arc::from(channel);
+        shard.insert(
+            name.clone(),
+            Channel {
+                subscribers: vec![subscriber],
+                previous: None,
+                seen: None,
+            },
+        );
+        (true, name)
     }
 
     /// Removes a session's subscription; true if the channel has no subscriber left here (the
@@ -291,7 +330,10 @@ impl Channels {
             queue_reply(Vec::new());
             return true;
         }
-        let buffered = subscriber.recovering.take().unwrap_or_default();
+        let buffered = match subscriber.catch_up.take().map(|c| *c) {
+            Some(CatchUp::Buffering(buffered)) => buffered,
+            _ => Vec::new(),
+        };
         let form = subscriber.form(false, false);
         let mut last = last_offset;
         let mut pushes = Vec::new();
@@ -316,7 +358,10 @@ impl Channels {
             state.primed = delivered;
         }
         if last > 0 {
-            subscriber.delivered_through = Some((Arc::from(epoch), last));
+            subscriber.catch_up = Some(Box::new(CatchUp::DeliveredThrough {
+                epoch: Arc::from(epoch),
+                offset: last,
+            }));
         }
         true
     }
@@ -385,18 +430,8 @@ impl Channels {
         let mut keep_previous = false;
         for subscriber in entry.subscribers.iter_mut().filter(|s| !s.lost) {
             keep_previous |= subscriber.wants_previous();
-            if let Some(buffer) = subscriber.recovering.as_mut() {
-                buffer.push((publication.clone(), name.clone()));
+            if !subscriber.takes_live(publication, &name, epoch) {
                 continue;
-            }
-            if let Some((through_epoch, through)) = &subscriber.delivered_through {
-                if publication.offset != 0
-                    && **through_epoch == *epoch
-                    && publication.offset <= *through
-                {
-                    continue;
-                }
-                subscriber.delivered_through = None;
             }
             let form = subscriber.form(previous.is_some(), delta);
             let Some(prepared) = frames.get(subscriber.session.encoding(), form) else {
@@ -471,7 +506,7 @@ impl Channels {
         for subscriber in entry
             .subscribers
             .iter()
-            .filter(|s| s.join_leave && s.recovering.is_none() && !s.lost)
+            .filter(|s| s.join_leave && !s.is_buffering() && !s.lost)
         {
             let Some(prepared) = frames.get(subscriber.session.encoding(), Form::Plain) else {
                 inappropriate(&subscriber.session);
@@ -506,5 +541,16 @@ impl Channels {
             );
         }
         all
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_subscriber_stays_at_24_bytes() {
+        // A channel keeps one per subscriber: what only a subscribe in progress needs is boxed.
+        assert_eq!(std::mem::size_of::<Subscriber>(), 24);
     }
 }

@@ -6,6 +6,7 @@
 pub(crate) mod channels;
 mod events;
 mod recovery;
+pub(crate) mod sweep;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -28,7 +29,7 @@ use crate::engine::{
 use crate::metrics::Metrics;
 use crate::protocol::{ConnectRequest, Encoding};
 use crate::proxy::Proxies;
-use crate::session::{Control, SessionHandle, Transport};
+use crate::session::{client_key, Control, SessionHandle, Transport};
 use crate::webhook::{QueueError, WebhookEvent, Webhooks};
 
 use channels::Channels;
@@ -66,15 +67,67 @@ pub(crate) struct Node {
     /// A random name for this node, reported by `info`.
     name: String,
     started: std::time::Instant,
+    /// Whole seconds since the node started: the unit of sessions' timers (see `sweep`).
+    clock: sweep::Clock,
     /// Disconnect and unsubscribe events for the application, when `webhook.enabled`.
     webhooks: Option<Webhooks>,
 }
 
-/// The connected sessions, by client id and by user.
+/// The connected sessions, by client id (as a number: see `session::client_key`) and by user
+/// (keyed by the session's own `Arc<str>`, not a copy). Every connection has an entry in both.
 #[derive(Default)]
 struct Sessions {
-    by_client: HashMap<Box<str>, SessionHandle>,
-    by_user: HashMap<Box<str>, Vec<SessionHandle>>,
+    by_client: HashMap<u128, SessionHandle>,
+    by_user: HashMap<Arc<str>, UserSessions>,
+}
+
+/// One user's sessions: most users have one, which needs no vector.
+enum UserSessions {
+    One(SessionHandle),
+    Many(Vec<SessionHandle>),
+}
+
+impl UserSessions {
+    fn len(&self) -> usize {
+        match self {
+            UserSessions::One(_) => 1,
+            UserSessions::Many(list) => list.len(),
+        }
+    }
+
+    fn push(&mut self, handle: SessionHandle) {
+        match self {
+            UserSessions::One(first) => {
+                *self = UserSessions::Many(vec![first.clone(), handle]);
+            }
+            UserSessions::Many(list) => list.push(handle),
+        }
+    }
+
+    /// Removes session `id`; true if none is left.
+    fn remove(&mut self, id: u64) -> bool {
+        match self {
+            UserSessions::One(only) => only.id() == id,
+            UserSessions::Many(list) => {
+                list.retain(|s| s.id() != id);
+                match &list[..] {
+                    [] => true,
+                    [last] => {
+                        *self = UserSessions::One(last.clone());
+                        false
+                    }
+                    _ => false,
+                }
+            }
+        }
+    }
+
+    fn to_vec(&self) -> Vec<SessionHandle> {
+        match self {
+            UserSessions::One(only) => vec![only.clone()],
+            UserSessions::Many(list) => list.clone(),
+        }
+    }
 }
 
 impl Node {
@@ -104,6 +157,7 @@ impl Node {
             shared_reads: recovery::SharedReads::default(),
             name: uuid::Uuid::new_v4().simple().to_string()[..8].to_owned(),
             started: std::time::Instant::now(),
+            clock: sweep::Clock::new(),
             webhooks,
         }))
     }
@@ -118,6 +172,7 @@ impl Node {
         if let Some(webhooks) = &node.webhooks {
             webhooks.start();
         }
+        tokio::spawn(sweep::run(Arc::downgrade(node)));
         Ok(())
     }
 
@@ -175,6 +230,22 @@ impl Node {
         &self.name
     }
 
+    /// The clock of sessions' timers.
+    pub(crate) fn clock(&self) -> &sweep::Clock {
+        &self.clock
+    }
+
+    /// The connected sessions with a deadline at or before tick `now`.
+    pub(crate) fn sessions_due(&self, now: u32) -> Vec<SessionHandle> {
+        let sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+        sessions
+            .by_client
+            .values()
+            .filter(|session| session.due() <= now)
+            .cloned()
+            .collect()
+    }
+
     /// How long this node has run.
     pub(crate) fn uptime(&self) -> Duration {
         self.started.elapsed()
@@ -191,13 +262,13 @@ impl Node {
     pub(crate) fn new_session(
         &self,
         encoding: Encoding,
-        transport: Box<dyn Transport>,
+        transport: impl Transport,
     ) -> SessionHandle {
         let id = self.next_session.fetch_add(1, Ordering::Relaxed);
         self.metrics.connection_opened();
         SessionHandle::new(
             id,
-            uuid::Uuid::new_v4().to_string(),
+            uuid::Uuid::new_v4(),
             encoding,
             transport,
             self.config.client.queue_max_size,
@@ -208,15 +279,27 @@ impl Node {
     pub(crate) fn register(&self, handle: &SessionHandle, user: &str) -> Result<(), Disconnect> {
         let mut sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
         let limit = self.config.client.user_connection_limit;
-        let mine = sessions.by_user.entry(Box::from(user)).or_default();
-        if limit > 0 && !user.is_empty() && mine.len() >= limit {
-            return Err(Disconnect::CONNECTION_LIMIT);
+        let user = match sessions.by_user.get_key_value(user) {
+            Some((known, mine)) => {
+                if limit > 0 && !user.is_empty() && mine.len() >= limit {
+                    return Err(Disconnect::CONNECTION_LIMIT);
+                }
+                known.clone()
+            }
+            None => Arc::from(user),
+        };
+        match sessions.by_user.get_mut(&user) {
+            Some(mine) => mine.push(handle.clone()),
+            None => {
+                sessions
+                    .by_user
+                    .insert(user.clone(), UserSessions::One(handle.clone()));
+            }
         }
-        mine.push(handle.clone());
-        *handle.0.user.lock().unwrap_or_else(|p| p.into_inner()) = Box::from(user);
+        handle.set_user(user);
         sessions
             .by_client
-            .insert(Box::from(handle.client()), handle.clone());
+            .insert(handle.client_key(), handle.clone());
         Ok(())
     }
 
@@ -224,12 +307,13 @@ impl Node {
     pub(crate) fn end_session(&self, handle: &SessionHandle, user: &str, why: Option<&Disconnect>) {
         {
             let mut sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
-            if sessions.by_client.remove(handle.client()).is_some() {
-                if let Some(list) = sessions.by_user.get_mut(user) {
-                    list.retain(|s| s.id() != handle.id());
-                    if list.is_empty() {
-                        sessions.by_user.remove(user);
-                    }
+            if sessions.by_client.remove(&handle.client_key()).is_some() {
+                let gone = sessions
+                    .by_user
+                    .get_mut(user)
+                    .is_some_and(|mine| mine.remove(handle.id()));
+                if gone {
+                    sessions.by_user.remove(user);
                 }
             }
         }
@@ -245,14 +329,17 @@ impl Node {
     pub(crate) fn targets(&self, user: &str, client: Option<&str>) -> Vec<SessionHandle> {
         let sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
         match client.filter(|c| !c.is_empty()) {
-            Some(client) => sessions
-                .by_client
-                .get(client)
+            Some(client) => client_key(client)
+                .and_then(|key| sessions.by_client.get(&key))
                 .filter(|s| user.is_empty() || s.user() == user)
                 .cloned()
                 .into_iter()
                 .collect(),
-            None => sessions.by_user.get(user).cloned().unwrap_or_default(),
+            None => sessions
+                .by_user
+                .get(user)
+                .map(UserSessions::to_vec)
+                .unwrap_or_default(),
         }
     }
 

@@ -52,7 +52,7 @@ impl Session {
             return Ok(());
         }
         let subscribed = self.is_subscribed(channel);
-        let anonymous = self.user.is_empty();
+        let anonymous = self.user().is_empty();
         let (for_client, for_subscriber, for_anonymous) = match action {
             Action::Publish => (
                 options.allow_publish_for_client,
@@ -110,20 +110,20 @@ impl Session {
         }
         let data = match node
             .callbacks()
-            .publishing(&self.handle, &self.user, &request.channel, data)
+            .publishing(&self.handle, self.user(), &request.channel, data)
             .await
         {
             Ok(data) => data,
             Err(error) => return Ok(Outcome::Error(error)),
         };
         let info = ClientInfo {
-            user: self.user.clone(),
+            user: self.user().to_owned(),
             client: self.handle.client().to_owned(),
-            conn_info: self.info.clone(),
+            conn_info: self.info.as_deref().cloned(),
             chan_info: self
                 .subscriptions
                 .get(request.channel.as_str())
-                .and_then(|s| s.chan_info.clone()),
+                .and_then(|s| s.chan_info().cloned()),
         };
         Ok(
             match node
@@ -250,7 +250,7 @@ impl Session {
             }
         } else {
             node.callbacks()
-                .rpc(&self.handle, &self.user, &request.method, request.data)
+                .rpc(&self.handle, self.user(), &request.method, request.data)
                 .await
         };
         Ok(match answer {
@@ -266,7 +266,7 @@ impl Session {
     pub(super) async fn send(&mut self, request: SendRequest) -> Outcome {
         self.node
             .callbacks()
-            .message(&self.handle, &self.user, request.data)
+            .message(&self.handle, self.user(), request.data)
             .await;
         Outcome::Nothing
     }

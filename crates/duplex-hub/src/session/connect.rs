@@ -15,7 +15,7 @@ use crate::codes::{Disconnect, Error};
 use crate::protocol::{ConnectRequest, ConnectResult, RefreshRequest, RefreshResult, Reply};
 use crate::proxy::{Caller, ConnectOutcome, RefreshOutcome, Refusal};
 
-use super::{unix_now, Outcome, ServerSubscribe, Session};
+use super::{unix_now, whole_seconds, Outcome, ServerSubscribe, Session};
 
 /// The version the connect reply reports (centrifuge-python insists it is not empty).
 pub(crate) const VERSION: &str = concat!("duplex ", env!("CARGO_PKG_VERSION"));
@@ -105,8 +105,7 @@ impl Session {
                 return Err(Disconnect::BAD_REQUEST);
             }
         };
-        self.user = credentials.user;
-        self.info = decision.info.or(credentials.info);
+        self.info = decision.info.or(credentials.info).map(Box::new);
         self.expires_at = credentials.expires_at;
         let mut data = decision.data;
         if let Some(outcome) = proxied {
@@ -115,15 +114,15 @@ impl Session {
                 state.meta = outcome.meta;
             }
         }
-        node.register(&self.handle, &self.user)?;
+        node.register(&self.handle, &credentials.user)?;
         self.connected = true;
         if let Some(interval) = node.ping_interval() {
-            self.next_ping = tokio::time::Instant::now() + interval;
+            self.next_ping = node.clock().now() + whole_seconds(interval);
         }
 
         // The server's subscriptions: the token's, then the personal channel.
         let mut wanted = credentials.channels;
-        if let Some(personal) = node.personal_channel(&self.user) {
+        if let Some(personal) = node.personal_channel(self.user()) {
             if !wanted.iter().any(|(c, _, _)| *c == personal) {
                 wanted.push((personal, None, None));
             }
@@ -191,7 +190,7 @@ impl Session {
     pub(super) fn caller(&self) -> Caller<'_> {
         Caller {
             client: self.handle.client(),
-            user: &self.user,
+            user: self.user(),
             encoding: self.handle.encoding(),
             state: self.proxy.as_deref(),
         }
@@ -223,7 +222,7 @@ impl Session {
                 }
                 self.expires_at = expires_at;
                 if info.is_some() {
-                    self.info = info;
+                    self.info = info.map(Box::new);
                 }
                 if let (Some(meta), Some(state)) = (meta, self.proxy.as_mut()) {
                     state.meta = Some(meta);
@@ -290,12 +289,12 @@ impl Session {
             Err(TokenError::Unavailable(_)) => return Ok(Outcome::Error(Error::INTERNAL)),
             Err(_) => return Err(Disconnect::INVALID_TOKEN),
         };
-        if claims.sub != self.user {
+        if claims.sub != self.user() {
             return Err(Disconnect::INVALID_TOKEN);
         }
         self.expires_at = claims.expires_at();
         if claims.info.is_some() {
-            self.info = claims.info;
+            self.info = claims.info.map(Box::new);
         }
         let ttl = self.ttl();
         Ok(Outcome::Reply(Box::new(Reply {
@@ -323,7 +322,7 @@ impl Session {
             self.expires_at = (at > 0).then_some(at);
         }
         if info.is_some() {
-            self.info = info;
+            self.info = info.map(Box::new);
         }
         let ttl = self.ttl();
         self.append_reply(Reply {

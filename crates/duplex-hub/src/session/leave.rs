@@ -33,8 +33,8 @@ impl Session {
         Leaver {
             node: self.node.name(),
             client: self.handle.client(),
-            user: &self.user,
-            conn_info: self.info.as_ref(),
+            user: self.user(),
+            conn_info: self.info.as_deref(),
         }
     }
 

@@ -20,8 +20,10 @@ mod inbound;
 mod leave;
 mod outbound;
 mod subscribe;
+mod subscriptions;
 
-use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,16 +31,18 @@ use bytes::Bytes;
 use duplex::proto::PreparedFrame;
 use duplex::WebSocketWriter;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::time::Instant;
+use tokio::time::{Instant, Sleep};
 
 use crate::codes::{Disconnect, Error};
+use crate::node::sweep::NEVER;
 use crate::node::Node;
 use crate::protocol::{self, Command, Encoding, Reply};
 
 pub(crate) use connect::VERSION;
 pub(crate) use control::{Control, ServerSubscribe};
 pub(crate) use inbound::{Inbound, Incoming};
-pub(crate) use outbound::{frame, Outbound, Queued, SessionHandle, Transport};
+pub(crate) use outbound::{client_key, frame, Outbound, Queued, SessionHandle, Transport};
+use subscriptions::{Subscription, Subscriptions};
 
 /// Most commands one WebSocket message may carry: a bound on the work one message can cause
 /// (a Protobuf message of zero bytes would otherwise be one empty command per byte).
@@ -67,20 +71,22 @@ pub(crate) struct Session {
     handle: SessionHandle,
     /// Set by a successful connect.
     connected: bool,
-    user: String,
-    /// Connection info (raw JSON) from the token or a callback.
-    info: Option<Bytes>,
+    /// Connection info (raw JSON) from the token or a callback. Boxed: 32 bytes inline in
+    /// every connection, and many have none.
+    info: Option<Box<Bytes>>,
     /// When the connection's credentials expire (Unix seconds); `None`: never.
     expires_at: Option<i64>,
-    subscriptions: HashMap<Box<str>, Subscription>,
+    subscriptions: Subscriptions,
     /// Replies of the message being answered, encoded into one frame.
     batch: Vec<u8>,
     /// When presence entries are next refreshed (they expire unless renewed, so that a dead
-    /// node's clients disappear).
-    next_presence: Instant,
-    /// When the next server ping is due, and the pong deadline of the last one.
-    next_ping: Instant,
-    pong_due: Option<Instant>,
+    /// node's clients disappear). This and the next two are ticks of the node's clock
+    /// (`node::sweep`), whose sweep wakes the session when the earliest comes.
+    next_presence: u32,
+    /// When the next server ping is due, and the pong deadline of the last one (`NEVER`:
+    /// no pong owed).
+    next_ping: u32,
+    pong_due: u32,
     /// Commands allowed before the rate limit's window refills.
     rate: RateLimit,
     /// What proxies to the application forward (headers) and keep (meta); `None` without
@@ -91,37 +97,19 @@ pub(crate) struct Session {
     emulation_session: Option<Box<str>>,
 }
 
-/// One channel this connection is subscribed to.
-pub(crate) struct Subscription {
-    /// Made by the server (token `channels`, personal channel, server API), not the client.
-    server_side: bool,
-    /// When the subscription token expires (Unix seconds).
-    expires_at: Option<i64>,
-    /// Channel info of this subscriber (raw JSON), for presence and join/leave.
-    chan_info: Option<Bytes>,
-    /// Whether presence is kept for this subscription (its namespace has presence on).
-    presence: bool,
-    /// Whether this subscription counts its user once in presence (user-level presence).
-    user_presence: bool,
-    /// Whether joins and leaves are published (the namespace's join_leave).
-    join_leave: bool,
-    /// Extended by the sub_refresh proxy at its expiry, not by the client's new token.
-    proxy_refresh: bool,
-}
-
-/// A commands-per-second budget.
+/// A commands-per-second budget, refilled at each tick of the node's clock.
 struct RateLimit {
     per_second: u32,
     left: u32,
-    window: Instant,
+    window: u32,
 }
 
 impl RateLimit {
-    fn allow(&mut self, now: Instant) -> bool {
+    fn allow(&mut self, now: u32) -> bool {
         if self.per_second == 0 {
             return true;
         }
-        if now.duration_since(self.window) >= Duration::from_secs(1) {
+        if now != self.window {
             self.window = now;
             self.left = self.per_second;
         }
@@ -152,114 +140,202 @@ where
 
 /// Serves one connection until it ends: commands from `inbound`, everything sent through
 /// `transport`.
-pub(crate) async fn run<I: Inbound>(
+pub(crate) fn run<I: Inbound>(
     node: Arc<Node>,
-    mut inbound: I,
-    transport: Box<dyn Transport>,
+    inbound: I,
+    transport: impl Transport,
     encoding: Encoding,
     proxy: Option<Box<crate::proxy::ConnectionState>>,
-) {
+) -> impl Future<Output = ()> + Send {
     let handle = node.new_session(encoding, transport);
     let limits = &node.config().client;
-    let now = Instant::now();
+    let clock = node.clock();
     // Without pings, a client that never connects still goes after a while.
     let ping = node.ping_interval().unwrap_or(Duration::from_secs(25));
     let pong = limits.pong_timeout.unwrap_or(Duration::from_secs(10));
-    let mut session = Session {
+    let session = Session {
         node: node.clone(),
-        handle: handle.clone(),
+        handle,
         connected: false,
-        user: String::new(),
         info: None,
         expires_at: None,
-        subscriptions: HashMap::new(),
+        subscriptions: Subscriptions::default(),
         batch: Vec::new(),
-        next_ping: now + ping,
-        next_presence: now + limits.presence_update_interval,
-        pong_due: None,
+        next_ping: clock.now() + whole_seconds(ping),
+        next_presence: clock.now() + whole_seconds(limits.presence_update_interval),
+        pong_due: NEVER,
         rate: RateLimit {
             per_second: limits.commands_per_second,
             left: limits.commands_per_second,
-            window: now,
+            window: clock.now(),
         },
         proxy,
         emulation_session: inbound.emulation_session().map(Box::from),
     };
-    // A client that never sends connect is gone after the ping interval and the pong timeout.
-    let connect_deadline = now + ping + pong;
-    // Whether the transport failed rather than the client closing (for the webhook).
-    let mut lost = false;
-    // The handlers' futures are boxed while they run: awaited inline, the largest of them
-    // (connect, subscribe with a recovery) would be part of this task's future and so of
-    // every idle connection's memory.
-    let ending = loop {
-        let deadline = session.next_deadline(connect_deadline);
-        tokio::select! {
-            incoming = inbound.next() => match incoming {
-                Incoming::Message(payload) => {
-                    if let Err(disconnect) = Box::pin(session.handle_message(&payload)).await {
-                        break Some(disconnect);
+    Connection {
+        session,
+        inbound,
+        // A client that never sends connect is gone after the ping interval and the pong
+        // timeout.
+        connect_deadline: Instant::now() + ping + pong,
+        timer: None,
+    }
+    .serve()
+}
+
+/// A connection's task: its session, where its commands come from, and the one timer it may
+/// need for a while (see `node::sweep` for the others).
+///
+/// Every idle connection holds this, so what it does not need while idle stays out of it: the
+/// command handlers' futures are boxed while they run (awaited inline, the largest of them,
+/// connect or a subscribe with a recovery, would be part of every idle connection's memory),
+/// and the timer is boxed and dropped once connected, unless a backlog waits.
+struct Connection<I> {
+    session: Session,
+    inbound: I,
+    connect_deadline: Instant,
+    /// Until connect: its deadline. After: set only while a backlog waits to be drained.
+    timer: Option<Pin<Box<Sleep>>>,
+}
+
+impl<I: Inbound> Connection<I> {
+    /// Written as a method returning a future, with `self` used in place, because an `async
+    /// fn`'s arguments are moved into locals that keep a second slot in its state.
+    #[expect(
+        clippy::manual_async_fn,
+        reason = "an async fn would keep a second copy of `self` in every connection's task"
+    )]
+    fn serve(mut self) -> impl Future<Output = ()> + Send {
+        async move {
+            // Whether the transport failed rather than the client closing (for the webhook).
+            let mut lost = false;
+            let ending = loop {
+                self.session.handle.set_due(self.session.next_due());
+                self.arm_timer();
+                let event = tokio::select! {
+                    incoming = self.inbound.next() => match incoming {
+                        Incoming::Message(payload) => Event::Message(payload),
+                        Incoming::Closed => break None,
+                        Incoming::Lost => {
+                            lost = true;
+                            break None;
+                        }
+                    },
+                    () = self.session.handle.woken() => Event::Wake,
+                    () = fired(&mut self.timer) => {
+                        if !self.session.connected && Instant::now() >= self.connect_deadline {
+                            break Some(Disconnect::STALE);
+                        }
+                        Event::Timer
                     }
-                }
-                Incoming::Closed => break None,
-                Incoming::Lost => {
-                    lost = true;
-                    break None;
-                }
-            },
-            () = handle.0.wake.notified() => {
-                if let Err(disconnect) = Box::pin(session.handle_control()).await {
+                };
+                if let Err(disconnect) = Box::pin(self.session.handle_event(event)).await {
                     break Some(disconnect);
                 }
-            }
-            () = tokio::time::sleep_until(deadline) => {
-                if let Err(disconnect) = Box::pin(session.handle_timer(connect_deadline)).await {
-                    break Some(disconnect);
-                }
-            }
+            };
+            // Boxed, like the handlers: the ending's state would otherwise be part of every
+            // idle connection.
+            Box::pin(self.finish(ending, lost)).await;
         }
-    };
-    handle.set_closing();
-    Box::pin(session.leave_all()).await;
-    // Boxed, like the handlers: its state would otherwise be part of every idle connection.
-    Box::pin(session.report_disconnect(match &ending {
-        Some(disconnect) => leave::Ending::Server(disconnect),
-        None if lost => leave::Ending::Lost,
-        None => leave::Ending::Closed,
-    }))
-    .await;
-    node.end_session(&handle, &session.user, ending.as_ref());
-    match ending {
-        Some(disconnect) => inbound.close(&disconnect).await,
-        None => inbound.finish().await,
+    }
+
+    /// Ends the session: its subscriptions, the application's event, the node's records, and
+    /// the connection itself.
+    async fn finish(self, ending: Option<Disconnect>, lost: bool) {
+        let Connection {
+            mut session,
+            inbound,
+            ..
+        } = self;
+        let handle = session.handle.clone();
+        handle.set_closing();
+        session.leave_all().await;
+        session
+            .report_disconnect(match &ending {
+                Some(disconnect) => leave::Ending::Server(disconnect),
+                None if lost => leave::Ending::Lost,
+                None => leave::Ending::Closed,
+            })
+            .await;
+        session
+            .node
+            .end_session(&handle, session.user(), ending.as_ref());
+        match ending {
+            Some(disconnect) => inbound.close(&disconnect).await,
+            None => inbound.finish().await,
+        }
+    }
+
+    /// Sets the timer for what needs finer timing than the node's sweep: the connect
+    /// deadline, and the backlog's next drain (every 10 ms while it waits).
+    fn arm_timer(&mut self) {
+        let at = if self.session.handle.has_backlog() {
+            Some(Instant::now() + Duration::from_millis(10))
+        } else if !self.session.connected {
+            Some(self.connect_deadline)
+        } else {
+            None
+        };
+        match (at, &mut self.timer) {
+            (None, timer) => *timer = None,
+            (Some(at), Some(sleep)) => {
+                if sleep.deadline() != at {
+                    sleep.as_mut().reset(at);
+                }
+            }
+            (Some(at), timer) => *timer = Some(Box::pin(tokio::time::sleep_until(at))),
+        }
     }
 }
 
+/// What woke a connection's task.
+enum Event {
+    /// A message of commands from the client.
+    Message(Bytes),
+    /// A request from the node, a backlog to drain, or (from the node's sweep) a deadline.
+    Wake,
+    /// The connection's own timer (see [`Connection::arm_timer`]).
+    Timer,
+}
+
+/// Waits for the timer, or forever without one. A `poll_fn`, so the wait adds nothing to
+/// the connection's state.
+fn fired(timer: &mut Option<Pin<Box<Sleep>>>) -> impl Future<Output = ()> + '_ {
+    std::future::poll_fn(move |cx| match timer {
+        Some(sleep) => sleep.as_mut().poll(cx),
+        None => std::task::Poll::Pending,
+    })
+}
+
+/// A duration in whole seconds (at least one), as the node's clock counts.
+pub(crate) fn whole_seconds(duration: Duration) -> u32 {
+    duration.as_secs().clamp(1, u64::from(u32::MAX / 2)) as u32
+}
+
 impl Session {
-    /// The earliest moment the timer has work: a ping, a pong deadline, an expiry, the backlog.
-    fn next_deadline(&self, connect_deadline: Instant) -> Instant {
-        let now = Instant::now();
-        let mut deadline = if !self.connected {
-            connect_deadline
-        } else if self.node.ping_interval().is_some() {
-            self.next_ping
-        } else {
-            now + Duration::from_secs(3600)
-        };
-        if let Some(pong_due) = self.pong_due {
-            deadline = deadline.min(pong_due);
+    /// The authenticated user: "" for anonymous, or before connect.
+    fn user(&self) -> &str {
+        self.handle.user_str()
+    }
+
+    /// The tick of the node's clock at which the timers next have work: a ping, a pong
+    /// deadline, an expiry, a presence refresh. `NEVER` before connect: the connect deadline
+    /// is the connection's own timer, and the sweep looks only at connected sessions.
+    fn next_due(&self) -> u32 {
+        if !self.connected {
+            return NEVER;
+        }
+        let mut due = self.pong_due;
+        if self.node.ping_interval().is_some() {
+            due = due.min(self.next_ping);
         }
         if let Some(at) = self.earliest_expiry() {
-            let secs = (at - unix_now()).max(0) as u64;
-            deadline = deadline.min(now + Duration::from_secs(secs));
-        }
-        if self.handle.has_backlog() {
-            deadline = deadline.min(now + Duration::from_millis(10));
+            due = due.min(self.node.clock().at_unix(at, unix_now()));
         }
         if self.subscriptions.values().any(|s| s.presence) {
-            deadline = deadline.min(self.next_presence);
+            due = due.min(self.next_presence);
         }
-        deadline
+        due
     }
 
     /// When the earliest expiry is enforced: a token's `exp` plus the grace Centrifugo gives
@@ -268,7 +344,7 @@ impl Session {
         let (connection, subscription) = self.expiry_grace();
         self.subscriptions
             .values()
-            .filter_map(|s| s.expires_at.map(|at| at + grace_after(s, subscription)))
+            .filter_map(|s| s.expires_at().map(|at| at + grace_after(s, subscription)))
             .chain(self.expires_at.map(|at| at + connection))
             .min()
     }
@@ -285,35 +361,48 @@ impl Session {
         (connection, client.expired_sub_close_delay.as_secs() as i64)
     }
 
-    /// Pings, pong deadlines, expiries and the backlog.
-    async fn handle_timer(&mut self, connect_deadline: Instant) -> Result<(), Disconnect> {
-        let now = Instant::now();
+    /// Handles what woke the connection's task. Boxed by the caller while it runs, so the
+    /// handlers' futures (connect, a subscribe with a recovery) are not part of every idle
+    /// connection's memory.
+    async fn handle_event(&mut self, event: Event) -> Result<(), Disconnect> {
+        match event {
+            Event::Message(payload) => self.handle_message(&payload).await,
+            Event::Wake => {
+                self.handle_control().await?;
+                self.handle_timer().await
+            }
+            Event::Timer => self.handle_timer().await,
+        }
+    }
+
+    /// Pings, pong deadlines, expiries and the backlog: whatever is due.
+    async fn handle_timer(&mut self) -> Result<(), Disconnect> {
         if self.handle.has_backlog() {
             self.handle.drain_backlog();
         }
         if !self.connected {
-            if now >= connect_deadline {
-                return Err(Disconnect::STALE);
-            }
             return Ok(());
         }
-        if self.pong_due.is_some_and(|due| now >= due) {
+        let clock = *self.node.clock();
+        let now = clock.now();
+        if now >= self.pong_due {
             return Err(Disconnect::NO_PONG);
         }
         if let Some(interval) = self.node.ping_interval() {
             if now >= self.next_ping {
                 // A server ping is an empty reply; the client answers with an empty command.
                 self.reply_now(Reply::default());
-                self.next_ping = now + interval;
-                if let (None, Some(timeout)) =
+                self.next_ping = now + whole_seconds(interval);
+                if let (NEVER, Some(timeout)) =
                     (self.pong_due, self.node.config().client.pong_timeout)
                 {
-                    self.pong_due = Some(now + timeout);
+                    self.pong_due = clock.after(timeout);
                 }
             }
         }
         if now >= self.next_presence {
-            self.next_presence = now + self.node.config().client.presence_update_interval;
+            self.next_presence =
+                now + whole_seconds(self.node.config().client.presence_update_interval);
             self.refresh_presence().await;
         }
         let unix = unix_now();
@@ -324,11 +413,11 @@ impl Session {
         {
             self.connection_expired().await?;
         }
-        let expired: Vec<Box<str>> = self
+        let expired: Vec<Arc<str>> = self
             .subscriptions
             .iter()
             .filter(|(_, s)| {
-                s.expires_at
+                s.expires_at()
                     .is_some_and(|at| at + grace_after(s, subscription_grace) <= unix)
             })
             .map(|(channel, _)| channel.clone())
@@ -344,10 +433,10 @@ impl Session {
         let node = &self.node;
         for (channel, subscription) in self.subscriptions.iter().filter(|(_, s)| s.presence) {
             let info = crate::engine::ClientInfo {
-                user: self.user.clone(),
+                user: self.user().to_owned(),
                 client: self.handle.client().to_owned(),
-                conn_info: self.info.clone(),
-                chan_info: subscription.chan_info.clone(),
+                conn_info: self.info.as_deref().cloned(),
+                chan_info: subscription.chan_info().cloned(),
             };
             if let Err(error) = node
                 .presence()
@@ -362,7 +451,7 @@ impl Session {
     /// Answers every command of one WebSocket message, replies batched into one frame.
     async fn handle_message(&mut self, payload: &[u8]) -> Result<(), Disconnect> {
         // Any message from the client shows it is alive: the pong it owes is as good as paid.
-        self.pong_due = None;
+        self.pong_due = NEVER;
         if payload.is_empty() {
             return Err(Disconnect::BAD_REQUEST);
         }
@@ -381,7 +470,7 @@ impl Session {
                 continue;
             }
             self.node.metrics().command_received();
-            if !self.rate.allow(Instant::now()) {
+            if !self.rate.allow(self.node.clock().now()) {
                 if command.id != 0 {
                     self.append_reply(error_reply(command.id, Error::TOO_MANY_REQUESTS));
                 }

@@ -17,11 +17,12 @@
 //! queue empties.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::task::Poll;
 
 use duplex::proto::{Message, PreparedFrame};
-use tokio::sync::Notify;
+use futures_util::task::AtomicWaker;
 
 use crate::codes::Disconnect;
 use crate::config::SlowConsumerPolicy;
@@ -49,6 +50,17 @@ pub(crate) enum Queued {
     Full,
     /// Not queued: the connection is closing or closed.
     Closed,
+}
+
+/// Frees the pending box once nothing waits in it: a connection that was slow for a moment
+/// does not keep its backlog's memory.
+fn forget_if_empty(pending: &mut Option<Box<Pending>>) {
+    if pending
+        .as_ref()
+        .is_some_and(|p| p.backlog.frames.is_empty() && p.control.is_empty())
+    {
+        *pending = None;
+    }
 }
 
 /// A frame on its way out.
@@ -101,19 +113,45 @@ pub(crate) fn frame(encoding: Encoding, bytes: bytes::Bytes) -> PreparedFrame {
 #[derive(Clone)]
 pub(crate) struct SessionHandle(pub(crate) Arc<Shared>);
 
-/// State shared between the connection's task and the rest of the node.
+/// State shared between the connection's task and the rest of the node. Every connection has
+/// one, so what only a slow or busy connection needs (a backlog, requests for its task) is
+/// boxed in `pending`, allocated when first needed. (The transport stays boxed: unsized in
+/// here, it would make every `SessionHandle` a 16-byte pointer, and a channel holds one per
+/// subscriber.)
 pub(crate) struct Shared {
     pub(crate) id: u64,
-    pub(crate) client: Box<str>,
-    pub(crate) user: Mutex<Box<str>>,
+    /// The client id, a UUID in its hyphenated text form (36 ASCII bytes), kept inline: as a
+    /// string of its own it would cost a 64-byte allocation per connection.
+    client: [u8; CLIENT_ID_LEN],
+    /// Set once, by a successful connect.
+    user: OnceLock<Arc<str>>,
+    budget: usize,
+    pending: Mutex<Option<Box<Pending>>>,
+    /// Wakes the connection's task: requests, backlog to drain, a deadline.
+    waker: AtomicWaker,
+    woken: AtomicBool,
+    closing: AtomicBool,
+    /// The tick of the node's clock at which the session's next timer is due, for the node's
+    /// sweep (`node::sweep`); `NEVER` for none.
+    due: AtomicU32,
     pub(crate) encoding: Encoding,
     transport: Box<dyn Transport>,
-    budget: usize,
-    backlog: Mutex<Backlog>,
-    control: Mutex<Vec<Control>>,
-    /// Wakes the connection's task: control requests, backlog to drain.
-    pub(crate) wake: Notify,
-    closing: AtomicBool,
+}
+
+/// The length of a client id: a hyphenated UUID.
+const CLIENT_ID_LEN: usize = 36;
+
+/// The number the node's table of clients keys a client id by; `None` for text that is no
+/// client id of ours.
+pub(crate) fn client_key(client: &str) -> Option<u128> {
+    uuid::Uuid::try_parse(client).ok().map(|id| id.as_u128())
+}
+
+/// What waits for the connection's task.
+#[derive(Default)]
+struct Pending {
+    backlog: Backlog,
+    control: Vec<Control>,
 }
 
 /// What [`SessionHandle::offer`] did with a frame.
@@ -137,23 +175,56 @@ struct Backlog {
 impl SessionHandle {
     pub(crate) fn new(
         id: u64,
-        client: String,
+        client: uuid::Uuid,
         encoding: Encoding,
-        transport: Box<dyn Transport>,
+        transport: impl Transport,
         budget: usize,
     ) -> Self {
+        let mut text = [0; CLIENT_ID_LEN];
+        client.hyphenated().encode_lower(&mut text);
         SessionHandle(Arc::new(Shared {
             id,
-            client: client.into_boxed_str(),
-            user: Mutex::new(Box::from("")),
-            encoding,
-            transport,
+            client: text,
+            user: OnceLock::new(),
+            transport: Box::new(transport),
             budget,
-            backlog: Mutex::new(Backlog::default()),
-            control: Mutex::new(Vec::new()),
-            wake: Notify::new(),
+            pending: Mutex::new(None),
+            waker: AtomicWaker::new(),
+            woken: AtomicBool::new(false),
             closing: AtomicBool::new(false),
+            due: AtomicU32::new(crate::node::sweep::NEVER),
+            encoding,
         }))
+    }
+
+    /// The client id as the node's table of clients keys it.
+    pub(crate) fn client_key(&self) -> u128 {
+        client_key(self.client()).unwrap_or_default()
+    }
+
+    /// Records the user once connect has authenticated it.
+    pub(crate) fn set_user(&self, user: Arc<str>) {
+        let _ = self.0.user.set(user);
+    }
+
+    /// Waits until the session is woken (see [`SessionHandle::wake`]); a wake that came
+    /// while nobody waited is kept for the next wait.
+    pub(crate) fn woken(&self) -> impl std::future::Future<Output = ()> + '_ {
+        std::future::poll_fn(move |cx| {
+            if self.0.woken.swap(false, Ordering::AcqRel) {
+                return Poll::Ready(());
+            }
+            self.0.waker.register(cx.waker());
+            if self.0.woken.swap(false, Ordering::AcqRel) {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        })
+    }
+
+    fn pending(&self) -> std::sync::MutexGuard<'_, Option<Box<Pending>>> {
+        self.0.pending.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The node-local id of this session.
@@ -163,16 +234,18 @@ impl SessionHandle {
 
     /// The client id the SDK sees (a UUID).
     pub(crate) fn client(&self) -> &str {
-        &self.0.client
+        // Written from a UUID's hyphenated form: always ASCII.
+        std::str::from_utf8(&self.0.client).unwrap_or_default()
     }
 
-    /// The authenticated user ("" for anonymous).
+    /// The authenticated user ("" for anonymous, or before connect).
     pub(crate) fn user(&self) -> String {
-        self.0
-            .user
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .to_string()
+        self.user_str().to_owned()
+    }
+
+    /// The authenticated user ("" for anonymous, or before connect), borrowed.
+    pub(crate) fn user_str(&self) -> &str {
+        self.0.user.get().map_or("", |user| user)
     }
 
     /// This connection's encoding.
@@ -180,19 +253,40 @@ impl SessionHandle {
         self.0.encoding
     }
 
+    /// The tick at which this session's next timer is due.
+    pub(crate) fn due(&self) -> u32 {
+        self.0.due.load(Ordering::Relaxed)
+    }
+
+    /// Tells the node's sweep when this session's next timer is due.
+    pub(crate) fn set_due(&self, tick: u32) {
+        self.0.due.store(tick, Ordering::Relaxed);
+    }
+
+    /// Wakes the connection's task to look at its requests, its backlog and its timers.
+    pub(crate) fn wake(&self) {
+        self.0.woken.store(true, Ordering::Release);
+        self.0.waker.wake();
+    }
+
     /// Asks the connection's task to do something (server-side subscribe, disconnect...).
     pub(crate) fn control(&self, request: Control) {
-        self.0
+        self.pending()
+            .get_or_insert_with(Box::default)
             .control
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
             .push(request);
-        self.0.wake.notify_one();
+        self.wake();
     }
 
     /// The control requests waiting for the connection's task.
     pub(crate) fn take_control(&self) -> Vec<Control> {
-        std::mem::take(&mut *self.0.control.lock().unwrap_or_else(|p| p.into_inner()))
+        let mut pending = self.pending();
+        let requests = match pending.as_mut() {
+            Some(waiting) => std::mem::take(&mut waiting.control),
+            None => Vec::new(),
+        };
+        forget_if_empty(&mut pending);
+        requests
     }
 
     /// Offers a frame without waiting and writes it out; false if it was dropped (or the
@@ -219,8 +313,8 @@ impl SessionHandle {
             return refused;
         }
         let len = outbound.frame.len();
-        let backlog = shared.backlog.lock().unwrap_or_else(|p| p.into_inner());
-        if backlog.frames.is_empty() {
+        let mut pending = self.pending();
+        if pending.as_ref().is_none_or(|p| p.backlog.frames.is_empty()) {
             match shared.transport.queue(&outbound.frame) {
                 Queued::Yes => {
                     return Offer {
@@ -233,7 +327,7 @@ impl SessionHandle {
                 Queued::Full => {}
             }
         }
-        let (kept, evicted) = self.offer_past_budget(outbound, backlog, len);
+        let (kept, evicted) = self.offer_past_budget(outbound, &mut pending, len);
         Offer {
             kept,
             flush: false,
@@ -253,17 +347,17 @@ impl SessionHandle {
     fn offer_past_budget(
         &self,
         outbound: Outbound,
-        mut backlog: std::sync::MutexGuard<'_, Backlog>,
+        pending: &mut std::sync::MutexGuard<'_, Option<Box<Pending>>>,
         len: usize,
     ) -> (bool, u64) {
         let shared = &self.0;
         match outbound.policy {
             SlowConsumerPolicy::Disconnect => {
-                drop(backlog);
-                self.slow();
+                self.slow_with(pending);
                 (false, 0)
             }
             SlowConsumerPolicy::DropOldest | SlowConsumerPolicy::Conflate => {
+                let backlog = &mut pending.get_or_insert_with(Box::default).backlog;
                 if outbound.policy == SlowConsumerPolicy::Conflate {
                     if let Some(channel) = &outbound.channel {
                         let same = backlog
@@ -273,7 +367,7 @@ impl SessionHandle {
                         if let Some(index) = same {
                             let old = std::mem::replace(&mut backlog.frames[index], outbound);
                             backlog.bytes = backlog.bytes - old.frame.len() + len;
-                            shared.wake.notify_one();
+                            self.wake();
                             return (true, 1);
                         }
                     }
@@ -287,8 +381,7 @@ impl SessionHandle {
                     // connection slow instead.
                     let Some(index) = backlog.frames.iter().position(|o| o.channel.is_some())
                     else {
-                        drop(backlog);
-                        self.slow();
+                        self.slow_with(pending);
                         return (false, evicted);
                     };
                     let Some(old) = backlog.frames.remove(index) else {
@@ -301,8 +394,7 @@ impl SessionHandle {
                         evicted += 1;
                     }
                 }
-                drop(backlog);
-                shared.wake.notify_one();
+                self.wake();
                 (kept, evicted)
             }
         }
@@ -310,36 +402,44 @@ impl SessionHandle {
 
     /// Whether frames wait for the transport to empty.
     pub(crate) fn has_backlog(&self) -> bool {
-        !self
-            .0
-            .backlog
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .frames
-            .is_empty()
+        self.pending()
+            .as_ref()
+            .is_some_and(|p| !p.backlog.frames.is_empty())
     }
 
     /// Moves waiting frames to the transport as it empties; true if some are still waiting.
     pub(crate) fn drain_backlog(&self) -> bool {
         let shared = &self.0;
-        let mut backlog = shared.backlog.lock().unwrap_or_else(|p| p.into_inner());
-        while let Some(next) = backlog.frames.front() {
-            match shared.transport.queue(&next.frame) {
-                Queued::Full => break,
-                Queued::Yes | Queued::Closed => {
-                    backlog.bytes -= next.frame.len();
-                    backlog.frames.pop_front();
+        let mut pending = self.pending();
+        let waiting = match pending.as_mut() {
+            Some(waiting) => {
+                let backlog = &mut waiting.backlog;
+                while let Some(next) = backlog.frames.front() {
+                    match shared.transport.queue(&next.frame) {
+                        Queued::Full => break,
+                        Queued::Yes | Queued::Closed => {
+                            backlog.bytes -= next.frame.len();
+                            backlog.frames.pop_front();
+                        }
+                    }
                 }
+                !backlog.frames.is_empty()
             }
-        }
+            None => false,
+        };
+        forget_if_empty(&mut pending);
         shared.transport.flush();
-        !backlog.frames.is_empty()
+        waiting
     }
 
-    /// Closes this connection as a slow consumer (once).
-    fn slow(&self) {
+    /// Closes this connection as a slow consumer (once), `pending` being already locked.
+    fn slow_with(&self, pending: &mut Option<Box<Pending>>) {
         if !self.0.closing.swap(true, Ordering::Relaxed) {
-            self.control(Control::Disconnect(Disconnect::SLOW));
+            pending
+                .get_or_insert_with(Box::default)
+                .control
+                .push(Control::Disconnect(Disconnect::SLOW));
+            self.wake();
         }
     }
 

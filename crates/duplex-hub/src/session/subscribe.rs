@@ -16,6 +16,8 @@
 //! gets `delta: true` in the reply, and its payloads in the delta shape (see
 //! `node::channels`); recovered publications in the reply are whole.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 
 use crate::auth::TokenError;
@@ -29,7 +31,8 @@ use crate::protocol::{
 };
 use crate::proxy::{RefreshOutcome, Refusal};
 
-use super::{flush_into, unix_now, Outcome, ServerSubscribe, Session, Subscription};
+use super::subscriptions::{NewSubscription, Subscription};
+use super::{flush_into, unix_now, Outcome, ServerSubscribe, Session};
 
 /// What the client asked of a subscription, beyond the channel.
 #[derive(Default)]
@@ -74,7 +77,7 @@ impl Session {
         // does not, with channel info and data of its own.
         let decision = match node
             .callbacks()
-            .subscribing(&self.handle, &self.user, &channel)
+            .subscribing(&self.handle, self.user(), &channel)
             .await
         {
             Ok(decision) => decision,
@@ -84,7 +87,7 @@ impl Session {
             match node.verifier().verify_subscribe(&request.token).await {
                 Ok(claims)
                     if claims.channel == channel
-                        && claims.sub == self.user
+                        && claims.sub == self.user()
                         && claims
                             .client
                             .as_deref()
@@ -104,7 +107,7 @@ impl Session {
         } else if decision.allow {
             Grant::default()
         } else {
-            match node.user_limited(&channel, &options, &self.user) {
+            match node.user_limited(&channel, &options, self.user()) {
                 Some(true) => Grant::default(),
                 // The backend decides, before development mode opens everything (as in
                 // Centrifugo); user-limited channels keep their own rule.
@@ -130,7 +133,8 @@ impl Session {
                     let allowed = node.config().client.insecure
                         || limited.unwrap_or(
                             options.allow_subscribe_for_client
-                                && (!self.user.is_empty() || options.allow_subscribe_for_anonymous),
+                                && (!self.user().is_empty()
+                                    || options.allow_subscribe_for_anonymous),
                         );
                     if !allowed {
                         return Ok(Outcome::Error(Error::PERMISSION_DENIED));
@@ -218,7 +222,8 @@ impl Session {
         if delta {
             subscriber = subscriber.with_delta(options.delta_publish);
         }
-        if node.channels().add(channel, subscriber) {
+        let (first, name) = node.channels().add(channel, subscriber);
+        if first {
             if let Err(error) = node.broker().subscribe(channel).await {
                 tracing::warn!(%channel, "broker subscribe failed: {error}");
                 node.channels().remove(channel, self.handle.id());
@@ -226,9 +231,9 @@ impl Session {
             }
         }
         let info = ClientInfo {
-            user: self.user.clone(),
+            user: self.user().to_owned(),
             client: self.handle.client().to_owned(),
-            conn_info: self.info.clone(),
+            conn_info: self.info.as_deref().cloned(),
             chan_info: grant.chan_info.clone(),
         };
         let mut first_of_user = true;
@@ -247,8 +252,8 @@ impl Session {
         let join =
             (options.join_leave && (!options.user_presence || first_of_user)).then_some(info);
         self.subscriptions.insert(
-            Box::from(channel),
-            Subscription {
+            name,
+            Subscription::new(NewSubscription {
                 server_side,
                 expires_at: grant.expires_at,
                 chan_info: grant.chan_info,
@@ -256,7 +261,7 @@ impl Session {
                 user_presence: options.user_presence && options.presence,
                 join_leave: options.join_leave,
                 proxy_refresh,
-            },
+            }),
         );
         node.metrics().subscribed();
 
@@ -449,9 +454,9 @@ impl Session {
                 // An expiry already past would have the timer ask the backend again at once.
                 if expires_at.is_none_or(|at| at > unix_now()) {
                     if let Some(subscription) = self.subscriptions.get_mut(channel) {
-                        subscription.expires_at = expires_at;
-                        if info.is_some() {
-                            subscription.chan_info = info;
+                        subscription.set_expires_at(expires_at);
+                        if let Some(info) = info {
+                            subscription.set_chan_info(info);
                         }
                     }
                     return;
@@ -482,7 +487,7 @@ impl Session {
     /// unsubscribe event with `why` (none for a subscription the client never saw made).
     /// False if there was none.
     pub(super) async fn leave_channel(&mut self, channel: &str, why: Option<Unsubscribe>) -> bool {
-        let Some(subscription) = self.subscriptions.remove(channel) else {
+        let Some(mut subscription) = self.subscriptions.remove(channel) else {
             return false;
         };
 
@@ -497,7 +502,7 @@ impl Session {
         if subscription.presence {
             match node
                 .presence()
-                .remove_presence(channel, self.handle.client(), &self.user)
+                .remove_presence(channel, self.handle.client(), self.user())
                 .await
             {
                 Ok(last) => last_of_user = last,
@@ -506,15 +511,15 @@ impl Session {
         }
         // After presence: an application that looks when the event arrives sees them gone.
         if let Some(why) = why {
-            self.report_unsubscribe(channel, subscription.chan_info.as_ref(), &why)
+            self.report_unsubscribe(channel, subscription.chan_info(), &why)
                 .await;
         }
         if subscription.join_leave && (!subscription.user_presence || last_of_user) {
             let info = ClientInfo {
-                user: self.user.clone(),
+                user: self.user().to_owned(),
                 client: self.handle.client().to_owned(),
-                conn_info: self.info.clone(),
-                chan_info: subscription.chan_info,
+                conn_info: self.info.as_deref().cloned(),
+                chan_info: subscription.take_chan_info(),
             };
             if let Err(error) = node.broker().publish_leave(channel, &info).await {
                 tracing::warn!(%channel, "leave failed: {error}");
@@ -525,7 +530,7 @@ impl Session {
 
     /// Every subscription goes when the connection does.
     pub(super) async fn leave_all(&mut self) {
-        let channels: Vec<Box<str>> = self.subscriptions.keys().cloned().collect();
+        let channels: Vec<Arc<str>> = self.subscriptions.keys().cloned().collect();
         for channel in channels {
             self.leave_channel(&channel, Some(Unsubscribe::DISCONNECT))
                 .await;
@@ -546,12 +551,12 @@ impl Session {
             Err(TokenError::Unavailable(_)) => return Ok(Outcome::Error(Error::INTERNAL)),
             Err(_) => return Err(Disconnect::INVALID_TOKEN),
         };
-        if claims.channel != request.channel || claims.sub != self.user {
+        if claims.channel != request.channel || claims.sub != self.user() {
             return Err(Disconnect::INVALID_TOKEN);
         }
         let expires_at = claims.expires_at();
         if let Some(subscription) = self.subscriptions.get_mut(request.channel.as_str()) {
-            subscription.expires_at = expires_at;
+            subscription.set_expires_at(expires_at);
         }
         let ttl = expires_at.map(|at| (at - unix_now()).clamp(0, u32::MAX as i64) as u32);
         Ok(Outcome::Reply(Box::new(Reply {

@@ -315,7 +315,7 @@ fn start(
     tokio::spawn(session::run(
         node.clone(),
         inbound,
-        Box::new(StreamWriter(out.clone())),
+        StreamWriter(out.clone()),
         encoding,
         proxy_state,
     ));

@@ -42,7 +42,7 @@ pub(crate) async fn handler(State(node): State<Arc<Node>>, upgrade: WebSocketUpg
             // The session gets a task of its own: the upgrade's task, with the handshake's
             // state in it, ends here instead of living as long as the connection.
             let (reader, writer) = ws.split();
-            let transport = Box::new(writer.clone());
+            let transport = writer.clone();
             let inbound = WebSocketInbound { reader, writer };
             tokio::spawn(session::run(
                 node,
