@@ -307,9 +307,10 @@ fn fired(timer: &mut Option<Pin<Box<Sleep>>>) -> impl Future<Output = ()> + '_ {
     })
 }
 
-/// A duration in whole seconds (at least one), as the node's clock counts.
+/// A duration in whole seconds as the node's clock counts: rounded up, at least one.
 pub(crate) fn whole_seconds(duration: Duration) -> u32 {
-    duration.as_secs().clamp(1, u64::from(u32::MAX / 2)) as u32
+    let seconds = duration.as_secs() + u64::from(duration.subsec_nanos() > 0);
+    seconds.clamp(1, u64::from(u32::MAX / 2)) as u32
 }
 
 impl Session {
