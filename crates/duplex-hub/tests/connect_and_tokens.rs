@@ -175,3 +175,30 @@ async fn the_hub_pings_and_a_client_that_does_not_answer_is_closed() {
         "the polite client is still connected: {reply}"
     );
 }
+
+#[tokio::test]
+async fn a_client_that_never_sends_connect_is_closed_as_stale() {
+    let hub = TestHub::start(&[
+        ("client.ping_interval", "2s"),
+        ("client.pong_timeout", "1s"),
+    ])
+    .await;
+    let started = std::time::Instant::now();
+    let mut idle = TestClient::open(&hub).await;
+    let (code, reason) = idle.closed().await;
+    assert_eq!((code, reason.as_str()), (3502, "stale"));
+    // Never before the ping interval and the pong timeout (3 s); the node's clock counts whole
+    // seconds, so up to two seconds later.
+    let waited = started.elapsed();
+    assert!(
+        waited >= std::time::Duration::from_secs(3) && waited < std::time::Duration::from_secs(6),
+        "closed after {waited:?}"
+    );
+    // A client that connects in time stays.
+    let (mut prompt, _) = TestClient::connect(&hub, &token("1", None)).await;
+    assert!(
+        prompt
+            .no_push_within(std::time::Duration::from_millis(3500))
+            .await
+    );
+}

@@ -60,6 +60,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketReader<S> {
         poll_fn(|cx| lock(&self.shared).poll_next_event(cx)).await
     }
 
+    /// Polls for the next event: [`next_event`](Self::next_event) for a task that holds no
+    /// future for it (a hand-written `Future`, or a `poll_fn` that waits on several things).
+    pub fn poll_next_event(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<Event>> {
+        lock(&self.shared).poll_next_event(cx)
+    }
+
     /// Waits for the next message; `Ok(None)` after a clean close.
     pub async fn recv(&mut self) -> Result<Option<Message>> {
         poll_fn(|cx| lock(&self.shared).poll_next_message(cx)).await

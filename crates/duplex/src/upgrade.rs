@@ -53,7 +53,10 @@ mod http2;
 pub(crate) use http2::is_extended_connect;
 
 /// The connection an upgrade produces: a [`WebSocket`] over the stream hyper handed back.
-pub type UpgradedWebSocket = WebSocket<TokioIo<Upgraded>>;
+pub type UpgradedWebSocket = WebSocket<UpgradedIo>;
+
+/// The stream under an [`UpgradedWebSocket`]: what hyper hands back after the upgrade.
+pub type UpgradedIo = TokioIo<Upgraded>;
 
 /// Answers a WebSocket upgrade request that a hyper 1 server has parsed.
 ///

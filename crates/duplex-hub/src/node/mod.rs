@@ -9,7 +9,6 @@ mod recovery;
 pub(crate) mod sweep;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -58,7 +57,6 @@ pub(crate) struct Node {
     /// The application's backend, where the configuration sends events to it.
     proxies: Proxies,
     metrics: Metrics,
-    next_session: AtomicU64,
     sessions: Mutex<Sessions>,
     /// The WebSocket policy of every connection.
     websocket: duplex::ServerBuilder,
@@ -152,7 +150,6 @@ impl Node {
             handler,
             proxies,
             metrics,
-            next_session: AtomicU64::new(1),
             sessions: Mutex::new(Sessions::default()),
             shared_reads: recovery::SharedReads::default(),
             name: uuid::Uuid::new_v4().simple().to_string()[..8].to_owned(),
@@ -259,15 +256,9 @@ impl Node {
     }
 
     /// A new session for an accepted connection.
-    pub(crate) fn new_session(
-        &self,
-        encoding: Encoding,
-        transport: impl Transport,
-    ) -> SessionHandle {
-        let id = self.next_session.fetch_add(1, Ordering::Relaxed);
+    pub(crate) fn new_session(&self, encoding: Encoding, transport: Transport) -> SessionHandle {
         self.metrics.connection_opened();
         SessionHandle::new(
-            id,
             uuid::Uuid::new_v4(),
             encoding,
             transport,

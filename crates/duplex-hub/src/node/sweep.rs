@@ -40,6 +40,11 @@ impl Clock {
         self.origin.elapsed().as_secs().min(u64::from(NEVER - 1)) as u32
     }
 
+    /// When `tick` begins, as an instant for a timer.
+    pub(crate) fn instant(&self, tick: u32) -> Instant {
+        self.origin + Duration::from_secs(u64::from(tick))
+    }
+
     /// The first tick at which `wait` has surely passed since now: rounded up, plus the tick
     /// already begun, so a deadline is never early.
     pub(crate) fn after(&self, wait: Duration) -> u32 {

@@ -216,7 +216,7 @@ impl Proxies {
     /// What a new connection keeps for the proxies: the forwarded headers of its upgrade
     /// request (`headers` as the client sent them). `None` when no proxy forwards or keeps
     /// anything, so the connection pays nothing.
-    pub(crate) fn capture(&self, headers: &[(String, String)]) -> Option<Box<ConnectionState>> {
+    pub(crate) fn capture(&self, headers: &[(String, String)]) -> Option<ConnectionState> {
         let keeps_meta = self.endpoints().any(Endpoint::includes_meta);
         if self.forwarded.is_empty() && !keeps_meta {
             return None;
@@ -232,10 +232,10 @@ impl Proxies {
                 Some((name, value))
             })
             .collect();
-        Some(Box::new(ConnectionState {
+        Some(ConnectionState {
             headers,
             meta: None,
-        }))
+        })
     }
 }
 

@@ -106,11 +106,11 @@ impl Session {
             }
         };
         self.info = decision.info.or(credentials.info).map(Box::new);
-        self.expires_at = credentials.expires_at;
+        self.set_expiry(credentials.expires_at);
         let mut data = decision.data;
         if let Some(outcome) = proxied {
             data = data.or(outcome.data);
-            if let Some(state) = self.proxy.as_mut() {
+            if let Some(state) = self.proxy_state_mut() {
                 state.meta = outcome.meta;
             }
         }
@@ -164,12 +164,8 @@ impl Session {
                 ping: node.ping_interval().map_or(0, |d| d.as_secs() as u32),
                 pong: node.ping_interval().is_some(),
                 data: data.unwrap_or_default(),
-                session: self
-                    .emulation_session
-                    .as_deref()
-                    .unwrap_or_default()
-                    .to_owned(),
-                node: match self.emulation_session {
+                session: self.emulation_session().unwrap_or_default().to_owned(),
+                node: match self.emulation_session() {
                     Some(_) => node.name().to_owned(),
                     None => String::new(),
                 },
@@ -192,7 +188,7 @@ impl Session {
             client: self.handle.client(),
             user: self.user(),
             encoding: self.handle.encoding(),
-            state: self.proxy.as_deref(),
+            state: self.proxy_state(),
         }
     }
 
@@ -220,11 +216,11 @@ impl Session {
                 if expires_at.is_some_and(|at| at <= unix_now()) {
                     return Err(Disconnect::EXPIRED);
                 }
-                self.expires_at = expires_at;
+                self.set_expiry(expires_at);
                 if info.is_some() {
                     self.info = info.map(Box::new);
                 }
-                if let (Some(meta), Some(state)) = (meta, self.proxy.as_mut()) {
+                if let (Some(meta), Some(state)) = (meta, self.proxy_state_mut()) {
                     state.meta = Some(meta);
                 }
                 Ok(())
@@ -235,7 +231,7 @@ impl Session {
     /// Seconds until the connection expires, if it does.
     fn ttl(&self) -> Option<u32> {
         self.expires_at
-            .map(|at| (at - unix_now()).clamp(0, u32::MAX as i64) as u32)
+            .map(|at| (at.get() - unix_now()).clamp(0, u32::MAX as i64) as u32)
     }
 
     /// Verifies the token, if there is one. The outer error ends the connection; the inner
@@ -292,7 +288,7 @@ impl Session {
         if claims.sub != self.user() {
             return Err(Disconnect::INVALID_TOKEN);
         }
-        self.expires_at = claims.expires_at();
+        self.set_expiry(claims.expires_at());
         if claims.info.is_some() {
             self.info = claims.info.map(Box::new);
         }
@@ -319,7 +315,7 @@ impl Session {
             return Err(Disconnect::EXPIRED);
         }
         if let Some(at) = expire_at {
-            self.expires_at = (at > 0).then_some(at);
+            self.set_expiry(Some(at));
         }
         if info.is_some() {
             self.info = info.map(Box::new);

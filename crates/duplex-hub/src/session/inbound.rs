@@ -6,6 +6,7 @@
 //! so a fallback connection gets the same auth, limits and recovery as a WebSocket one.
 
 use std::future::Future;
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
 
@@ -23,8 +24,10 @@ pub(crate) enum Incoming {
 
 /// A session's way in, and its way to end the connection.
 pub(crate) trait Inbound: Send + 'static {
-    /// Waits for the client's next message. Cancel-safe: the session selects on it.
-    fn next(&mut self) -> impl Future<Output = Incoming> + Send;
+    /// Polls for the client's next message. A poll method rather than an `async fn`: the
+    /// connection's task waits on it beside its wake-ups and timer, and a future kept for it
+    /// would be part of every idle connection's memory.
+    fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Incoming>;
 
     /// Ends the connection with `disconnect`, telling the client its code and reason (a close
     /// frame on WebSocket, a disconnect push on the emulated transports).

@@ -23,14 +23,13 @@ mod subscribe;
 mod subscriptions;
 
 use std::future::Future;
+use std::num::NonZeroI64;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use duplex::proto::PreparedFrame;
-use duplex::WebSocketWriter;
-use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::{Instant, Sleep};
 
 use crate::codes::{Disconnect, Error};
@@ -74,11 +73,18 @@ pub(crate) struct Session {
     /// Connection info (raw JSON) from the token or a callback. Boxed: 32 bytes inline in
     /// every connection, and many have none.
     info: Option<Box<Bytes>>,
-    /// When the connection's credentials expire (Unix seconds); `None`: never.
-    expires_at: Option<i64>,
+    /// When the connection's credentials expire (Unix seconds); `None`: never (a token's
+    /// `exp` of 0 means the same).
+    expires_at: Option<NonZeroI64>,
     subscriptions: Subscriptions,
-    /// Replies of the message being answered, encoded into one frame.
-    batch: Vec<u8>,
+    /// Replies of the message being answered, encoded into one frame. Boxed, and gone
+    /// between messages: 24 bytes inline in every idle connection for a buffer that is only
+    /// ever empty there.
+    #[expect(
+        clippy::box_collection,
+        reason = "8 bytes in every idle connection instead of 24, for a buffer only a message in hand uses"
+    )]
+    batch: Option<Box<Vec<u8>>>,
     /// When presence entries are next refreshed (they expire unless renewed, so that a dead
     /// node's clients disappear). This and the next two are ticks of the node's clock
     /// (`node::sweep`), whose sweep wakes the session when the earliest comes.
@@ -87,31 +93,29 @@ pub(crate) struct Session {
     /// no pong owed).
     next_ping: u32,
     pong_due: u32,
+    /// Before connect: when a client that has not sent it is dropped.
+    connect_due: u32,
     /// Commands allowed before the rate limit's window refills.
     rate: RateLimit,
-    /// What proxies to the application forward (headers) and keep (meta); `None` without
-    /// proxies that need it.
-    proxy: Option<Box<crate::proxy::ConnectionState>>,
-    /// On an emulated transport (HTTP-streaming, SSE), the id its commands quote; sent in the
-    /// connect reply.
-    emulation_session: Option<Box<str>>,
+    /// Proxy state and the emulation session id; `None` for most connections.
+    rare: Option<Box<Rare>>,
 }
 
-/// A commands-per-second budget, refilled at each tick of the node's clock.
+/// A commands-per-second budget, refilled at each tick of the node's clock. The rate itself is
+/// the node's (`client.commands_per_second`), passed in rather than kept in every session.
 struct RateLimit {
-    per_second: u32,
     left: u32,
     window: u32,
 }
 
 impl RateLimit {
-    fn allow(&mut self, now: u32) -> bool {
-        if self.per_second == 0 {
+    fn allow(&mut self, per_second: u32, now: u32) -> bool {
+        if per_second == 0 {
             return true;
         }
         if now != self.window {
             self.window = now;
-            self.left = self.per_second;
+            self.left = per_second;
         }
         if self.left == 0 {
             return false;
@@ -121,21 +125,14 @@ impl RateLimit {
     }
 }
 
-impl<S> Transport for WebSocketWriter<S>
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    fn queue(&self, frame: &PreparedFrame) -> Queued {
-        match self.queue_prepared(frame) {
-            Ok(duplex::Delivery::Queued) => Queued::Yes,
-            Ok(duplex::Delivery::Full | duplex::Delivery::Dropped) => Queued::Full,
-            Ok(duplex::Delivery::Closed) | Err(_) => Queued::Closed,
-        }
-    }
-
-    fn flush(&self) {
-        self.write_queued();
-    }
+/// What few connections have, boxed together so that the others pay 8 bytes for it.
+struct Rare {
+    /// What proxies to the application forward (headers) and keep (meta); `None` without
+    /// proxies that need it.
+    proxy: Option<crate::proxy::ConnectionState>,
+    /// On an emulated transport (HTTP-streaming, SSE), the id its commands quote; sent in the
+    /// connect reply.
+    emulation_session: Option<Box<str>>,
 }
 
 /// Serves one connection until it ends: commands from `inbound`, everything sent through
@@ -143,9 +140,9 @@ where
 pub(crate) fn run<I: Inbound>(
     node: Arc<Node>,
     inbound: I,
-    transport: impl Transport,
+    transport: Transport,
     encoding: Encoding,
-    proxy: Option<Box<crate::proxy::ConnectionState>>,
+    proxy: Option<crate::proxy::ConnectionState>,
 ) -> impl Future<Output = ()> + Send {
     let handle = node.new_session(encoding, transport);
     let limits = &node.config().client;
@@ -160,25 +157,30 @@ pub(crate) fn run<I: Inbound>(
         info: None,
         expires_at: None,
         subscriptions: Subscriptions::default(),
-        batch: Vec::new(),
+        batch: None,
         next_ping: clock.now() + whole_seconds(ping),
+        // A client that never sends connect is gone after the ping interval and the pong
+        // timeout.
+        connect_due: clock.after(ping + pong),
         next_presence: clock.now() + whole_seconds(limits.presence_update_interval),
         pong_due: NEVER,
         rate: RateLimit {
-            per_second: limits.commands_per_second,
             left: limits.commands_per_second,
             window: clock.now(),
         },
-        proxy,
-        emulation_session: inbound.emulation_session().map(Box::from),
+        rare: match (proxy, inbound.emulation_session()) {
+            (None, None) => None,
+            (proxy, emulation_session) => Some(Box::new(Rare {
+                proxy,
+                emulation_session: emulation_session.map(Box::from),
+            })),
+        },
     };
     Connection {
         session,
         inbound,
-        // A client that never sends connect is gone after the ping interval and the pong
-        // timeout.
-        connect_deadline: Instant::now() + ping + pong,
         timer: None,
+        wake_first: false,
     }
     .serve()
 }
@@ -193,9 +195,10 @@ pub(crate) fn run<I: Inbound>(
 struct Connection<I> {
     session: Session,
     inbound: I,
-    connect_deadline: Instant,
     /// Until connect: its deadline. After: set only while a backlog waits to be drained.
     timer: Option<Pin<Box<Sleep>>>,
+    /// Whether wake-ups go before messages in the next wait (they take turns).
+    wake_first: bool,
 }
 
 impl<I: Inbound> Connection<I> {
@@ -212,21 +215,12 @@ impl<I: Inbound> Connection<I> {
             let ending = loop {
                 self.session.handle.set_due(self.session.next_due());
                 self.arm_timer();
-                let event = tokio::select! {
-                    incoming = self.inbound.next() => match incoming {
-                        Incoming::Message(payload) => Event::Message(payload),
-                        Incoming::Closed => break None,
-                        Incoming::Lost => {
-                            lost = true;
-                            break None;
-                        }
-                    },
-                    () = self.session.handle.woken() => Event::Wake,
-                    () = fired(&mut self.timer) => {
-                        if !self.session.connected && Instant::now() >= self.connect_deadline {
-                            break Some(Disconnect::STALE);
-                        }
-                        Event::Timer
+                let event = match std::future::poll_fn(|cx| self.poll_event(cx)).await {
+                    Ok(event) => event,
+                    Err(Ending::Server(disconnect)) => break Some(disconnect),
+                    Err(Ending::Client { lost: was_lost }) => {
+                        lost = was_lost;
+                        break None;
                     }
                 };
                 if let Err(disconnect) = Box::pin(self.session.handle_event(event)).await {
@@ -266,13 +260,42 @@ impl<I: Inbound> Connection<I> {
         }
     }
 
+    /// Waits for what comes next: a message, a wake-up, the timer. Wake-ups and messages take
+    /// turns going first, so that neither a chatty client nor a busy node starves the other.
+    fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Result<Event, Ending>> {
+        self.wake_first = !self.wake_first;
+        if self.wake_first && self.session.handle.poll_woken(cx).is_ready() {
+            return Poll::Ready(Ok(Event::Wake));
+        }
+        if let Poll::Ready(incoming) = self.inbound.poll_next(cx) {
+            return Poll::Ready(match incoming {
+                Incoming::Message(payload) => Ok(Event::Message(payload)),
+                Incoming::Closed => Err(Ending::Client { lost: false }),
+                Incoming::Lost => Err(Ending::Client { lost: true }),
+            });
+        }
+        if !self.wake_first && self.session.handle.poll_woken(cx).is_ready() {
+            return Poll::Ready(Ok(Event::Wake));
+        }
+        if let Some(timer) = &mut self.timer {
+            if timer.as_mut().poll(cx).is_ready() {
+                let session = &self.session;
+                if !session.connected && session.node.clock().now() >= session.connect_due {
+                    return Poll::Ready(Err(Ending::Server(Disconnect::STALE)));
+                }
+                return Poll::Ready(Ok(Event::Timer));
+            }
+        }
+        Poll::Pending
+    }
+
     /// Sets the timer for what needs finer timing than the node's sweep: the connect
     /// deadline, and the backlog's next drain (every 10 ms while it waits).
     fn arm_timer(&mut self) {
         let at = if self.session.handle.has_backlog() {
             Some(Instant::now() + Duration::from_millis(10))
         } else if !self.session.connected {
-            Some(self.connect_deadline)
+            Some(self.session.node.clock().instant(self.session.connect_due))
         } else {
             None
         };
@@ -288,6 +311,14 @@ impl<I: Inbound> Connection<I> {
     }
 }
 
+/// Why a connection's loop ends, before its session is finished.
+enum Ending {
+    /// The hub ends it with this code.
+    Server(Disconnect),
+    /// The client closed it, or (`lost`) the transport failed under it.
+    Client { lost: bool },
+}
+
 /// What woke a connection's task.
 enum Event {
     /// A message of commands from the client.
@@ -296,15 +327,6 @@ enum Event {
     Wake,
     /// The connection's own timer (see [`Connection::arm_timer`]).
     Timer,
-}
-
-/// Waits for the timer, or forever without one. A `poll_fn`, so the wait adds nothing to
-/// the connection's state.
-fn fired(timer: &mut Option<Pin<Box<Sleep>>>) -> impl Future<Output = ()> + '_ {
-    std::future::poll_fn(move |cx| match timer {
-        Some(sleep) => sleep.as_mut().poll(cx),
-        None => std::task::Poll::Pending,
-    })
 }
 
 /// A duration in whole seconds as the node's clock counts: rounded up, at least one.
@@ -317,6 +339,25 @@ impl Session {
     /// The authenticated user: "" for anonymous, or before connect.
     fn user(&self) -> &str {
         self.handle.user_str()
+    }
+
+    /// What proxies forward from this connection, when some proxy needs it.
+    fn proxy_state(&self) -> Option<&crate::proxy::ConnectionState> {
+        self.rare.as_ref()?.proxy.as_ref()
+    }
+
+    fn proxy_state_mut(&mut self) -> Option<&mut crate::proxy::ConnectionState> {
+        self.rare.as_mut()?.proxy.as_mut()
+    }
+
+    /// On an emulated transport, the session id its commands quote.
+    fn emulation_session(&self) -> Option<&str> {
+        self.rare.as_ref()?.emulation_session.as_deref()
+    }
+
+    /// Records when the connection's credentials expire (`None` or 0: never).
+    fn set_expiry(&mut self, at: Option<i64>) {
+        self.expires_at = at.and_then(NonZeroI64::new);
     }
 
     /// The tick of the node's clock at which the timers next have work: a ping, a pong
@@ -346,7 +387,7 @@ impl Session {
         self.subscriptions
             .values()
             .filter_map(|s| s.expires_at().map(|at| at + grace_after(s, subscription)))
-            .chain(self.expires_at.map(|at| at + connection))
+            .chain(self.expires_at.map(|at| at.get() + connection))
             .min()
     }
 
@@ -410,7 +451,7 @@ impl Session {
         let (connection_grace, subscription_grace) = self.expiry_grace();
         if self
             .expires_at
-            .is_some_and(|at| at + connection_grace <= unix)
+            .is_some_and(|at| at.get() + connection_grace <= unix)
         {
             self.connection_expired().await?;
         }
@@ -471,7 +512,8 @@ impl Session {
                 continue;
             }
             self.node.metrics().command_received();
-            if !self.rate.allow(self.node.clock().now()) {
+            let per_second = self.node.config().client.commands_per_second;
+            if !self.rate.allow(per_second, self.node.clock().now()) {
                 if command.id != 0 {
                     self.append_reply(error_reply(command.id, Error::TOO_MANY_REQUESTS));
                 }
@@ -571,7 +613,8 @@ impl Session {
     /// Adds a reply to the frame being built. A reply whose payload cannot be written in this
     /// connection's encoding (binary data to JSON) closes the connection with 3506.
     fn append_reply(&mut self, reply: Reply) {
-        if protocol::encode_reply(self.handle.encoding(), &reply, &mut self.batch).is_err() {
+        let batch = self.batch.get_or_insert_default();
+        if protocol::encode_reply(self.handle.encoding(), &reply, batch).is_err() {
             self.handle
                 .control(Control::Disconnect(Disconnect::INAPPROPRIATE_PROTOCOL));
         }
@@ -579,7 +622,9 @@ impl Session {
 
     /// Queues the frame built so far.
     fn flush_batch(&mut self) {
-        flush_into(&self.handle, &mut self.batch);
+        if let Some(mut batch) = self.batch.take() {
+            flush_into(&self.handle, &mut batch);
+        }
     }
 
     /// Sends one reply or push at once (with whatever the batch holds).

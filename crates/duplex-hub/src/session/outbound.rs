@@ -22,6 +22,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::task::Poll;
 
 use duplex::proto::{Message, PreparedFrame};
+use duplex::upgrade::UpgradedIo;
+use duplex::WebSocketWriter;
 use futures_util::task::AtomicWaker;
 
 use crate::codes::Disconnect;
@@ -29,16 +31,40 @@ use crate::config::SlowConsumerPolicy;
 use crate::protocol::Encoding;
 
 use super::control::Control;
+use crate::transport::stream::StreamWriter;
 
-/// Where a session's frames are written: the WebSocket today, other transports later.
+/// Where a session's frames are written: a WebSocket, or an HTTP stream (HTTP-streaming and
+/// SSE, `transport/stream.rs`).
 ///
-/// The transport enforces the byte budget itself (duplex's `Options::max_buffered` with
-/// `SlowConsumer::Wait`), so one call both checks and queues, under one lock.
-pub(crate) trait Transport: Send + Sync + 'static {
+/// An enum rather than a boxed trait object: every connection has one, and the box was an
+/// allocation of its own. Each transport enforces the byte budget itself (for WebSocket,
+/// duplex's `Options::max_buffered` with `SlowConsumer::Wait`), so one call both checks and
+/// queues, under one lock.
+pub(crate) enum Transport {
+    WebSocket(WebSocketWriter<UpgradedIo>),
+    Stream(StreamWriter),
+}
+
+impl Transport {
     /// Queues a frame without waiting, unless the budget is spent (`Full`).
-    fn queue(&self, frame: &PreparedFrame) -> Queued;
+    fn queue(&self, frame: &PreparedFrame) -> Queued {
+        match self {
+            Transport::WebSocket(writer) => match writer.queue_prepared(frame) {
+                Ok(duplex::Delivery::Queued) => Queued::Yes,
+                Ok(duplex::Delivery::Full | duplex::Delivery::Dropped) => Queued::Full,
+                Ok(duplex::Delivery::Closed) | Err(_) => Queued::Closed,
+            },
+            Transport::Stream(writer) => writer.queue(frame),
+        }
+    }
+
     /// Writes what is queued, as far as the socket takes it without waiting.
-    fn flush(&self);
+    fn flush(&self) {
+        match self {
+            Transport::WebSocket(writer) => writer.write_queued(),
+            Transport::Stream(writer) => writer.flush(),
+        }
+    }
 }
 
 /// What became of a frame offered to a [`Transport`].
@@ -119,7 +145,6 @@ pub(crate) struct SessionHandle(pub(crate) Arc<Shared>);
 /// here, it would make every `SessionHandle` a 16-byte pointer, and a channel holds one per
 /// subscriber.)
 pub(crate) struct Shared {
-    pub(crate) id: u64,
     /// The client id, a UUID in its hyphenated text form (36 ASCII bytes), kept inline: as a
     /// string of its own it would cost a 64-byte allocation per connection.
     client: [u8; CLIENT_ID_LEN],
@@ -135,7 +160,7 @@ pub(crate) struct Shared {
     /// sweep (`node::sweep`); `NEVER` for none.
     due: AtomicU32,
     pub(crate) encoding: Encoding,
-    transport: Box<dyn Transport>,
+    transport: Transport,
 }
 
 /// The length of a client id: a hyphenated UUID.
@@ -174,19 +199,17 @@ struct Backlog {
 
 impl SessionHandle {
     pub(crate) fn new(
-        id: u64,
         client: uuid::Uuid,
         encoding: Encoding,
-        transport: impl Transport,
+        transport: Transport,
         budget: usize,
     ) -> Self {
         let mut text = [0; CLIENT_ID_LEN];
         client.hyphenated().encode_lower(&mut text);
         SessionHandle(Arc::new(Shared {
-            id,
             client: text,
             user: OnceLock::new(),
-            transport: Box::new(transport),
+            transport,
             budget,
             pending: Mutex::new(None),
             waker: AtomicWaker::new(),
@@ -207,29 +230,30 @@ impl SessionHandle {
         let _ = self.0.user.set(user);
     }
 
-    /// Waits until the session is woken (see [`SessionHandle::wake`]); a wake that came
-    /// while nobody waited is kept for the next wait.
-    pub(crate) fn woken(&self) -> impl std::future::Future<Output = ()> + '_ {
-        std::future::poll_fn(move |cx| {
-            if self.0.woken.swap(false, Ordering::AcqRel) {
-                return Poll::Ready(());
-            }
-            self.0.waker.register(cx.waker());
-            if self.0.woken.swap(false, Ordering::AcqRel) {
-                Poll::Ready(())
-            } else {
-                Poll::Pending
-            }
-        })
+    /// Whether the session was woken (see [`SessionHandle::wake`]) since it last looked; if
+    /// not, `cx` is woken at the next wake-up. A wake that came while nobody waited is kept
+    /// for the next poll.
+    pub(crate) fn poll_woken(&self, cx: &mut std::task::Context<'_>) -> Poll<()> {
+        if self.0.woken.swap(false, Ordering::AcqRel) {
+            return Poll::Ready(());
+        }
+        self.0.waker.register(cx.waker());
+        if self.0.woken.swap(false, Ordering::AcqRel) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
     }
 
     fn pending(&self) -> std::sync::MutexGuard<'_, Option<Box<Pending>>> {
         self.0.pending.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The node-local id of this session.
+    /// The node-local id of this session: unique among live sessions, as its shared state's
+    /// address is (a channel's subscriber keeps that state alive, so no later session can take
+    /// the id of one still listed).
     pub(crate) fn id(&self) -> u64 {
-        self.0.id
+        Arc::as_ptr(&self.0) as usize as u64
     }
 
     /// The client id the SDK sees (a UUID).

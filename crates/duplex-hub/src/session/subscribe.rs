@@ -177,7 +177,7 @@ impl Session {
     /// `offset` and `epoch` are the stream position the reply gave.
     pub(super) fn go_live(&mut self, channel: &str, offset: u64, epoch: &str) {
         let handle = self.handle.clone();
-        let mut batch = std::mem::take(&mut self.batch);
+        let mut batch = self.batch.take().map(|b| *b).unwrap_or_default();
         self.node
             .channels()
             .go_live(channel, handle.id(), offset, epoch, |pushes| {
@@ -191,7 +191,9 @@ impl Session {
                 }
                 flush_into(&handle, &mut batch)
             });
-        self.batch = batch;
+        if !batch.is_empty() {
+            self.batch = Some(Box::new(batch));
+        }
     }
 
     /// Registers the subscriber, keeps presence, publishes the join, reads the stream.

@@ -18,7 +18,10 @@
 //! connection.
 
 use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes as BodyBytes};
@@ -159,10 +162,11 @@ impl StreamOut {
 }
 
 /// The session's handle on a [`StreamOut`].
-struct StreamWriter(Arc<StreamOut>);
+pub(crate) struct StreamWriter(Arc<StreamOut>);
 
-impl Transport for StreamWriter {
-    fn queue(&self, frame: &PreparedFrame) -> Queued {
+impl StreamWriter {
+    /// Queues a chunk without waiting, unless the budget is spent.
+    pub(crate) fn queue(&self, frame: &PreparedFrame) -> Queued {
         let out = &self.0;
         let chunk = out.framing.wrap(frame.payload());
         let mut state = out.lock();
@@ -178,7 +182,8 @@ impl Transport for StreamWriter {
         Queued::Yes
     }
 
-    fn flush(&self) {
+    /// Wakes the response body, which writes what is queued.
+    pub(crate) fn flush(&self) {
         self.0.ready.notify_one();
     }
 }
@@ -197,16 +202,19 @@ struct StreamInbound {
 }
 
 impl Inbound for StreamInbound {
-    async fn next(&mut self) -> Incoming {
+    fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Incoming> {
         if let Some(first) = self.first.take() {
-            return Incoming::Message(first);
+            return Poll::Ready(Incoming::Message(first));
         }
-        tokio::select! {
-            command = self.commands.recv() => match command {
+        if let Poll::Ready(command) = self.commands.poll_recv(cx) {
+            return Poll::Ready(match command {
                 Some(command) => Incoming::Message(command),
                 None => Incoming::Lost,
-            },
-            _ = &mut self.gone => Incoming::Lost,
+            });
+        }
+        match Pin::new(&mut self.gone).poll(cx) {
+            Poll::Ready(_) => Poll::Ready(Incoming::Lost),
+            Poll::Pending => Poll::Pending,
         }
     }
 
@@ -315,7 +323,7 @@ fn start(
     tokio::spawn(session::run(
         node.clone(),
         inbound,
-        StreamWriter(out.clone()),
+        Transport::Stream(StreamWriter(out.clone())),
         encoding,
         proxy_state,
     ));

@@ -3,6 +3,7 @@
 //! into a session, with the request headers that proxies to the application forward.
 
 use std::sync::Arc;
+use std::task::{ready, Context, Poll};
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -14,7 +15,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use crate::codes::Disconnect;
 use crate::node::Node;
 use crate::protocol::Encoding;
-use crate::session::{self, Inbound, Incoming};
+use crate::session::{self, Inbound, Incoming, Transport};
 
 /// The subprotocol of the Protobuf encoding.
 pub(crate) const PROTOBUF_SUBPROTOCOL: &str = "centrifuge-protobuf";
@@ -42,7 +43,7 @@ pub(crate) async fn handler(State(node): State<Arc<Node>>, upgrade: WebSocketUpg
             // The session gets a task of its own: the upgrade's task, with the handshake's
             // state in it, ends here instead of living as long as the connection.
             let (reader, writer) = ws.split();
-            let transport = writer.clone();
+            let transport = Transport::WebSocket(writer.clone());
             let inbound = WebSocketInbound { reader, writer };
             tokio::spawn(session::run(
                 node,
@@ -64,15 +65,15 @@ impl<S> Inbound for WebSocketInbound<S>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    async fn next(&mut self) -> Incoming {
+    fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Incoming> {
         loop {
-            match self.reader.next_event().await {
-                Ok(Event::Message(message)) => return Incoming::Message(message.payload().clone()),
-                Ok(Event::Close(_)) => return Incoming::Closed,
-                Err(_) => return Incoming::Lost,
+            return Poll::Ready(match ready!(self.reader.poll_next_event(cx)) {
+                Ok(Event::Message(message)) => Incoming::Message(message.payload().clone()),
+                Ok(Event::Close(_)) => Incoming::Closed,
+                Err(_) => Incoming::Lost,
                 // Pings and pongs are answered by the WebSocket layer.
-                Ok(_) => {}
-            }
+                Ok(_) => continue,
+            });
         }
     }
 
