@@ -10,7 +10,7 @@
 CARGO_FUZZ_VERSION=0.13.2
 FUZZ_TARGETS=(frame_server frame_client handshake_request handshake_response close_payload
   utf8_split deflate_roundtrip http_client hub_commands hub_api_requests hub_tokens
-  fossil_apply hub_config hub_proxy_replies)
+  fossil_apply hub_config hub_proxy_replies pusher_messages)
 FUZZ_SANITIZER="${FUZZ_SANITIZER:-none}"
 FUZZ_TARGET_DIR="fuzz/target/sanitizer-$FUZZ_SANITIZER"
 

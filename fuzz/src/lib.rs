@@ -1,8 +1,9 @@
 //! The bodies of the fuzz targets over `duplex-proto`, over the HTTP that `duplex`'s client
 //! parses itself ([`http_client`]), and over duplex-hub's parsers of outside input: client
 //! protocol frames ([`hub_commands`]), server API requests ([`hub_api_requests`]), tokens
-//! ([`hub_tokens`]), fossil deltas ([`fossil_apply`]), configuration text ([`hub_config`]) and
-//! the application backend's proxy replies ([`hub_proxy_replies`]), one module per target.
+//! ([`hub_tokens`]), fossil deltas ([`fossil_apply`]), configuration text ([`hub_config`]),
+//! the application backend's proxy replies ([`hub_proxy_replies`]) and the Pusher front door's
+//! messages and signed requests ([`pusher_messages`]), one module per target.
 //!
 //! They live in a library, not in the `fuzz_targets/` binaries, so that the same code runs
 //! under libFuzzer (`cargo fuzz run TARGET`) and in the plain corpus replay test
@@ -27,6 +28,7 @@ pub mod hub_config;
 pub mod hub_proxy_replies;
 pub mod hub_tokens;
 pub mod input;
+pub mod pusher_messages;
 pub mod utf8_split;
 
 /// A target's body: takes the raw input, panics on a broken invariant.
@@ -48,4 +50,5 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("fossil_apply", fossil_apply::run),
     ("hub_config", hub_config::run),
     ("hub_proxy_replies", hub_proxy_replies::run),
+    ("pusher_messages", pusher_messages::run),
 ];

@@ -12,7 +12,8 @@
 //! (the hub's state and fan-out), `session/` (one client connection), `transport/` (WebSocket),
 //! `api/` (the server API), `proxy/` (HTTP proxies to the application's backend), `outbox/`
 //! (the PostgreSQL outbox consumer), `webhook/` (disconnect and unsubscribe events posted to the
-//! application), `callbacks.rs` (hooks for embedding), `metrics.rs`.
+//! application), `pusher/` (the Pusher Channels protocol, a second front door), `callbacks.rs`
+//! (hooks for embedding), `metrics.rs`.
 
 pub mod api;
 pub mod auth;
@@ -29,6 +30,7 @@ mod node;
 mod outbox;
 pub mod protocol;
 pub mod proxy;
+pub mod pusher;
 mod session;
 mod transport;
 pub mod webhook;
