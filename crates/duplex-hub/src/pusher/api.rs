@@ -519,17 +519,14 @@ pub struct ChannelsResponse {
     pub channels: BTreeMap<String, ChannelAttributes>,
 }
 
-/// The answer to `GET /channels/{name}`.
+/// The answer to `GET /channels/{name}`: whether it is occupied, and the attributes asked for.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChannelResponse {
     /// Whether anyone is subscribed; always sent.
     pub occupied: bool,
-    /// Distinct users, when asked for.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_count: Option<u64>,
-    /// Subscribed connections, when asked for.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub subscription_count: Option<u64>,
+    /// The attributes asked for, beside `occupied` in the same object.
+    #[serde(flatten)]
+    pub attributes: ChannelAttributes,
 }
 
 /// The answer to `GET /channels/{name}/users`.
@@ -906,8 +903,10 @@ mod tests {
         assert_eq!(
             json(&ChannelResponse {
                 occupied: true,
-                user_count: Some(42),
-                subscription_count: None
+                attributes: ChannelAttributes {
+                    user_count: Some(42),
+                    subscription_count: None
+                }
             }),
             r#"{"occupied":true,"user_count":42}"#
         );
