@@ -191,7 +191,8 @@ pub(crate) fn run<I: Inbound>(
 /// Every idle connection holds this, so what it does not need while idle stays out of it: the
 /// command handlers' futures are boxed while they run (awaited inline, the largest of them,
 /// connect or a subscribe with a recovery, would be part of every idle connection's memory),
-/// and the timer is boxed and dropped once connected, unless a backlog waits.
+/// the wait is one poll function that keeps no future of its own (`poll_event`), and the
+/// timer is boxed and dropped once connected, unless a backlog waits.
 struct Connection<I> {
     session: Session,
     inbound: I,

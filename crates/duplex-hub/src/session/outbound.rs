@@ -141,9 +141,9 @@ pub(crate) struct SessionHandle(pub(crate) Arc<Shared>);
 
 /// State shared between the connection's task and the rest of the node. Every connection has
 /// one, so what only a slow or busy connection needs (a backlog, requests for its task) is
-/// boxed in `pending`, allocated when first needed. (The transport stays boxed: unsized in
-/// here, it would make every `SessionHandle` a 16-byte pointer, and a channel holds one per
-/// subscriber.)
+/// boxed in `pending`, allocated when first needed. The transport is an enum held inline: a
+/// boxed trait object cost an allocation of its own, and an unsized last field would make every
+/// `SessionHandle` a 16-byte pointer (a channel holds one per subscriber).
 pub(crate) struct Shared {
     /// The client id, a UUID in its hyphenated text form (36 ASCII bytes), kept inline: as a
     /// string of its own it would cost a 64-byte allocation per connection.
