@@ -166,27 +166,36 @@ impl Info {
     }
 }
 
-/// `POST /apps/{app_id}/events` as sent.
+/// What an event says besides its channels, the same in `POST /events` and in each event of
+/// `POST /batch_events`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TriggerRequest {
+pub struct EventFields {
     /// The event name (required).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// The payload, a string (required; SDKs JSON-encode objects into it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<String>,
-    /// The channels, 1 to 100; or else `channel`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub channels: Option<Vec<String>>,
-    /// A single channel, instead of `channels`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub channel: Option<String>,
     /// The connection not to deliver to (the sender's own).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub socket_id: Option<String>,
     /// Attributes to return per channel, comma-separated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub info: Option<String>,
+}
+
+/// `POST /apps/{app_id}/events` as sent.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TriggerRequest {
+    /// Name, data, socket id and info.
+    #[serde(flatten)]
+    pub event: EventFields,
+    /// The channels, 1 to 100; or else `channel`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channels: Option<Vec<String>>,
+    /// A single channel, instead of `channels`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
 }
 
 /// `POST /apps/{app_id}/batch_events` as sent.
@@ -200,21 +209,12 @@ pub struct BatchRequest {
 /// One event of a batch as sent: as [`TriggerRequest`] with exactly one `channel`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BatchEvent {
-    /// The event name (required).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// The payload (required).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub data: Option<String>,
+    /// Name, data, socket id and info.
+    #[serde(flatten)]
+    pub event: EventFields,
     /// The channel (required).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channel: Option<String>,
-    /// The connection not to deliver to.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub socket_id: Option<String>,
-    /// Attributes to return for the channel.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub info: Option<String>,
 }
 
 /// A validated event to publish.
@@ -260,14 +260,7 @@ impl TriggerRequest {
             (None, Some(channel)) => vec![channel],
             (None, None) => return Err(PusherApiError::bad_request("missing channels")),
         };
-        event(
-            self.name,
-            self.data,
-            channels,
-            self.socket_id,
-            self.info,
-            limits,
-        )
+        event(self.event, channels, limits)
     }
 }
 
@@ -297,28 +290,23 @@ impl BatchRequest {
                     .channel
                     .ok_or_else(|| PusherApiError::bad_request("missing channel"))
                     .map_err(|e| e.in_batch(index))?;
-                event(
-                    item.name,
-                    item.data,
-                    vec![channel],
-                    item.socket_id,
-                    item.info,
-                    limits,
-                )
-                .map_err(|e| e.in_batch(index))
+                event(item.event, vec![channel], limits).map_err(|e| e.in_batch(index))
             })
             .collect()
     }
 }
 
 fn event(
-    name: Option<String>,
-    data: Option<String>,
+    fields: EventFields,
     channels: Vec<String>,
-    socket_id: Option<String>,
-    info: Option<String>,
     limits: &ApiLimits,
 ) -> Result<Trigger, PusherApiError> {
+    let EventFields {
+        name,
+        data,
+        socket_id,
+        info,
+    } = fields;
     let name = name
         .filter(|n| !n.is_empty())
         .ok_or_else(|| PusherApiError::bad_request("missing event name"))?;
