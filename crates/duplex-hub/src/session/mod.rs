@@ -73,8 +73,8 @@ pub(crate) struct Session {
     /// Connection info (raw JSON) from the token or a callback. Boxed: 32 bytes inline in
     /// every connection, and many have none.
     info: Option<Box<Bytes>>,
-    /// When the connection's credentials expire (Unix seconds); `None`: never (a token's
-    /// `exp` of 0 means the same).
+    /// When the connection's credentials expire (Unix seconds); `None`: never (see
+    /// `set_expiry`).
     expires_at: Option<NonZeroI64>,
     subscriptions: Subscriptions,
     /// Replies of the message being answered, encoded into one frame. Boxed, and gone
@@ -356,9 +356,10 @@ impl Session {
         self.rare.as_ref()?.emulation_session.as_deref()
     }
 
-    /// Records when the connection's credentials expire (`None` or 0: never).
+    /// Records when the connection's credentials expire (`None`, 0 or less: never, as a
+    /// server API refresh's `expire_at` has always been read).
     fn set_expiry(&mut self, at: Option<i64>) {
-        self.expires_at = at.and_then(NonZeroI64::new);
+        self.expires_at = at.filter(|at| *at > 0).and_then(NonZeroI64::new);
     }
 
     /// The tick of the node's clock at which the timers next have work: a ping, a pong

@@ -67,13 +67,14 @@ where
 {
     fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Incoming> {
         loop {
-            return Poll::Ready(match ready!(self.reader.poll_next_event(cx)) {
+            let incoming = match ready!(self.reader.poll_next_event(cx)) {
                 Ok(Event::Message(message)) => Incoming::Message(message.payload().clone()),
                 Ok(Event::Close(_)) => Incoming::Closed,
                 Err(_) => Incoming::Lost,
                 // Pings and pongs are answered by the WebSocket layer.
                 Ok(_) => continue,
-            });
+            };
+            return Poll::Ready(incoming);
         }
     }
 
