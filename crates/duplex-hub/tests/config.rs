@@ -556,3 +556,59 @@ fn a_nats_broker_reads_centrifugos_v6_keys_and_refuses_what_it_cannot_keep() {
     )
     .is_ok());
 }
+
+#[test]
+fn pusher_apps_come_from_a_file_or_a_variable_and_each_gets_its_own_namespace() {
+    let loaded = HubConfig::from_centrifugo_json(
+        r#"{"pusher": {"activity_timeout": "30s", "apps": [
+            {"id": "1", "key": "key-one", "secret": "s1"},
+            {"id": "2", "key": "key-two", "secret": "s2", "namespace": "chat"}
+        ]}}"#,
+    )
+    .unwrap();
+    let pusher = &loaded.config.pusher;
+    assert_eq!(pusher.activity_timeout, Duration::from_secs(30));
+    assert_eq!(pusher.client_events_per_second, 10);
+    let namespaces: Vec<String> = pusher.apps.iter().map(|app| app.namespace()).collect();
+    assert_eq!(namespaces, ["pusher-1", "chat"]);
+
+    let mut config = HubConfig::default();
+    config
+        .apply_env(vars(&[(
+            "DUPLEX_PUSHER_APPS",
+            r#"[{"id": "7", "key": "k", "secret": "s"}]"#,
+        )]))
+        .unwrap();
+    assert_eq!(config.pusher.apps[0].id, "7");
+}
+
+#[test]
+fn pusher_apps_that_would_collide_or_cannot_be_addressed_are_refused_by_key() {
+    let load = |apps: &str| {
+        HubConfig::from_centrifugo_json(&format!(r#"{{"pusher": {{"apps": {apps}}}}}"#))
+    };
+    let same_key =
+        r#"[{"id": "1", "key": "k", "secret": "a"}, {"id": "2", "key": "k", "secret": "b"}]"#;
+    assert_eq!(invalid_key(load(same_key)), "pusher.apps[1].id");
+    let same_namespace = r#"[{"id": "1", "key": "a", "secret": "a", "namespace": "x1"},
+        {"id": "2", "key": "b", "secret": "b", "namespace": "x1"}]"#;
+    assert_eq!(
+        invalid_key(load(same_namespace)),
+        "pusher.apps[1].namespace"
+    );
+    assert_eq!(
+        invalid_key(load(r#"[{"id": "1", "key": "a/b", "secret": "s"}]"#)),
+        "pusher.apps[0].key"
+    );
+    assert_eq!(
+        invalid_key(load(r#"[{"id": "1", "key": "a", "secret": ""}]"#)),
+        "pusher.apps[0].secret"
+    );
+    assert_eq!(
+        invalid_key(load(
+            r#"[{"id": "1", "key": "a", "secret": "s", "cluster": "eu"}]"#
+        )),
+        "pusher.apps"
+    );
+    assert_eq!(invalid_key(load(r#"{"id": "1"}"#)), "pusher.apps");
+}

@@ -157,6 +157,9 @@ pub(crate) const KEYS: &[Key] = keys![
     "webhook.retry_min_delay" => webhook.retry_min_delay,
     "webhook.retry_max_delay" => webhook.retry_max_delay,
     "webhook.queue_path" => webhook.queue_path,
+    "pusher.activity_timeout" => pusher.activity_timeout,
+    "pusher.pong_timeout" => pusher.pong_timeout,
+    "pusher.client_events_per_second" => pusher.client_events_per_second,
 ];
 
 /// The entry for `path`, if the hub implements that option.
@@ -185,6 +188,7 @@ pub fn known_keys() -> Vec<String> {
     );
     keys.push(NAMESPACES.to_owned());
     keys.push(super::consumers::CONSUMERS.to_owned());
+    keys.push(super::pusher::PUSHER_APPS.to_owned());
     keys
 }
 

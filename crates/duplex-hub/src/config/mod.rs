@@ -38,6 +38,7 @@ mod error;
 mod keys;
 mod options;
 mod proxy;
+mod pusher;
 mod resolve;
 mod source;
 mod validate;
@@ -54,6 +55,7 @@ pub use proxy::{
     ChannelProxyConfig, ClientProxyConfig, ProxyConfig, RpcConfig, RpcNamespace, RpcOptions,
     SwitchedProxy,
 };
+pub use pusher::{PusherApp, PusherConfig};
 pub use source::EnvReport;
 pub use webhook::{WebhookConfig, WebhookEventKind};
 
@@ -99,6 +101,8 @@ pub struct HubConfig {
     /// Hub extension: disconnect and unsubscribe events posted to the application
     /// (`webhook.*`).
     pub webhook: WebhookConfig,
+    /// Hub extension: the Pusher Channels protocol's apps and options (`pusher.*`).
+    pub pusher: PusherConfig,
 }
 
 /// A configuration read from a file, with the keys the file holds that the hub does not

@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use super::consumers::{consumers_from_json, CONSUMERS};
 use super::keys::{self, env_var_name, NAMESPACES, WITHOUT_NAMESPACE};
 use super::options::{option_key, ChannelOptions, Namespace, OPTION_KEYS};
+use super::pusher::{apps_from_json, PUSHER_APPS};
 use super::value::{describe, Raw};
 use super::{ConfigError, HubConfig, Loaded};
 
@@ -134,6 +135,11 @@ impl HubConfig {
                 ConfigError::invalid(key, format!("expected a JSON array: {error}"))
             })?;
             self.consumers = consumers_from_json(&tree, &mut ignored)?;
+        } else if key == PUSHER_APPS {
+            let tree: Value = serde_json::from_str(value).map_err(|error| {
+                ConfigError::invalid(key, format!("expected a JSON array: {error}"))
+            })?;
+            self.pusher.apps = apps_from_json(&tree)?;
         } else if let Some(option) = key
             .strip_prefix(WITHOUT_NAMESPACE)
             .and_then(|rest| rest.strip_prefix('.'))
@@ -203,6 +209,8 @@ impl HubConfig {
                 self.channel.namespaces = namespaces_from_json(value, ignored)?;
             } else if path == CONSUMERS {
                 self.consumers = consumers_from_json(value, ignored)?;
+            } else if path == PUSHER_APPS {
+                self.pusher.apps = apps_from_json(value)?;
             } else if path == WITHOUT_NAMESPACE {
                 let options = expect_object(&path, value)?;
                 merge_options(&mut self.channel.without_namespace, &path, options, ignored)?;

@@ -15,6 +15,7 @@ impl HubConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.validate_client()?;
         self.validate_webhook()?;
+        self.validate_pusher()?;
         let rules = &self.channel.rules;
         for (key, value) in [
             ("channel.namespace_boundary", &rules.namespace_boundary),
@@ -279,7 +280,7 @@ fn positive(key: &str, value: usize) -> Result<(), ConfigError> {
 }
 
 /// Centrifugo's namespace name rule, `^[-a-zA-Z0-9_.]{2,}$`, without a regex engine.
-fn valid_namespace_name(name: &str) -> bool {
+pub(super) fn valid_namespace_name(name: &str) -> bool {
     name.len() >= 2
         && name
             .bytes()

@@ -245,6 +245,9 @@ impl Hub {
             router =
                 router.merge(fallbacks.with_state(emulation::Fallbacks::new(self.node.clone())));
         }
+        if let Some(pusher) = crate::pusher::routes::router(self.node.clone()) {
+            router = router.merge(pusher);
+        }
         if !self.node.config().http_api.disabled {
             router = router.merge(crate::api::router(
                 Arc::new(self.clone()),

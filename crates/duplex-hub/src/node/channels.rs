@@ -36,7 +36,8 @@ use crate::codes::Unsubscribe;
 use crate::config::SlowConsumerPolicy;
 use crate::engine::{ClientInfo, Publication};
 use crate::protocol::{self, Encoding};
-use crate::session::{Outbound, SessionHandle};
+use crate::pusher;
+use crate::session::{Format, Outbound, SessionHandle};
 
 use continuity::{Continuity, Seen};
 use frames::{encode_push, publication_push, Form, Frames, Payloads};
@@ -144,6 +145,23 @@ impl Subscriber {
         Subscriber {
             session,
             catch_up: Some(Box::new(CatchUp::Buffering(Vec::new()))),
+            policy,
+            join_leave,
+            lost: false,
+            delta: None,
+        }
+    }
+
+    /// A subscriber that takes live publications at once: one with no position to catch up
+    /// from (a Pusher connection's).
+    pub(crate) fn live(
+        session: SessionHandle,
+        join_leave: bool,
+        policy: SlowConsumerPolicy,
+    ) -> Self {
+        Subscriber {
+            session,
+            catch_up: None,
             policy,
             join_leave,
             lost: false,
@@ -343,9 +361,13 @@ impl Channels {
                 continue;
             }
             last = last.max(publication.offset);
-            let encoding = subscriber.session.encoding();
-            let wire = Payloads::new(&publication, None).publication(encoding, form);
-            match wire.and_then(|wire| publication_push(encoding, &channel_name, wire)) {
+            let bytes = match subscriber.session.format() {
+                Format::Centrifugo(encoding) => Payloads::new(&publication, None)
+                    .publication(encoding, form)
+                    .and_then(|wire| publication_push(encoding, &channel_name, wire)),
+                Format::Pusher => pusher::relay::publication_frame(&channel_name, &publication),
+            };
+            match bytes {
                 Some(bytes) => pushes.push(bytes),
                 None => inappropriate(&subscriber.session),
             }
@@ -422,10 +444,15 @@ impl Channels {
         };
         let previous = entry.previous.take();
         let payloads = Payloads::new(publication, previous.as_ref());
-        let build = |encoding: Encoding, form: Form| {
-            publication_push(encoding, &name, payloads.publication(encoding, form)?)
+        let build = |format: Format, form: Form| match format {
+            Format::Centrifugo(encoding) => {
+                publication_push(encoding, &name, payloads.publication(encoding, form)?)
+            }
+            Format::Pusher => pusher::relay::publication_frame(&name, publication),
         };
         let frames = Frames::new(&build);
+        // A Pusher event is not sent back to the connection that sent it.
+        let excluded = pusher::relay::excluded(publication);
         let mut report = FanOut::default();
         let mut keep_previous = false;
         for subscriber in entry.subscribers.iter_mut().filter(|s| !s.lost) {
@@ -433,8 +460,15 @@ impl Channels {
             if !subscriber.takes_live(publication, &name, epoch) {
                 continue;
             }
+            let format = subscriber.session.format();
+            if excluded.is_some()
+                && format == Format::Pusher
+                && excluded == Some(subscriber.session.client_key())
+            {
+                continue;
+            }
             let form = subscriber.form(previous.is_some(), delta);
-            let Some(prepared) = frames.get(subscriber.session.encoding(), form) else {
+            let Some(prepared) = frames.get(format, form) else {
                 inappropriate(&subscriber.session);
                 report.dropped += 1;
                 continue;
@@ -499,7 +533,10 @@ impl Channels {
             };
             encode_push(encoding, push)
         };
-        let build = |encoding: Encoding, _: Form| reply(encoding);
+        let build = |format: Format, _: Form| match format {
+            Format::Centrifugo(encoding) => reply(encoding),
+            Format::Pusher => pusher::relay::join_leave_frame(channel, info, join),
+        };
         let frames = Frames::new(&build);
         let mut report = FanOut::default();
         // A subscriber still recovering has not had its reply: a join would come before it.
@@ -508,7 +545,12 @@ impl Channels {
             .iter()
             .filter(|s| s.join_leave && !s.is_buffering() && !s.lost)
         {
-            let Some(prepared) = frames.get(subscriber.session.encoding(), Form::Plain) else {
+            let format = subscriber.session.format();
+            // A Pusher member is not told of its own arrival.
+            if format == Format::Pusher && subscriber.session.client() == info.client {
+                continue;
+            }
+            let Some(prepared) = frames.get(format, Form::Plain) else {
                 inappropriate(&subscriber.session);
                 report.dropped += 1;
                 continue;
@@ -525,6 +567,13 @@ impl Channels {
             }
         }
         report
+    }
+
+    /// How many subscribers `channel` has on this node.
+    pub(crate) fn count(&self, channel: &str) -> usize {
+        self.shard(channel)
+            .get(channel)
+            .map_or(0, |entry| entry.subscribers.len())
     }
 
     /// The channels with subscribers on this node, with their number of subscribers.

@@ -26,9 +26,9 @@ use crate::engine::{
     Publication, PublishOptions, StreamOptions, StreamPosition,
 };
 use crate::metrics::Metrics;
-use crate::protocol::{ConnectRequest, Encoding};
+use crate::protocol::ConnectRequest;
 use crate::proxy::Proxies;
-use crate::session::{client_key, Control, SessionHandle, Transport};
+use crate::session::{client_key, Control, Format, SessionHandle, Transport};
 use crate::webhook::{QueueError, WebhookEvent, Webhooks};
 
 use channels::Channels;
@@ -139,6 +139,8 @@ impl Node {
         proxies: Proxies,
         webhook_queue: Option<&std::path::Path>,
     ) -> Result<Arc<Node>, QueueError> {
+        let mut config = config;
+        config.add_pusher_namespaces();
         let metrics = Metrics::new();
         let webhooks = Webhooks::open(&config.webhook, webhook_queue, metrics.webhooks().clone())?;
         Ok(Arc::new(Node {
@@ -256,11 +258,15 @@ impl Node {
     }
 
     /// A new session for an accepted connection.
-    pub(crate) fn new_session(&self, encoding: Encoding, transport: Transport) -> SessionHandle {
+    pub(crate) fn new_session(
+        &self,
+        format: impl Into<Format>,
+        transport: Transport,
+    ) -> SessionHandle {
         self.metrics.connection_opened();
         SessionHandle::new(
             uuid::Uuid::new_v4(),
-            encoding,
+            format.into(),
             transport,
             self.config.client.queue_max_size,
         )

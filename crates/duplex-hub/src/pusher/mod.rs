@@ -2,9 +2,8 @@
 //! Laravel Echo, the mobile SDKs and the Pusher server SDKs work against the hub unchanged,
 //! beside the Centrifugo protocol of `protocol/` and `api/`.
 //!
-//! This module is the protocol itself, with no I/O and no clock: messages, names, signatures
-//! and checks, each a pure function of its input (and `now` where time matters). The session,
-//! the HTTP routes and the webhook delivery drive it. Where each part lives:
+//! Two layers. The protocol itself, with no I/O and no clock: messages, names, signatures and
+//! checks, each a pure function of its input (and `now` where time matters):
 //! - [`wire`]: the WebSocket messages, parsed from clients ([`wire::ClientMessage`]) and
 //!   encoded for them ([`wire::ServerMessage`]), with presence and sign-in user data;
 //! - [`channel`]: what a channel name's prefix makes of it ([`channel::ChannelKind`]): auth,
@@ -14,7 +13,13 @@
 //! - [`api`]: the HTTP API's request and response bodies and their validation, with Pusher's
 //!   limits and statuses;
 //! - [`webhook`]: the webhook body and its signing headers;
-//! - [`codes`]: the one table of close and error codes, and what each range tells a client.
+//! - [`codes`]: the one table of close and error codes, and what each range tells a client;
+//! - [`relay`]: how hub publications and presence look to Pusher clients, and Pusher events
+//!   to the hub.
+//!
+//! And the hub's side, which drives it over the node Centrifugo clients use: `routes.rs` (the
+//! endpoints, mounted when the configuration has an app), `session.rs` (one connection),
+//! `http_api.rs` (the HTTP API), `apps.rs` (the configured apps and their signed-in users).
 //!
 //! ```
 //! use duplex_hub::pusher::channel::ChannelKind;
@@ -38,8 +43,13 @@
 //! ```
 
 pub mod api;
+mod apps;
 pub mod channel;
 pub mod codes;
+mod http_api;
+pub mod relay;
+pub(crate) mod routes;
+mod session;
 pub mod signature;
 pub mod webhook;
 pub mod wire;

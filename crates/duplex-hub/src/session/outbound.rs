@@ -159,8 +159,24 @@ pub(crate) struct Shared {
     /// The tick of the node's clock at which the session's next timer is due, for the node's
     /// sweep (`node::sweep`); `NEVER` for none.
     due: AtomicU32,
-    pub(crate) encoding: Encoding,
+    pub(crate) format: Format,
     transport: Transport,
+}
+
+/// What a connection speaks, so that a fan-out builds each frame once per format: Centrifugo's
+/// protocol in one of its encodings, or Pusher's (`pusher/`), always JSON text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Format {
+    /// Centrifugo's client protocol.
+    Centrifugo(Encoding),
+    /// The Pusher Channels protocol.
+    Pusher,
+}
+
+impl From<Encoding> for Format {
+    fn from(encoding: Encoding) -> Self {
+        Format::Centrifugo(encoding)
+    }
 }
 
 /// The length of a client id: a hyphenated UUID.
@@ -200,7 +216,7 @@ struct Backlog {
 impl SessionHandle {
     pub(crate) fn new(
         client: uuid::Uuid,
-        encoding: Encoding,
+        format: Format,
         transport: Transport,
         budget: usize,
     ) -> Self {
@@ -216,7 +232,7 @@ impl SessionHandle {
             woken: AtomicBool::new(false),
             closing: AtomicBool::new(false),
             due: AtomicU32::new(crate::node::sweep::NEVER),
-            encoding,
+            format,
         }))
     }
 
@@ -272,9 +288,18 @@ impl SessionHandle {
         self.0.user.get().map_or("", |user| user)
     }
 
-    /// This connection's encoding.
+    /// This connection's encoding: JSON for a Pusher connection, whose session never asks (it
+    /// writes its own frames).
     pub(crate) fn encoding(&self) -> Encoding {
-        self.0.encoding
+        match self.0.format {
+            Format::Centrifugo(encoding) => encoding,
+            Format::Pusher => Encoding::Json,
+        }
+    }
+
+    /// What this connection speaks.
+    pub(crate) fn format(&self) -> Format {
+        self.0.format
     }
 
     /// The tick at which this session's next timer is due.

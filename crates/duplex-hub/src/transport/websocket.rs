@@ -56,9 +56,9 @@ pub(crate) async fn handler(State(node): State<Arc<Node>>, upgrade: WebSocketUpg
 }
 
 /// A WebSocket connection as a session's way in: its messages, and a close frame at the end.
-struct WebSocketInbound<S> {
-    reader: WebSocketReader<S>,
-    writer: WebSocketWriter<S>,
+pub(crate) struct WebSocketInbound<S> {
+    pub(crate) reader: WebSocketReader<S>,
+    pub(crate) writer: WebSocketWriter<S>,
 }
 
 impl<S> Inbound for WebSocketInbound<S>

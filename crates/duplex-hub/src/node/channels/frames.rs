@@ -21,7 +21,7 @@ use bytes::Bytes;
 use crate::delta::fossil_delta;
 use crate::engine::{ClientInfo, Publication};
 use crate::protocol::{self, json, Encoding};
-use crate::session::frame;
+use crate::session::{frame, Format};
 use duplex::proto::PreparedFrame;
 
 /// How a subscriber takes a publication's payload.
@@ -35,39 +35,43 @@ pub(crate) enum Form {
     Delta,
 }
 
-/// The frames of one push, built lazily: once per (format, form), only if someone needs it.
+/// The frames of one push, built lazily: once per (format, form), only if someone needs it. A
+/// Pusher subscriber takes one form only (Pusher has no deltas).
 ///
 /// A payload that is not JSON cannot reach a JSON connection (its frame would not parse): such
 /// a subscriber gets `None` and is closed with 3506 "inappropriate protocol" rather than
 /// silently skipped.
 pub(crate) struct Frames<'a> {
-    build: &'a dyn Fn(Encoding, Form) -> Option<Bytes>,
-    /// Indexed by `slot(encoding, form)`.
-    built: [OnceCell<Option<PreparedFrame>>; 6],
+    build: &'a dyn Fn(Format, Form) -> Option<Bytes>,
+    /// JSON's three forms, Protobuf's three, Pusher's one.
+    built: [OnceCell<Option<PreparedFrame>>; 7],
 }
 
 impl<'a> Frames<'a> {
     /// Frames built by `build`, which is called at most once per (format, form).
-    pub(crate) fn new(build: &'a dyn Fn(Encoding, Form) -> Option<Bytes>) -> Self {
+    pub(crate) fn new(build: &'a dyn Fn(Format, Form) -> Option<Bytes>) -> Self {
         Frames {
             build,
             built: Default::default(),
         }
     }
 
-    /// The frame for a subscriber with this encoding and form.
-    pub(crate) fn get(&self, encoding: Encoding, form: Form) -> Option<PreparedFrame> {
-        // In Protobuf a whole payload is the same bytes with or without deltas.
-        let form = match (encoding, form) {
-            (Encoding::Protobuf, Form::Full) => Form::Plain,
-            _ => form,
+    /// The frame for a subscriber with this format and form.
+    pub(crate) fn get(&self, format: Format, form: Form) -> Option<PreparedFrame> {
+        let (slot, form, encoding) = match (format, form) {
+            // In Protobuf a whole payload is the same bytes with or without deltas.
+            (Format::Centrifugo(Encoding::Protobuf), Form::Full) => {
+                (3, Form::Plain, Encoding::Protobuf)
+            }
+            (Format::Centrifugo(Encoding::Protobuf), form) => {
+                (3 + form as usize, form, Encoding::Protobuf)
+            }
+            (Format::Centrifugo(Encoding::Json), form) => (form as usize, form, Encoding::Json),
+            // Pusher's frames are JSON text.
+            (Format::Pusher, _) => (6, Form::Plain, Encoding::Json),
         };
-        let slot = match encoding {
-            Encoding::Json => 0,
-            Encoding::Protobuf => 3,
-        } + form as usize;
         self.built[slot]
-            .get_or_init(|| (self.build)(encoding, form).map(|bytes| frame(encoding, bytes)))
+            .get_or_init(|| (self.build)(format, form).map(|bytes| frame(encoding, bytes)))
             .clone()
     }
 }

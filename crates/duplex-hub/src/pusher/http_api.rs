@@ -1,0 +1,284 @@
+//! The Pusher HTTP API (`/apps/{app_id}/...`), as the Pusher server SDKs call it: every request
+//! signed with the app's secret (checked by `signature::verify_api_request`: key, timestamp
+//! within 600 s, `body_md5`, HMAC), bodies and limits as `api.rs` reads them.
+//!
+//! Events become hub publications of the app's namespace (see `relay.rs`), so they reach
+//! Centrifugo subscribers of the same channel too, and go through the broker to every node.
+//! Channel listings and counts are this node's; presence (user counts, users) is the engine's,
+//! so it covers every node.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::extract::{OriginalUri, Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use bytes::Bytes;
+use http::{Method, Uri};
+
+use crate::codes::Disconnect;
+use crate::node::PublishExtras;
+use crate::session::{unix_now, Control};
+
+use super::api::{
+    check_user_id, check_users_channel, ApiLimits, BatchRequest, BatchResponse, ChannelAttributes,
+    ChannelQuery, ChannelResponse, ChannelsQuery, ChannelsResponse, Info, PusherApiError, Trigger,
+    TriggerRequest, TriggerResponse, UserRef, UsersResponse,
+};
+use super::apps::App;
+use super::codes::PusherCode;
+use super::relay::{self, EVENT_TAG, SOCKET_TAG};
+use super::routes::PusherState;
+use super::signature::{verify_api_request, ApiRequest};
+
+impl IntoResponse for PusherApiError {
+    fn into_response(self) -> Response {
+        (self.status, format!("{}\n", self.message)).into_response()
+    }
+}
+
+type ApiResult = Result<Response, PusherApiError>;
+
+/// The app a request names, once its signature is checked.
+fn authorized(
+    state: &PusherState,
+    app_id: &str,
+    method: &Method,
+    uri: &Uri,
+    body: &[u8],
+) -> Result<Arc<App>, PusherApiError> {
+    let app = state
+        .apps
+        .by_id(app_id)
+        .ok_or_else(|| PusherApiError::not_found(format!("unknown app id {app_id:?}")))?;
+    let request = ApiRequest {
+        method: method.as_str(),
+        path: uri.path(),
+        query: uri.query().unwrap_or(""),
+        body,
+    };
+    verify_api_request(&request, std::slice::from_ref(&app.credentials), unix_now())?;
+    Ok(app.clone())
+}
+
+/// The query's own parameters (the `auth_*` ones are ignored).
+fn query<T: serde::de::DeserializeOwned>(uri: &Uri) -> Result<T, PusherApiError> {
+    Query::<T>::try_from_uri(uri)
+        .map(|Query(value)| value)
+        .map_err(|error| PusherApiError::bad_request(error.body_text()))
+}
+
+/// `POST /apps/{app_id}/events`.
+pub(crate) async fn events(
+    State(state): State<PusherState>,
+    Path(app_id): Path<String>,
+    method: Method,
+    OriginalUri(uri): OriginalUri,
+    body: Bytes,
+) -> ApiResult {
+    let app = authorized(&state, &app_id, &method, &uri, &body)?;
+    let trigger = TriggerRequest::from_body(&body, &ApiLimits::default())?;
+    publish(&state, &app, &trigger).await?;
+    let mut response = TriggerResponse::default();
+    if trigger.info.any() {
+        let mut channels = BTreeMap::new();
+        for channel in &trigger.channels {
+            channels.insert(
+                channel.clone(),
+                attributes(&state, &app, channel, trigger.info).await,
+            );
+        }
+        response.channels = Some(channels);
+    }
+    Ok(Json(response).into_response())
+}
+
+/// `POST /apps/{app_id}/batch_events`: each event published in order; all are checked before
+/// any is published, so a bad one publishes none.
+pub(crate) async fn batch_events(
+    State(state): State<PusherState>,
+    Path(app_id): Path<String>,
+    method: Method,
+    OriginalUri(uri): OriginalUri,
+    body: Bytes,
+) -> ApiResult {
+    let app = authorized(&state, &app_id, &method, &uri, &body)?;
+    let triggers = BatchRequest::from_body(&body, &ApiLimits::default())?;
+    let mut attributes_of = Vec::with_capacity(triggers.len());
+    for trigger in &triggers {
+        publish(&state, &app, trigger).await?;
+        let channel = trigger.channels.first().map(String::as_str).unwrap_or("");
+        attributes_of.push((channel, trigger.info));
+    }
+    let mut response = BatchResponse::default();
+    if attributes_of.iter().any(|(_, info)| info.any()) {
+        let mut batch = Vec::with_capacity(attributes_of.len());
+        for (channel, info) in attributes_of {
+            batch.push(attributes(&state, &app, channel, info).await);
+        }
+        response.batch = Some(batch);
+    }
+    Ok(Json(response).into_response())
+}
+
+/// Publishes one event to each of its channels.
+async fn publish(state: &PusherState, app: &App, trigger: &Trigger) -> Result<(), PusherApiError> {
+    let node = &state.node;
+    let payload = relay::payload_from_data(&trigger.data);
+    for channel in &trigger.channels {
+        let hub = app.hub_channel(channel);
+        let options = node
+            .channel_options(&hub)
+            .map_err(|error| PusherApiError::bad_request(error.message.to_string()))?;
+        let mut tags = BTreeMap::new();
+        tags.insert(EVENT_TAG.to_owned(), trigger.name.clone());
+        if let Some(socket_id) = &trigger.socket_id {
+            tags.insert(SOCKET_TAG.to_owned(), socket_id.to_string());
+        }
+        let extras = PublishExtras {
+            tags,
+            ..Default::default()
+        };
+        node.publish_in(&hub, &options, payload.clone(), None, extras)
+            .await
+            .map_err(|error| PusherApiError {
+                status: http::StatusCode::INTERNAL_SERVER_ERROR,
+                message: error.message.to_string(),
+            })?;
+    }
+    Ok(())
+}
+
+/// The attributes `info` asks for, of one channel.
+async fn attributes(
+    state: &PusherState,
+    app: &App,
+    channel: &str,
+    info: Info,
+) -> ChannelAttributes {
+    let hub = app.hub_channel(channel);
+    let mut attributes = ChannelAttributes::default();
+    if info.subscription_count {
+        attributes.subscription_count = Some(state.node.channels().count(&hub) as u64);
+    }
+    if info.user_count {
+        attributes.user_count = Some(match state.node.presence().presence_stats(&hub).await {
+            Ok(stats) => u64::from(stats.num_users),
+            Err(error) => {
+                tracing::warn!(channel = %hub, "presence stats failed: {error}");
+                0
+            }
+        });
+    }
+    attributes
+}
+
+/// `GET /apps/{app_id}/channels`: the occupied channels, by prefix.
+pub(crate) async fn channels(
+    State(state): State<PusherState>,
+    Path(app_id): Path<String>,
+    method: Method,
+    OriginalUri(uri): OriginalUri,
+) -> ApiResult {
+    let app = authorized(&state, &app_id, &method, &uri, b"")?;
+    let filter = query::<ChannelsQuery>(&uri)?.validate()?;
+    let prefix = format!("{}:", app.namespace);
+    let mut names: Vec<String> = state
+        .node
+        .channels()
+        .list()
+        .into_iter()
+        .filter(|(_, subscribers)| *subscribers > 0)
+        .filter_map(|(hub, _)| hub.strip_prefix(&prefix).map(str::to_owned))
+        .filter(|name| {
+            filter
+                .prefix
+                .as_deref()
+                .is_none_or(|prefix| name.starts_with(prefix))
+        })
+        .collect();
+    names.sort();
+    let mut channels = BTreeMap::new();
+    for name in names {
+        let attributes = attributes(&state, &app, &name, filter.info).await;
+        channels.insert(name, attributes);
+    }
+    Ok(Json(ChannelsResponse { channels }).into_response())
+}
+
+/// `GET /apps/{app_id}/channels/{channel}`.
+pub(crate) async fn channel(
+    State(state): State<PusherState>,
+    Path((app_id, channel)): Path<(String, String)>,
+    method: Method,
+    OriginalUri(uri): OriginalUri,
+) -> ApiResult {
+    let app = authorized(&state, &app_id, &method, &uri, b"")?;
+    let info = query::<ChannelQuery>(&uri)?.validate(&channel)?;
+    let hub = app.hub_channel(&channel);
+    let mut occupied = state.node.channels().count(&hub) > 0;
+    if !occupied && super::channel::ChannelKind::from_name(&channel).is_ok_and(|k| k.is_presence())
+    {
+        occupied = state
+            .node
+            .presence()
+            .presence_stats(&hub)
+            .await
+            .is_ok_and(|stats| stats.num_clients > 0);
+    }
+    let attributes = attributes(&state, &app, &channel, info).await;
+    Ok(Json(ChannelResponse {
+        occupied,
+        attributes,
+    })
+    .into_response())
+}
+
+/// `GET /apps/{app_id}/channels/{channel}/users`: a presence channel's user ids.
+pub(crate) async fn users(
+    State(state): State<PusherState>,
+    Path((app_id, channel)): Path<(String, String)>,
+    method: Method,
+    OriginalUri(uri): OriginalUri,
+) -> ApiResult {
+    let app = authorized(&state, &app_id, &method, &uri, b"")?;
+    check_users_channel(&channel)?;
+    let hub = app.hub_channel(&channel);
+    let entries = state
+        .node
+        .presence()
+        .presence(&hub)
+        .await
+        .map_err(|error| PusherApiError {
+            status: http::StatusCode::INTERNAL_SERVER_ERROR,
+            message: error.to_string(),
+        })?;
+    let mut ids: Vec<String> = entries.into_values().map(|info| info.user).collect();
+    ids.sort();
+    ids.dedup();
+    Ok(Json(UsersResponse {
+        users: ids.into_iter().map(|id| UserRef { id }).collect(),
+    })
+    .into_response())
+}
+
+/// `POST /apps/{app_id}/users/{user_id}/terminate_connections`: closes every connection the
+/// user signed in with (on this node), with 4009.
+pub(crate) async fn terminate_connections(
+    State(state): State<PusherState>,
+    Path((app_id, user_id)): Path<(String, String)>,
+    method: Method,
+    OriginalUri(uri): OriginalUri,
+    body: Bytes,
+) -> ApiResult {
+    let app = authorized(&state, &app_id, &method, &uri, &body)?;
+    check_user_id(&user_id)?;
+    let code = &PusherCode::UNAUTHORIZED;
+    for handle in app.connections_of(&user_id) {
+        handle.control(Control::Disconnect(Disconnect::new(
+            code.code,
+            "terminated by the application",
+        )));
+    }
+    Ok(Json(serde_json::json!({})).into_response())
+}
