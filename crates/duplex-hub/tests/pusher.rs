@@ -59,7 +59,10 @@ impl Pusher {
         let hello = pusher.next().await;
         assert_eq!(hello["event"], "pusher:connection_established");
         let data: Value = serde_json::from_str(hello["data"].as_str().unwrap()).unwrap();
-        assert!(data["activity_timeout"].as_u64().is_some_and(|t| t > 0), "{data}");
+        assert!(
+            data["activity_timeout"].as_u64().is_some_and(|t| t > 0),
+            "{data}"
+        );
         pusher.socket_id = data["socket_id"].as_str().unwrap().to_owned();
         pusher
     }
@@ -639,4 +642,32 @@ async fn without_an_app_there_is_no_pusher_endpoint() {
         .await
         .unwrap();
     assert_eq!(response.status().as_u16(), 404);
+}
+
+#[tokio::test]
+async fn a_cache_channel_gives_a_new_subscriber_its_last_event_or_a_cache_miss() {
+    let hub = hub(&[]).await;
+    let mut first = Pusher::connect(&hub).await;
+    first.join("cache-empty", None).await;
+    let miss = first.next().await;
+    assert_eq!(miss["event"], "pusher:cache_miss");
+    assert_eq!(miss["channel"], "cache-empty");
+
+    assert_eq!(trigger(&hub, &["cache-scores"], "score", "1").await, 200);
+    assert_eq!(trigger(&hub, &["cache-scores"], "score", "2").await, 200);
+    let mut late = Pusher::connect(&hub).await;
+    late.join("cache-scores", None).await;
+    let cached = late.next().await;
+    assert_eq!(cached["event"], "score");
+    assert_eq!(cached["data"], "2");
+    assert!(
+        late.quiet_for(Duration::from_millis(300)).await,
+        "only the last one"
+    );
+
+    // A public channel keeps nothing.
+    assert_eq!(trigger(&hub, &["plain"], "score", "3").await, 200);
+    let mut plain = Pusher::connect(&hub).await;
+    plain.join("plain", None).await;
+    assert!(plain.quiet_for(Duration::from_millis(300)).await);
 }

@@ -130,6 +130,7 @@ async fn publish(state: &PusherState, app: &App, trigger: &Trigger) -> Result<()
         let options = node
             .channel_options(&hub)
             .map_err(|error| PusherApiError::bad_request(error.message.to_string()))?;
+        let options = super::cache::publish_options(&options, channel);
         let mut tags = BTreeMap::new();
         tags.insert(EVENT_TAG.to_owned(), trigger.name.clone());
         if let Some(socket_id) = &trigger.socket_id {

@@ -44,6 +44,7 @@
 
 pub mod api;
 mod apps;
+mod cache;
 pub mod channel;
 pub mod codes;
 mod http_api;

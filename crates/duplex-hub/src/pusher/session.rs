@@ -192,6 +192,11 @@ fn poll_event<I: Inbound>(
     Poll::Pending
 }
 
+/// A Pusher message as a WebSocket frame (text).
+fn frame_of(bytes: Bytes) -> duplex::proto::PreparedFrame {
+    frame(crate::protocol::Encoding::Json, bytes)
+}
+
 /// A close with a code from Pusher's table.
 fn code_disconnect(code: &PusherCode) -> Disconnect {
     Disconnect::new(code.code, code.message.clone())
@@ -211,11 +216,8 @@ fn pusher_close(disconnect: &Disconnect) -> Disconnect {
 impl PusherSession {
     /// Queues one message for the client.
     fn send(&self, message: &ServerMessage<'_>) {
-        let bytes = Bytes::from(message.encode());
-        self.handle.deliver(Outbound::push(frame(
-            crate::protocol::Encoding::Json,
-            bytes,
-        )));
+        self.handle
+            .deliver(Outbound::push(frame_of(Bytes::from(message.encode()))));
     }
 
     /// `pusher:error` without closing.
@@ -355,6 +357,7 @@ impl PusherSession {
         node.metrics().subscribed();
         let Some(member) = member else {
             self.send(&ServerMessage::SubscriptionSucceeded { channel: &name });
+            self.send_cached(kind, &name, &hub).await;
             self.subscriptions
                 .insert(name, Joined { hub, member: None });
             return;
@@ -402,6 +405,7 @@ impl PusherSession {
                 tracing::warn!(channel = %hub, "join failed: {error}");
             }
         }
+        self.send_cached(kind, &name, &hub).await;
         self.subscriptions.insert(
             name,
             Joined {
@@ -409,6 +413,24 @@ impl PusherSession {
                 member: Some(info),
             },
         );
+    }
+
+    /// On a cache channel, its last event or `pusher:cache_miss`, after the subscription's
+    /// success.
+    async fn send_cached(&self, kind: ChannelKind, name: &str, hub: &str) {
+        if !kind.is_cache() {
+            return;
+        }
+        let frame = match super::cache::last_event(&self.node, hub, name).await {
+            Some(publication) => relay::publication_frame(hub, &publication),
+            None => None,
+        };
+        match frame {
+            Some(bytes) => {
+                self.handle.deliver(Outbound::push(frame_of(bytes)));
+            }
+            None => self.send(&ServerMessage::CacheMiss { channel: name }),
+        }
     }
 
     /// `pusher:unsubscribe`.
@@ -512,9 +534,11 @@ impl PusherSession {
         let Ok(options) = self.node.channel_options(&hub) else {
             return;
         };
+        let options = super::cache::publish_options(&options, &event.channel);
+        // Only a cache channel keeps an event.
         let extras = PublishExtras {
             tags,
-            skip_history: true,
+            skip_history: options.history_size == 0,
             ..Default::default()
         };
         if let Err(error) = self
