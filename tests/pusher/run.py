@@ -13,9 +13,8 @@
 4. the check groups, one Node process each, against that hub:
      connect public private presence client-events batch api-auth channels-info
      cross-protocol terminate         (node_checks.mjs, pusher-js + `pusher` in Node)
-     cache                            (node_checks.mjs)
+     webhooks cache                   (node_checks.mjs)
      chromium echo                    (browser_client.mjs, headless Chromium)
-     webhooks                         (only when named, until the hub has them: node_checks.mjs)
    `webhooks` adds `webhook_url` (the recorder) to the app in the config.
 
 Each group prints its checks; this prints `PASS <group>/<check>` or `FAIL <group>/<check>:
@@ -77,8 +76,7 @@ GROUPS = {
     "chromium": BROWSER,
     "echo": BROWSER,
 }
-# Every group whose feature the hub has; `webhooks` waits for its own (issue 20).
-DEFAULT_GROUPS = [g for g in GROUPS if g != "webhooks"]
+DEFAULT_GROUPS = list(GROUPS)
 
 # How a group says it could not reach the hub (pusher_node.mjs's preflight).
 UNREACHABLE = re.compile(r"is the hub listening")

@@ -671,3 +671,86 @@ async fn a_cache_channel_gives_a_new_subscriber_its_last_event_or_a_cache_miss()
     plain.join("plain", None).await;
     assert!(plain.quiet_for(Duration::from_millis(300)).await);
 }
+
+/// What a webhook receiver saw: each request's status answered, key, signature and body.
+type Hooks = std::sync::Arc<std::sync::Mutex<Vec<(u16, String, String, Vec<u8>)>>>;
+
+/// A webhook receiver that fails its first `failures` requests with 500.
+async fn receiver(failures: usize) -> (String, Hooks) {
+    use axum::http::HeaderMap;
+    let hooks: Hooks = Default::default();
+    let seen = hooks.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: HeaderMap, body: axum::body::Bytes| {
+            let seen = seen.clone();
+            async move {
+                let mut seen = seen.lock().unwrap();
+                let status = if seen.len() < failures { 500 } else { 200 };
+                let header = |name: &str| {
+                    headers
+                        .get(name)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("")
+                        .to_owned()
+                };
+                seen.push((
+                    status,
+                    header("X-Pusher-Key"),
+                    header("X-Pusher-Signature"),
+                    body.to_vec(),
+                ));
+                axum::http::StatusCode::from_u16(status).unwrap()
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{addr}/hook"), hooks)
+}
+
+#[tokio::test]
+async fn webhooks_are_signed_with_the_apps_secret_and_retried_until_answered() {
+    let (url, hooks) = receiver(2).await;
+    let apps =
+        json!([{"id": APP_ID, "key": KEY, "secret": SECRET, "webhook_url": url}]).to_string();
+    let hub = TestHub::start(&[
+        ("pusher.apps", apps.as_str()),
+        ("webhook.retry_min_delay", "100ms"),
+        ("webhook.retry_max_delay", "200ms"),
+    ])
+    .await;
+    let mut pusher = Pusher::connect(&hub).await;
+    pusher.join("news", None).await;
+
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while hooks.lock().unwrap().len() < 3 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not retried until answered"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let hooks = hooks.lock().unwrap().clone();
+    let statuses: Vec<u16> = hooks.iter().map(|h| h.0).collect();
+    assert_eq!(statuses, [500, 500, 200]);
+    for (_, key, signature, body) in &hooks {
+        assert_eq!(key, KEY);
+        assert!(duplex_hub::pusher::webhook::verify(&[app()], key, signature, body).is_some());
+        assert!(duplex_hub::pusher::webhook::verify(
+            &[Credentials::new(KEY, "forged")],
+            key,
+            signature,
+            body
+        )
+        .is_none());
+        let body: Value = serde_json::from_slice(body).unwrap();
+        assert_eq!(
+            body["events"],
+            json!([{"name": "channel_occupied", "channel": "news"}])
+        );
+        assert!(body["time_ms"].as_i64().unwrap() > 0);
+    }
+    assert_eq!(hooks[0].3, hooks[2].3, "a retry posts the same body");
+}

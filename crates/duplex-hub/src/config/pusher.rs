@@ -72,6 +72,10 @@ pub struct PusherApp {
     /// The hub namespace of the app's channels (default `pusher-<id>`).
     #[serde(default)]
     pub namespace: Option<String>,
+    /// Where the app's webhooks are posted (channel_occupied and vacated, member_added and
+    /// removed, client_event, cache_miss), signed with its secret; none without one.
+    #[serde(default)]
+    pub webhook_url: Option<String>,
 }
 
 impl PusherApp {
@@ -116,6 +120,18 @@ impl HubConfig {
                     key("key"),
                     "may hold only letters, digits, '-', '_' and '.' (it is a path segment)",
                 ));
+            }
+            if let Some(url) = &app.webhook_url {
+                match reqwest::Url::parse(url) {
+                    Ok(parsed)
+                        if matches!(parsed.scheme(), "http" | "https") && parsed.has_host() => {}
+                    _ => {
+                        return Err(ConfigError::invalid(
+                            key("webhook_url"),
+                            format!("{url:?} is not an http:// or https:// URL"),
+                        ))
+                    }
+                }
             }
             let namespace = app.namespace();
             if !super::validate::valid_namespace_name(&namespace) {

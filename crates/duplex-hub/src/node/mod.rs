@@ -69,6 +69,8 @@ pub(crate) struct Node {
     clock: sweep::Clock,
     /// Disconnect and unsubscribe events for the application, when `webhook.enabled`.
     webhooks: Option<Webhooks>,
+    /// The Pusher apps served (`pusher.apps`), with their webhook sinks.
+    pusher_apps: Arc<crate::pusher::apps::Apps>,
 }
 
 /// The connected sessions, by client id (as a number: see `session::client_key`) and by user
@@ -143,6 +145,12 @@ impl Node {
         config.add_pusher_namespaces();
         let metrics = Metrics::new();
         let webhooks = Webhooks::open(&config.webhook, webhook_queue, metrics.webhooks().clone())?;
+        // A Pusher app's webhooks wait beside the hub's own.
+        let pusher_apps = Arc::new(crate::pusher::apps::Apps::new(
+            &config.pusher,
+            &config.webhook,
+            webhook_queue.and_then(std::path::Path::parent),
+        )?);
         Ok(Arc::new(Node {
             websocket: crate::transport::websocket::server_builder(&config),
             config: Arc::new(config),
@@ -158,6 +166,7 @@ impl Node {
             started: std::time::Instant::now(),
             clock: sweep::Clock::new(),
             webhooks,
+            pusher_apps,
         }))
     }
 
@@ -171,6 +180,7 @@ impl Node {
         if let Some(webhooks) = &node.webhooks {
             webhooks.start();
         }
+        node.pusher_apps.start();
         tokio::spawn(sweep::run(Arc::downgrade(node)));
         Ok(())
     }
@@ -186,6 +196,10 @@ impl Node {
     /// Webhook events owed to the application; `None` when webhooks are off.
     pub(crate) fn webhooks_owed(&self) -> Option<usize> {
         self.webhooks.as_ref().map(Webhooks::owed)
+    }
+
+    pub(crate) fn pusher_apps(&self) -> &Arc<crate::pusher::apps::Apps> {
+        &self.pusher_apps
     }
 
     pub(crate) fn config(&self) -> &HubConfig {

@@ -5,10 +5,12 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use crate::config::{PusherApp, PusherConfig};
+use crate::config::{PusherApp, PusherConfig, WebhookConfig};
 use crate::session::SessionHandle;
+use crate::webhook::{QueueError, Signing, Webhooks};
 
 use super::signature::Credentials;
+use super::webhook::{WebhookBody, WebhookEvent};
 
 /// Every app of the configuration.
 pub(crate) struct Apps {
@@ -23,17 +25,32 @@ pub(crate) struct App {
     pub(crate) namespace: String,
     /// Signed-in users' connections on this node, by user id.
     users: Mutex<HashMap<String, Vec<SessionHandle>>>,
+    /// Where its webhooks go, when it has a `webhook_url`.
+    webhooks: Option<Webhooks>,
 }
 
 impl Apps {
-    /// The apps of `config`.
-    pub(crate) fn new(config: &PusherConfig) -> Apps {
-        Apps {
-            apps: config
-                .apps
-                .iter()
-                .map(|app| Arc::new(App::new(app)))
-                .collect(),
+    /// The apps of `config`. An app's webhooks owed wait in `pusher-webhooks-<id>.sqlite3` in
+    /// `queue_folder` (the hub's own webhook queue's), or in memory without one.
+    pub(crate) fn new(
+        config: &PusherConfig,
+        webhook: &WebhookConfig,
+        queue_folder: Option<&std::path::Path>,
+    ) -> Result<Apps, QueueError> {
+        let apps = config
+            .apps
+            .iter()
+            .map(|app| App::new(app, webhook, queue_folder).map(Arc::new))
+            .collect::<Result<_, _>>()?;
+        Ok(Apps { apps })
+    }
+
+    /// Starts the webhook workers; once, inside the runtime.
+    pub(crate) fn start(&self) {
+        for app in &self.apps {
+            if let Some(webhooks) = &app.webhooks {
+                webhooks.start();
+            }
         }
     }
 
@@ -54,13 +71,50 @@ impl Apps {
 }
 
 impl App {
-    fn new(config: &PusherApp) -> App {
-        App {
+    fn new(
+        config: &PusherApp,
+        webhook: &WebhookConfig,
+        queue_folder: Option<&std::path::Path>,
+    ) -> Result<App, QueueError> {
+        let credentials = Credentials::new(config.key.clone(), config.secret.clone());
+        let webhooks = match &config.webhook_url {
+            // The hub's retry policy, timeout and bounds, to the app's URL.
+            Some(url) => Some(Webhooks::open_signed(
+                &WebhookConfig {
+                    enabled: true,
+                    endpoint: Some(url.clone()),
+                    secret: None,
+                    ..webhook.clone()
+                },
+                Signing::Pusher(credentials.clone()),
+                queue_folder
+                    .map(|folder| folder.join(format!("pusher-webhooks-{}.sqlite3", config.id)))
+                    .as_deref(),
+                Default::default(),
+            )?),
+            None => None,
+        };
+        Ok(App {
             id: config.id.clone(),
-            credentials: Credentials::new(config.key.clone(), config.secret.clone()),
+            credentials,
             namespace: config.namespace(),
             users: Mutex::new(HashMap::new()),
-        }
+            webhooks,
+        })
+    }
+
+    /// Queues a webhook event, when the app has a `webhook_url`; returns once it is committed.
+    pub(crate) async fn webhook(&self, event: impl FnOnce() -> WebhookEvent) {
+        let Some(webhooks) = &self.webhooks else {
+            return;
+        };
+        let body = WebhookBody {
+            time_ms: crate::webhook::unix_ms(),
+            events: vec![event()],
+        };
+        webhooks
+            .emit_body(uuid::Uuid::new_v4().to_string(), body.to_json())
+            .await;
     }
 
     /// The hub channel of this app's channel `name`.

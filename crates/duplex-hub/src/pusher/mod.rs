@@ -43,7 +43,7 @@
 //! ```
 
 pub mod api;
-mod apps;
+pub(crate) mod apps;
 mod cache;
 pub mod channel;
 pub mod codes;

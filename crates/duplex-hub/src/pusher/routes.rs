@@ -34,7 +34,7 @@ const PROTOCOL: &str = "7";
 
 /// The routes, or `None` without an app.
 pub(crate) fn router(node: Arc<Node>) -> Option<Router> {
-    let apps = Arc::new(Apps::new(&node.config().pusher));
+    let apps = node.pusher_apps().clone();
     if apps.is_empty() {
         return None;
     }

@@ -34,6 +34,7 @@ use super::channel::{server_to_user_id, ChannelKind};
 use super::codes::PusherCode;
 use super::relay::{self, EVENT_TAG, SOCKET_TAG, USER_TAG};
 use super::signature::{verify_channel_auth, verify_user_auth};
+use super::webhook::WebhookEvent;
 use super::wire::{
     parse_client_message, ClientEvent, ClientMessage, PresenceMember, ServerMessage, Signin,
     Subscribe, SubscriptionError, UserData, WireLimits,
@@ -355,6 +356,12 @@ impl PusherSession {
             }
         }
         node.metrics().subscribed();
+        if first {
+            let channel = name.clone();
+            self.app
+                .webhook(|| WebhookEvent::ChannelOccupied { channel })
+                .await;
+        }
         let Some(member) = member else {
             self.send(&ServerMessage::SubscriptionSucceeded { channel: &name });
             self.send_cached(kind, &name, &hub).await;
@@ -404,6 +411,10 @@ impl PusherSession {
             if let Err(error) = node.broker().publish_join(&hub, &info).await {
                 tracing::warn!(channel = %hub, "join failed: {error}");
             }
+            let (channel, user_id) = (name.clone(), info.user.clone());
+            self.app
+                .webhook(|| WebhookEvent::MemberAdded { channel, user_id })
+                .await;
         }
         self.send_cached(kind, &name, &hub).await;
         self.subscriptions.insert(
@@ -429,7 +440,14 @@ impl PusherSession {
             Some(bytes) => {
                 self.handle.deliver(Outbound::push(frame_of(bytes)));
             }
-            None => self.send(&ServerMessage::CacheMiss { channel: name }),
+            None => {
+                self.send(&ServerMessage::CacheMiss { channel: name });
+                self.app
+                    .webhook(|| WebhookEvent::CacheMiss {
+                        channel: name.to_owned(),
+                    })
+                    .await;
+            }
         }
     }
 
@@ -450,27 +468,47 @@ impl PusherSession {
     /// Ends one subscription: the node's table, the broker, presence and the user-level leave.
     async fn leave(&self, joined: Joined) {
         let node = &self.node;
-        if node.channels().remove(&joined.hub, self.handle.id()) {
+        let name = relay::pusher_channel(&joined.hub);
+        let vacated = node.channels().remove(&joined.hub, self.handle.id());
+        if vacated {
             if let Err(error) = node.broker().unsubscribe(&joined.hub).await {
                 tracing::warn!(channel = %joined.hub, "broker unsubscribe failed: {error}");
             }
         }
         node.metrics().unsubscribed();
-        let Some(info) = joined.member else {
-            return;
-        };
+        if let Some(info) = &joined.member {
+            self.leave_presence(&joined.hub, name, info).await;
+        }
+        if vacated {
+            self.app
+                .webhook(|| WebhookEvent::ChannelVacated {
+                    channel: name.to_owned(),
+                })
+                .await;
+        }
+    }
+
+    /// Removes a presence entry; the user's last connection leaving is a member leaving.
+    async fn leave_presence(&self, hub: &str, name: &str, info: &ClientInfo) {
+        let node = &self.node;
         match node
             .presence()
-            .remove_presence(&joined.hub, &info.client, &info.user)
+            .remove_presence(hub, &info.client, &info.user)
             .await
         {
             Ok(true) => {
-                if let Err(error) = node.broker().publish_leave(&joined.hub, &info).await {
-                    tracing::warn!(channel = %joined.hub, "leave failed: {error}");
+                if let Err(error) = node.broker().publish_leave(hub, info).await {
+                    tracing::warn!(channel = %hub, "leave failed: {error}");
                 }
+                self.app
+                    .webhook(|| WebhookEvent::MemberRemoved {
+                        channel: name.to_owned(),
+                        user_id: info.user.clone(),
+                    })
+                    .await;
             }
             Ok(false) => {}
-            Err(error) => tracing::warn!(channel = %joined.hub, "presence remove failed: {error}"),
+            Err(error) => tracing::warn!(channel = %hub, "presence remove failed: {error}"),
         }
     }
 
@@ -524,6 +562,15 @@ impl PusherSession {
             }
             self.client_events_left -= 1;
         }
+        self.app
+            .webhook(|| WebhookEvent::ClientEvent {
+                channel: event.channel.clone(),
+                event: event.event.clone(),
+                data: event.data.clone(),
+                socket_id: self.socket_id.clone(),
+                user_id: joined.member.as_ref().map(|member| member.user.clone()),
+            })
+            .await;
         let mut tags = std::collections::BTreeMap::new();
         tags.insert(EVENT_TAG.to_owned(), event.event);
         tags.insert(SOCKET_TAG.to_owned(), self.socket_id.clone());

@@ -19,7 +19,7 @@ use tokio::task::JoinSet;
 use super::event::unix_ms;
 use super::queue::{Change, Owed};
 use super::signature::{sign, SIGNATURE_HEADER};
-use super::{Shared, ATTEMPT_HEADER, ID_HEADER};
+use super::{Shared, Signing, ATTEMPT_HEADER, ID_HEADER};
 
 /// Most bytes of a response body read (and thrown away), so that the connection can be
 /// reused without a receiver's large answer costing memory.
@@ -144,14 +144,30 @@ async fn attempt(client: reqwest::Client, shared: Arc<Shared>, owed: Owed) {
 /// One POST of one event, signed with the time of this attempt.
 async fn post(client: &reqwest::Client, shared: &Shared, owed: Owed) -> Result<(), String> {
     let settings = &shared.settings;
-    let (Some(endpoint), Some(secret)) = (&settings.endpoint, &settings.secret) else {
-        return Err("no webhook.endpoint or webhook.secret".to_owned());
+    let Some(endpoint) = &settings.endpoint else {
+        return Err("no webhook.endpoint".to_owned());
     };
-    let signature = sign(secret.as_bytes(), unix_ms() / 1000, &owed.body);
-    let mut response = client
+    let mut request = client
         .post(endpoint)
-        .header(http::header::CONTENT_TYPE, "application/json")
-        .header(SIGNATURE_HEADER, signature)
+        .header(http::header::CONTENT_TYPE, "application/json");
+    request = match &shared.signing {
+        Signing::Duplex => {
+            let Some(secret) = &settings.secret else {
+                return Err("no webhook.secret".to_owned());
+            };
+            request.header(
+                SIGNATURE_HEADER,
+                sign(secret.as_bytes(), unix_ms() / 1000, &owed.body),
+            )
+        }
+        Signing::Pusher(app) => request
+            .header(crate::pusher::webhook::KEY_HEADER, &app.key)
+            .header(
+                crate::pusher::webhook::SIGNATURE_HEADER,
+                crate::pusher::signature::webhook_signature(app, &owed.body),
+            ),
+    };
+    let mut response = request
         .header(ID_HEADER, &owed.id)
         .header(ATTEMPT_HEADER, owed.attempts.saturating_add(1).to_string())
         .body(owed.body)

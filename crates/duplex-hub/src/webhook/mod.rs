@@ -30,8 +30,8 @@ use tokio::sync::Notify;
 use crate::config::WebhookConfig;
 use crate::metrics::WebhookMetrics;
 
-pub(crate) use event::Leaver;
 pub use event::WebhookEvent;
+pub(crate) use event::{unix_ms, Leaver};
 pub use queue::QueueError;
 pub use signature::{sign, verify, SignatureError, SIGNATURE_HEADER};
 
@@ -50,9 +50,20 @@ pub(crate) struct Webhooks {
     shared: Arc<Shared>,
 }
 
+/// How a sink's requests are signed: the hub's own events (`X-Duplex-Signature`, see
+/// `signature.rs`), or a Pusher app's (`X-Pusher-Key` and `X-Pusher-Signature`, as Pusher's
+/// server SDKs verify them; see `pusher::webhook`).
+pub(crate) enum Signing {
+    /// The hub's events, with `webhook.secret`.
+    Duplex,
+    /// A Pusher app's events, with its key and secret.
+    Pusher(crate::pusher::signature::Credentials),
+}
+
 /// What the sink, its worker and the worker's attempts share.
 pub(crate) struct Shared {
     settings: WebhookConfig,
+    signing: Signing,
     /// Read directly; changed only through `writer`.
     queue: Arc<dyn Queue>,
     writer: Writer,
@@ -76,6 +87,16 @@ impl Webhooks {
         if !settings.enabled {
             return Ok(None);
         }
+        Webhooks::open_signed(settings, Signing::Duplex, queue_path, metrics).map(Some)
+    }
+
+    /// A sink posting to `settings.endpoint`, signed as `signing` says.
+    pub(crate) fn open_signed(
+        settings: &WebhookConfig,
+        signing: Signing,
+        queue_path: Option<&Path>,
+        metrics: WebhookMetrics,
+    ) -> Result<Webhooks, QueueError> {
         let queue: Arc<dyn Queue> = match queue_path {
             Some(path) => {
                 let queue = SqliteQueue::open(path, settings.max_queue)?;
@@ -103,9 +124,10 @@ impl Webhooks {
             wake.clone(),
             settings.max_queue,
         )?;
-        Ok(Some(Webhooks {
+        Ok(Webhooks {
             shared: Arc::new(Shared {
                 settings: settings.clone(),
+                signing,
                 queue,
                 writer,
                 wake,
@@ -113,7 +135,7 @@ impl Webhooks {
                 metrics,
                 failures: delivery::Throttle::new(),
             }),
-        }))
+        })
     }
 
     /// Starts the worker: what the queue already owes (from before a restart) is sent first.
@@ -142,6 +164,19 @@ impl Webhooks {
         };
         if let Err(error) = shared.writer.commit(Change::Add(owed)).await {
             tracing::error!(id = %event.id, "webhook event lost: {error}");
+        }
+    }
+
+    /// Queues a body as it will be posted, under `id`; returns once it is committed.
+    pub(crate) async fn emit_body(&self, id: String, body: Vec<u8>) {
+        let owed = Owed {
+            id: id.clone(),
+            body,
+            attempts: 0,
+            due_ms: event::unix_ms(),
+        };
+        if let Err(error) = self.shared.writer.commit(Change::Add(owed)).await {
+            tracing::error!(%id, "webhook event lost: {error}");
         }
     }
 
