@@ -18,7 +18,9 @@
 //! parsed user id is never empty; a properly signed request always verifies, and is refused
 //! once its time is 601 s off or its body changed.
 
+use duplex_hub::pusher::api::{ApiLimits, BatchRequest, Trigger, TriggerRequest};
 use duplex_hub::pusher::channel::ChannelKind;
+use duplex_hub::pusher::relay;
 use duplex_hub::pusher::signature::{
     sign_api_request, verify_api_request, ApiAuthError, ApiRequest, Credentials,
 };
@@ -39,6 +41,49 @@ pub fn run(data: &[u8]) {
     };
     check_frame(data, &tight);
     check_request(data);
+    check_api_body(data);
+}
+
+/// The HTTP API's bodies and what an event becomes: a trigger or batch body is accepted or
+/// refused with a 4xx, never a panic; an accepted event's data, kept as a hub payload, is JSON,
+/// and the frame a Pusher subscriber gets for it is JSON whose `data` is that payload's text.
+fn check_api_body(body: &[u8]) {
+    let limits = ApiLimits::default();
+    let mut events = Vec::new();
+    match TriggerRequest::from_body(body, &limits) {
+        Ok(trigger) => events.push(trigger),
+        Err(error) => assert!(error.status.is_client_error(), "{error}"),
+    }
+    match BatchRequest::from_body(body, &limits) {
+        Ok(batch) => events.extend(batch),
+        Err(error) => assert!(error.status.is_client_error(), "{error}"),
+    }
+    if let Ok(text) = std::str::from_utf8(body) {
+        events.push(Trigger {
+            name: "fuzz".into(),
+            data: text.to_owned(),
+            channels: vec!["news".into()],
+            socket_id: None,
+            info: Default::default(),
+        });
+    }
+    for event in events {
+        assert!(!event.channels.is_empty() && event.data.len() <= limits.max_data_bytes.max(body.len()));
+        let payload = relay::payload_from_data(&event.data);
+        assert!(
+            serde_json::from_slice::<Value>(&payload).is_ok(),
+            "a payload is JSON"
+        );
+        let publication = duplex_hub::engine::Publication {
+            data: payload.clone(),
+            ..Default::default()
+        };
+        let frame = relay::publication_frame("pusher-1:news", &publication)
+            .expect("a JSON payload is text");
+        let frame: Value = serde_json::from_slice(&frame).expect("a frame is JSON");
+        assert_eq!(frame["channel"], "news");
+        assert_eq!(frame["data"].as_str().map(str::as_bytes), Some(&payload[..]));
+    }
 }
 
 fn check_frame(frame: &[u8], limits: &WireLimits) {

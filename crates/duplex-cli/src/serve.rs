@@ -160,8 +160,24 @@ fn announce(config: &HubConfig, notices: Notices) {
         notices.warn(
             "no token key configured (client.token.hmac_secret_key, rsa_public_key, \
              ecdsa_public_key or jwks_public_endpoint) and no connect proxy \
-             (client.proxy.connect): every connection will be refused; use --dev to try it out",
+             (client.proxy.connect): every Centrifugo-protocol connection will be refused; \
+             use --dev to try it out",
         );
+    }
+    for app in &config.pusher.apps {
+        notices.info(&format!(
+            "Pusher app {:?}: clients connect to /app/{} (protocol 7), its HTTP API is at \
+             /apps/{}, its channels are the hub's namespace {:?}{}",
+            app.id,
+            app.key,
+            app.id,
+            app.namespace(),
+            if app.webhook_url.is_some() {
+                ", with webhooks"
+            } else {
+                ""
+            }
+        ));
     }
     if config.broker.is_nats() {
         notices.info(&format!(

@@ -159,7 +159,7 @@ fn without_configuration_it_runs_and_refuses_every_connection_saying_why() {
     );
     let stderr = served.stderr();
     assert!(
-        stderr.contains("every connection will be refused"),
+        stderr.contains("every Centrifugo-protocol connection will be refused"),
         "{stderr}"
     );
     assert!(
@@ -320,7 +320,7 @@ fn a_centrifugo_config_works_and_every_ignored_key_is_named() {
         );
     }
     assert!(
-        !stderr.contains("every connection will be refused"),
+        !stderr.contains("every Centrifugo-protocol connection will be refused"),
         "{stderr}"
     );
     chat_works(&served);

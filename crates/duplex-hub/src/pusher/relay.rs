@@ -80,7 +80,7 @@ pub(crate) fn excluded(publication: &Publication) -> Option<u128> {
 }
 
 /// A publication as a Pusher event frame; `None` if its payload is not text.
-pub(crate) fn publication_frame(hub_channel: &str, publication: &Publication) -> Option<Bytes> {
+pub fn publication_frame(hub_channel: &str, publication: &Publication) -> Option<Bytes> {
     let data = std::str::from_utf8(&publication.data).ok()?;
     let event = publication
         .tags
@@ -97,7 +97,7 @@ pub(crate) fn publication_frame(hub_channel: &str, publication: &Publication) ->
 
 /// A presence join or leave as `member_added` or `member_removed`: the member is the user, its
 /// `user_info` the subscriber's channel info.
-pub(crate) fn join_leave_frame(hub_channel: &str, info: &ClientInfo, join: bool) -> Option<Bytes> {
+pub fn join_leave_frame(hub_channel: &str, info: &ClientInfo, join: bool) -> Option<Bytes> {
     let channel = pusher_channel(hub_channel);
     let message = if join {
         let member = member(info);
@@ -117,7 +117,7 @@ pub(crate) fn join_leave_frame(hub_channel: &str, info: &ClientInfo, join: bool)
 }
 
 /// A presence entry as a Pusher member.
-pub(crate) fn member(info: &ClientInfo) -> PresenceMember {
+pub fn member(info: &ClientInfo) -> PresenceMember {
     PresenceMember {
         user_id: info.user.clone(),
         user_info: info
