@@ -754,3 +754,54 @@ async fn webhooks_are_signed_with_the_apps_secret_and_retried_until_answered() {
     }
     assert_eq!(hooks[0].3, hooks[2].3, "a retry posts the same body");
 }
+
+#[tokio::test]
+async fn apps_never_see_each_others_channels() {
+    let apps = json!([
+        {"id": APP_ID, "key": KEY, "secret": SECRET},
+        {"id": "2002", "key": "other-key", "secret": "other-secret"}
+    ])
+    .to_string();
+    let hub = TestHub::start(&[("pusher.apps", apps.as_str())]).await;
+    let mut mine = Pusher::connect(&hub).await;
+    mine.join("news", None).await;
+    let ws = Pusher::open(&hub, "/app/other-key?protocol=7").await;
+    let mut theirs = Pusher {
+        ws,
+        socket_id: String::new(),
+    };
+    let hello = theirs.next().await;
+    assert_eq!(hello["event"], "pusher:connection_established");
+    theirs
+        .send(json!({"event": "pusher:subscribe", "data": {"channel": "news"}}))
+        .await;
+    theirs
+        .next_event("pusher_internal:subscription_succeeded")
+        .await;
+
+    // The other app's secret does not sign for this app's id, and its events stay its own.
+    let body = json!({"name": "e", "channel": "news", "data": "2"}).to_string();
+    let path = format!("/apps/{APP_ID}/events");
+    assert_eq!(
+        api(&hub, "POST", &path, &[], &body, "other-secret").await.0,
+        401
+    );
+    let credentials = Credentials::new("other-key", "other-secret");
+    let query = sign_api_request(
+        &credentials,
+        "POST",
+        "/apps/2002/events",
+        &[],
+        body.as_bytes(),
+        common::now(),
+    );
+    let response = reqwest::Client::new()
+        .post(format!("http://{}/apps/2002/events?{query}", hub.addr))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(theirs.next_event("e").await["data"], "2");
+    assert!(mine.quiet_for(Duration::from_millis(300)).await);
+}
