@@ -143,12 +143,8 @@ impl Subscriber {
         policy: SlowConsumerPolicy,
     ) -> Self {
         Subscriber {
-            session,
             catch_up: Some(Box::new(CatchUp::Buffering(Vec::new()))),
-            policy,
-            join_leave,
-            lost: false,
-            delta: None,
+            ..Subscriber::live(session, join_leave, policy)
         }
     }
 

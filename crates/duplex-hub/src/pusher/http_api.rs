@@ -10,11 +10,13 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use axum::extract::{OriginalUri, Path, Query, State};
+use std::collections::HashMap;
+
+use axum::extract::{FromRequest, FromRequestParts, OriginalUri, Path, Query, Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use bytes::Bytes;
-use http::{Method, Uri};
+use http::Uri;
 
 use crate::codes::Disconnect;
 use crate::node::PublishExtras;
@@ -39,26 +41,47 @@ impl IntoResponse for PusherApiError {
 
 type ApiResult = Result<Response, PusherApiError>;
 
-/// The app a request names, once its signature is checked.
-fn authorized(
-    state: &PusherState,
-    app_id: &str,
-    method: &Method,
-    uri: &Uri,
-    body: &[u8],
-) -> Result<Arc<App>, PusherApiError> {
-    let app = state
-        .apps
-        .by_id(app_id)
-        .ok_or_else(|| PusherApiError::not_found(format!("unknown app id {app_id:?}")))?;
-    let request = ApiRequest {
-        method: method.as_str(),
-        path: uri.path(),
-        query: uri.query().unwrap_or(""),
-        body,
-    };
-    verify_api_request(&request, std::slice::from_ref(&app.credentials), unix_now())?;
-    Ok(app.clone())
+/// A request the app's secret signed: the app its path names, and the URI and body the
+/// signature covered. Extracting it checks the signature, so a handler that takes one cannot
+/// forget to.
+pub(crate) struct Signed {
+    app: Arc<App>,
+    uri: Uri,
+    body: Bytes,
+}
+
+impl FromRequest<PusherState> for Signed {
+    type Rejection = PusherApiError;
+
+    async fn from_request(request: Request, state: &PusherState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = request.into_parts();
+        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(&mut parts, state)
+            .await
+            .map_err(|error| PusherApiError::bad_request(error.body_text()))?;
+        let app_id = params.get("app_id").map(String::as_str).unwrap_or("");
+        let app = state
+            .apps
+            .by_id(app_id)
+            .ok_or_else(|| PusherApiError::not_found(format!("unknown app id {app_id:?}")))?
+            .clone();
+        // The path as the client sent and signed it, even where the hub's router is nested.
+        let uri = parts
+            .extensions
+            .get::<OriginalUri>()
+            .map_or_else(|| parts.uri.clone(), |original| original.0.clone());
+        let method = parts.method.clone();
+        let body = Bytes::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(|error| PusherApiError::bad_request(error.body_text()))?;
+        let signed = ApiRequest {
+            method: method.as_str(),
+            path: uri.path(),
+            query: uri.query().unwrap_or(""),
+            body: &body,
+        };
+        verify_api_request(&signed, std::slice::from_ref(&app.credentials), unix_now())?;
+        Ok(Signed { app, uri, body })
+    }
 }
 
 /// The query's own parameters (the `auth_*` ones are ignored).
@@ -69,23 +92,17 @@ fn query<T: serde::de::DeserializeOwned>(uri: &Uri) -> Result<T, PusherApiError>
 }
 
 /// `POST /apps/{app_id}/events`.
-pub(crate) async fn events(
-    State(state): State<PusherState>,
-    Path(app_id): Path<String>,
-    method: Method,
-    OriginalUri(uri): OriginalUri,
-    body: Bytes,
-) -> ApiResult {
-    let app = authorized(&state, &app_id, &method, &uri, &body)?;
-    let trigger = TriggerRequest::from_body(&body, &ApiLimits::default())?;
-    publish(&state, &app, &trigger).await?;
+pub(crate) async fn events(State(state): State<PusherState>, signed: Signed) -> ApiResult {
+    let app = &signed.app;
+    let trigger = TriggerRequest::from_body(&signed.body, &ApiLimits::default())?;
+    publish(&state, app, &trigger).await?;
     let mut response = TriggerResponse::default();
     if trigger.info.any() {
         let mut channels = BTreeMap::new();
         for channel in &trigger.channels {
             channels.insert(
                 channel.clone(),
-                attributes(&state, &app, channel, trigger.info).await,
+                attributes(&state, app, channel, trigger.info).await,
             );
         }
         response.channels = Some(channels);
@@ -95,18 +112,12 @@ pub(crate) async fn events(
 
 /// `POST /apps/{app_id}/batch_events`: each event published in order; all are checked before
 /// any is published, so a bad one publishes none.
-pub(crate) async fn batch_events(
-    State(state): State<PusherState>,
-    Path(app_id): Path<String>,
-    method: Method,
-    OriginalUri(uri): OriginalUri,
-    body: Bytes,
-) -> ApiResult {
-    let app = authorized(&state, &app_id, &method, &uri, &body)?;
-    let triggers = BatchRequest::from_body(&body, &ApiLimits::default())?;
+pub(crate) async fn batch_events(State(state): State<PusherState>, signed: Signed) -> ApiResult {
+    let app = &signed.app;
+    let triggers = BatchRequest::from_body(&signed.body, &ApiLimits::default())?;
     let mut attributes_of = Vec::with_capacity(triggers.len());
     for trigger in &triggers {
-        publish(&state, &app, trigger).await?;
+        publish(&state, app, trigger).await?;
         let channel = trigger.channels.first().map(String::as_str).unwrap_or("");
         attributes_of.push((channel, trigger.info));
     }
@@ -114,7 +125,7 @@ pub(crate) async fn batch_events(
     if attributes_of.iter().any(|(_, info)| info.any()) {
         let mut batch = Vec::with_capacity(attributes_of.len());
         for (channel, info) in attributes_of {
-            batch.push(attributes(&state, &app, channel, info).await);
+            batch.push(attributes(&state, app, channel, info).await);
         }
         response.batch = Some(batch);
     }
@@ -175,14 +186,9 @@ async fn attributes(
 }
 
 /// `GET /apps/{app_id}/channels`: the occupied channels, by prefix.
-pub(crate) async fn channels(
-    State(state): State<PusherState>,
-    Path(app_id): Path<String>,
-    method: Method,
-    OriginalUri(uri): OriginalUri,
-) -> ApiResult {
-    let app = authorized(&state, &app_id, &method, &uri, b"")?;
-    let filter = query::<ChannelsQuery>(&uri)?.validate()?;
+pub(crate) async fn channels(State(state): State<PusherState>, signed: Signed) -> ApiResult {
+    let app = &signed.app;
+    let filter = query::<ChannelsQuery>(&signed.uri)?.validate()?;
     let prefix = format!("{}:", app.namespace);
     let mut names: Vec<String> = state
         .node
@@ -201,7 +207,7 @@ pub(crate) async fn channels(
     names.sort();
     let mut channels = BTreeMap::new();
     for name in names {
-        let attributes = attributes(&state, &app, &name, filter.info).await;
+        let attributes = attributes(&state, app, &name, filter.info).await;
         channels.insert(name, attributes);
     }
     Ok(Json(ChannelsResponse { channels }).into_response())
@@ -210,12 +216,11 @@ pub(crate) async fn channels(
 /// `GET /apps/{app_id}/channels/{channel}`.
 pub(crate) async fn channel(
     State(state): State<PusherState>,
-    Path((app_id, channel)): Path<(String, String)>,
-    method: Method,
-    OriginalUri(uri): OriginalUri,
+    Path((_, channel)): Path<(String, String)>,
+    signed: Signed,
 ) -> ApiResult {
-    let app = authorized(&state, &app_id, &method, &uri, b"")?;
-    let info = query::<ChannelQuery>(&uri)?.validate(&channel)?;
+    let app = &signed.app;
+    let info = query::<ChannelQuery>(&signed.uri)?.validate(&channel)?;
     let hub = app.hub_channel(&channel);
     let mut occupied = state.node.channels().count(&hub) > 0;
     if !occupied && super::channel::ChannelKind::from_name(&channel).is_ok_and(|k| k.is_presence())
@@ -227,7 +232,7 @@ pub(crate) async fn channel(
             .await
             .is_ok_and(|stats| stats.num_clients > 0);
     }
-    let attributes = attributes(&state, &app, &channel, info).await;
+    let attributes = attributes(&state, app, &channel, info).await;
     Ok(Json(ChannelResponse {
         occupied,
         attributes,
@@ -238,11 +243,10 @@ pub(crate) async fn channel(
 /// `GET /apps/{app_id}/channels/{channel}/users`: a presence channel's user ids.
 pub(crate) async fn users(
     State(state): State<PusherState>,
-    Path((app_id, channel)): Path<(String, String)>,
-    method: Method,
-    OriginalUri(uri): OriginalUri,
+    Path((_, channel)): Path<(String, String)>,
+    signed: Signed,
 ) -> ApiResult {
-    let app = authorized(&state, &app_id, &method, &uri, b"")?;
+    let app = &signed.app;
     check_users_channel(&channel)?;
     let hub = app.hub_channel(&channel);
     let entries = state
@@ -266,13 +270,10 @@ pub(crate) async fn users(
 /// `POST /apps/{app_id}/users/{user_id}/terminate_connections`: closes every connection the
 /// user signed in with (on this node), with 4009.
 pub(crate) async fn terminate_connections(
-    State(state): State<PusherState>,
-    Path((app_id, user_id)): Path<(String, String)>,
-    method: Method,
-    OriginalUri(uri): OriginalUri,
-    body: Bytes,
+    Path((_, user_id)): Path<(String, String)>,
+    signed: Signed,
 ) -> ApiResult {
-    let app = authorized(&state, &app_id, &method, &uri, &body)?;
+    let app = &signed.app;
     check_user_id(&user_id)?;
     let code = &PusherCode::UNAUTHORIZED;
     for handle in app.connections_of(&user_id) {

@@ -49,7 +49,8 @@ pub fn hub_channel(namespace: &str, name: &str) -> String {
 
 /// The hub payload of a Pusher event's `data` (see the module's comment).
 pub fn payload_from_data(data: &str) -> Bytes {
-    if serde_json::from_str::<&RawValue>(data).is_ok() {
+    // JSON as the hub's JSON connections take it (numbers of any size included).
+    if crate::protocol::json::is_json(data.as_bytes()) {
         Bytes::copy_from_slice(data.as_bytes())
     } else {
         Bytes::from(serde_json::to_vec(data).unwrap_or_default())
@@ -172,6 +173,8 @@ mod tests {
 
     #[test]
     fn text_that_is_not_json_travels_as_a_json_string_and_comes_back_as_itself() {
+        // A number too large for a float is still JSON, as JavaScript reads it.
+        assert_eq!(&payload_from_data("2e2222")[..], b"2e2222");
         let payload = payload_from_data("plain \"quoted\" text");
         assert_eq!(&payload[..], br#""plain \"quoted\" text""#);
         let back: String = serde_json::from_slice(&payload).unwrap();
