@@ -118,6 +118,34 @@ impl PusherCode {
         self.reconnect() == Reconnect::StaysConnected
     }
 
+    /// The close a Pusher client gets for one of the hub's own closes (see
+    /// [`Disconnect`](crate::codes::Disconnect)), its reason kept: the connection limit is over
+    /// capacity (4100, back off); what a Centrifugo client reconnects after (shutdown, slow
+    /// consumer, lost state) is 4200, reconnect now; the rest is 4009, do not. A code already
+    /// in Pusher's close range passes as it is.
+    ///
+    /// ```
+    /// use duplex_hub::codes::Disconnect;
+    /// use duplex_hub::pusher::codes::PusherCode;
+    ///
+    /// assert_eq!(PusherCode::for_hub_close(&Disconnect::SHUTDOWN).code, 4200);
+    /// assert_eq!(PusherCode::for_hub_close(&Disconnect::CONNECTION_LIMIT).code, 4100);
+    /// assert_eq!(PusherCode::for_hub_close(&Disconnect::FORCE_NO_RECONNECT).code, 4009);
+    /// ```
+    pub fn for_hub_close(disconnect: &crate::codes::Disconnect) -> PusherCode {
+        use crate::codes::Disconnect;
+        let code = match disconnect.code {
+            4000..=4299 => disconnect.code,
+            code if code == Disconnect::CONNECTION_LIMIT.code => PusherCode::OVER_CAPACITY.code,
+            3000..=3499 => PusherCode::RECONNECT.code,
+            _ => PusherCode::UNAUTHORIZED.code,
+        };
+        PusherCode {
+            code,
+            message: disconnect.reason.clone(),
+        }
+    }
+
     /// The built-in code with this number, if there is one.
     pub fn from_code(code: u16) -> Option<&'static PusherCode> {
         ALL_CODES.iter().find(|c| c.code == code)

@@ -203,15 +203,9 @@ fn code_disconnect(code: &PusherCode) -> Disconnect {
     Disconnect::new(code.code, code.message.clone())
 }
 
-/// The hub's own closes (shutdown, slow consumer, the server API's disconnect) in Pusher's
-/// ranges: those after which a Centrifugo client reconnects become 4200 (reconnect now), the
-/// others 4009 (do not reconnect). A code already in Pusher's range passes as it is.
+/// The hub's own closes in Pusher's ranges (see [`PusherCode::for_hub_close`]).
 fn pusher_close(disconnect: &Disconnect) -> Disconnect {
-    match disconnect.code {
-        4000..=4299 => disconnect.clone(),
-        3000..=3499 => Disconnect::new(PusherCode::RECONNECT.code, disconnect.reason.clone()),
-        _ => Disconnect::new(PusherCode::UNAUTHORIZED.code, disconnect.reason.clone()),
-    }
+    code_disconnect(&PusherCode::for_hub_close(disconnect))
 }
 
 impl PusherSession {
