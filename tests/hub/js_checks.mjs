@@ -1,14 +1,17 @@
 // The hub's conformance checks written against centrifuge-js, the real SDK, shared by its two
 // runners: node_client.mjs (Node, JSON or Protobuf build) and browser_client.mjs (the SDK's
 // browser bundle in headless Chromium, where this file is loaded as a module by the page).
-// It imports nothing: the runner hands in the SDK class and everything that differs between
-// Node and a page (the WebSocket class, token minting, server API calls), so the same checks
-// run in both places.
+// It imports only tests/lib/checks.mjs (which imports nothing; the page server serves it at
+// /lib/checks.mjs): the runner hands in the SDK class and everything that differs between Node
+// and a page (the WebSocket class, token minting, server API calls), so the same checks run in
+// both places.
 //
 // Every check makes its own clients on channels of its own (`<namespace>:<tag>-<check>`), so a
 // check can run alone (`--only node-json/recovery`) and one failure does not cascade. Each
 // prints `ok   <name> (<ms> ms)` or `FAIL <name>: <reason>`; run.py turns them into PASS/FAIL
 // lines. Every delivery is checked exactly once and in order.
+
+import { Inbox as Queue, deferred, fmt as show, sleep, withTimeout } from '../lib/checks.mjs';
 
 const STEP_MS = 5000;
 
@@ -19,29 +22,8 @@ export const CHECK_NAMES = [
   'killed-mid-stream', 'user-presence', 'delta', 'origin-refused',
 ];
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function deferred() {
-  let resolve, reject;
-  const promise = new Promise((a, b) => { resolve = a; reject = b; });
-  // A rejection that comes after its waiter gave up (timed out) is not an unhandled one.
-  promise.catch(() => {});
-  return { promise, resolve, reject };
-}
-
-function withTimeout(promise, ms, what) {
-  let timer;
-  return Promise.race([
-    promise,
-    new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms); }),
-  ]).finally(() => clearTimeout(timer));
-}
-
 function fmt(v) {
-  let s;
-  try { s = JSON.stringify(v); } catch { s = String(v); }
-  if (s === undefined) s = String(v);
-  return s.length > 160 ? s.slice(0, 157) + '...' : s;
+  return show(v, 160);
 }
 
 function expectEq(got, want, what) {
@@ -55,56 +37,12 @@ function errText(e) {
   return fmt(e);
 }
 
-/** Events of one emitter, queued so that a check can wait for "the next one" in order. */
-class Inbox {
+/** Events of one emitter, queued so that a check can wait for "the next one" in order
+ *  (`next`, `take`, `none`: tests/lib/checks.mjs's, with this file's STEP_MS and fmt). */
+class Inbox extends Queue {
   constructor(emitter, event, label) {
-    this.items = [];
-    this.waiters = [];
-    this.label = label || event;
-    emitter.on(event, (ctx) => {
-      this.items.push(ctx);
-      this.waiters = this.waiters.filter((w) => !w.try());
-    });
-  }
-
-  /** The next event (matching `pred`, skipping others up to it), within `ms`. */
-  next(pred = () => true, ms = STEP_MS, what = this.label) {
-    return new Promise((resolve, reject) => {
-      const w = {
-        try: () => {
-          while (this.items.length) {
-            const item = this.items.shift();
-            if (pred(item)) { clearTimeout(w.timer); resolve(item); return true; }
-          }
-          return false;
-        },
-      };
-      if (w.try()) return;
-      w.timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((x) => x !== w);
-        reject(new Error(`${what}: nothing within ${ms} ms`));
-      }, ms);
-      this.waiters.push(w);
-    });
-  }
-
-  /** `n` events in a row, all of them (none skipped). */
-  async take(n, ms = STEP_MS, what = this.label) {
-    const out = [];
-    for (let i = 0; i < n; i++) {
-      try {
-        out.push(await this.next(() => true, ms, what));
-      } catch (e) {
-        throw new Error(`${e.message} (after ${i} of ${n})`);
-      }
-    }
-    return out;
-  }
-
-  /** Fails if an event arrives within `ms` (a duplicate, a stray join...). */
-  async none(ms, what = this.label) {
-    await sleep(ms);
-    if (this.items.length) throw new Error(`${what}: unexpected ${fmt(this.items[0])} (${this.items.length} in all)`);
+    super(label || event, { stepMs: STEP_MS, show: fmt });
+    emitter.on(event, (ctx) => this.put(ctx));
   }
 }
 

@@ -34,7 +34,6 @@ import argparse
 import fnmatch
 import hashlib
 import hmac
-import http.server
 import json
 import os
 import re
@@ -42,7 +41,6 @@ import secrets
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -54,7 +52,7 @@ BUILD_CMD = ["cargo", "build", "--release", "-p", "duplex-cli"]
 sys.path[:0] = [HERE, os.path.join(ROOT, "tests", "lib")]
 import harness  # noqa: E402  (after the path: run.py may be started from anywhere)
 import hublib  # noqa: E402
-from harness import free_port, stop, stop_all, target_dir  # noqa: E402
+from harness import free_port, indent, stop, stop_all, target_dir  # noqa: E402
 
 # name -> (command, extra environment). Each prints `plan`/`ok`/`FAIL` lines.
 SCENARIOS = {
@@ -87,10 +85,6 @@ UNREACHABLE = re.compile(r"is the hub listening|CentNetworkError|Cannot connect 
 def tail(path, lines=40):
     """harness.tail, saying "(no output)" where there is none."""
     return harness.tail(path, lines, empty="(no output)")
-
-
-def indent(text):
-    return "\n".join("    " + line for line in text.splitlines())
 
 
 # --- the hub's configuration -------------------------------------------------------------------
@@ -139,10 +133,11 @@ FILES = {  # path -> (file under tests/hub, content type)
     "/centrifuge.protobuf.js": ("node_modules/centrifuge/dist/centrifuge.protobuf.js",
                                 "text/javascript"),
     "/js_checks.mjs": ("js_checks.mjs", "text/javascript"),
+    "/lib/checks.mjs": ("../lib/checks.mjs", "text/javascript"),  # js_checks.mjs imports it
 }
 
 
-class PageHandler(http.server.BaseHTTPRequestHandler):
+class PageHandler(harness.QuietHandler):
     """`/` (the page, `?protobuf=1` for the Protobuf bundle) and the files the page loads."""
 
     def do_GET(self):
@@ -164,22 +159,9 @@ class PageHandler(http.server.BaseHTTPRequestHandler):
         else:
             self._send(404, "text/plain", b"not found")
 
-    def _send(self, status, ctype, body):
-        self.send_response(status)
-        self.send_header("content-type", ctype)
-        self.send_header("content-length", str(len(body)))
-        self.send_header("cache-control", "no-store")
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):  # quiet: failures show in the browser client's output
-        pass
-
 
 def start_page_server():
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), PageHandler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}"
+    return harness.serve(PageHandler)
 
 
 # --- running the clients -------------------------------------------------------------------------
@@ -195,25 +177,13 @@ def wanted(only, scenario):
     return None
 
 
-class Runner:
+class Runner(harness.Reporter):
     def __init__(self, workdir, timeout, env):
+        super().__init__()
         self.workdir = workdir
         self.timeout = timeout
         self.env = env
-        self.passed = 0
-        self.failed = 0
-        self.prefix = ""  # "self-test/fake-hub/" while the self-test runs the scenarios
-
-    def report(self, ok, name, reason="", details=""):
-        name = self.prefix + name
-        if ok:
-            self.passed += 1
-            print(f"PASS {name}", flush=True)
-        else:
-            self.failed += 1
-            print(f"FAIL {name}: {reason}", flush=True)
-            if details:
-                print(indent(details), flush=True)
+        # self.prefix: "self-test/fake-hub/" while the self-test runs the scenarios
 
     def run(self, scenario, check, hub_proc=None, hub_log=None, expect_failure=False,
             expect_caught=None):
@@ -224,67 +194,23 @@ class Runner:
         clog = os.path.join(self.workdir, f"{scenario}.log")
         env = {**self.env, **extra, "HUB_TAG": f"{scenario.replace('-', '')}{secrets.token_hex(2)}",
                "HUB_CLIENT_TIMEOUT_MS": str(int(self.timeout * 1000) - 5000)}
-        t0 = time.monotonic()
-        rc, timed_out = harness.run_for(cmd, clog, HERE, env, self.timeout)
-        elapsed = time.monotonic() - t0
-        lines = tail(clog, 100_000).splitlines()
-        plan = [line[5:].strip() for line in lines if line.startswith("plan ")]
-        results = {}
-        for line in lines:
-            if line.startswith("ok   "):
-                results[line[5:].split(" (")[0].strip()] = (True, "")
-            elif line.startswith("FAIL ") and ":" in line:
-                name, _, reason = line[5:].partition(":")
-                results[name.strip()] = (False, reason.strip())
-        hub_note = ""
-        if hub_proc is not None and hub_proc.poll() is not None:
-            hub_note = f" [the hub exited with code {hub_proc.returncode}]"
-        details = f"client output ({clog}):\n{tail(clog)}"
-        if hub_log:
-            details += f"\nhub output ({hub_log}):\n{tail(hub_log, 25)}"
+        run = harness.run_checks(cmd, clog, HERE, env, self.timeout, "client", hub_log)
 
         if expect_caught:
-            caught = results.get(check, (True, ""))
-            ok = not timed_out and rc not in (0, None) and caught[0] is False
+            caught = run.results.get(check, (True, ""))
+            ok = not run.timed_out and run.rc not in (0, None) and caught[0] is False
             self.report(ok, f"{scenario}/{check} catches {expect_caught}",
-                        "timed out" if timed_out else f"the check says {caught}, exit code {rc}",
-                        "" if ok else details)
+                        "timed out" if run.timed_out else f"the check says {caught}, exit code {run.rc}",
+                        "" if ok else run.details)
             if ok:
                 print(indent(f"caught: {caught[1]}"), flush=True)
             return
         if expect_failure:
             # Every check must fail, and for the right reason: it could not reach the hub (not,
             # say, an SDK misuse that fails before connecting).
-            fails = [n for n in plan if results.get(n, (True,))[0] is False]
-            wrong = [f"{n}: {results[n][1]}" for n in fails
-                     if not UNREACHABLE.search(results[n][1])]
-            ok = (not timed_out and rc not in (0, None) and plan and len(fails) == len(plan)
-                  and not wrong)
-            why = (f"timed out after {self.timeout:.0f} s" if timed_out else
-                   f"exit code {rc}, {len(fails)} of {len(plan)} planned checks failed"
-                   + (f"; not for want of a hub: {wrong[0]}" if wrong else ""))
-            self.report(ok, f"self-test/{scenario} fails fast without a hub ({elapsed:.1f} s)",
-                        why, "" if ok else details)
+            self.report_unreachable(scenario, run, UNREACHABLE, self.timeout)
             return
-        if not plan:
-            why = f"timed out after {self.timeout:.0f} s" if timed_out else f"exit code {rc}"
-            self.report(False, scenario, f"the client planned no checks ({why}){hub_note}", details)
-            return
-        shown = False
-        for name in plan:
-            ok, reason = results.get(name, (False, None))
-            if reason is None:
-                reason = (f"not run: the client timed out after {self.timeout:.0f} s" if timed_out
-                          else f"not run: the client exited with code {rc}")
-            self.report(ok, f"{scenario}/{name}", reason + ("" if ok else hub_note),
-                        "" if ok or shown else details)
-            shown = shown or not ok
-        notes = [line for line in lines if line.startswith("info ")]
-        print(indent("\n".join(notes + [f"info {scenario}: {len(plan)} checks in {elapsed:.1f} s"])),
-              flush=True)
-        if rc not in (0, None) and not timed_out and all(results.get(n, (False,))[0] for n in plan):
-            self.report(False, scenario, f"every check passed but the client exited with {rc}",
-                        details)
+        self.report_plan(scenario, run, self.timeout, "client", hub_proc)
 
 
 # --- the self-test -------------------------------------------------------------------------------
@@ -343,7 +269,8 @@ def self_test(runner, only):
                                     ("/?protobuf=1", "text/html", b"centrifuge.protobuf.js"),
                                     ("/centrifuge.js", "text/javascript", b"Centrifuge"),
                                     ("/centrifuge.protobuf.js", "text/javascript", b"Centrifuge"),
-                                    ("/js_checks.mjs", "text/javascript", b"export async function runChecks")):
+                                    ("/js_checks.mjs", "text/javascript", b"export async function runChecks"),
+                                    ("/lib/checks.mjs", "text/javascript", b"export class Inbox")):
             try:
                 with urllib.request.urlopen(base + path, timeout=5) as r:
                     body = r.read()

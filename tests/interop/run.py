@@ -70,25 +70,15 @@ def reason_from(output, rc):
     return f"exit code {rc}: {last}"
 
 
-class Runner:
+class Runner(harness.Reporter):
+    """harness.Reporter's PASS/FAIL lines; under a PASS, `details` are the client's info/warn
+    lines (e.g. the negotiated extensions)."""
+
     def __init__(self, workdir, timeout):
+        super().__init__()
         self.workdir = workdir
         self.timeout = timeout
-        self.passed = 0
-        self.failed = 0
         self.n = 0
-
-    def report(self, ok, name, reason="", details=""):
-        if ok:
-            self.passed += 1
-            print(f"PASS {name}", flush=True)
-            if details:  # the client's info/warn lines (e.g. the negotiated extensions)
-                print("\n".join("    " + line for line in details.splitlines()), flush=True)
-        else:
-            self.failed += 1
-            print(f"FAIL {name}: {reason}", flush=True)
-            if details:
-                print("\n".join("    " + line for line in details.splitlines()), flush=True)
 
     def with_server(self, server_name, server_cmd_for_port, clients, scheme="ws", client_env=None):
         """Start a server on a free port, run each (client_name, cmd_for_url) against it."""

@@ -2,10 +2,16 @@
 start: a free port (tests/autobahn takes that and the readiness probe too), starting a command in a process group of its own with its output in a log
 file, waiting until it is ready, stopping it (and whatever it started, e.g. Chromium) by its
 process group, on failure and on Ctrl-C too, the tail of a log, and cargo's target directory.
+Also the quiet static page server the browser checks load their pages from (tests/hub,
+tests/pusher, tests/tabs), and the PASS/FAIL reporting of run.py scripts (Reporter), with
+running a check process that prints `plan` / `ok` / `FAIL` / `info` lines and reporting what it
+planned (run_checks, Reporter.report_plan) or, where no hub listens, that it failed fast
+(Reporter.report_unreachable): tests/hub and tests/pusher.
 
 The scripts import it after putting this folder on sys.path (it is no package): only the
 standard library here, since run.py runs on the system Python, before any venv exists.
 """
+import http.server
 import json
 import os
 import random
@@ -13,6 +19,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -203,3 +210,137 @@ def wait_health(proc, port, timeout):
         proc, timeout, lambda: health(port),
         exited=lambda code: f"the hub exited with code {code} before /health answered",
         timed_out=lambda last: f"GET /health did not answer 200 within {timeout:.0f} s ({last})")
+
+
+
+def indent(text):
+    """`text` with every line indented by four spaces (details under a PASS/FAIL line)."""
+    return "\n".join("    " + line for line in text.splitlines())
+
+
+# --- the page servers ----------------------------------------------------------------------------
+
+class QuietHandler(http.server.BaseHTTPRequestHandler):
+    """A request handler that answers through `_send` and logs nothing (failures show in the
+    clients' output)."""
+
+    def _send(self, status, ctype, body):
+        self.send_response(status)
+        self.send_header("content-type", ctype)
+        self.send_header("content-length", str(len(body)))
+        self.send_header("cache-control", "no-store")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def serve(handler, port=0):
+    """`handler` on 127.0.0.1:`port` (0: any free one) in a thread: (server, base URL). The caller
+    ends it with server.shutdown()."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+# --- checks and their reports --------------------------------------------------------------------
+
+class CheckRun:
+    """What run_checks saw of one check process: `rc` (None when it was still running),
+    `timed_out`, `elapsed` seconds, its output `lines`, the checks it planned (`plan`), its
+    `results` (check -> (ok, reason)) and `details` for a failure (its output's tail, the hub's
+    under it)."""
+
+    def __init__(self, rc, timed_out, elapsed, lines, details):
+        self.rc, self.timed_out, self.elapsed, self.lines = rc, timed_out, elapsed, lines
+        self.details = details
+        self.plan = [line[5:].strip() for line in lines if line.startswith("plan ")]
+        self.results = {}
+        for line in lines:
+            if line.startswith("ok   "):
+                self.results[line[5:].split(" (")[0].strip()] = (True, "")
+            elif line.startswith("FAIL ") and ":" in line:
+                name, _, reason = line[5:].partition(":")
+                self.results[name.strip()] = (False, reason.strip())
+
+
+def run_checks(cmd, log_path, cwd, env, timeout, what, hub_log=None):
+    """Runs a check process (`plan <check>` lines first, then `ok   <check> (...)` or
+    `FAIL <check>: <reason>` for each) as run_for does; `what` names it in the details
+    ("client", "group"). Returns a CheckRun."""
+    t0 = time.monotonic()
+    rc, timed_out = run_for(cmd, log_path, cwd, env, timeout)
+    elapsed = time.monotonic() - t0
+    lines = tail(log_path, 100_000, empty="(no output)").splitlines()
+    details = f"{what} output ({log_path}):\n{tail(log_path, empty='(no output)')}"
+    if hub_log:
+        details += f"\nhub output ({hub_log}):\n{tail(hub_log, 25, empty='(no output)')}"
+    return CheckRun(rc, timed_out, elapsed, lines, details)
+
+
+class Reporter:
+    """Prints `PASS <name>` or `FAIL <name>: <reason>` (with `details` indented under it) and
+    counts them; `prefix` goes before every name."""
+
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+        self.prefix = ""
+
+    def report(self, ok, name, reason="", details=""):
+        name = self.prefix + name
+        if ok:
+            self.passed += 1
+            print(f"PASS {name}", flush=True)
+        else:
+            self.failed += 1
+            print(f"FAIL {name}: {reason}", flush=True)
+        if details:  # under a FAIL: the outputs; under a PASS: notes (tests/interop)
+            print(indent(details), flush=True)
+
+    def report_unreachable(self, name, run, unreachable, timeout, within=None):
+        """The self-test's run of `name` where no hub listens: one line, PASS when every planned
+        check FAILed for want of a hub (its reason matches the regex `unreachable`), the
+        process exited non-zero and (given `within`) in less than `within` seconds."""
+        fails = [n for n in run.plan if run.results.get(n, (True,))[0] is False]
+        wrong = [f"{n}: {run.results[n][1]}" for n in fails
+                 if not unreachable.search(run.results[n][1])]
+        ok = (not run.timed_out and run.rc not in (0, None) and run.plan
+              and len(fails) == len(run.plan) and not wrong
+              and (within is None or run.elapsed < within))
+        why = (f"timed out after {timeout:.0f} s" if run.timed_out else
+               f"exit code {run.rc}, {len(fails)} of {len(run.plan)} planned checks failed"
+               + (f" in {run.elapsed:.1f} s" if within is not None else "")
+               + (f"; not for want of a hub: {wrong[0]}" if wrong else ""))
+        self.report(ok, f"self-test/{name} fails fast without a hub ({run.elapsed:.1f} s)",
+                    why, "" if ok else run.details)
+
+    def report_plan(self, name, run, timeout, what, hub_proc=None):
+        """A line per check `name`'s process planned (`<name>/<check>`; a check it never
+        reported FAILs as not run), the details under the first failure, its `info` lines and
+        the time taken; a FAIL for `name` when it planned nothing, or when every check passed
+        but it exited non-zero. `what` says what it was ("client", "group")."""
+        hub_note = ""
+        if hub_proc is not None and hub_proc.poll() is not None:
+            hub_note = f" [the hub exited with code {hub_proc.returncode}]"
+        rc, timed_out, plan, results = run.rc, run.timed_out, run.plan, run.results
+        if not plan:
+            why = f"timed out after {timeout:.0f} s" if timed_out else f"exit code {rc}"
+            self.report(False, name, f"the {what} planned no checks ({why}){hub_note}", run.details)
+            return
+        shown = False
+        for check in plan:
+            ok, reason = results.get(check, (False, None))
+            if reason is None:
+                reason = (f"not run: the {what} timed out after {timeout:.0f} s" if timed_out
+                          else f"not run: the {what} exited with code {rc}")
+            self.report(ok, f"{name}/{check}", reason + ("" if ok else hub_note),
+                        "" if ok or shown else run.details)
+            shown = shown or not ok
+        notes = [line for line in run.lines if line.startswith("info ")]
+        print(indent("\n".join(notes + [f"info {name}: {len(plan)} checks in {run.elapsed:.1f} s"])),
+              flush=True)
+        if rc not in (0, None) and not timed_out and all(results.get(n, (False,))[0] for n in plan):
+            self.report(False, name, f"every check passed but the {what} exited with {rc}",
+                        run.details)

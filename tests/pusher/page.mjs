@@ -4,33 +4,12 @@
 // driven by browser_client.mjs through window.pusherTest; what the client sees goes back to Node
 // through window.pusherReport(kind, payload), and channel authorization is asked of Node through
 // window.pusherAuthorize(socketId, channelName, presenceData), so the app secret stays there.
+// snap (a plain copy of what the SDK hands a callback) is tests/lib/checks.mjs's, which run.py
+// serves at /lib/checks.mjs.
+import { snap } from '../lib/checks.mjs';
 
 let client = null; // the Pusher instance (Echo's own, with Echo)
 let echo = null;
-
-/** A plain copy of what the SDK hands a callback (Members is live; errors hold sockets). */
-function snap(v, stack = []) {
-  if (v === undefined || typeof v === 'function') return undefined;
-  if (v === null || typeof v !== 'object') return v;
-  // A cycle is an object inside itself; the same object twice side by side is no cycle
-  // (pusher-js's Members.me.info is the object members[me.id] holds).
-  if (stack.includes(v)) return '[cycle]';
-  if (stack.length > 12) return '[deep]';
-  if (v instanceof Error) return { name: v.name, message: v.message };
-  stack.push(v);
-  let out;
-  if (Array.isArray(v)) {
-    out = v.map((x) => { const y = snap(x, stack); return y === undefined ? null : y; });
-  } else {
-    out = {};
-    for (const k of Object.keys(v)) {
-      const y = snap(v[k], stack);
-      if (y !== undefined) out[k] = y;
-    }
-  }
-  stack.pop();
-  return out;
-}
 
 const report = (kind, payload) => window.pusherReport(kind, snap(payload) ?? null);
 

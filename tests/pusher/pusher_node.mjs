@@ -3,18 +3,18 @@
 // forger: the same SDK with a wrong secret), an event inbox to wait on "the next event" in
 // order, assertions, the preflight that makes every check fail fast where no hub listens, and
 // the check runner that prints `plan` / `ok` / `FAIL` / `info` lines for run.py.
-// `--only CHECK` parsing and the Centrifugo server API client come from tests/hub/hub_node.mjs.
+// `--only CHECK` parsing and the Centrifugo server API client come from tests/hub/hub_node.mjs;
+// sleep, deferred, withTimeout, the inbox and snap from tests/lib/checks.mjs.
 import PusherServer from 'pusher';
 import { makeApi, onlyCheck } from '../hub/hub_node.mjs';
+import { Inbox as Queue, deferred, fmt as show, sleep, snap, withTimeout } from '../lib/checks.mjs';
 
-export { makeApi, onlyCheck };
+export { makeApi, onlyCheck, deferred, sleep, snap, withTimeout };
 
 /** How long any one wait for an event or a reply may take. */
 export const STEP_MS = 10_000;
 /** How long "nothing more arrives" is watched for (duplicates, strays, wrong recipients). */
 export const QUIET_MS = 500;
-
-export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** `--group NAME` from `args`, checked against `groups`; exits 2 on an unknown one. */
 export function groupArg(args, groups) {
@@ -72,27 +72,8 @@ export function wrongSecret(secret) {
   return [...secret].reverse().join('') === secret ? `${secret}x` : [...secret].reverse().join('');
 }
 
-export function deferred() {
-  let resolve, reject;
-  const promise = new Promise((a, b) => { resolve = a; reject = b; });
-  // A rejection that comes after its waiter gave up (timed out) is not an unhandled one.
-  promise.catch(() => {});
-  return { promise, resolve, reject };
-}
-
-export function withTimeout(promise, ms, what) {
-  let timer;
-  return Promise.race([
-    promise,
-    new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms); }),
-  ]).finally(() => clearTimeout(timer));
-}
-
 export function fmt(v) {
-  let s;
-  try { s = JSON.stringify(v); } catch { s = String(v); }
-  if (s === undefined) s = String(v);
-  return s.length > 200 ? s.slice(0, 197) + '...' : s;
+  return show(v, 200);
 }
 
 /** Deep equality by canonical JSON (object keys sorted), so key order does not matter. */
@@ -138,57 +119,11 @@ export async function answer(promise, what) {
   }
 }
 
-/** Items of one kind, queued so that a check can wait for "the next one" in order. */
-export class Inbox {
+/** Items of one kind, queued so that a check can wait for "the next one" in order (`put`,
+ *  `next`, `take`, `none`: tests/lib/checks.mjs's, with this file's STEP_MS, QUIET_MS and fmt). */
+export class Inbox extends Queue {
   constructor(label) {
-    this.label = label;
-    this.items = [];
-    this.waiters = [];
-  }
-
-  put(item) {
-    this.items.push(item);
-    this.waiters = this.waiters.filter((w) => !w.try());
-  }
-
-  /** The next item (matching `pred`, dropping others up to it), within `ms`. */
-  next(pred = () => true, ms = STEP_MS, what = this.label) {
-    return new Promise((resolve, reject) => {
-      const w = {
-        try: () => {
-          while (this.items.length) {
-            const item = this.items.shift();
-            if (pred(item)) { clearTimeout(w.timer); resolve(item); return true; }
-          }
-          return false;
-        },
-      };
-      if (w.try()) return;
-      w.timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((x) => x !== w);
-        reject(new Error(`${what}: nothing within ${ms} ms`));
-      }, ms);
-      this.waiters.push(w);
-    });
-  }
-
-  /** `n` items in a row, all of them (none skipped). */
-  async take(n, ms = STEP_MS, what = this.label) {
-    const out = [];
-    for (let i = 0; i < n; i++) {
-      try {
-        out.push(await this.next(() => true, ms, what));
-      } catch (e) {
-        throw new Error(`${e.message} (after ${i} of ${n}${out.length ? `; last ${fmt(out[out.length - 1])}` : ''})`);
-      }
-    }
-    return out;
-  }
-
-  /** Fails if an item arrives within `ms` (a duplicate, a stray event, a wrong recipient). */
-  async none(ms = QUIET_MS, what = this.label) {
-    await sleep(ms);
-    if (this.items.length) throw new Error(`${what}: unexpected ${fmt(this.items[0])} (${this.items.length} in all)`);
+    super(label, { stepMs: STEP_MS, quietMs: QUIET_MS, show: fmt, sayLast: true });
   }
 }
 
@@ -208,31 +143,6 @@ export async function preflight(s) {
     const why = e.cause ? e.cause.code || e.cause.message : e.message;
     return `no answer at ${s.httpBase}/health (${why}): is the hub listening?`;
   }
-}
-
-/** A plain copy of what an SDK hands a callback (pusher-js's Members object is live and
- *  changes later; errors may hold sockets): functions dropped, cycles cut. */
-export function snap(v, stack = []) {
-  if (v === undefined || typeof v === 'function') return undefined;
-  if (v === null || typeof v !== 'object') return v;
-  // A cycle is an object inside itself; the same object twice side by side is no cycle
-  // (pusher-js's Members.me.info is the object members[me.id] holds).
-  if (stack.includes(v)) return '[cycle]';
-  if (stack.length > 12) return '[deep]';
-  if (v instanceof Error) return { name: v.name, message: v.message };
-  stack.push(v);
-  let out;
-  if (Array.isArray(v)) {
-    out = v.map((x) => { const y = snap(x, stack); return y === undefined ? null : y; });
-  } else {
-    out = {};
-    for (const k of Object.keys(v)) {
-      const y = snap(v[k], stack);
-      if (y !== undefined) out[k] = y;
-    }
-  }
-  stack.pop();
-  return out;
 }
 
 /**

@@ -32,7 +32,6 @@ import argparse
 import fnmatch
 import hashlib
 import hmac
-import http.server
 import json
 import mimetypes
 import os
@@ -53,7 +52,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 BUILD_CMD = ["cargo", "build", "--release", "-p", "duplex-cli"]
 sys.path[:0] = [os.path.join(ROOT, "tests", "lib")]
 import harness  # noqa: E402  (after the path: run.py may be started from anywhere)
-from harness import free_port, stop, stop_all, target_dir  # noqa: E402
+from harness import free_port, indent, stop, stop_all, target_dir  # noqa: E402
 
 APP_ID = "1001"
 
@@ -85,10 +84,6 @@ UNREACHABLE = re.compile(r"is the hub listening")
 def tail(path, lines=40):
     """harness.tail, saying "(no output)" where there is none."""
     return harness.tail(path, lines, empty="(no output)")
-
-
-def indent(text):
-    return "\n".join("    " + line for line in text.splitlines())
 
 
 # --- the hub's configuration -------------------------------------------------------------------
@@ -145,9 +140,9 @@ class Recorder:
             return self.requests[start:]
 
 
-class HarnessHandler(http.server.BaseHTTPRequestHandler):
-    """GET `/` and `/echo.html` (the pages), `/page.mjs`, `/node_modules/<file>` (only files
-    under tests/pusher/node_modules); POST `/hook` (a webhook: recorded, answered 200) and GET
+class HarnessHandler(harness.QuietHandler):
+    """GET `/` and `/echo.html` (the pages), `/page.mjs`, `/lib/checks.mjs` (which page.mjs
+    imports), `/node_modules/<file>` (only files under tests/pusher/node_modules); POST `/hook` (a webhook: recorded, answered 200) and GET
     `/received?from=N` (the recorded ones from the N-th on, as JSON)."""
 
     recorder = None  # set per server
@@ -162,6 +157,8 @@ class HarnessHandler(http.server.BaseHTTPRequestHandler):
             self._send(204, "text/plain", b"")
         elif path == "/page.mjs":
             self._file(os.path.join(HERE, "page.mjs"))
+        elif path == "/lib/checks.mjs":
+            self._file(os.path.join(ROOT, "tests", "lib", "checks.mjs"))
         elif path.startswith("/node_modules/"):
             rel = urllib.parse.unquote(path[len("/node_modules/"):])
             full = os.path.realpath(os.path.join(NODE_MODULES, rel))
@@ -201,25 +198,13 @@ class HarnessHandler(http.server.BaseHTTPRequestHandler):
             mimetypes.guess_type(full)[0] or "application/octet-stream")
         self._send(200, ctype, body)
 
-    def _send(self, status, ctype, body):
-        self.send_response(status)
-        self.send_header("content-type", ctype)
-        self.send_header("content-length", str(len(body)))
-        self.send_header("cache-control", "no-store")
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):  # quiet: failures show in the clients' output
-        pass
-
 
 def start_harness_server():
     """The page server and webhook recorder on a port of its own: (server, base URL, recorder)."""
     recorder = Recorder()
     handler = type("Handler", (HarnessHandler,), {"recorder": recorder})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}", recorder
+    server, base = harness.serve(handler)
+    return server, base, recorder
 
 
 # --- running the groups --------------------------------------------------------------------------
@@ -238,23 +223,12 @@ def selected(only):
     return out
 
 
-class Runner:
+class Runner(harness.Reporter):
     def __init__(self, workdir, timeout):
+        super().__init__()
         self.workdir = workdir
         self.timeout = timeout
         self.env = {}
-        self.passed = 0
-        self.failed = 0
-
-    def report(self, ok, name, reason="", details=""):
-        if ok:
-            self.passed += 1
-            print(f"PASS {name}", flush=True)
-        else:
-            self.failed += 1
-            print(f"FAIL {name}: {reason}", flush=True)
-            if details:
-                print(indent(details), flush=True)
 
     def run(self, group, check, hub_proc=None, hub_log=None, expect_unreachable=False, cmd=None):
         """Runs one group (or `cmd`, reported under the name `group`); reports a line per check
@@ -264,55 +238,11 @@ class Runner:
         clog = os.path.join(self.workdir, f"{group}.log")
         env = {**self.env, "PUSHER_TAG": f"{group.replace('-', '')}{secrets.token_hex(3)}",
                "PUSHER_CLIENT_TIMEOUT_MS": str(int(self.timeout * 1000) - 5000)}
-        t0 = time.monotonic()
-        rc, timed_out = harness.run_for(cmd, clog, HERE, env, self.timeout)
-        elapsed = time.monotonic() - t0
-        lines = tail(clog, 100_000).splitlines()
-        plan = [line[5:].strip() for line in lines if line.startswith("plan ")]
-        results = {}
-        for line in lines:
-            if line.startswith("ok   "):
-                results[line[5:].split(" (")[0].strip()] = (True, "")
-            elif line.startswith("FAIL ") and ":" in line:
-                name, _, reason = line[5:].partition(":")
-                results[name.strip()] = (False, reason.strip())
-        details = f"group output ({clog}):\n{tail(clog)}"
-        if hub_log:
-            details += f"\nhub output ({hub_log}):\n{tail(hub_log, 25)}"
-
+        run = harness.run_checks(cmd, clog, HERE, env, self.timeout, "group", hub_log)
         if expect_unreachable:
-            fails = [n for n in plan if results.get(n, (True,))[0] is False]
-            wrong = [f"{n}: {results[n][1]}" for n in fails if not UNREACHABLE.search(results[n][1])]
-            ok = (not timed_out and rc not in (0, None) and plan and len(fails) == len(plan)
-                  and not wrong and elapsed < 15)
-            why = (f"timed out after {self.timeout:.0f} s" if timed_out else
-                   f"exit code {rc}, {len(fails)} of {len(plan)} planned checks failed in "
-                   f"{elapsed:.1f} s" + (f"; not for want of a hub: {wrong[0]}" if wrong else ""))
-            self.report(ok, f"self-test/{group} fails fast without a hub ({elapsed:.1f} s)",
-                        why, "" if ok else details)
+            self.report_unreachable(group, run, UNREACHABLE, self.timeout, within=15)
             return
-        hub_note = ""
-        if hub_proc is not None and hub_proc.poll() is not None:
-            hub_note = f" [the hub exited with code {hub_proc.returncode}]"
-        if not plan:
-            why = f"timed out after {self.timeout:.0f} s" if timed_out else f"exit code {rc}"
-            self.report(False, group, f"the group planned no checks ({why}){hub_note}", details)
-            return
-        shown = False
-        for name in plan:
-            ok, reason = results.get(name, (False, None))
-            if reason is None:
-                reason = (f"not run: the group timed out after {self.timeout:.0f} s" if timed_out
-                          else f"not run: the group exited with code {rc}")
-            self.report(ok, f"{group}/{name}", reason + ("" if ok else hub_note),
-                        "" if ok or shown else details)
-            shown = shown or not ok
-        notes = [line for line in lines if line.startswith("info ")]
-        print(indent("\n".join(notes + [f"info {group}: {len(plan)} checks in {elapsed:.1f} s"])),
-              flush=True)
-        if rc not in (0, None) and not timed_out and all(results.get(n, (False,))[0] for n in plan):
-            self.report(False, group, f"every check passed but the group exited with {rc}",
-                        details)
+        self.report_plan(group, run, self.timeout, "group", hub_proc)
 
 
 def group_env(port, app, api_key, page_base):
@@ -379,6 +309,7 @@ def self_test(runner, only):
                 ("/", 200, "text/html", b"pusher.min.js"),
                 ("/echo.html", 200, "text/html", b'"laravel-echo": "/node_modules/laravel-echo/dist/echo.js"'),
                 ("/page.mjs", 200, "text/javascript", b"window.pusherTest"),
+                ("/lib/checks.mjs", 200, "text/javascript", b"export function snap"),
                 ("/node_modules/pusher-js/dist/web/pusher.min.js", 200, "text/javascript", b"Pusher"),
                 ("/node_modules/laravel-echo/dist/echo.js", 200, "text/javascript", b"export"),
                 ("/node_modules/../run.py", 404, "text/plain", b""),

@@ -20,7 +20,6 @@ Every process this starts (the hub; the client and its Chromium) is stopped thro
 group, on failure and on Ctrl-C too.
 """
 import argparse
-import http.server
 import json
 import os
 import secrets
@@ -28,7 +27,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -36,6 +34,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
 
 import harness  # noqa: E402
+from harness import indent  # noqa: E402
 
 PAGE = b"""<!doctype html><meta charset="utf-8"><title>duplex: shared tabs</title>
 <script type="module" src="/tabs.js"></script><p>clients/js test tab</p>
@@ -58,7 +57,7 @@ def hub_config(secret, api_key, origin):
     }
 
 
-class PageHandler(http.server.BaseHTTPRequestHandler):
+class PageHandler(harness.QuietHandler):
     """`/` (the tab page) and the bundles it loads."""
 
     def do_GET(self):
@@ -76,26 +75,9 @@ class PageHandler(http.server.BaseHTTPRequestHandler):
         else:
             self._send(404, "text/plain", b"not found")
 
-    def _send(self, status, ctype, body):
-        self.send_response(status)
-        self.send_header("content-type", ctype)
-        self.send_header("content-length", str(len(body)))
-        self.send_header("cache-control", "no-store")
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):  # quiet: failures show in the client's output
-        pass
-
 
 def start_page_server():
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", harness.free_port()), PageHandler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}"
-
-
-def indent(text):
-    return "\n".join("    " + line for line in text.splitlines())
+    return harness.serve(PageHandler, harness.free_port())
 
 
 def main():
