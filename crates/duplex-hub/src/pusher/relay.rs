@@ -59,6 +59,14 @@ pub fn payload_from_data(data: &str) -> Bytes {
 
 /// A connection's socket id, from the number the node keys its client id by: the two halves
 /// of the UUID in decimal, as Pusher's `\d+\.\d+`.
+///
+/// ```
+/// use duplex_hub::pusher::relay::{client_key, socket_id};
+///
+/// let id = socket_id((7 << 64) | 42);
+/// assert_eq!(id, "7.42");
+/// assert_eq!(client_key(&id), Some((7 << 64) | 42));
+/// ```
 pub fn socket_id(client_key: u128) -> String {
     format!("{}.{}", client_key >> 64, client_key as u64)
 }
@@ -81,6 +89,16 @@ pub(crate) fn excluded(publication: &Publication) -> Option<u128> {
 }
 
 /// A publication as a Pusher event frame; `None` if its payload is not text.
+///
+/// ```
+/// use duplex_hub::engine::Publication;
+/// use duplex_hub::pusher::relay::{payload_from_data, publication_frame, EVENT_TAG};
+///
+/// let mut publication = Publication { data: payload_from_data(r#"{"home":2}"#), ..Default::default() };
+/// publication.tags.insert(EVENT_TAG.into(), "score".into());
+/// let frame = publication_frame("pusher-42:match-7", &publication).unwrap();
+/// assert_eq!(frame, r#"{"event":"score","channel":"match-7","data":"{\"home\":2}"}"#);
+/// ```
 pub fn publication_frame(hub_channel: &str, publication: &Publication) -> Option<Bytes> {
     let data = std::str::from_utf8(&publication.data).ok()?;
     let event = publication
