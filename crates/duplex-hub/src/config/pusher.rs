@@ -122,16 +122,7 @@ impl HubConfig {
                 ));
             }
             if let Some(url) = &app.webhook_url {
-                match reqwest::Url::parse(url) {
-                    Ok(parsed)
-                        if matches!(parsed.scheme(), "http" | "https") && parsed.has_host() => {}
-                    _ => {
-                        return Err(ConfigError::invalid(
-                            key("webhook_url"),
-                            format!("{url:?} is not an http:// or https:// URL"),
-                        ))
-                    }
-                }
+                super::webhook::check_http_url(&key("webhook_url"), url)?;
             }
             let namespace = app.namespace();
             if !super::validate::valid_namespace_name(&namespace) {

@@ -116,6 +116,18 @@ fn event_kinds(names: &[String]) -> Result<Vec<WebhookEventKind>, String> {
         .collect()
 }
 
+/// Refuses, under `key`, a `url` that is not `http://` or `https://` with a host: where the hub
+/// posts webhooks.
+pub(super) fn check_http_url(key: &str, url: &str) -> Result<(), ConfigError> {
+    match reqwest::Url::parse(url) {
+        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.has_host() => Ok(()),
+        _ => Err(ConfigError::invalid(
+            key,
+            format!("{url:?} is not an http:// or https:// URL"),
+        )),
+    }
+}
+
 impl HubConfig {
     /// The webhook rules: when on, an http(s) endpoint and a secret; limits above zero.
     pub(super) fn validate_webhook(&self) -> Result<(), ConfigError> {
@@ -129,15 +141,7 @@ impl HubConfig {
                 "webhook.enabled needs an endpoint",
             ));
         };
-        match reqwest::Url::parse(endpoint) {
-            Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => {}
-            _ => {
-                return Err(ConfigError::invalid(
-                    "webhook.endpoint",
-                    format!("{endpoint:?} is not an http:// or https:// URL"),
-                ))
-            }
-        }
+        check_http_url("webhook.endpoint", endpoint)?;
         if webhook.secret.is_none() {
             return Err(ConfigError::invalid(
                 "webhook.secret",

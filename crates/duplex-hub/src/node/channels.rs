@@ -457,10 +457,7 @@ impl Channels {
                 continue;
             }
             let format = subscriber.session.format();
-            if excluded.is_some()
-                && format == Format::Pusher
-                && excluded == Some(subscriber.session.client_key())
-            {
+            if excluded.as_deref() == Some(subscriber.session.client()) {
                 continue;
             }
             let form = subscriber.form(previous.is_some(), delta);

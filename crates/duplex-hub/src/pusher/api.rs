@@ -107,6 +107,11 @@ impl PusherApiError {
         Self::new(StatusCode::PAYLOAD_TOO_LARGE, message)
     }
 
+    /// 500: the hub could not do what a valid request asked (its engine failed).
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, message)
+    }
+
     fn in_batch(self, index: usize) -> Self {
         Self {
             message: format!("batch[{index}]: {}", self.message),

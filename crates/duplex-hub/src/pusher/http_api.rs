@@ -30,8 +30,8 @@ use super::api::{
 use super::apps::App;
 use super::codes::PusherCode;
 use super::relay::{self, EVENT_TAG, SOCKET_TAG};
-use super::routes::PusherState;
 use super::signature::{verify_api_request, ApiRequest};
+use crate::node::Node;
 
 impl IntoResponse for PusherApiError {
     fn into_response(self) -> Response {
@@ -50,17 +50,17 @@ pub(crate) struct Signed {
     body: Bytes,
 }
 
-impl FromRequest<PusherState> for Signed {
+impl FromRequest<Arc<Node>> for Signed {
     type Rejection = PusherApiError;
 
-    async fn from_request(request: Request, state: &PusherState) -> Result<Self, Self::Rejection> {
+    async fn from_request(request: Request, node: &Arc<Node>) -> Result<Self, Self::Rejection> {
         let (mut parts, body) = request.into_parts();
-        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(&mut parts, state)
+        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(&mut parts, node)
             .await
             .map_err(|error| PusherApiError::bad_request(error.body_text()))?;
         let app_id = params.get("app_id").map(String::as_str).unwrap_or("");
-        let app = state
-            .apps
+        let app = node
+            .pusher_apps()
             .by_id(app_id)
             .ok_or_else(|| PusherApiError::not_found(format!("unknown app id {app_id:?}")))?
             .clone();
@@ -70,7 +70,7 @@ impl FromRequest<PusherState> for Signed {
             .get::<OriginalUri>()
             .map_or_else(|| parts.uri.clone(), |original| original.0.clone());
         let method = parts.method.clone();
-        let body = Bytes::from_request(Request::from_parts(parts, body), state)
+        let body = Bytes::from_request(Request::from_parts(parts, body), node)
             .await
             .map_err(|error| PusherApiError::bad_request(error.body_text()))?;
         let signed = ApiRequest {
@@ -92,17 +92,17 @@ fn query<T: serde::de::DeserializeOwned>(uri: &Uri) -> Result<T, PusherApiError>
 }
 
 /// `POST /apps/{app_id}/events`.
-pub(crate) async fn events(State(state): State<PusherState>, signed: Signed) -> ApiResult {
+pub(crate) async fn events(State(node): State<Arc<Node>>, signed: Signed) -> ApiResult {
     let app = &signed.app;
     let trigger = TriggerRequest::from_body(&signed.body, &ApiLimits::default())?;
-    publish(&state, app, &trigger).await?;
+    publish(&node, app, &trigger).await?;
     let mut response = TriggerResponse::default();
     if trigger.info.any() {
         let mut channels = BTreeMap::new();
         for channel in &trigger.channels {
             channels.insert(
                 channel.clone(),
-                attributes(&state, app, channel, trigger.info).await,
+                attributes(&node, app, channel, trigger.info).await,
             );
         }
         response.channels = Some(channels);
@@ -112,12 +112,12 @@ pub(crate) async fn events(State(state): State<PusherState>, signed: Signed) -> 
 
 /// `POST /apps/{app_id}/batch_events`: each event published in order; all are checked before
 /// any is published, so a bad one publishes none.
-pub(crate) async fn batch_events(State(state): State<PusherState>, signed: Signed) -> ApiResult {
+pub(crate) async fn batch_events(State(node): State<Arc<Node>>, signed: Signed) -> ApiResult {
     let app = &signed.app;
     let triggers = BatchRequest::from_body(&signed.body, &ApiLimits::default())?;
     let mut attributes_of = Vec::with_capacity(triggers.len());
     for trigger in &triggers {
-        publish(&state, app, trigger).await?;
+        publish(&node, app, trigger).await?;
         let channel = trigger.channels.first().map(String::as_str).unwrap_or("");
         attributes_of.push((channel, trigger.info));
     }
@@ -125,7 +125,7 @@ pub(crate) async fn batch_events(State(state): State<PusherState>, signed: Signe
     if attributes_of.iter().any(|(_, info)| info.any()) {
         let mut batch = Vec::with_capacity(attributes_of.len());
         for (channel, info) in attributes_of {
-            batch.push(attributes(&state, app, channel, info).await);
+            batch.push(attributes(&node, app, channel, info).await);
         }
         response.batch = Some(batch);
     }
@@ -133,8 +133,7 @@ pub(crate) async fn batch_events(State(state): State<PusherState>, signed: Signe
 }
 
 /// Publishes one event to each of its channels.
-async fn publish(state: &PusherState, app: &App, trigger: &Trigger) -> Result<(), PusherApiError> {
-    let node = &state.node;
+async fn publish(node: &Arc<Node>, app: &App, trigger: &Trigger) -> Result<(), PusherApiError> {
     let payload = relay::payload_from_data(&trigger.data);
     for channel in &trigger.channels {
         let hub = app.hub_channel(channel);
@@ -153,28 +152,20 @@ async fn publish(state: &PusherState, app: &App, trigger: &Trigger) -> Result<()
         };
         node.publish_in(&hub, &options, payload.clone(), None, extras)
             .await
-            .map_err(|error| PusherApiError {
-                status: http::StatusCode::INTERNAL_SERVER_ERROR,
-                message: error.message.to_string(),
-            })?;
+            .map_err(|error| PusherApiError::internal(error.message))?;
     }
     Ok(())
 }
 
 /// The attributes `info` asks for, of one channel.
-async fn attributes(
-    state: &PusherState,
-    app: &App,
-    channel: &str,
-    info: Info,
-) -> ChannelAttributes {
+async fn attributes(node: &Arc<Node>, app: &App, channel: &str, info: Info) -> ChannelAttributes {
     let hub = app.hub_channel(channel);
     let mut attributes = ChannelAttributes::default();
     if info.subscription_count {
-        attributes.subscription_count = Some(state.node.channels().count(&hub) as u64);
+        attributes.subscription_count = Some(node.channels().count(&hub) as u64);
     }
     if info.user_count {
-        attributes.user_count = Some(match state.node.presence().presence_stats(&hub).await {
+        attributes.user_count = Some(match node.presence().presence_stats(&hub).await {
             Ok(stats) => u64::from(stats.num_users),
             Err(error) => {
                 tracing::warn!(channel = %hub, "presence stats failed: {error}");
@@ -186,12 +177,11 @@ async fn attributes(
 }
 
 /// `GET /apps/{app_id}/channels`: the occupied channels, by prefix.
-pub(crate) async fn channels(State(state): State<PusherState>, signed: Signed) -> ApiResult {
+pub(crate) async fn channels(State(node): State<Arc<Node>>, signed: Signed) -> ApiResult {
     let app = &signed.app;
     let filter = query::<ChannelsQuery>(&signed.uri)?.validate()?;
     let prefix = format!("{}:", app.namespace);
-    let mut names: Vec<String> = state
-        .node
+    let mut names: Vec<String> = node
         .channels()
         .list()
         .into_iter()
@@ -207,7 +197,7 @@ pub(crate) async fn channels(State(state): State<PusherState>, signed: Signed) -
     names.sort();
     let mut channels = BTreeMap::new();
     for name in names {
-        let attributes = attributes(&state, app, &name, filter.info).await;
+        let attributes = attributes(&node, app, &name, filter.info).await;
         channels.insert(name, attributes);
     }
     Ok(Json(ChannelsResponse { channels }).into_response())
@@ -215,24 +205,23 @@ pub(crate) async fn channels(State(state): State<PusherState>, signed: Signed) -
 
 /// `GET /apps/{app_id}/channels/{channel}`.
 pub(crate) async fn channel(
-    State(state): State<PusherState>,
+    State(node): State<Arc<Node>>,
     Path((_, channel)): Path<(String, String)>,
     signed: Signed,
 ) -> ApiResult {
     let app = &signed.app;
     let info = query::<ChannelQuery>(&signed.uri)?.validate(&channel)?;
     let hub = app.hub_channel(&channel);
-    let mut occupied = state.node.channels().count(&hub) > 0;
+    let mut occupied = node.channels().count(&hub) > 0;
     if !occupied && super::channel::ChannelKind::from_name(&channel).is_ok_and(|k| k.is_presence())
     {
-        occupied = state
-            .node
+        occupied = node
             .presence()
             .presence_stats(&hub)
             .await
             .is_ok_and(|stats| stats.num_clients > 0);
     }
-    let attributes = attributes(&state, app, &channel, info).await;
+    let attributes = attributes(&node, app, &channel, info).await;
     Ok(Json(ChannelResponse {
         occupied,
         attributes,
@@ -242,22 +231,18 @@ pub(crate) async fn channel(
 
 /// `GET /apps/{app_id}/channels/{channel}/users`: a presence channel's user ids.
 pub(crate) async fn users(
-    State(state): State<PusherState>,
+    State(node): State<Arc<Node>>,
     Path((_, channel)): Path<(String, String)>,
     signed: Signed,
 ) -> ApiResult {
     let app = &signed.app;
     check_users_channel(&channel)?;
     let hub = app.hub_channel(&channel);
-    let entries = state
-        .node
+    let entries = node
         .presence()
         .presence(&hub)
         .await
-        .map_err(|error| PusherApiError {
-            status: http::StatusCode::INTERNAL_SERVER_ERROR,
-            message: error.to_string(),
-        })?;
+        .map_err(|error| PusherApiError::internal(error.to_string()))?;
     let mut ids: Vec<String> = entries.into_values().map(|info| info.user).collect();
     ids.sort();
     ids.dedup();

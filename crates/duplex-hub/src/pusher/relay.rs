@@ -80,12 +80,12 @@ pub fn client_key(socket_id: &str) -> Option<u128> {
     Some((u128::from(high) << 64) | u128::from(low))
 }
 
-/// The connection a publication must not reach, when its publisher named one.
-pub(crate) fn excluded(publication: &Publication) -> Option<u128> {
-    publication
-        .tags
-        .get(SOCKET_TAG)
-        .and_then(|socket| client_key(socket))
+/// The client id of the connection a publication must not reach, when its publisher named
+/// one: made once per publication, so that the fan-out compares it with each subscriber's id
+/// as it is, rather than parsing every subscriber's.
+pub(crate) fn excluded(publication: &Publication) -> Option<String> {
+    let key = client_key(publication.tags.get(SOCKET_TAG)?)?;
+    Some(uuid::Uuid::from_u128(key).hyphenated().to_string())
 }
 
 /// A publication as a Pusher event frame; `None` if its payload is not text.

@@ -18,27 +18,17 @@ use crate::node::Node;
 use crate::session::Transport;
 use crate::transport::websocket::WebSocketInbound;
 
-use super::apps::Apps;
 use super::codes::PusherCode;
 use super::wire::ServerMessage;
-
-/// What the routes share.
-#[derive(Clone)]
-pub(crate) struct PusherState {
-    pub(crate) node: Arc<Node>,
-    pub(crate) apps: Arc<Apps>,
-}
 
 /// The protocol version this hub speaks (pusher-js 8 sends 7).
 const PROTOCOL: &str = "7";
 
 /// The routes, or `None` without an app.
 pub(crate) fn router(node: Arc<Node>) -> Option<Router> {
-    let apps = node.pusher_apps().clone();
-    if apps.is_empty() {
+    if node.pusher_apps().is_empty() {
         return None;
     }
-    let state = PusherState { node, apps };
     Some(
         Router::new()
             .route("/app/{key}", get(connect))
@@ -60,13 +50,13 @@ pub(crate) fn router(node: Arc<Node>) -> Option<Router> {
                 "/apps/{app_id}/users/{user_id}/terminate_connections",
                 post(super::http_api::terminate_connections),
             )
-            .with_state(state),
+            .with_state(node),
     )
 }
 
 /// `GET /app/{key}?protocol=7`: a Pusher connection.
 async fn connect(
-    State(state): State<PusherState>,
+    State(node): State<Arc<Node>>,
     Path(key): Path<String>,
     RawQuery(query): RawQuery,
     upgrade: WebSocketUpgrade,
@@ -77,14 +67,13 @@ async fn connect(
             .find_map(|pair| pair.strip_prefix("protocol="))
             .map(str::to_owned)
     });
-    let app = state.apps.by_key(&key).cloned();
+    let app = node.pusher_apps().by_key(&key).cloned();
     let refusal = match (&app, protocol.as_deref()) {
         (None, _) => Some(PusherCode::APP_NOT_FOUND),
         (Some(_), None) => Some(PusherCode::NO_PROTOCOL),
         (Some(_), Some(version)) if version != PROTOCOL => Some(PusherCode::UNSUPPORTED_PROTOCOL),
         (Some(_), Some(_)) => None,
     };
-    let node = state.node.clone();
     upgrade
         .server(node.websocket_server().clone())
         .on_upgrade(move |ws| async move {

@@ -12,7 +12,6 @@
 //! every `client.presence_update_interval`, as the Centrifugo session does; a backlog is
 //! drained every 10 ms while it waits.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -26,7 +25,7 @@ use crate::engine::ClientInfo;
 use crate::node::channels::Subscriber;
 use crate::node::{Node, PublishExtras};
 use crate::session::{
-    frame, Control, Format, Inbound, Incoming, Outbound, SessionHandle, Transport,
+    frame, Control, Format, Inbound, Incoming, Outbound, RateLimit, SessionHandle, Transport,
 };
 
 use super::apps::App;
@@ -42,10 +41,22 @@ use super::wire::{
 
 /// One subscription of a Pusher connection.
 struct Joined {
-    /// The hub channel.
-    hub: String,
+    /// The hub channel: the channel table's own name, not a copy; the Pusher name is its end.
+    hub: Arc<str>,
     /// On a presence channel, this connection's entry.
     member: Option<ClientInfo>,
+}
+
+impl Joined {
+    /// The Pusher channel name.
+    fn name(&self) -> &str {
+        relay::pusher_channel(&self.hub)
+    }
+}
+
+/// The limits every Pusher message is read under.
+fn limits() -> WireLimits {
+    WireLimits::default()
 }
 
 /// The per-connection state the connection's task owns.
@@ -54,14 +65,12 @@ struct PusherSession {
     app: Arc<App>,
     handle: SessionHandle,
     socket_id: String,
-    /// By Pusher channel name.
-    subscriptions: HashMap<String, Joined>,
+    /// A few at most (`client.channel_limit`): a list, searched by name.
+    subscriptions: Vec<Joined>,
     /// The user this connection signed in as (`pusher:signin`).
     user: Option<String>,
-    /// Client events allowed before the window (a second of the node's clock) refills.
-    client_events_left: u32,
-    client_events_window: u32,
-    limits: WireLimits,
+    /// Client events (`pusher.client_events_per_second`).
+    client_events: RateLimit,
 }
 
 /// Serves one Pusher connection until it ends.
@@ -77,7 +86,8 @@ pub(crate) async fn run<I: Inbound>(
         inbound.close(&pusher_close(&disconnect)).await;
         return;
     }
-    let config = node.config().pusher.clone();
+    let pusher = &node.config().pusher;
+    let (activity_timeout, pong_timeout) = (pusher.activity_timeout, pusher.pong_timeout);
     let presence_every = node.config().client.presence_update_interval;
     let socket_id = relay::socket_id(handle.client_key());
     let mut session = PusherSession {
@@ -85,28 +95,23 @@ pub(crate) async fn run<I: Inbound>(
         app,
         handle,
         socket_id,
-        subscriptions: HashMap::new(),
+        subscriptions: Vec::new(),
         user: None,
-        client_events_left: 0,
-        client_events_window: u32::MAX,
-        limits: WireLimits::default(),
+        client_events: RateLimit::new(pusher.client_events_per_second, node.clock().now()),
     };
     session.send(&ServerMessage::ConnectionEstablished {
         socket_id: &session.socket_id,
-        activity_timeout: config
-            .activity_timeout
-            .as_secs()
-            .clamp(1, u64::from(u32::MAX)) as u32,
+        activity_timeout: activity_timeout.as_secs().clamp(1, u64::from(u32::MAX)) as u32,
     });
 
-    let mut activity_due = Instant::now() + config.activity_timeout;
+    let mut activity_due = Instant::now() + activity_timeout;
     let mut pinged = false;
     let mut presence_due = Instant::now() + presence_every;
     let mut timer: std::pin::Pin<Box<Sleep>> = Box::pin(tokio::time::sleep_until(activity_due));
     let ending: Option<Disconnect> = loop {
         let backlog = session.handle.has_backlog();
         let mut due = activity_due;
-        if session.subscriptions.values().any(|s| s.member.is_some()) {
+        if session.subscriptions.iter().any(|s| s.member.is_some()) {
             due = due.min(presence_due);
         }
         if backlog {
@@ -120,7 +125,7 @@ pub(crate) async fn run<I: Inbound>(
                 .await;
         match event {
             Event::Message(payload) => {
-                activity_due = Instant::now() + config.activity_timeout;
+                activity_due = Instant::now() + activity_timeout;
                 pinged = false;
                 if let Err(disconnect) = Box::pin(session.handle_message(&payload)).await {
                     break Some(disconnect);
@@ -142,7 +147,7 @@ pub(crate) async fn run<I: Inbound>(
                     }
                     session.send(&ServerMessage::Ping);
                     pinged = true;
-                    activity_due = now + config.pong_timeout;
+                    activity_due = now + pong_timeout;
                 }
                 if now >= presence_due {
                     presence_due = now + presence_every;
@@ -237,9 +242,16 @@ impl PusherSession {
         None
     }
 
+    /// The subscription to Pusher channel `name`, if any.
+    fn joined(&self, name: &str) -> Option<&Joined> {
+        self.subscriptions
+            .iter()
+            .find(|joined| joined.name() == name)
+    }
+
     /// Answers one message.
     async fn handle_message(&mut self, payload: &[u8]) -> Result<(), Disconnect> {
-        let message = match parse_client_message(payload, &self.limits) {
+        let message = match parse_client_message(payload, &limits()) {
             Ok(message) => message,
             Err(error) => {
                 // Pusher answers a message it cannot read with an error and keeps the
@@ -277,7 +289,7 @@ impl PusherSession {
                 return;
             }
         };
-        if self.subscriptions.contains_key(&name) {
+        if self.joined(&name).is_some() {
             // Already subscribed: pusher-js never asks twice, and saying so again is harmless.
             if !kind.is_presence() {
                 self.send(&ServerMessage::SubscriptionSucceeded { channel: &name });
@@ -305,7 +317,7 @@ impl PusherSession {
             }
         }
         let member = match channel_data {
-            Some(data) => match PresenceMember::from_channel_data(data, &self.limits) {
+            Some(data) => match PresenceMember::from_channel_data(data, &limits()) {
                 Ok(member) => Some(member),
                 Err(error) => {
                     refuse(self, SubscriptionError::auth(error.to_string()));
@@ -333,7 +345,7 @@ impl PusherSession {
             .map(|options| options.slow_consumer)
             .unwrap_or_default();
         let subscriber = Subscriber::live(self.handle.clone(), member.is_some(), policy);
-        let (first, _) = node.channels().add(&hub, subscriber);
+        let (first, table_name) = node.channels().add(&hub, subscriber);
         if first {
             if let Err(error) = node.broker().subscribe(&hub).await {
                 tracing::warn!(channel = %hub, "broker subscribe failed: {error}");
@@ -359,8 +371,10 @@ impl PusherSession {
         let Some(member) = member else {
             self.send(&ServerMessage::SubscriptionSucceeded { channel: &name });
             self.send_cached(kind, &name, &hub).await;
-            self.subscriptions
-                .insert(name, Joined { hub, member: None });
+            self.subscriptions.push(Joined {
+                hub: table_name,
+                member: None,
+            });
             return;
         };
         let info = ClientInfo {
@@ -411,13 +425,10 @@ impl PusherSession {
                 .await;
         }
         self.send_cached(kind, &name, &hub).await;
-        self.subscriptions.insert(
-            name,
-            Joined {
-                hub,
-                member: Some(info),
-            },
-        );
+        self.subscriptions.push(Joined {
+            hub: table_name,
+            member: Some(info),
+        });
     }
 
     /// On a cache channel, its last event or `pusher:cache_miss`, after the subscription's
@@ -447,14 +458,15 @@ impl PusherSession {
 
     /// `pusher:unsubscribe`.
     async fn unsubscribe(&mut self, name: &str) {
-        if let Some(joined) = self.subscriptions.remove(name) {
+        if let Some(at) = self.subscriptions.iter().position(|j| j.name() == name) {
+            let joined = self.subscriptions.swap_remove(at);
             self.leave(joined).await;
         }
     }
 
     /// Leaves every channel, when the connection ends.
     async fn leave_all(&mut self) {
-        for (_, joined) in std::mem::take(&mut self.subscriptions) {
+        for joined in std::mem::take(&mut self.subscriptions) {
             self.leave(joined).await;
         }
     }
@@ -462,7 +474,7 @@ impl PusherSession {
     /// Ends one subscription: the node's table, the broker, presence and the user-level leave.
     async fn leave(&self, joined: Joined) {
         let node = &self.node;
-        let name = relay::pusher_channel(&joined.hub);
+        let name = joined.name();
         let vacated = node.channels().remove(&joined.hub, self.handle.id());
         if vacated {
             if let Err(error) = node.broker().unsubscribe(&joined.hub).await {
@@ -509,7 +521,7 @@ impl PusherSession {
     /// Renews this connection's presence entries.
     async fn refresh_presence(&self) {
         let node = &self.node;
-        for joined in self.subscriptions.values() {
+        for joined in &self.subscriptions {
             if let Some(info) = &joined.member {
                 if let Err(error) = node
                     .presence()
@@ -525,7 +537,12 @@ impl PusherSession {
     /// A `client-` event: only on a private or presence channel this connection is subscribed
     /// to, within the rate limit, never back to the sender.
     async fn client_event(&mut self, event: ClientEvent) {
-        let Some(joined) = self.subscriptions.get(&event.channel) else {
+        let Some((hub, sender)) = self.joined(&event.channel).map(|joined| {
+            (
+                joined.hub.clone(),
+                joined.member.as_ref().map(|m| m.user.clone()),
+            )
+        }) else {
             self.error(
                 None,
                 &format!(
@@ -543,18 +560,13 @@ impl PusherSession {
             return;
         }
         let per_second = self.node.config().pusher.client_events_per_second;
-        let now = self.node.clock().now();
-        if per_second > 0 {
-            if now != self.client_events_window {
-                self.client_events_window = now;
-                self.client_events_left = per_second;
-            }
-            if self.client_events_left == 0 {
-                let code = &PusherCode::CLIENT_EVENT_RATE_LIMIT;
-                self.error(Some(code.code), &code.message);
-                return;
-            }
-            self.client_events_left -= 1;
+        if !self
+            .client_events
+            .allow(per_second, self.node.clock().now())
+        {
+            let code = &PusherCode::CLIENT_EVENT_RATE_LIMIT;
+            self.error(Some(code.code), &code.message);
+            return;
         }
         self.app
             .webhook(|| WebhookEvent::ClientEvent {
@@ -562,16 +574,15 @@ impl PusherSession {
                 event: event.event.clone(),
                 data: event.data.clone(),
                 socket_id: self.socket_id.clone(),
-                user_id: joined.member.as_ref().map(|member| member.user.clone()),
+                user_id: sender.clone(),
             })
             .await;
         let mut tags = std::collections::BTreeMap::new();
         tags.insert(EVENT_TAG.to_owned(), event.event);
         tags.insert(SOCKET_TAG.to_owned(), self.socket_id.clone());
-        if let Some(member) = &joined.member {
-            tags.insert(USER_TAG.to_owned(), member.user.clone());
+        if let Some(user) = sender {
+            tags.insert(USER_TAG.to_owned(), user);
         }
-        let hub = joined.hub.clone();
         let Ok(options) = self.node.channel_options(&hub) else {
             return;
         };
@@ -610,7 +621,7 @@ impl PusherSession {
             tracing::debug!(socket_id = %self.socket_id, "sign-in refused: {error}");
             return Err(code_disconnect(&PusherCode::UNAUTHORIZED));
         }
-        let user = match UserData::parse(&signin.user_data, &self.limits) {
+        let user = match UserData::parse(&signin.user_data, &limits()) {
             Ok(user) => user,
             Err(error) => {
                 tracing::debug!(socket_id = %self.socket_id, "sign-in refused: {error}");

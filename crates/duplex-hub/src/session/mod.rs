@@ -101,15 +101,25 @@ pub(crate) struct Session {
     rare: Option<Box<Rare>>,
 }
 
-/// A commands-per-second budget, refilled at each tick of the node's clock. The rate itself is
-/// the node's (`client.commands_per_second`), passed in rather than kept in every session.
-struct RateLimit {
+/// A per-second budget (commands, or a Pusher connection's client events), refilled at each
+/// tick of the node's clock. The rate itself is the configuration's, passed in rather than
+/// kept in every session.
+pub(crate) struct RateLimit {
     left: u32,
     window: u32,
 }
 
 impl RateLimit {
-    fn allow(&mut self, per_second: u32, now: u32) -> bool {
+    /// A full budget of `per_second` for the tick `now`.
+    pub(crate) fn new(per_second: u32, now: u32) -> Self {
+        RateLimit {
+            left: per_second,
+            window: now,
+        }
+    }
+
+    /// Whether one more is allowed at tick `now`; `per_second` 0 is unlimited.
+    pub(crate) fn allow(&mut self, per_second: u32, now: u32) -> bool {
         if per_second == 0 {
             return true;
         }
@@ -164,10 +174,7 @@ pub(crate) fn run<I: Inbound>(
         connect_due: clock.after(ping + pong),
         next_presence: clock.now() + whole_seconds(limits.presence_update_interval),
         pong_due: NEVER,
-        rate: RateLimit {
-            left: limits.commands_per_second,
-            window: clock.now(),
-        },
+        rate: RateLimit::new(limits.commands_per_second, clock.now()),
         rare: match (proxy, inbound.emulation_session()) {
             (None, None) => None,
             (proxy, emulation_session) => Some(Box::new(Rare {
