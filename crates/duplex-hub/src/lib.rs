@@ -36,4 +36,5 @@ mod transport;
 pub mod webhook;
 
 pub use hub::{BuildError, Hub, HubBuilder, NodeInfo, PublishExtras};
+pub use metrics::{LatencyCounts, Stats};
 pub use outbox::ConsumerError;

@@ -1,7 +1,10 @@
 //! The hub's Prometheus metrics, served as text at `/metrics`: connections, subscriptions,
 //! publications in, deliveries out, drops, disconnects by code, recoveries, and command
-//! latency by method, and the rows each outbox consumer processed or failed on.
+//! latency by method, and the rows each outbox consumer processed or failed on. The same
+//! figures are readable in process as a [`Stats`] snapshot (`Hub::stats`), for a dashboard that
+//! lives beside the hub rather than in Prometheus.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -48,6 +51,9 @@ pub(crate) struct Metrics {
     disconnects: Family<DisconnectLabels, Counter>,
     recoveries: Family<RecoveryLabels, Counter>,
     latency: Latency,
+    /// Every method's command latency in the histogram's buckets, readable in process (the
+    /// Prometheus histogram keeps its counts to itself).
+    all_latency: [AtomicU64; LATENCY_SLOTS],
     consumer_processed: Family<ConsumerLabels, Counter>,
     consumer_errors: Family<ConsumerLabels, Counter>,
     webhooks: WebhookMetrics,
@@ -114,9 +120,24 @@ impl WebhookMetrics {
     }
 }
 
+/// Command latency buckets: 50 µs to about 3 s, each bound three times the one before.
+const LATENCY_START: f64 = 0.000_05;
+const LATENCY_FACTOR: f64 = 3.0;
+const LATENCY_BOUNDS: u16 = 11;
+/// The finite buckets and the one past the last bound.
+const LATENCY_SLOTS: usize = LATENCY_BOUNDS as usize + 1;
+
 fn latency_histogram() -> Histogram {
-    // 50 µs to about 3 s.
-    Histogram::new(exponential_buckets(0.00005, 3.0, 11))
+    Histogram::new(exponential_buckets(
+        LATENCY_START,
+        LATENCY_FACTOR,
+        LATENCY_BOUNDS,
+    ))
+}
+
+/// The upper bound of each finite latency bucket, in seconds.
+fn latency_bounds() -> impl Iterator<Item = f64> {
+    exponential_buckets(LATENCY_START, LATENCY_FACTOR, LATENCY_BOUNDS)
 }
 
 impl Metrics {
@@ -197,9 +218,27 @@ impl Metrics {
             disconnects,
             recoveries,
             latency,
+            all_latency: Default::default(),
             consumer_processed,
             consumer_errors,
             webhooks,
+        }
+    }
+
+    /// The counters and gauges as they are now.
+    pub(crate) fn stats(&self) -> Stats {
+        let mut counts = [0; LATENCY_SLOTS];
+        for (count, slot) in counts.iter_mut().zip(&self.all_latency) {
+            *count = slot.load(Ordering::Relaxed);
+        }
+        Stats {
+            connections: u64::try_from(self.connections.get()).unwrap_or(0),
+            subscriptions: u64::try_from(self.subscriptions.get()).unwrap_or(0),
+            commands: self.commands.get(),
+            publications: self.publications.get(),
+            deliveries: self.deliveries.get(),
+            dropped: self.dropped.get(),
+            command_latency: LatencyCounts { counts },
         }
     }
 
@@ -242,9 +281,15 @@ impl Metrics {
     }
 
     pub(crate) fn command_done(&self, method: &'static str, took: Duration) {
+        let seconds = took.as_secs_f64();
         self.latency
             .get_or_create(&MethodLabels { method })
-            .observe(took.as_secs_f64());
+            .observe(seconds);
+        // The first bucket whose bound is at least the value, as the histogram counts it.
+        let slot = latency_bounds()
+            .position(|bound| seconds <= bound)
+            .unwrap_or(LATENCY_SLOTS - 1);
+        self.all_latency[slot].fetch_add(1, Ordering::Relaxed);
     }
 
     pub(crate) fn published(&self) {
@@ -286,5 +331,148 @@ impl Metrics {
             out.clear();
         }
         out
+    }
+}
+
+/// What the hub has done since it started, and holds now: a snapshot for a dashboard or a
+/// health page in the same process (`/metrics` serves the same figures to Prometheus).
+///
+/// Counters only grow, so a rate is the difference between two snapshots:
+///
+/// ```no_run
+/// # async fn example(hub: duplex_hub::Hub) {
+/// let before = hub.stats();
+/// tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+/// let now = hub.stats();
+/// let deliveries_per_second = now.deliveries - before.deliveries;
+/// let p99 = now.command_latency.since(&before.command_latency).quantile(0.99);
+/// println!("{deliveries_per_second} deliveries/s, p99 {p99:?}");
+/// # }
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Client connections open now, on every transport.
+    pub connections: u64,
+    /// Channel subscriptions held now.
+    pub subscriptions: u64,
+    /// Client commands received.
+    pub commands: u64,
+    /// Publications published.
+    pub publications: u64,
+    /// Publications queued to subscribers.
+    pub deliveries: u64,
+    /// Publications not delivered to a slow subscriber (dropped or conflated).
+    pub dropped: u64,
+    /// Time to answer client commands, every method together.
+    pub command_latency: LatencyCounts,
+}
+
+/// Command latencies counted in buckets (50 µs to about 3 s, ×3 each, and one past the last),
+/// from which quantiles are estimated the way Prometheus's `histogram_quantile` does.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LatencyCounts {
+    counts: [u64; LATENCY_SLOTS],
+}
+
+impl LatencyCounts {
+    /// How many latencies were counted.
+    pub fn total(&self) -> u64 {
+        self.counts.iter().sum()
+    }
+
+    /// The latencies counted after `earlier` (a snapshot of the same counts taken before).
+    pub fn since(&self, earlier: &LatencyCounts) -> LatencyCounts {
+        let mut counts = self.counts;
+        for (count, before) in counts.iter_mut().zip(earlier.counts) {
+            *count = count.saturating_sub(before);
+        }
+        LatencyCounts { counts }
+    }
+
+    /// The `q` quantile (0 to 1), interpolated within its bucket; `None` when nothing was
+    /// counted. A quantile past the last bound is reported as that bound (about 3 s).
+    ///
+    /// ```
+    /// let counts = duplex_hub::LatencyCounts::default();
+    /// assert_eq!(counts.quantile(0.99), None);
+    /// ```
+    pub fn quantile(&self, q: f64) -> Option<Duration> {
+        let total = self.total();
+        if total == 0 {
+            return None;
+        }
+        let rank = q.clamp(0.0, 1.0) * total as f64;
+        let mut below = 0u64;
+        let mut lower = 0.0;
+        for (bound, &count) in latency_bounds().zip(&self.counts) {
+            if count > 0 && (below + count) as f64 >= rank {
+                let within = (rank - below as f64) / count as f64;
+                return Some(Duration::from_secs_f64(lower + (bound - lower) * within));
+            }
+            below += count;
+            lower = bound;
+        }
+        Some(Duration::from_secs_f64(lower))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_come_from_the_commands_since_the_earlier_snapshot() {
+        let metrics = Metrics::new();
+        for _ in 0..100 {
+            metrics.command_done("publish", Duration::from_micros(100));
+        }
+        let before = metrics.stats().command_latency;
+        for _ in 0..99 {
+            metrics.command_done("publish", Duration::from_micros(10));
+        }
+        metrics.command_done("subscribe", Duration::from_millis(2));
+        let window = metrics.stats().command_latency.since(&before);
+        assert_eq!(window.total(), 100);
+        // 99 in the first bucket (0 to 50 µs), one in (1.35 ms, 4.05 ms].
+        let p50 = window.quantile(0.5).unwrap();
+        assert!(p50 <= Duration::from_micros(50), "{p50:?}");
+        let p100 = window.quantile(1.0).unwrap();
+        assert!(
+            p100 > Duration::from_micros(1350) && p100 <= Duration::from_micros(4051),
+            "{p100:?}"
+        );
+        assert_eq!(
+            before.quantile(0.5).map(|d| d > Duration::from_micros(50)),
+            Some(true)
+        );
+    }
+
+    #[test]
+    fn a_latency_past_the_last_bound_is_reported_as_that_bound() {
+        let metrics = Metrics::new();
+        metrics.command_done("rpc", Duration::from_secs(60));
+        let last = latency_bounds().last().unwrap();
+        assert_eq!(
+            metrics.stats().command_latency.quantile(0.99),
+            Some(Duration::from_secs_f64(last))
+        );
+        assert_eq!(LatencyCounts::default().quantile(0.5), None);
+    }
+
+    #[test]
+    fn stats_count_what_the_hub_did() {
+        let metrics = Metrics::new();
+        metrics.connection_opened();
+        metrics.connection_opened();
+        metrics.connection_closed(None);
+        metrics.subscribed();
+        metrics.published();
+        metrics.delivered(5, 2);
+        let stats = metrics.stats();
+        assert_eq!(
+            (stats.connections, stats.subscriptions, stats.publications),
+            (1, 1, 1)
+        );
+        assert_eq!((stats.deliveries, stats.dropped), (5, 2));
     }
 }

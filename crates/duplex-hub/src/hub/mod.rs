@@ -491,6 +491,18 @@ impl Hub {
         self.node.webhooks_owed()
     }
 
+    /// What this node has done and holds: connections, subscriptions, publications,
+    /// deliveries, drops and command latency (the figures `/metrics` serves).
+    ///
+    /// ```no_run
+    /// # fn example(hub: duplex_hub::Hub) {
+    /// println!("{} connections", hub.stats().connections);
+    /// # }
+    /// ```
+    pub fn stats(&self) -> crate::Stats {
+        self.node.metrics().stats()
+    }
+
     /// Facts about this node.
     pub fn info(&self) -> NodeInfo {
         let (num_clients, num_users) = self.node.counts();
