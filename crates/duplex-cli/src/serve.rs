@@ -239,11 +239,14 @@ async fn serve(config: HubConfig, notices: Notices) -> anyhow::Result<()> {
     });
     stop.wait().await;
     notices.info("shutting down: telling clients to reconnect elsewhere");
+    // Stop accepting first: a client told to reconnect must not land on this server again
+    // while it drains (and the port is free for the next one at once). Upgraded connections
+    // are the hub's, so the graceful stop does not wait for them.
+    let _ = stop_tx.send(());
     // Spread the reconnects over part of the shutdown timeout, so the next server is not hit
     // by every client in the same millisecond.
     hub.shutdown(shutdown_timeout.min(Duration::from_secs(5)) / 2)
         .await;
-    let _ = stop_tx.send(());
     match tokio::time::timeout(shutdown_timeout, server).await {
         Ok(Ok(Ok(()))) | Err(_) => Ok(()),
         Ok(Ok(Err(error))) => Err(error).context("server failed"),
