@@ -9,6 +9,7 @@ mod bench;
 mod client;
 mod completions;
 mod connect;
+mod demo;
 mod echo;
 mod publish;
 mod relay;

@@ -15,19 +15,24 @@ use duplex_hub::config::{EngineType, HubConfig, LogLevel};
 use duplex_hub::Hub;
 
 use crate::args::{EngineArg, ServeArgs};
+use crate::demo::Demo;
 
 /// Runs the hub until Ctrl-C or SIGTERM.
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let notices = Notices {
         json: args.json_logs(),
     };
-    let config = load(&args)?;
+    let mut config = load(&args)?;
+    let demo = match args.demo {
+        true => Some(Demo::configure(&mut config)?),
+        false => None,
+    };
     crate::set_default_log_level(log_filter(config.log.level));
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let runtime = crate::runtime::build(threads).context("cannot start the runtime")?;
-    runtime.block_on(serve(config, notices))
+    runtime.block_on(serve(config, notices, demo))
 }
 
 /// What the server says about itself to its operator: what the configuration leaves open,
@@ -213,7 +218,7 @@ fn announce_engine(config: &HubConfig, notices: Notices) {
     }
 }
 
-async fn serve(config: HubConfig, notices: Notices) -> anyhow::Result<()> {
+async fn serve(config: HubConfig, notices: Notices, demo: Option<Demo>) -> anyhow::Result<()> {
     announce(&config, notices);
     let address = listen_address(&config);
     let shutdown_timeout = config.shutdown.timeout;
@@ -227,8 +232,15 @@ async fn serve(config: HubConfig, notices: Notices) -> anyhow::Result<()> {
     let listener =
         crate::runtime::listen_nodelay(addr).with_context(|| format!("cannot listen on {addr}"))?;
     let local = listener.local_addr()?;
+    let mut app = hub.router();
+    if let Some(demo) = demo {
+        let demo = demo.listening_on(local.port());
+        for line in demo.welcome() {
+            notices.warn(&line);
+        }
+        app = app.merge(demo.start(&hub));
+    }
     notices.listening(local);
-    let app = hub.router();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(async move {
         axum::serve(listener, app)

@@ -497,6 +497,7 @@ fn help_shows_examples() {
     assert_eq!(run.code(), 0);
     for text in [
         "Examples:",
+        "duplex serve --demo",
         "duplex serve --dev",
         "duplex serve --config config.json",
         "--log-format json",
@@ -505,4 +506,93 @@ fn help_shows_examples() {
     ] {
         assert!(run.stdout.contains(text), "{text:?} in:\n{}", run.stdout);
     }
+}
+
+/// `--demo`: the pages, a token for any name from the server itself (loopback only), the
+/// server API under this run's printed key, and the dashboard's feed of the hub's figures.
+#[test]
+fn the_demo_serves_pages_mints_tokens_and_feeds_its_dashboard() {
+    let served = Served::start(&["--demo"]);
+    let stderr = served.stderr();
+    let port = served.addr.port();
+    assert!(
+        stderr.contains(&format!("DEMO: open http://127.0.0.1:{port}/")),
+        "{stderr}"
+    );
+    let (status, index) = http(served.addr, "GET", "/", &[], "");
+    assert_eq!(status, 200);
+    for page in ["/chat", "/dashboard", "/results", "/cursors"] {
+        assert!(
+            index.contains(&format!("href=\"{page}\"")),
+            "{page} in {index}"
+        );
+        assert_eq!(http(served.addr, "GET", page, &[], "").0, 200, "{page}");
+    }
+    assert_eq!(
+        http(served.addr, "GET", "/demo/vendor/centrifuge.js", &[], "").0,
+        200
+    );
+    assert_eq!(http(served.addr, "GET", "/demo/no-such.js", &[], "").0, 404);
+
+    // The key the operator is told to give the results feed opens the server API.
+    let key = stderr
+        .split("DUPLEX_HTTP_API_KEY=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("the feed command with its key")
+        .to_owned();
+    let api = |key: &str| {
+        http(
+            served.addr,
+            "POST",
+            "/api/info",
+            &[&format!("X-API-Key: {key}")],
+            "{}",
+        )
+        .0
+    };
+    assert_eq!(api(&key), 200);
+    assert_eq!(api("guess"), 401);
+
+    let (status, body) = http(served.addr, "GET", "/demo/token?user=alice", &[], "");
+    assert_eq!(status, 200, "{body}");
+    let token: Value = serde_json::from_str(&body).unwrap();
+    let token = token["token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        http(served.addr, "GET", "/demo/token?user=%3Cb%3E", &[], "").0,
+        400
+    );
+    block_on(async {
+        let (mut client, reply) = Client::connect(&served, &token).await;
+        let reply = reply.expect("connected with the demo's token");
+        assert!(reply["connect"]["client"].as_str().is_some(), "{reply}");
+        let subscribed = client
+            .call(json!({"subscribe": {"channel": "metrics:hub"}}))
+            .await
+            .expect("subscribed");
+        assert!(subscribed.get("subscribe").is_some(), "{subscribed}");
+        // Within two seconds, a point that counts this connection.
+        let point = tokio::time::timeout(Duration::from_secs(3), client.push())
+            .await
+            .expect("a dashboard point every second");
+        let data = &point["pub"]["data"];
+        assert!(data["connections"].as_u64() >= Some(1), "{point}");
+        assert!(data["deliveries_per_second"].is_number(), "{point}");
+        // Clients may not publish into the dashboard.
+        let refused = client
+            .call(json!({"publish": {"channel": "metrics:hub", "data": {}}}))
+            .await
+            .expect("a reply");
+        assert_eq!(refused["error"]["code"], 103, "{refused}");
+    });
+}
+
+#[test]
+fn the_demo_refuses_to_listen_beyond_loopback() {
+    let mut command = duplex();
+    command.args(["serve", "--demo", "--address", "0.0.0.0", "--port", "0"]);
+    let output = refused(command);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("loopback"), "{stderr}");
 }

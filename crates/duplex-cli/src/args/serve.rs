@@ -14,6 +14,8 @@ Secure by default: without a token secret every connection is refused, and witho
 every server API call. --dev lifts both for development, and says so loudly.
 
 Examples:
+  duplex serve --demo                                  chat, a dashboard, live results and cursors
+                                                       at http://127.0.0.1:8000/
   duplex serve --dev                                   try it: anyone may connect and publish
   duplex serve --config config.json                    a Centrifugo v6 configuration
   duplex serve --config duplex.toml --port 9000
@@ -48,6 +50,12 @@ pub struct ServeArgs {
     /// origin. Never in production.
     #[arg(long)]
     pub dev: bool,
+    /// The demos: chat, a live dashboard, live results and collaborative cursors at
+    /// http://127.0.0.1:8000/, with tokens minted by the server for whoever asks. Listens on
+    /// loopback only; its random keys are kept in --data-dir (new each start with
+    /// `--engine memory`).
+    #[arg(long, conflicts_with_all = ["dev", "config"])]
+    pub demo: bool,
     /// Sets any configuration option by its key, as in the file: `--set client.channel_limit=64`.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub settings: Vec<String>,

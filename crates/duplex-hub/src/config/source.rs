@@ -14,10 +14,12 @@ use super::value::{describe, Raw};
 use super::{ConfigError, HubConfig, Loaded};
 
 /// `DUPLEX_*` variables that other parts of duplex read; they are not configuration typos.
-/// The event loop reads the first; the test suites read the others (which servers they must
+/// The event loop reads the first; `duplex serve --demo` the second (a folder to serve its
+/// pages from); the test suites read the others (which servers they must
 /// find, and where), and `scripts/test` exports them while `duplex serve` runs under its tests.
 const OTHER_DUPLEX_VARIABLES: &[&str] = &[
     "DUPLEX_IO_URING",
+    "DUPLEX_DEMO_DIR",
     "DUPLEX_REQUIRE_IO_URING",
     "DUPLEX_REQUIRE_INTEROP",
     "DUPLEX_REQUIRE_POSTGRES",
