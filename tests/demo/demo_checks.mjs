@@ -152,15 +152,17 @@ async function openConnected(path, user, options) {
 }
 
 /** Saves `p` as DIR/demo-<name>.png at 1280×800 and DIR/demo-<name>-phone.png at 375×812
- *  (`ready()` runs again after the resize, for layouts that redraw), then restores the size. */
-async function screenshots(name, p, ready = async () => {}) {
+ *  (`ready()` runs again after the resize, for layouts that redraw), then restores the size.
+ *  CSS animations are stopped at their end unless `animations: 'allow'` (a flash caught
+ *  mid-way). */
+async function screenshots(name, p, ready = async () => {}, { animations = 'disabled' } = {}) {
   const files = [];
   for (const [suffix, size] of [['', DESKTOP], ['-phone', PHONE]]) {
     await p.page.setViewportSize(size);
     await sleep(400); // resize observers, charts, the status pill's transition
     await ready();
     const path = join(s.screenshots, `demo-${name}${suffix}.png`);
-    await p.page.screenshot({ path, animations: 'disabled', caret: 'hide' });
+    await p.page.screenshot({ path, animations, caret: 'hide' });
     const bytes = statSync(path).size;
     expect(bytes < MAX_PNG_BYTES, `${path} is ${bytes} bytes (over ${MAX_PNG_BYTES})`);
     files.push(`${path} (${Math.round(bytes / 1024)} KB)`);
@@ -378,15 +380,68 @@ GROUPS.chat = {
   },
 
   async screenshots() {
-    // Both back in the lobby (history reloads), bob typing: the conversation as people see it.
+    // A conversation as people have it, in a room the other checks left empty (#rust): alice
+    // and bob type and send in turn, each waiting for the other's message, then bob types a
+    // reply he has not sent yet. Alice's page is the picture: both present, only these
+    // messages (no test ones, no notices), "bob is typing…".
     const { alice, bob } = await chatPair();
-    for (const p of [alice, bob]) await p.page.click('button[data-room="lobby"]');
-    await until(() => presentIn(alice), (u) => u.includes('bob'), 'alice\'s #presence back in #lobby');
-    await until(async () => (await messagesOn(alice)).length, (n) => n > 0, 'alice\'s #lobby messages');
-    await typeUntil(bob, async () => ((await alice.page.textContent('#typing')) ?? '').includes('bob'), 'alice\'s #typing');
-    await screenshots('chat', alice, () => alice.page.$eval('#messages', (m) => { m.scrollTop = m.scrollHeight; }));
+    for (const p of [alice, bob]) await p.page.click('button[data-room="rust"]');
+    for (const [p, other] of [[alice, 'bob'], [bob, 'alice']]) {
+      await until(() => presentIn(p), (u) => u.includes(other) && u.includes(p.label), `${p.label}'s #presence in #rust`);
+    }
+    const said = [];
+    for (const [p, text] of CONVERSATION.map(([who, text]) => [who === 'alice' ? alice : bob, text])) {
+      await p.page.locator('#message-input').pressSequentially(text, { delay: 12 });
+      await p.page.$eval('#message-form', (f) => f.requestSubmit());
+      said.push(text);
+      for (const q of [alice, bob]) {
+        await until(async () => (await messagesOn(q)).map((m) => m.text), (t) => t.length >= said.length, `${q.label}'s #rust messages`);
+      }
+      await sleep(250); // reading it before answering
+    }
+    expectEq((await messagesOn(alice)).map((m) => m.text), said, 'alice\'s #rust: only the conversation');
+    expectEq(await alice.texts('#messages li.notice, #messages li.empty'), [], 'alice\'s #rust notices');
+    // Bob types his next reply, a key at a time, until both pictures are taken (the page
+    // shows "is typing…" for 3 s after a signal, and signals at most every 2 s).
+    let typing = true;
+    const draft = (async () => {
+      const input = bob.page.locator('#message-input');
+      while (typing) {
+        for (const ch of BOB_DRAFT) {
+          if (!typing) break;
+          await input.pressSequentially(ch);
+          await sleep(110);
+        }
+        if (typing) await input.fill('');
+      }
+    })();
+    try {
+      const bobTyping = () => alice.page.textContent('#typing').then((t) => (t ?? '').trim());
+      await until(bobTyping, (t) => t === 'bob is typing…', 'alice\'s #typing while bob types');
+      await screenshots('chat', alice, async () => {
+        await alice.page.$eval('#messages', (m) => { m.scrollTop = m.scrollHeight; });
+        // A phone shows the conversation's bottom (the input) only scrolled down.
+        await alice.page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
+        await until(bobTyping, (t) => t === 'bob is typing…', 'alice\'s #typing while bob types');
+      });
+    } finally {
+      typing = false;
+      await draft;
+      await bob.page.fill('#message-input', '');
+    }
   },
 };
+
+/** The chat pictures' conversation: [who, text], in order. */
+const CONVERSATION = [
+  ['bob', 'Morning! CI is green apart from one flaky test on the reconnect path.'],
+  ['alice', 'The one that times out on the slow runner?'],
+  ['bob', 'That one. The backoff waited a full second before the first retry.'],
+  ['alice', 'Ha, good catch. Is the fix up for review?'],
+  ['bob', 'Yes, only a few lines. Then we can ship the release.'],
+  ['alice', 'Looking now. Lunch after we tag it?'],
+];
+const BOB_DRAFT = 'Deal, the usual place at 1';
 
 // --- dashboard -----------------------------------------------------------------------------------
 
@@ -579,10 +634,41 @@ GROUPS.results = {
   },
 
   async screenshots() {
+    // The board as it looks while a round is played: a second run of the feed (its league
+    // starts again from round 1) at about a real match's pace (a tick every 0.5 s, so the 4 s
+    // flash marks the last few minutes only), caught with every match live between the 30th
+    // and the 80th minute right after a goal, the only one still flashing (the table is a live
+    // one: it counts the scores in play, and marks the rows the goal moved). The feed stops
+    // there, so both pictures show the same board, taken with the flash's animation running
+    // (disabled, it would be over).
     const { alice } = await resultsPair();
     await feedOnce();
-    await alice.page.waitForSelector('#matches tr[data-match]', { timeout: STEP_MS });
-    await screenshots('results', alice);
+    const port = new URL(s.base).port;
+    const child = spawn(s.feed, ['--url', `http://127.0.0.1:${port}`, '--api-key', s.apiKey,
+      '--interval-ms', '500', '--updates', '60', '--seed', '18'], { stdio: 'ignore' });
+    const exited = new Promise((resolve) => { child.on('close', resolve); child.on('error', resolve); });
+    try {
+      // A goal: a score that differs from the previous look (a tick is 0.5 s, a look 0.1 s).
+      let before = null;
+      await until(async () => {
+        const now = await alice.page.evaluate(() => ({
+          scores: [...document.querySelectorAll('#matches .score')].map((el) => el.textContent),
+          minutes: [...document.querySelectorAll('#matches .status')].map((el) =>
+            (el.classList.contains('live') ? Number.parseInt(el.textContent, 10) : NaN)),
+          flashing: document.querySelectorAll('#matches .changed').length,
+        }));
+        const goals = before ? now.scores.filter((sc, i) => sc !== before.scores[i]).length : 0;
+        before = now;
+        return { ...now, goals };
+      }, (b) => b.goals === 1 && b.flashing === 1 && b.minutes.length === 3 && b.minutes.every((m) => m >= 30 && m <= 80),
+      'alice\'s board mid-round right after a goal, the only one flashing', 25_000);
+      child.kill('SIGKILL');
+      await exited;
+      await screenshots('results', alice, async () => {}, { animations: 'allow' });
+    } finally {
+      child.kill('SIGKILL');
+      await exited;
+    }
   },
   async 'late-page'() {
     // A page opened after the feed stopped draws the board from history alone.

@@ -58,13 +58,13 @@ function format(value, decimals) {
 }
 
 // A chart of some series over time; the y axis starts at 0, and counts get whole-number ticks.
-function chart(id, series, { whole = false, dots = false } = {}) {
+function chart(id, series, { whole = false, dots = false, spanGaps = false } = {}) {
   const el = document.getElementById(id);
   const plot = new uPlot({
     width: el.clientWidth,
     height: 220,
     scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(whole ? 4 : 1, max * 1.15)] } },
-    series: [{}, ...series.map(([label, stroke]) => ({ label, stroke, width: 2, points: { show: dots, size: 5, fill: stroke } }))],
+    series: [{}, ...series.map(([label, stroke]) => ({ label, stroke, width: 2, spanGaps, points: { show: dots, size: 5, fill: stroke } }))],
     axes: [{}, { size: 50, incrs: whole ? [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 1e6] : undefined }],
     legend: { live: false },
   }, [[], ...series.map(() => [])], el);
@@ -76,8 +76,9 @@ const charts = [
   [chart('chart-connections', [['connections', '#2f6fdf']], { whole: true }), (p) => [p.connections]],
   [chart('chart-rates', [['publications/s', '#1f8a4c'], ['deliveries/s', '#a86400']], { whole: true }),
     (p) => [p.publications_per_second, p.deliveries_per_second]],
-  // Latency is null in a second without commands: gaps in the lines, dots for lone points.
-  [chart('chart-latency', [['p50', '#2f6fdf'], ['p90', '#a86400'], ['p99', '#b3261e']], { dots: true }),
+  // Latency is null in a second without commands: the line joins the seconds that had some,
+  // and a dot marks each measured second.
+  [chart('chart-latency', [['p50', '#2f6fdf'], ['p90', '#a86400'], ['p99', '#b3261e']], { dots: true, spanGaps: true }),
     (p) => [p.latency_ms?.p50 ?? null, p.latency_ms?.p90 ?? null, p.latency_ms?.p99 ?? null]],
 ];
 
@@ -94,7 +95,7 @@ function render() {
     for (const key of ['commands_per_second', 'publications_per_second', 'deliveries_per_second', 'dropped_per_second']) {
       tiles[key].textContent = format(latest[key], 1);
     }
-    // Latency is null in a second without commands: show the last measured, greyed out.
+    // Latency is null in a second without commands: show the last measured, in a quieter colour.
     const measured = sorted.findLast((p) => p.latency_ms?.p50 != null);
     for (const q of ['p50', 'p90', 'p99']) {
       const tile = tiles[`latency_${q}`];

@@ -87,11 +87,12 @@ function renderTable(table, before) {
         ...COLUMNS.map(([, , cls]) => h('td', { class: `num ${cls ?? ''}` })));
     const was = oldRank.has(t.team) ? before[oldRank.get(t.team)] : null;
     const [rankCell, teamCell, ...cells] = row.cells;
-    // ▲/▼: the row moved since the previous snapshot (kept until the next one).
+    // ▲/▼: the row moved since the previous snapshot; the arrow stays while the cell is marked.
     const moved = was ? oldRank.get(t.team) - rank : 0;
-    rankCell.replaceChildren(
-      h('span', { class: moved > 0 ? 'move up' : moved < 0 ? 'move down' : 'move' }, moved > 0 ? '▲' : moved < 0 ? '▼' : ''),
-      String(rank + 1));
+    const arrow = moved
+      ? h('span', { class: moved > 0 ? 'move up' : 'move down' }, moved > 0 ? '▲' : '▼')
+      : (rankCell.classList.contains('changed') && rankCell.querySelector('.move')) || h('span', { class: 'move' });
+    rankCell.replaceChildren(arrow, String(rank + 1));
     if (moved) flash(rankCell);
     teamCell.textContent = t.team;
     COLUMNS.forEach(([, value], i) => {
