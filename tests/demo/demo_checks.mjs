@@ -20,7 +20,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { runBrowserClient } from '../lib/chromium.mjs';
-import { fmt as show, sleep } from '../lib/checks.mjs';
+import { fmt as show, needEnv, sleep } from '../lib/checks.mjs';
 import { makeApi } from '../hub/hub_node.mjs';
 
 /** How long any one wait for something on a page may take. */
@@ -35,14 +35,7 @@ const MAX_PNG_BYTES = 250 * 1024;
 const fmt = (v) => show(v, 300);
 
 function settings() {
-  const need = (name) => {
-    const v = process.env[name];
-    if (!v) {
-      console.log(`FAIL setup: ${name} is not set (run this through tests/demo/run.py)`);
-      process.exit(2);
-    }
-    return v;
-  };
+  const need = (name) => needEnv(name, 'tests/demo/run.py');
   return {
     base: need('DEMO_URL').replace(/\/$/, ''),
     apiKey: need('DEMO_API_KEY'),

@@ -3,6 +3,7 @@
 // hub's secret, and the server API over plain HTTP. Kept apart from js_checks.mjs, which also
 // runs inside a page.
 import { createHmac, randomBytes } from 'node:crypto';
+import { needEnv } from '../lib/checks.mjs';
 
 /** The check `--only NAME` in `args` names (null: every check); exits 2, naming the checks
  * there are, when `names` has no such check. */
@@ -18,14 +19,7 @@ export function onlyCheck(args, names) {
 
 /** The settings from run.py. Secrets come through the environment, not the command line. */
 export function settings() {
-  const need = (name) => {
-    const v = process.env[name];
-    if (!v) {
-      console.log(`FAIL setup: ${name} is not set (run this through tests/hub/run.py)`);
-      process.exit(2);
-    }
-    return v;
-  };
+  const need = (name) => needEnv(name, 'tests/hub/run.py');
   return {
     wsUrl: need('HUB_WS_URL'),
     apiUrl: need('HUB_API_URL'),

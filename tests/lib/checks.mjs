@@ -1,10 +1,23 @@
 // What the SDK checks of tests/hub (js_checks.mjs) and tests/pusher (pusher_node.mjs, page.mjs)
-// share: sleep, a deferred promise, a timeout around a promise, a short printable form of a value,
+// share, and tests/demo with them: the settings' reader (`needEnv`), sleep, a deferred promise, a timeout around a promise, a short printable form of a value,
 // an inbox to wait on "the next item" in order, and a plain copy of what an SDK hands a callback.
 // It imports nothing and runs both in Node and inside the test pages, where tests/hub/run.py and
 // tests/pusher/run.py serve it at /lib/checks.mjs (so `../lib/checks.mjs` resolves there too).
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The environment variable `name`, which `runner` (a run.py) sets for the check scripts; without
+ * it, a setup failure and exit 2. Node only (secrets come through the environment, not argv).
+ */
+export function needEnv(name, runner) {
+  const v = process.env[name];
+  if (!v) {
+    console.log(`FAIL setup: ${name} is not set (run this through ${runner})`);
+    process.exit(2);
+  }
+  return v;
+}
 
 export function deferred() {
   let resolve, reject;

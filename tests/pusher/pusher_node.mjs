@@ -7,7 +7,7 @@
 // sleep, deferred, withTimeout, the inbox and snap from tests/lib/checks.mjs.
 import PusherServer from 'pusher';
 import { makeApi, onlyCheck } from '../hub/hub_node.mjs';
-import { Inbox as Queue, deferred, fmt as show, sleep, snap, withTimeout } from '../lib/checks.mjs';
+import { Inbox as Queue, deferred, fmt as show, needEnv, sleep, snap, withTimeout } from '../lib/checks.mjs';
 
 export { makeApi, onlyCheck, deferred, sleep, snap, withTimeout };
 
@@ -29,14 +29,7 @@ export function groupArg(args, groups) {
 
 /** The settings from run.py. Secrets come through the environment, not the command line. */
 export function settings() {
-  const need = (name) => {
-    const v = process.env[name];
-    if (!v) {
-      console.log(`FAIL setup: ${name} is not set (run this through tests/pusher/run.py)`);
-      process.exit(2);
-    }
-    return v;
-  };
+  const need = (name) => needEnv(name, 'tests/pusher/run.py');
   const host = process.env.PUSHER_HOST || '127.0.0.1';
   const port = Number(need('PUSHER_PORT'));
   const appId = need('PUSHER_APP_ID');

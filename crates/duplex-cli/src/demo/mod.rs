@@ -19,7 +19,6 @@ mod dashboard;
 mod pages;
 mod tokens;
 
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use anyhow::{bail, Context as _};
@@ -69,23 +68,15 @@ impl Demo {
     /// Makes `config` the demo's: loopback, the demo namespaces, and random keys where none is
     /// set (a key from `DUPLEX_*` or `--set` is kept). Refuses an address that is not loopback.
     pub fn configure(config: &mut HubConfig) -> anyhow::Result<Demo> {
-        match config.http_server.address.as_str() {
-            "" => config.set("http_server.address", "127.0.0.1")?,
-            address => {
-                let loopback = address == "localhost"
-                    || address
-                        .trim_matches(['[', ']'])
-                        .parse::<IpAddr>()
-                        .is_ok_and(|ip| ip.is_loopback());
-                if !loopback {
-                    bail!(
-                        "--demo listens on loopback only (it mints tokens for whoever asks); \
-                         {address} is not a loopback address"
-                    );
-                }
-                Vec::new()
-            }
-        };
+        let address = config.http_server.address.clone();
+        if address.is_empty() {
+            config.set("http_server.address", "127.0.0.1")?;
+        } else if !tokens::is_loopback_name(address.trim_matches(['[', ']'])) {
+            bail!(
+                "--demo listens on loopback only (it mints tokens for whoever asks); \
+                 {address} is not a loopback address"
+            );
+        }
         let kept = Keys::kept(config)?;
         let token_key = configured_or(
             config.client.token.hmac_secret_key.as_deref(),

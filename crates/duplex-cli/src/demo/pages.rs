@@ -13,6 +13,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use bytes::Bytes;
 
 include!(concat!(env!("OUT_DIR"), "/demo_files.rs"));
 
@@ -84,12 +85,13 @@ impl Pages {
         response
     }
 
-    fn read(&self, path: &str) -> Option<Vec<u8>> {
+    /// The file's bytes: the binary's own, not a copy, when embedded.
+    fn read(&self, path: &str) -> Option<Bytes> {
         match self {
             Pages::Embedded => DEMO_FILES
                 .iter()
                 .find(|(name, _)| *name == path)
-                .map(|(_, bytes)| bytes.to_vec()),
+                .map(|(_, bytes)| Bytes::from_static(bytes)),
             Pages::Folder(folder) => {
                 let relative = Path::new(path);
                 // Only plain names below the folder: no `..`, no absolute path, no tools.
@@ -99,7 +101,7 @@ impl Pages {
                 if !plain || relative.starts_with("tools") {
                     return None;
                 }
-                std::fs::read(folder.join(relative)).ok()
+                std::fs::read(folder.join(relative)).ok().map(Bytes::from)
             }
         }
     }

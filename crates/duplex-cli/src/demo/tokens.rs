@@ -94,11 +94,17 @@ pub fn refuse_foreign_host(headers: &HeaderMap) -> Option<Response> {
     }
 }
 
+/// Whether a `Host` header (a name or address, and maybe a port) names this machine.
 fn is_loopback_host(host: &str) -> bool {
     let name = match host.strip_prefix('[') {
         Some(rest) => rest.split_once(']').map_or("", |(name, _)| name),
         None => host.split_once(':').map_or(host, |(name, _)| name),
     };
+    is_loopback_name(name)
+}
+
+/// Whether `name` (without brackets or port) is `localhost` or a loopback address.
+pub fn is_loopback_name(name: &str) -> bool {
     name.eq_ignore_ascii_case("localhost")
         || name
             .parse::<std::net::IpAddr>()
