@@ -54,6 +54,12 @@ async function publishAndSee(page, via, text) {
     ([v, t]) => [...document.querySelectorAll(`#messages li[data-via="${v}"]`)]
       .some((li) => li.textContent.endsWith(t)),
     [via, text], { timeout: STEP_MS });
+  // The publication can reach the page over the WebSocket before the app's answer reaches it
+  // over HTTP; the page shows "<via>: sending…" until the answer comes.
+  await page.waitForFunction(
+    (v) => /^\d/.test((document.getElementById('status').textContent || '').slice(v.length + 2))
+      && document.getElementById('status').textContent.startsWith(`${v}: `),
+    via, { timeout: STEP_MS });
   const status = await page.textContent('#status');
   if (!status.startsWith(`${via}: 200`)) throw new Error(`the app answered ${status}`);
   // A second look a moment later: the message came once, and nothing else came with it.

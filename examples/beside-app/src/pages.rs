@@ -98,13 +98,14 @@ centrifuge.connect();
 for (const via of ["api", "outbox"]) {
   document.getElementById("via-" + via).onclick = async () => {
     const text = document.getElementById("text").value;
+    const status = document.getElementById("status");
+    status.textContent = via + ": sending…";
     const response = await fetch("/api/" + (via === "api" ? "publish" : "outbox"), {
       method: "POST",
       headers: {"Content-Type": "application/json"},
       body: JSON.stringify({text}),
     });
-    document.getElementById("status").textContent =
-      via + ": " + response.status + " " + await response.text();
+    status.textContent = via + ": " + response.status + " " + await response.text();
   };
 }
 "#;
