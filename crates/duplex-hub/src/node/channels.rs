@@ -25,7 +25,6 @@
 mod continuity;
 mod frames;
 
-use std::cell::RefCell;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -39,38 +38,12 @@ use crate::protocol::{self, Encoding};
 use crate::pusher;
 use crate::session::{Format, Outbound, SessionHandle};
 
+use super::flusher::Flusher;
 use continuity::{Continuity, Seen};
 use frames::{encode_push, publication_push, Form, Frames, Payloads};
 pub(crate) use frames::{full_for_delta, protocol_info, protocol_publication};
 
 const SHARDS: usize = 32;
-
-thread_local! {
-    /// The sessions a fan-out queued to and must flush; kept from one fan-out to the next on
-    /// this thread so that a fan-out does not allocate a list of its own.
-    static FLUSH: RefCell<Vec<SessionHandle>> = const { RefCell::new(Vec::new()) };
-}
-
-/// Runs a fan-out that queues under a shard's lock and lists the sessions to flush, then
-/// flushes them, once each, after the fan-out (and its lock) is done.
-fn with_flush_list(fan_out: impl FnOnce(&mut Vec<SessionHandle>) -> FanOut) -> FanOut {
-    // Taken out of the cell rather than borrowed, so that a nested fan-out (none today) would
-    // simply get an empty list of its own.
-    let mut flush = FLUSH
-        .try_with(|cell| std::mem::take(&mut *cell.borrow_mut()))
-        .unwrap_or_default();
-    let report = fan_out(&mut flush);
-    for session in flush.drain(..) {
-        session.flush();
-    }
-    let _ = FLUSH.try_with(|cell| {
-        let mut kept = cell.borrow_mut();
-        if kept.capacity() < flush.capacity() {
-            *kept = flush;
-        }
-    });
-    report
-}
 
 /// One shard of the table: the channels whose names hash to it.
 type Shard = Mutex<HashMap<Arc<str>, Channel>>;
@@ -79,6 +52,8 @@ type Shard = Mutex<HashMap<Arc<str>, Channel>>;
 pub(crate) struct Channels {
     shards: Box<[Shard]>,
     hasher: RandomState,
+    /// Writes what fan-outs queued, off their path (`flusher.rs`).
+    flusher: Flusher,
 }
 
 /// One channel's subscribers on this node.
@@ -258,10 +233,20 @@ fn inappropriate(session: &SessionHandle) {
 }
 
 impl Channels {
+    /// Runs a fan-out that queues under a shard's lock and lists the sessions to flush, then
+    /// hands them to the flusher once the fan-out (and its lock) is done.
+    fn fan_out(&self, fan_out: impl FnOnce(&mut Vec<SessionHandle>) -> FanOut) -> FanOut {
+        let mut flush = Vec::new();
+        let report = fan_out(&mut flush);
+        self.flusher.defer(&mut flush);
+        report
+    }
+
     pub(crate) fn new() -> Self {
         Channels {
             shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
             hasher: RandomState::new(),
+            flusher: Flusher::default(),
         }
     }
 
@@ -390,7 +375,7 @@ impl Channels {
     /// `epoch` is the stream's, to tell a publication that follows the last one delivered here
     /// from one after a hole (see `continuity`).
     pub(crate) fn publish(&self, channel: &str, publication: &Publication, epoch: &str) -> FanOut {
-        with_flush_list(|flush| {
+        self.fan_out(|flush| {
             let mut shard = self.shard(channel);
             if let Some(entry) = shard.get_mut(channel) {
                 match continuity::check(&mut entry.seen, epoch, publication.offset) {
@@ -492,7 +477,7 @@ impl Channels {
 
     /// Sends a join (or leave) push to the subscribers of `channel` that asked for them.
     pub(crate) fn join_leave(&self, channel: &str, info: &ClientInfo, join: bool) -> FanOut {
-        with_flush_list(|flush| {
+        self.fan_out(|flush| {
             let shard = self.shard(channel);
             Self::join_leave_locked(&shard, channel, info, join, flush)
         })

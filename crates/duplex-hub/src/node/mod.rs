@@ -5,6 +5,7 @@
 
 pub(crate) mod channels;
 mod events;
+mod flusher;
 mod recovery;
 pub(crate) mod sweep;
 
@@ -144,6 +145,7 @@ impl Node {
         let mut config = config;
         config.add_pusher_namespaces();
         let metrics = Metrics::new();
+        let shared_reads = recovery::SharedReads::counting(metrics.subscriber_history_reads());
         let webhooks = Webhooks::open(&config.webhook, webhook_queue, metrics.webhooks().clone())?;
         // A Pusher app's webhooks wait beside the hub's own.
         let pusher_apps = Arc::new(crate::pusher::apps::Apps::new(
@@ -161,7 +163,7 @@ impl Node {
             proxies,
             metrics,
             sessions: Mutex::new(Sessions::default()),
-            shared_reads: recovery::SharedReads::default(),
+            shared_reads,
             name: uuid::Uuid::new_v4().simple().to_string()[..8].to_owned(),
             started: std::time::Instant::now(),
             clock: sweep::Clock::new(),

@@ -156,6 +156,8 @@ pub(crate) struct Shared {
     waker: AtomicWaker,
     woken: AtomicBool,
     closing: AtomicBool,
+    /// Listed for the node's flusher (`node::flusher`), which has yet to flush it.
+    flush_marked: AtomicBool,
     /// The tick of the node's clock at which the session's next timer is due, for the node's
     /// sweep (`node::sweep`); `NEVER` for none.
     due: AtomicU32,
@@ -231,6 +233,7 @@ impl SessionHandle {
             waker: AtomicWaker::new(),
             woken: AtomicBool::new(false),
             closing: AtomicBool::new(false),
+            flush_marked: AtomicBool::new(false),
             due: AtomicU32::new(crate::node::sweep::NEVER),
             format,
         }))
@@ -387,6 +390,19 @@ impl SessionHandle {
     /// Writes what is queued on the transport, as far as the socket takes it without waiting.
     pub(crate) fn flush(&self) {
         self.0.transport.flush();
+    }
+
+    /// Marks the connection as listed for the node's flusher; false if it already was (it is
+    /// then flushed once, for everything queued until then).
+    pub(crate) fn mark_for_flush(&self) -> bool {
+        !self.0.flush_marked.swap(true, Ordering::AcqRel)
+    }
+
+    /// The flusher's flush: clears the mark first, so that a frame queued during the write is
+    /// either written by it or listed again.
+    pub(crate) fn flush_marked(&self) {
+        self.0.flush_marked.store(false, Ordering::Release);
+        self.flush();
     }
 
     /// The slow-consumer policy, for a frame that does not fit in the budget (or must wait
