@@ -50,6 +50,7 @@ pub(crate) struct Metrics {
     dropped: Counter,
     disconnects: Family<DisconnectLabels, Counter>,
     recoveries: Family<RecoveryLabels, Counter>,
+    subscriber_history_reads: Counter,
     latency: Latency,
     /// Every method's command latency in the histogram's buckets, readable in process (the
     /// Prometheus histogram keeps its counts to itself).
@@ -151,6 +152,7 @@ impl Metrics {
         let dropped = Counter::default();
         let disconnects = Family::<DisconnectLabels, Counter>::default();
         let recoveries = Family::<RecoveryLabels, Counter>::default();
+        let subscriber_history_reads = Counter::default();
         let latency: Latency = Family::new_with_constructor(latency_histogram);
         let consumer_processed = Family::<ConsumerLabels, Counter>::default();
         let consumer_errors = Family::<ConsumerLabels, Counter>::default();
@@ -191,6 +193,11 @@ impl Metrics {
             recoveries.clone(),
         );
         registry.register(
+            "subscriber_history_reads",
+            "Engine reads of a channel's stream for subscribes (recovery, position); concurrent reads of one channel share one",
+            subscriber_history_reads.clone(),
+        );
+        registry.register(
             "command_duration_seconds",
             "Time to answer a client command, by method",
             latency.clone(),
@@ -217,6 +224,7 @@ impl Metrics {
             dropped,
             disconnects,
             recoveries,
+            subscriber_history_reads,
             latency,
             all_latency: Default::default(),
             consumer_processed,
@@ -299,6 +307,11 @@ impl Metrics {
     pub(crate) fn delivered(&self, delivered: u64, dropped: u64) {
         self.deliveries.inc_by(delivered);
         self.dropped.inc_by(dropped);
+    }
+
+    /// The counter of engine reads for subscribers, handed to the node's shared reads.
+    pub(crate) fn subscriber_history_reads(&self) -> Counter {
+        self.subscriber_history_reads.clone()
     }
 
     pub(crate) fn recovery(&self, recovered: bool) {

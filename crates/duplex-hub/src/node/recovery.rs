@@ -19,6 +19,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use prometheus_client::metrics::counter::Counter;
 use tokio::sync::oneshot;
 
 use crate::engine::{Broker, EngineError, HistoryPage, HistoryQuery, StreamOptions};
@@ -33,6 +34,9 @@ type Answer = Option<Result<HistoryPage, EngineError>>;
 #[derive(Clone, Default)]
 pub(crate) struct SharedReads {
     groups: Arc<Mutex<HashMap<Key, Group>>>,
+    /// Every read that reached the engine (the `subscriber_history_reads` metric): what a mass
+    /// reconnect costs the engine, which must grow with channels, not clients.
+    reads: Counter,
 }
 
 /// Reads that can share a flight: recoveries in one epoch, or position-only reads (`None`).
@@ -56,6 +60,14 @@ struct Waiter {
 }
 
 impl SharedReads {
+    /// Shared reads counting each engine read in `reads`.
+    pub(crate) fn counting(reads: Counter) -> SharedReads {
+        SharedReads {
+            groups: Arc::default(),
+            reads,
+        }
+    }
+
     /// Reads `channel`'s history, sharing the engine read with concurrent readers when the
     /// query is a recovery (forward from a position) or position-only; any other query reads
     /// directly.
@@ -69,7 +81,10 @@ impl SharedReads {
         let (key, since, limit) = match (&query.since, query.reverse, query.limit) {
             (Some(since), false, limit) => (Some(since.epoch.clone()), since.offset, limit),
             (None, false, Some(0)) => (None, 0, Some(0)),
-            _ => return broker.history(channel, query, stream).await,
+            _ => {
+                self.reads.inc();
+                return broker.history(channel, query, stream).await;
+            }
         };
         let key = Key {
             channel: channel.into(),
@@ -91,6 +106,7 @@ impl SharedReads {
         if start {
             let runner = Runner {
                 groups: self.groups.clone(),
+                reads: self.reads.clone(),
                 key,
                 done: false,
             };
@@ -99,7 +115,10 @@ impl SharedReads {
         match answer.await {
             Ok(Some(result)) => result,
             // No shared answer (or the runner is gone): read alone.
-            _ => broker.history(channel, query, stream).await,
+            _ => {
+                self.reads.inc();
+                broker.history(channel, query, stream).await
+            }
         }
     }
 }
@@ -109,6 +128,7 @@ impl SharedReads {
 /// instead of waiting forever.
 struct Runner {
     groups: Arc<Mutex<HashMap<Key, Group>>>,
+    reads: Counter,
     key: Key,
     /// Set once the runner removed its group itself.
     done: bool,
@@ -137,6 +157,7 @@ impl Runner {
             let Some(query) = self.union(&waiters) else {
                 continue;
             };
+            self.reads.inc();
             let result = broker.history(&self.key.channel, &query, &stream).await;
             let mut again = Vec::new();
             for mut waiter in waiters {
