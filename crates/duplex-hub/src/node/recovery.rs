@@ -136,6 +136,11 @@ struct Runner {
 
 impl Runner {
     async fn run(mut self, broker: Arc<dyn Broker>, stream: StreamOptions) {
+        // Before the first read, the tasks that are ready to run go first: in a reconnect
+        // storm they are the other clients' subscribes, already read from their sockets, and
+        // they join this flight instead of starting the next one. A lone subscribe loses
+        // nothing but a turn of the scheduler.
+        tokio::task::yield_now().await;
         loop {
             let waiters: Vec<Waiter> = {
                 let mut groups = self.groups.lock().unwrap_or_else(PoisonError::into_inner);
