@@ -16,7 +16,9 @@ Examples:
   taskset -c 1 duplex bench echo --url ws://127.0.0.1:9001 --conns 50 --pipeline 8
   taskset -c 1 duplex bench connect --url ws://127.0.0.1:9001 --concurrency 16
   duplex bench idle --url ws://127.0.0.1:9001 --conns 50000 --source-ips 127.0.0.1-127.0.0.4 \\
-      --server-pid $(pgrep -n duplex)";
+      --server-pid $(pgrep -n duplex)
+  duplex bench hub fanout --url ws://127.0.0.1:8000/connection/websocket \\
+      --publish-url http://127.0.0.1:8000/api --api-key KEY --clients 10000 --rate 20";
 
 /// Options of `duplex bench`.
 #[derive(Debug, Args)]
@@ -71,6 +73,10 @@ receiver's socket (SO_TIMESTAMPNS), and also to the receiver's read, which adds 
 process's own delay. Reported: deliveries/s, both latencies' percentiles, and messages lost,
 duplicated or out of order.")]
     Broadcast(BroadcastBenchArgs),
+    /// A real-time hub through its client protocol (Centrifugo, Pusher, Socket.IO or uWS
+    /// pub/sub), publishing through its server API: fan-out, idle memory, connects, mass
+    /// reconnect with recovery.
+    Hub(Box<super::HubBenchArgs>),
 }
 
 /// Options of every benchmark.

@@ -4,6 +4,7 @@
 //! that uses them (ripgrep's split between flags and the rest).
 
 mod bench;
+mod bench_hub;
 mod connect;
 mod echo;
 mod publish;
@@ -18,6 +19,10 @@ use clap::{Parser, Subcommand};
 
 pub use bench::{
     BenchArgs, BenchCommand, BroadcastBenchArgs, ConnectBenchArgs, EchoBenchArgs, IdleBenchArgs,
+};
+pub use bench_hub::{
+    HubBenchArgs, HubBenchCommand, HubConnectArgs, HubFanoutArgs, HubIdleArgs, HubLayoutArgs,
+    HubProtocol, HubReconnectArgs, HubTargetArgs,
 };
 pub use connect::{ClientArgs, ConnectArgs};
 pub use echo::EchoArgs;

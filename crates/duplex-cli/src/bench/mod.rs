@@ -7,6 +7,7 @@
 mod broadcast;
 mod connect;
 mod echo;
+mod hub;
 mod idle;
 mod report;
 mod stamped;
@@ -36,6 +37,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         BenchCommand::Broadcast(args) => {
             crate::runtime::build(args.common.threads)?.block_on(broadcast::run(args))
         }
+        BenchCommand::Hub(args) => hub::run(*args),
     }
 }
 

@@ -114,6 +114,11 @@ impl Errors {
         }
     }
 
+    /// The first error counted, if any.
+    pub fn first(&self) -> Option<String> {
+        self.first.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
     /// Adds the `errors` row and fields.
     pub fn report(&self, report: &mut Report) {
         let count = self.count.load(std::sync::atomic::Ordering::Relaxed);

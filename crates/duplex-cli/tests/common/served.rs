@@ -80,6 +80,10 @@ impl Served {
     }
 
     /// The WebSocket endpoint.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn url(&self) -> String {
         format!("ws://{}/connection/websocket", self.addr)
     }
