@@ -274,14 +274,14 @@ def _sockudo_config(port: int) -> str:
 PUSHER_QUERY = "?protocol=7&client=duplex-bench&version=1"
 
 
-def _command_for(name: str, port: int, threads: int, workdir: Path):
+def _command_for(name: str, port: int, threads: int, workdir: Path, engine: str = "memory"):
     """The command, environment, health URL and loader description of one server."""
     http = f"http://{HOST}:{port}"
     if name in ("duplex", "duplex-pusher"):
         config_path = workdir / "duplex-config.json"
         config_path.write_text(json.dumps(DUPLEX_CONFIG, indent=2))
         cmd = [str(DUPLEX_BIN), "-q", "serve", "--config", str(config_path), "--port", str(port),
-               "--threads", str(threads), "--engine", "memory",
+               "--threads", str(threads), "--engine", engine,
                "--data-dir", str(workdir / "data")]
         if name == "duplex":
             return cmd, _duplex_env(), f"{http}/health", (
@@ -353,11 +353,11 @@ def _answers(url: str) -> bool:
 
 
 def start(name: str, port: int, cpu: str | None = "0", workdir: Path | str | None = None,
-          threads: int = 1) -> Started:
+          threads: int = 1, engine: str = "memory") -> Started:
     """Starts a server pinned to `cpu` (taskset -c; None leaves it unpinned), its log and files in
     `workdir` (a new temporary folder, removed by stop(), when not given), and returns once it
     answers its health URL. Raises RuntimeError with the end of its log if it exits first or
-    does not answer within 30 s."""
+    does not answer within 30 s. `engine` is duplex's (memory or sqlite); the peers have one."""
     if name not in SERVERS:
         raise ValueError(f"unknown server {name!r}; known: {', '.join(SERVERS)}")
     if not _port_is_free(port):
@@ -366,7 +366,7 @@ def start(name: str, port: int, cpu: str | None = "0", workdir: Path | str | Non
     workdir = Path(tempfile.mkdtemp(prefix=f"hub-{name}-")) if owns_workdir else Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     cmd, env, health_url, (protocol, ws_url, publish_url, loader_args) = _command_for(
-        name, port, threads, workdir)
+        name, port, threads, workdir, engine)
     if cpu is not None:
         # taskset execs the server, so the PID below is the server's own (for /proc readings).
         cmd = ["taskset", "-c", str(cpu), *cmd]

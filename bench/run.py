@@ -16,6 +16,11 @@ docs/performance.md between the markers. Raw results go to bench/out/results.jso
     python3 bench/run.py --quick                 # 1 short round: does everything work?
     python3 bench/run.py --scenarios a,e --servers duplex,node --rounds 5
     python3 bench/run.py --write-docs            # also update docs/performance.md
+    python3 bench/run.py --no-hub                # the stack scenarios only
+    python3 bench/run.py --only-hub --quick      # the hub scenarios only (bench/hub.py)
+
+The hub benchmark (bench/hub.py, issue 22) runs after the stack scenarios, in the same mode
+(--quick, --rounds, --write-docs), unless --no-hub or --render-only is given.
 
 Adding a scenario: append a Scenario to SCENARIOS; its `kind` picks a runner in RUNNERS (echo,
 connect, idle). A new kind (the broadcast scenarios g1/g2) needs a runner function with the
@@ -776,6 +781,12 @@ def write_docs(block: str) -> None:
     DOCS.write_text(f"{head}{BEGIN}\n{block}{END}{tail}")
 
 
+def run_hub(a) -> int:
+    """The hub benchmark in the same mode as this run."""
+    import hub  # imported here: bench/hub.py imports this module for machine() and raise_nofile()
+    return hub.main_from_run(quick=a.quick, write_docs=a.write_docs, rounds=a.rounds)
+
+
 def stop_on_sigterm(signum, frame):
     # Unwinds through the `with Running(...)` blocks, so the server and loader we started stop.
     raise SystemExit(128 + signum)
@@ -811,7 +822,14 @@ def main() -> int:
                          "the docs)")
     ap.add_argument("--write-docs", action="store_true",
                     help="write the tables into docs/performance.md between the markers")
+    ap.add_argument("--hub", action=argparse.BooleanOptionalAction, default=True,
+                    help="run the hub benchmark (bench/hub.py) after the stack scenarios "
+                         "(default: yes)")
+    ap.add_argument("--only-hub", action="store_true",
+                    help="run the hub benchmark only, not the stack scenarios")
     a = ap.parse_args()
+    if a.only_hub:
+        return run_hub(a)
 
     def log(msg):
         print(f"[{datetime.datetime.now():%H:%M:%S}] {msg}", file=sys.stderr, flush=True)
@@ -907,7 +925,7 @@ def main() -> int:
     if a.write_docs:
         write_docs(block)
         log(f"wrote {DOCS.relative_to(ROOT)}")
-    return 0
+    return run_hub(a) if a.hub else 0
 
 
 if __name__ == "__main__":
