@@ -29,7 +29,6 @@ import datetime
 import json
 import os
 import signal
-import statistics
 import subprocess
 import sys
 import time
@@ -295,9 +294,7 @@ def setups_for(scenario: str, servers: list[str]) -> list[Setup]:
 # --- summaries -------------------------------------------------------------------------------
 
 
-def median(values):
-    values = [v for v in values if v is not None]
-    return statistics.median(values) if values else None
+median = stack_bench.median
 
 
 def dig(result, *path):
@@ -343,14 +340,9 @@ def failures(rounds: list[dict], path=()) -> str | None:
     return None
 
 
-def fmt(value, spec="{:,.0f}", none="–"):
-    return none if value is None else spec.format(value)
-
-
-def fmt_ms(us):
-    if us is None:
-        return "–"
-    return f"{us / 1000:,.1f} ms" if us >= 1000 else f"{us:,.0f} µs"
+# The stack benchmark's formats, so both tables read alike.
+fmt = stack_bench.fmt
+fmt_ms = stack_bench.fmt_us
 
 
 def fmt_ratio(numerator, denominator):

@@ -18,33 +18,9 @@
 // A body that is not such JSON is answered 400 and publishes nothing.
 import { createServer } from 'node:http';
 import { Server } from 'socket.io';
+import { BadRequest, MAX_PUBLISH_BODY_BYTES, parseJson, portFromArgs, publicationFrom } from './hub_publish.mjs';
 
-const port = Number(process.argv[2]);
-if (process.argv.length !== 3 || !Number.isInteger(port) || port < 0 || port > 65535) {
-  console.error('usage: node hub_socketio.mjs PORT');
-  process.exit(2);
-}
-
-// Far above anything the benchmark publishes; only there so a runaway client cannot exhaust memory.
-const MAX_PUBLISH_BODY_BYTES = 64 * 1024 * 1024;
-
-class BadRequest extends Error {}
-
-function publicationFrom(value) {
-  const isObject = value !== null && typeof value === 'object' && !Array.isArray(value);
-  if (!isObject || typeof value.channel !== 'string' || value.channel === '' || !('data' in value)) {
-    throw new BadRequest('expected {"channel": "NAME", "data": <JSON>}');
-  }
-  return { channel: value.channel, data: value.data };
-}
-
-function parseJson(bodyText) {
-  try {
-    return JSON.parse(bodyText);
-  } catch {
-    throw new BadRequest('body is not JSON');
-  }
-}
+const port = portFromArgs('hub_socketio.mjs');
 
 function answer(res, status, bodyText) {
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(bodyText) });

@@ -18,35 +18,11 @@
 //   GET  /health         -> 200
 // A body that is not such JSON is answered 400 and publishes nothing.
 import { createRequire } from 'node:module';
+import { BadRequest, MAX_PUBLISH_BODY_BYTES, parseJson, portFromArgs, publicationFrom } from './hub_publish.mjs';
 
 const uWS = createRequire(import.meta.url)('@trufflesuite/uws-js-unofficial');
 
-const port = Number(process.argv[2]);
-if (process.argv.length !== 3 || !Number.isInteger(port) || port < 0 || port > 65535) {
-  console.error('usage: node hub_uws.mjs PORT');
-  process.exit(2);
-}
-
-// Far above anything the benchmark publishes; only there so a runaway client cannot exhaust memory.
-const MAX_PUBLISH_BODY_BYTES = 64 * 1024 * 1024;
-
-class BadRequest extends Error {}
-
-function publicationFrom(value) {
-  const isObject = value !== null && typeof value === 'object' && !Array.isArray(value);
-  if (!isObject || typeof value.channel !== 'string' || value.channel === '' || !('data' in value)) {
-    throw new BadRequest('expected {"channel": "NAME", "data": <JSON>}');
-  }
-  return { channel: value.channel, data: value.data };
-}
-
-function parseJson(bodyText) {
-  try {
-    return JSON.parse(bodyText);
-  } catch {
-    throw new BadRequest('body is not JSON');
-  }
-}
+const port = portFromArgs('hub_uws.mjs');
 
 // uWS hands the body over in chunks whose memory it reuses once each callback returns, so every
 // chunk but a lone last one is copied; onAborted must be registered or uWS aborts the process
