@@ -20,6 +20,8 @@ fi
 if ! command -v protoc >/dev/null 2>&1; then
     # Only when we can install it ourselves (a root shell in the benchmark container); otherwise say what is missing.
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        # A fresh machine's package lists may be empty.
+        apt-get update -qq
         apt-get install -y protobuf-compiler
     else
         echo "sockudo needs protoc: install Debian's protobuf-compiler" >&2
