@@ -249,11 +249,16 @@ impl How {
     }
 
     pub(super) async fn tcp(&self) -> anyhow::Result<TcpStream> {
+        self.tcp_from(self.source).await
+    }
+
+    /// A TCP connection to the server from `source` (if given) rather than `self.source`.
+    pub(super) async fn tcp_from(&self, source: Option<IpAddr>) -> anyhow::Result<TcpStream> {
         let socket = match self.server {
             SocketAddr::V4(_) => TcpSocket::new_v4()?,
             SocketAddr::V6(_) => TcpSocket::new_v6()?,
         };
-        if let Some(source) = self.source {
+        if let Some(source) = source {
             sys::bind_address_no_port(&socket)?;
             socket
                 .bind(SocketAddr::new(source, 0))

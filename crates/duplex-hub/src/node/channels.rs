@@ -25,6 +25,7 @@
 mod continuity;
 mod frames;
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -44,6 +45,12 @@ use frames::{encode_push, publication_push, Form, Frames, Payloads};
 pub(crate) use frames::{full_for_delta, protocol_info, protocol_publication};
 
 const SHARDS: usize = 32;
+
+thread_local! {
+    /// The sessions a fan-out queued to; kept from one fan-out to the next on this thread (the
+    /// flusher empties it) so that a publication does not allocate a list of its own.
+    static FLUSH: RefCell<Vec<SessionHandle>> = const { RefCell::new(Vec::new()) };
+}
 
 /// One shard of the table: the channels whose names hash to it.
 type Shard = Mutex<HashMap<Arc<str>, Channel>>;
@@ -236,9 +243,19 @@ impl Channels {
     /// Runs a fan-out that queues under a shard's lock and lists the sessions to flush, then
     /// hands them to the flusher once the fan-out (and its lock) is done.
     fn fan_out(&self, fan_out: impl FnOnce(&mut Vec<SessionHandle>) -> FanOut) -> FanOut {
-        let mut flush = Vec::new();
+        // Taken out of the cell rather than borrowed, so that a nested fan-out (none today)
+        // would simply get an empty list of its own.
+        let mut flush = FLUSH
+            .try_with(|cell| std::mem::take(&mut *cell.borrow_mut()))
+            .unwrap_or_default();
         let report = fan_out(&mut flush);
         self.flusher.defer(&mut flush);
+        let _ = FLUSH.try_with(|cell| {
+            let mut kept = cell.borrow_mut();
+            if kept.capacity() < flush.capacity() {
+                *kept = flush;
+            }
+        });
         report
     }
 

@@ -81,10 +81,7 @@ impl SharedReads {
         let (key, since, limit) = match (&query.since, query.reverse, query.limit) {
             (Some(since), false, limit) => (Some(since.epoch.clone()), since.offset, limit),
             (None, false, Some(0)) => (None, 0, Some(0)),
-            _ => {
-                self.reads.inc();
-                return broker.history(channel, query, stream).await;
-            }
+            _ => return read(&self.reads, broker, channel, query, stream).await,
         };
         let key = Key {
             channel: channel.into(),
@@ -115,12 +112,21 @@ impl SharedReads {
         match answer.await {
             Ok(Some(result)) => result,
             // No shared answer (or the runner is gone): read alone.
-            _ => {
-                self.reads.inc();
-                broker.history(channel, query, stream).await
-            }
+            _ => read(&self.reads, broker, channel, query, stream).await,
         }
     }
+}
+
+/// One read of the engine, counted: every path to the engine goes through here.
+async fn read(
+    reads: &Counter,
+    broker: &Arc<dyn Broker>,
+    channel: &str,
+    query: &HistoryQuery,
+    stream: &StreamOptions,
+) -> Result<HistoryPage, EngineError> {
+    reads.inc();
+    broker.history(channel, query, stream).await
 }
 
 /// Runs one key's flights until nobody waits. Dropped before that (a panic in the engine, a
@@ -162,8 +168,7 @@ impl Runner {
             let Some(query) = self.union(&waiters) else {
                 continue;
             };
-            self.reads.inc();
-            let result = broker.history(&self.key.channel, &query, &stream).await;
+            let result = read(&self.reads, &broker, &self.key.channel, &query, &stream).await;
             let mut again = Vec::new();
             for mut waiter in waiters {
                 match slice(&result, &query, &waiter) {

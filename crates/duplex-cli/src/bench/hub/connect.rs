@@ -11,7 +11,6 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use super::protocol::{channels_of, Hub};
-use super::Sources;
 use crate::args::HubConnectArgs;
 use crate::bench::report::{self, Errors, Latencies, Report};
 use crate::bench::{CpuUse, Phases};
@@ -19,7 +18,6 @@ use crate::bench::{CpuUse, Phases};
 /// Runs the benchmark and prints its report.
 pub async fn run(args: HubConnectArgs) -> anyhow::Result<()> {
     let hub = Arc::new(Hub::new(&args.target).await?);
-    let sources = Sources::parse(args.target.source_ips.as_deref())?;
     let errors = Arc::new(Errors::default());
     let latencies = Arc::new(Latencies::new());
     let joined = Arc::new(AtomicU64::new(0));
@@ -28,9 +26,8 @@ pub async fn run(args: HubConnectArgs) -> anyhow::Result<()> {
     let bar = crate::bench::progress(args.warmup + args.duration, joined.clone(), "clients");
     let mut tasks = JoinSet::new();
     for task in 0..args.concurrency.max(1) {
-        let (hub, sources, errors, latencies, joined) = (
+        let (hub, errors, latencies, joined) = (
             hub.clone(),
-            sources.clone(),
             errors.clone(),
             latencies.clone(),
             joined.clone(),
@@ -43,10 +40,7 @@ pub async fn run(args: HubConnectArgs) -> anyhow::Result<()> {
             while Instant::now() < phases.stop_at {
                 let start = Instant::now();
                 let channels = channels_of(index, subs, channels);
-                match hub
-                    .join(sources.pick(index), &format!("u{index}"), &channels, None)
-                    .await
-                {
+                match hub.join(index, &channels, None).await {
                     Ok((mut client, _)) => {
                         if phases.measures(start) {
                             joined.fetch_add(1, Ordering::Relaxed);
@@ -78,17 +72,16 @@ pub async fn run(args: HubConnectArgs) -> anyhow::Result<()> {
     let mut report = Report::new(
         "hub-connect",
         format!(
-            "duplex bench hub connect {} ({:?}): {} at once, {} subscriptions each, {seconds:.1} s \
+            "duplex bench hub connect {} ({}): {} at once, {} subscriptions each, {seconds:.1} s \
              (after {:.1} s warmup)",
             args.target.common.url,
-            hub.protocol,
+            hub.protocol_name(),
             args.concurrency,
             args.subs_per_client,
             args.warmup.as_secs_f64()
         ),
     );
-    report.field("url", args.target.common.url.as_str());
-    report.field("protocol", format!("{:?}", hub.protocol).to_lowercase());
+    hub.describe(&mut report);
     report.field("concurrency", args.concurrency);
     report.field("subs_per_client", args.subs_per_client);
     report.field("joined", joined);

@@ -16,9 +16,9 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+use super::open_clients;
 use super::protocol::{channels_of, Client, Hub, Publisher};
 use super::stamp::{stamps_in, Stamp};
-use super::{open_clients, Sources};
 use crate::args::HubFanoutArgs;
 use crate::bench::report::{self, Errors, Latencies, Report};
 use crate::bench::{CpuUse, Phases};
@@ -46,21 +46,13 @@ pub async fn run(args: HubFanoutArgs) -> anyhow::Result<()> {
     let layout = &args.layout;
     let hub = Arc::new(Hub::new(&args.target).await?);
     let publisher = Publisher::new(&args.target)?;
-    let sources = Sources::parse(args.target.source_ips.as_deref())?;
     let errors = Arc::new(Errors::default());
     let clock = Instant::now();
     let clock_realtime_ns = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
         .as_nanos() as u64;
 
-    let clients = open_clients(
-        &hub,
-        &sources,
-        layout,
-        args.target.open_concurrency,
-        &errors,
-    )
-    .await?;
+    let clients = open_clients(&hub, layout, &errors).await?;
     anyhow::ensure!(
         !clients.is_empty(),
         "no client could join ({})",
@@ -179,10 +171,10 @@ pub async fn run(args: HubFanoutArgs) -> anyhow::Result<()> {
     let mut report = Report::new(
         "hub-fanout",
         format!(
-            "duplex bench hub fanout {} ({:?}): {} clients x {} subscriptions over {} channels, \
+            "duplex bench hub fanout {} ({}): {} clients x {} subscriptions over {} channels, \
              {} publications/s of {} B, {seconds:.1} s (after {:.1} s warmup)",
             args.target.common.url,
-            hub.protocol,
+            hub.protocol_name(),
             layout.clients,
             layout.subs_per_client,
             channels,
@@ -193,16 +185,9 @@ pub async fn run(args: HubFanoutArgs) -> anyhow::Result<()> {
     );
     let publish_failed = counts.publish_failed.load(Ordering::Relaxed);
     let publish_rate = counts.published_measured.load(Ordering::Relaxed) as f64 / seconds;
+    hub.describe(&mut report);
     for (name, value) in [
-        (
-            "url",
-            serde_json::Value::from(args.target.common.url.as_str()),
-        ),
-        (
-            "protocol",
-            format!("{:?}", hub.protocol).to_lowercase().into(),
-        ),
-        ("clients", layout.clients.into()),
+        ("clients", serde_json::Value::from(layout.clients)),
         ("channels", channels.into()),
         ("subs_per_client", layout.subs_per_client.into()),
         ("rate", args.rate.into()),

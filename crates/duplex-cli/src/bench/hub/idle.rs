@@ -14,8 +14,8 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+use super::open_clients;
 use super::protocol::{channels_of, Hub};
-use super::{open_clients, Sources};
 use crate::args::HubIdleArgs;
 use crate::bench::report::{self, Errors, Report};
 use crate::bench::sys;
@@ -24,27 +24,19 @@ use crate::bench::sys;
 pub async fn run(args: HubIdleArgs) -> anyhow::Result<()> {
     let layout = &args.layout;
     let hub = Arc::new(Hub::new(&args.target).await?);
-    let sources = Sources::parse(args.target.source_ips.as_deref())?;
     let errors = Arc::new(Errors::default());
     let pid = args.target.server_pid;
 
     // The warm-up client takes the channels of a client past the last.
     let warm = channels_of(layout.clients, layout.subs_per_client, layout.channels);
-    if let Ok((mut client, _)) = hub.join(sources.pick(0), "warm-up", &warm, None).await {
+    if let Ok((mut client, _)) = hub.join(layout.clients, &warm, None).await {
         let _ = client.ws.close(duplex::CloseCode::NORMAL, "warm-up").await;
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     let before = pid.map(sys::rss_bytes).transpose()?;
 
     let started = Instant::now();
-    let clients = open_clients(
-        &hub,
-        &sources,
-        layout,
-        args.target.open_concurrency,
-        &errors,
-    )
-    .await?;
+    let clients = open_clients(&hub, layout, &errors).await?;
     let open_s = started.elapsed().as_secs_f64();
     let joined = clients.len();
     let (stop, stopped) = watch::channel(false);
@@ -87,18 +79,17 @@ pub async fn run(args: HubIdleArgs) -> anyhow::Result<()> {
     let mut report = Report::new(
         "hub-idle",
         format!(
-            "duplex bench hub idle {} ({:?}): {} clients x {} subscriptions over {} channels, \
+            "duplex bench hub idle {} ({}): {} clients x {} subscriptions over {} channels, \
              held {:.1} s",
             args.target.common.url,
-            hub.protocol,
+            hub.protocol_name(),
             layout.clients,
             layout.subs_per_client,
             layout.channels,
             args.hold.as_secs_f64()
         ),
     );
-    report.field("url", args.target.common.url.as_str());
-    report.field("protocol", format!("{:?}", hub.protocol).to_lowercase());
+    hub.describe(&mut report);
     report.field("clients", layout.clients);
     report.field("channels", layout.channels);
     report.field("subs_per_client", layout.subs_per_client);

@@ -19,7 +19,6 @@ mod protocol;
 mod reconnect;
 mod stamp;
 
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use anyhow::Context as _;
@@ -54,33 +53,14 @@ pub fn run(args: HubBenchArgs) -> anyhow::Result<()> {
     })
 }
 
-/// The source addresses clients bind to, round robin (none: the kernel picks).
-#[derive(Clone, Default)]
-pub struct Sources(Arc<Vec<IpAddr>>);
-
-impl Sources {
-    fn parse(text: Option<&str>) -> anyhow::Result<Sources> {
-        Ok(Sources(Arc::new(match text {
-            Some(text) => super::idle::parse_sources(text)?,
-            None => Vec::new(),
-        })))
-    }
-
-    fn pick(&self, index: usize) -> Option<IpAddr> {
-        (!self.0.is_empty()).then(|| self.0[index % self.0.len()])
-    }
-}
-
-/// Opens `layout.clients` clients, `concurrency` at a time, each joined to its channels.
-/// Returns them with their index; failures are counted in `errors`.
+/// Opens `layout.clients` clients, the hub's `open_concurrency` at a time, each joined to its
+/// channels. Returns them with their index; failures are counted in `errors`.
 async fn open_clients(
     hub: &Arc<Hub>,
-    sources: &Sources,
     layout: &HubLayoutArgs,
-    concurrency: usize,
     errors: &Arc<Errors>,
 ) -> anyhow::Result<Vec<(usize, Client)>> {
-    let joined = open_clients_joined(hub, sources, layout, concurrency, errors).await?;
+    let joined = open_clients_joined(hub, layout, errors).await?;
     Ok(joined
         .into_iter()
         .map(|(index, client, _)| (index, client))
@@ -90,22 +70,18 @@ async fn open_clients(
 /// [`open_clients`], with what each learned on joining.
 async fn open_clients_joined(
     hub: &Arc<Hub>,
-    sources: &Sources,
     layout: &HubLayoutArgs,
-    concurrency: usize,
     errors: &Arc<Errors>,
 ) -> anyhow::Result<Vec<(usize, Client, Joined)>> {
     let bar = super::counter(layout.clients as u64, "clients joined");
-    let permits = Arc::new(Semaphore::new(concurrency.max(1)));
+    let permits = Arc::new(Semaphore::new(hub.open_concurrency));
     let mut opening = JoinSet::new();
     for index in 0..layout.clients {
-        let (hub, permits, source) = (hub.clone(), permits.clone(), sources.pick(index));
+        let (hub, permits) = (hub.clone(), permits.clone());
         let channels = channels_of(index, layout.subs_per_client, layout.channels);
         opening.spawn(async move {
             let _permit = permits.acquire_owned().await?;
-            let (client, joined) = hub
-                .join(source, &format!("u{index}"), &channels, None)
-                .await?;
+            let (client, joined) = hub.join(index, &channels, None).await?;
             anyhow::Ok((index, client, joined))
         });
     }

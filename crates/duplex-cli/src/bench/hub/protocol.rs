@@ -7,15 +7,18 @@
 //! hands the text of what arrives to the caller; the caller finds the stamps in it
 //! (`stamp.rs`), so no envelope is parsed on the hot path.
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 use anyhow::{bail, Context as _};
+use clap::ValueEnum as _;
 use duplex::handshake::Target;
 use duplex::{Event, Message, Options, WebSocket};
 use duplex_hub::pusher::signature::{sign_api_request, Credentials};
 use serde_json::{json, Value};
 
 use super::super::idle::How;
+use super::super::report::Report;
 use super::super::stamped::Stamped;
 use crate::args::{HubProtocol, HubTargetArgs};
 
@@ -43,8 +46,12 @@ pub struct Joined {
 pub struct Hub {
     pub protocol: HubProtocol,
     pub prefix: String,
+    /// Clients being opened at once.
+    pub open_concurrency: usize,
     how: How,
     token_secret: Option<String>,
+    /// Source addresses clients bind to, round robin by client (none: the kernel picks).
+    sources: Vec<IpAddr>,
 }
 
 impl Hub {
@@ -78,7 +85,25 @@ impl Hub {
                 timeout: args.common.client.connect_timeout,
             },
             token_secret: args.token_secret.clone(),
+            sources: match &args.source_ips {
+                Some(text) => super::super::idle::parse_sources(text)?,
+                None => Vec::new(),
+            },
+            open_concurrency: args.open_concurrency.max(1),
         })
+    }
+
+    /// The target's fields of a report: the URL and the protocol.
+    pub fn describe(&self, report: &mut Report) {
+        report.field("url", self.how.url.as_str());
+        report.field("protocol", self.protocol_name());
+    }
+
+    /// The protocol as the command line names it.
+    pub fn protocol_name(&self) -> String {
+        self.protocol
+            .to_possible_value()
+            .map_or_else(String::new, |value| value.get_name().to_owned())
     }
 
     /// The name of channel `number`.
@@ -86,26 +111,20 @@ impl Hub {
         format!("{}{number}", self.prefix)
     }
 
-    /// Opens a client from `source` (if given), connects as `user` and subscribes to
-    /// `channels`; with `recover`, each subscription asks for what followed its position.
+    /// Opens client number `index` (from its source address, if any), connects as user
+    /// `u<index>` and subscribes to `channels`; with `recover`, each subscription asks for what
+    /// followed its position.
     pub async fn join(
         &self,
-        source: Option<std::net::IpAddr>,
-        user: &str,
+        index: usize,
         channels: &[u32],
         recover: Option<&[Option<Position>]>,
     ) -> anyhow::Result<(Client, Joined)> {
-        let how = How {
-            source,
-            builder: self.how.builder.clone(),
-            url: self.how.url.clone(),
-            target: self.how.target.clone(),
-            server: self.how.server,
-            timeout: self.how.timeout,
-        };
+        let source = (!self.sources.is_empty()).then(|| self.sources[index % self.sources.len()]);
+        let user = format!("u{index}");
         let work = async {
-            let tcp = Stamped::new(how.tcp().await?)?;
-            let (ws, _) = how.builder.handshake(tcp, &how.target).await?;
+            let tcp = Stamped::new(self.how.tcp_from(source).await?)?;
+            let (ws, _) = self.how.builder.handshake(tcp, &self.how.target).await?;
             let mut client = Client {
                 ws,
                 protocol: self.protocol,
@@ -117,7 +136,7 @@ impl Hub {
                     let token = match &self.token_secret {
                         Some(secret) => Some(duplex_hub::auth::mint_hs256(
                             secret,
-                            &duplex_hub::auth::MintClaims::user(user),
+                            &duplex_hub::auth::MintClaims::user(&user),
                         )?),
                         None => None,
                     };
@@ -364,9 +383,12 @@ impl Client {
 pub struct Publisher {
     protocol: HubProtocol,
     http: reqwest::Client,
-    url: String,
+    /// Where each publish goes: Centrifugo's `…/publish`, the peers' endpoint, Pusher's
+    /// `…/apps/ID/events` (its signed query added per request).
+    endpoint: String,
+    /// Pusher's path, which its signature covers.
+    pusher_path: String,
     api_key: Option<String>,
-    app_id: String,
     app: Credentials,
 }
 
@@ -383,15 +405,20 @@ impl Publisher {
         if args.hub_protocol == HubProtocol::Centrifugo && api_key.is_none() {
             bail!("--api-key is needed to publish through a Centrifugo server API");
         }
+        let pusher_path = format!("/apps/{}/events", args.app_id);
         Ok(Publisher {
             protocol: args.hub_protocol,
             http: reqwest::Client::builder()
                 .pool_max_idle_per_host(usize::MAX)
                 .tcp_nodelay(true)
                 .build()?,
-            url: url.trim_end_matches('/').to_owned(),
+            endpoint: match args.hub_protocol {
+                HubProtocol::Centrifugo => format!("{}/publish", url.trim_end_matches('/')),
+                HubProtocol::Pusher => format!("{}{pusher_path}", url.trim_end_matches('/')),
+                HubProtocol::Socketio | HubProtocol::Uws => url,
+            },
+            pusher_path,
             api_key,
-            app_id: args.app_id.clone(),
             app: Credentials::new(args.app_key.clone(), args.app_secret.clone()),
         })
     }
@@ -400,36 +427,36 @@ impl Publisher {
     /// answer: an error unless it accepted the publication.
     pub async fn publish(&self, channel: &str, data: &str) -> anyhow::Result<()> {
         let request = match self.protocol {
-            HubProtocol::Centrifugo => self
-                .http
-                .post(format!("{}/publish", self.url))
-                .header("X-API-Key", self.api_key.as_deref().unwrap_or_default())
-                .header("Content-Type", "application/json")
-                .body(format!(
-                    "{{\"channel\":{},\"data\":{data}}}",
-                    json!(channel)
-                )),
             HubProtocol::Pusher => {
-                let path = format!("/apps/{}/events", self.app_id);
                 let body = json!({"name": "pub", "channels": [channel], "data": data}).to_string();
                 let now = std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)?
                     .as_secs() as i64;
-                let query = sign_api_request(&self.app, "POST", &path, &[], body.as_bytes(), now);
+                let query = sign_api_request(
+                    &self.app,
+                    "POST",
+                    &self.pusher_path,
+                    &[],
+                    body.as_bytes(),
+                    now,
+                );
                 self.http
-                    .post(format!("{}{path}?{query}", self.url))
-                    .header("Content-Type", "application/json")
+                    .post(format!("{}?{query}", self.endpoint))
                     .body(body)
             }
-            HubProtocol::Socketio | HubProtocol::Uws => self
-                .http
-                .post(&self.url)
-                .header("Content-Type", "application/json")
-                .body(format!(
+            // Centrifugo's server API and the peers' endpoints take the same body.
+            _ => {
+                let request = self.http.post(&self.endpoint).body(format!(
                     "{{\"channel\":{},\"data\":{data}}}",
                     json!(channel)
-                )),
-        };
+                ));
+                match &self.api_key {
+                    Some(key) => request.header("X-API-Key", key),
+                    None => request,
+                }
+            }
+        }
+        .header("Content-Type", "application/json");
         let response = request.send().await?;
         let status = response.status();
         let body = response.bytes().await?;

@@ -17,9 +17,9 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+use super::open_clients_joined;
 use super::protocol::{channels_of, Hub, Publisher};
 use super::stamp::{stamps_in, Stamp};
-use super::{open_clients_joined, Sources};
 use crate::args::{HubProtocol, HubReconnectArgs};
 use crate::bench::report::{self, Errors, Latencies, Report};
 use crate::bench::sys;
@@ -35,18 +35,10 @@ pub async fn run(args: HubReconnectArgs) -> anyhow::Result<()> {
     let layout = &args.layout;
     let hub = Arc::new(Hub::new(&args.target).await?);
     let publisher = Publisher::new(&args.target)?;
-    let sources = Sources::parse(args.target.source_ips.as_deref())?;
     let errors = Arc::new(Errors::default());
 
     // 1. Everyone joins and notes where each subscription stands.
-    let clients = open_clients_joined(
-        &hub,
-        &sources,
-        layout,
-        args.target.open_concurrency,
-        &errors,
-    )
-    .await?;
+    let clients = open_clients_joined(&hub, layout, &errors).await?;
     anyhow::ensure!(
         clients.len() == layout.clients,
         "only {} of {} clients joined ({})",
@@ -106,17 +98,15 @@ pub async fn run(args: HubReconnectArgs) -> anyhow::Result<()> {
     let cpu_before = pid.map(|p| sys::cpu_seconds(Some(p))).transpose()?;
     let bar = crate::bench::counter(layout.clients as u64, "clients recovered");
     let started = Instant::now();
-    let permits = Arc::new(Semaphore::new(args.target.open_concurrency.max(1)));
+    let permits = Arc::new(Semaphore::new(hub.open_concurrency));
     let mut coming_back = JoinSet::new();
     for (index, positions) in positions {
-        let (hub, permits, source) = (hub.clone(), permits.clone(), sources.pick(index));
+        let (hub, permits) = (hub.clone(), permits.clone());
         let channels = channels_of(index, layout.subs_per_client, layout.channels);
         let missed = args.missed;
         coming_back.spawn(async move {
             let _permit = permits.acquire_owned().await?;
-            let (mut client, joined) = hub
-                .join(source, &format!("u{index}"), &channels, Some(&positions))
-                .await?;
+            let (mut client, joined) = hub.join(index, &channels, Some(&positions)).await?;
             let took = started.elapsed();
             let _ = tokio::time::timeout(
                 Duration::from_secs(1),
@@ -179,8 +169,7 @@ pub async fn run(args: HubReconnectArgs) -> anyhow::Result<()> {
             args.target.open_concurrency
         ),
     );
-    report.field("url", args.target.common.url.as_str());
-    report.field("protocol", "centrifugo");
+    hub.describe(&mut report);
     report.field("clients", layout.clients);
     report.field("channels", channels);
     report.field("subs_per_client", layout.subs_per_client);
