@@ -384,11 +384,9 @@ impl Hub {
     /// Forgets a channel's history.
     pub async fn remove_history(&self, channel: &str) -> Result<(), Error> {
         self.node.channel_options(channel)?;
-        self.node
-            .broker()
-            .remove_history(channel)
-            .await
-            .map_err(|_| Error::INTERNAL)
+        let removed = self.node.broker().remove_history(channel).await;
+        self.node.channels().history_removed(channel);
+        removed.map_err(|_| Error::INTERNAL)
     }
 
     /// Subscribes a connected user's connections (or one client of theirs) to a channel;

@@ -28,6 +28,7 @@ mod frames;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
@@ -61,6 +62,20 @@ pub(crate) struct Channels {
     hasher: RandomState,
     /// Writes what fan-outs queued, off their path (`flusher.rs`).
     flusher: Flusher,
+    /// The number of the next channel entry (see [`Stamp`]).
+    entries: AtomicU64,
+}
+
+/// A channel entry's state as a shared recovery read sees it when it begins (`recovery.rs`).
+/// The read's page still answers a later subscriber while the stamp is unchanged: while this
+/// node kept subscribers in the channel (the same entry), with its broker subscription up,
+/// and was handed no publication in it. Anything published after the read began has then not
+/// reached this node yet, and reaches the new subscriber live, after its reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(test, derive(Default))]
+pub(crate) struct Stamp {
+    entry: u64,
+    publications: u64,
 }
 
 /// One channel's subscribers on this node.
@@ -72,6 +87,13 @@ pub(crate) struct Channel {
     previous: Option<Bytes>,
     /// The last position delivered here, to notice what the engine failed to deliver.
     seen: Option<Seen>,
+    /// This entry's number, never reused: a channel left and joined again is a new entry.
+    entry: u64,
+    /// How many publications (and losses of them) this node was handed in the channel.
+    publications: u64,
+    /// Whether the broker sends this node the channel's publications: set once the first
+    /// subscriber's broker subscribe is done.
+    subscribed: bool,
 }
 
 /// One connection's subscription, as the fan-out sees it.
@@ -209,6 +231,11 @@ impl Subscriber {
 }
 
 impl Channel {
+    /// Something happened in the channel's stream: a recovery read from before it is stale.
+    fn moved(&mut self) {
+        self.publications = self.publications.wrapping_add(1);
+    }
+
     /// Sends every subscriber not yet told back to history (unsubscribe 2500, after which the
     /// SDK subscribes again from its last position and recovers what this node missed).
     fn lose_subscribers(&mut self, channel: &str) {
@@ -239,6 +266,12 @@ fn inappropriate(session: &SessionHandle) {
     ));
 }
 
+impl Default for Channels {
+    fn default() -> Self {
+        Channels::new()
+    }
+}
+
 impl Channels {
     /// Runs a fan-out that queues under a shard's lock and lists the sessions to flush, then
     /// hands them to the flusher once the fan-out (and its lock) is done.
@@ -264,7 +297,36 @@ impl Channels {
             shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
             hasher: RandomState::new(),
             flusher: Flusher::default(),
+            entries: AtomicU64::new(0),
         }
+    }
+
+    /// The broker now sends this node `channel`'s publications (its first subscriber's broker
+    /// subscribe is done). Until then no recovery read of the channel is kept for later
+    /// subscribers: a publication meanwhile would not be seen to make it stale.
+    pub(crate) fn subscribed(&self, channel: &str) {
+        if let Some(entry) = self.shard(channel).get_mut(channel) {
+            entry.subscribed = true;
+        }
+    }
+
+    /// `channel`'s history was removed here: a recovery read from before it is stale.
+    pub(crate) fn history_removed(&self, channel: &str) {
+        if let Some(entry) = self.shard(channel).get_mut(channel) {
+            entry.moved();
+        }
+    }
+
+    /// `channel`'s stamp for a shared recovery read (see [`Stamp`]); `None` while this node
+    /// has no broker subscription to it.
+    pub(crate) fn stamp(&self, channel: &str) -> Option<Stamp> {
+        self.shard(channel)
+            .get(channel)
+            .filter(|entry| entry.subscribed)
+            .map(|entry| Stamp {
+                entry: entry.entry,
+                publications: entry.publications,
+            })
     }
 
     fn shard(&self, channel: &str) -> MutexGuard<'_, HashMap<Arc<str>, Channel>> {
@@ -294,6 +356,9 @@ impl Channels {
                 subscribers: vec![subscriber],
                 previous: None,
                 seen: None,
+                entry: self.entries.fetch_add(1, Ordering::Relaxed),
+                publications: 0,
+                subscribed: false,
             },
         );
         (true, name)
@@ -395,6 +460,7 @@ impl Channels {
         self.fan_out(|flush| {
             let mut shard = self.shard(channel);
             if let Some(entry) = shard.get_mut(channel) {
+                entry.moved();
                 match continuity::check(&mut entry.seen, epoch, publication.offset) {
                     Continuity::Follows => {}
                     Continuity::Seen => return FanOut::default(),
@@ -419,6 +485,7 @@ impl Channels {
     pub(crate) fn events_lost(&self, channel: &str) {
         let mut shard = self.shard(channel);
         if let Some(entry) = shard.get_mut(channel) {
+            entry.moved();
             entry.seen = None;
             entry.lose_subscribers(channel);
         }

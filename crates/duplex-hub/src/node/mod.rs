@@ -32,7 +32,7 @@ use crate::proxy::Proxies;
 use crate::session::{client_key, Control, Format, SessionHandle, Transport};
 use crate::webhook::{QueueError, WebhookEvent, Webhooks};
 
-use channels::Channels;
+use channels::{Channels, Subscriber};
 
 /// Extra fields of a publication from the server API.
 #[derive(Debug, Default, Clone)]
@@ -52,7 +52,7 @@ pub struct PublishExtras {
 pub(crate) struct Node {
     config: Arc<HubConfig>,
     engine: Engine,
-    channels: Channels,
+    channels: Arc<Channels>,
     verifier: TokenVerifier,
     handler: Arc<dyn Handler>,
     /// The application's backend, where the configuration sends events to it.
@@ -145,7 +145,9 @@ impl Node {
         let mut config = config;
         config.add_pusher_namespaces();
         let metrics = Metrics::new();
-        let shared_reads = recovery::SharedReads::counting(metrics.subscriber_history_reads());
+        let channels = Arc::new(Channels::new());
+        let shared_reads =
+            recovery::SharedReads::new(channels.clone(), metrics.subscriber_history_reads());
         let webhooks = Webhooks::open(&config.webhook, webhook_queue, metrics.webhooks().clone())?;
         // A Pusher app's webhooks wait beside the hub's own.
         let pusher_apps = Arc::new(crate::pusher::apps::Apps::new(
@@ -157,7 +159,7 @@ impl Node {
             websocket: crate::transport::websocket::server_builder(&config),
             config: Arc::new(config),
             engine,
-            channels: Channels::new(),
+            channels,
             verifier,
             handler,
             proxies,
@@ -467,6 +469,28 @@ impl Node {
                 Err(Error::INTERNAL)
             }
         }
+    }
+
+    /// Adds a subscriber to this node's table; for the channel's first subscriber here, also
+    /// asks the broker for the channel's events (and takes the subscriber out again if it
+    /// cannot). Returns whether it was the first, and the table's name of the channel, which
+    /// the session keeps instead of a copy of its own.
+    pub(crate) async fn add_subscriber(
+        &self,
+        channel: &str,
+        subscriber: Subscriber,
+    ) -> Result<(bool, Arc<str>), EngineError> {
+        let session_id = subscriber.session.id();
+        let (first, name) = self.channels.add(channel, subscriber);
+        if first {
+            if let Err(error) = self.engine.broker.subscribe(channel).await {
+                tracing::warn!(%channel, "broker subscribe failed: {error}");
+                self.channels.remove(channel, session_id);
+                return Err(error);
+            }
+            self.channels.subscribed(channel);
+        }
+        Ok((first, name))
     }
 
     /// Reads a channel's stream for a subscriber's recovery or position; concurrent reads of

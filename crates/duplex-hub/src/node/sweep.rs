@@ -1,5 +1,6 @@
 //! The node's clock and its once-a-second sweep: how a connected session's timers (pings,
-//! pong deadlines, token expiries, presence refreshes) fire without a timer of its own.
+//! pong deadlines, token expiries, presence refreshes) fire without a timer of its own; the
+//! sweep also forgets recovery pages kept past their time (`recovery.rs`).
 //!
 //! Those deadlines are seconds apart and need no finer resolution than a second, so a session
 //! keeps each as a tick of the node's clock (a `u32` of whole seconds since the node started)
@@ -72,6 +73,7 @@ pub(crate) async fn run(node: Weak<Node>) {
         for session in node.sessions_due(now) {
             session.wake();
         }
+        node.shared_reads.expire();
     }
 }
 

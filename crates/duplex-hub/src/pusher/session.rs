@@ -345,22 +345,17 @@ impl PusherSession {
             .map(|options| options.slow_consumer)
             .unwrap_or_default();
         let subscriber = Subscriber::live(self.handle.clone(), member.is_some(), policy);
-        let (first, table_name) = node.channels().add(&hub, subscriber);
-        if first {
-            if let Err(error) = node.broker().subscribe(&hub).await {
-                tracing::warn!(channel = %hub, "broker subscribe failed: {error}");
-                node.channels().remove(&hub, self.handle.id());
-                refuse(
-                    self,
-                    SubscriptionError {
-                        kind: "Unavailable".to_owned(),
-                        error: "the hub cannot subscribe now".to_owned(),
-                        status: 503,
-                    },
-                );
-                return;
-            }
-        }
+        let Ok((first, table_name)) = node.add_subscriber(&hub, subscriber).await else {
+            refuse(
+                self,
+                SubscriptionError {
+                    kind: "Unavailable".to_owned(),
+                    error: "the hub cannot subscribe now".to_owned(),
+                    status: 503,
+                },
+            );
+            return;
+        };
         node.metrics().subscribed();
         if first {
             let channel = name.clone();

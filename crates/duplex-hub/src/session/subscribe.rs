@@ -224,14 +224,10 @@ impl Session {
         if delta {
             subscriber = subscriber.with_delta(options.delta_publish);
         }
-        let (first, name) = node.channels().add(channel, subscriber);
-        if first {
-            if let Err(error) = node.broker().subscribe(channel).await {
-                tracing::warn!(%channel, "broker subscribe failed: {error}");
-                node.channels().remove(channel, self.handle.id());
-                return Err(Error::INTERNAL);
-            }
-        }
+        let (_, name) = node
+            .add_subscriber(channel, subscriber)
+            .await
+            .map_err(|_| Error::INTERNAL)?;
         let info = ClientInfo {
             user: self.user().to_owned(),
             client: self.handle.client().to_owned(),
