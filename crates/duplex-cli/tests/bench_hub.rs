@@ -208,10 +208,10 @@ fn a_mass_reconnect_recovers_every_missed_publication_with_shared_engine_reads()
     assert_eq!(code, 0, "{report}");
     assert_eq!(report["recovered_clients"], 60, "{report}");
     assert_eq!(report["errors"], 0, "{report}");
-    // 120 recovering subscriptions over 3 channels: shared reads keep the engine's far below
-    // one per subscription.
+    // 120 recovering subscriptions over 3 channels: the engine is read about once per channel
+    // (a flight's page answers the subscribers that come after it), not once per subscription.
     let reads = report["engine_reads"].as_u64().unwrap_or(u64::MAX);
-    assert!((3..=30).contains(&reads), "{report}");
+    assert!((3..=6).contains(&reads), "{report}");
 }
 
 #[test]

@@ -76,22 +76,46 @@ pub struct CpuUse {
     pub loader: f64,
 }
 
-impl CpuUse {
-    /// Samples CPU times at the start and end of the measured phase.
-    pub async fn measure(phases: Phases, server_pid: Option<u32>) -> anyhow::Result<CpuUse> {
-        tokio::time::sleep_until(phases.measure_from).await;
-        let server_start = server_pid
-            .map(|pid| sys::cpu_seconds(Some(pid)))
-            .transpose()?;
-        let loader_start = sys::cpu_seconds(None)?;
-        tokio::time::sleep_until(phases.stop_at).await;
-        let server_end = server_pid
+/// CPU times at the start of a phase, for [`CpuStart::finish`] at its end.
+#[derive(Debug, Clone, Copy)]
+pub struct CpuStart {
+    server_pid: Option<u32>,
+    server: Option<f64>,
+    loader: f64,
+}
+
+impl CpuStart {
+    /// The CPU used since the start.
+    pub fn finish(self) -> anyhow::Result<CpuUse> {
+        let server = self
+            .server_pid
             .map(|pid| sys::cpu_seconds(Some(pid)))
             .transpose()?;
         Ok(CpuUse {
-            server: server_end.zip(server_start).map(|(end, start)| end - start),
-            loader: sys::cpu_seconds(None)? - loader_start,
+            server: server.zip(self.server).map(|(end, start)| end - start),
+            loader: sys::cpu_seconds(None)? - self.loader,
         })
+    }
+}
+
+impl CpuUse {
+    /// Samples CPU times now, for a phase that ends when its work does.
+    pub fn start(server_pid: Option<u32>) -> anyhow::Result<CpuStart> {
+        Ok(CpuStart {
+            server_pid,
+            server: server_pid
+                .map(|pid| sys::cpu_seconds(Some(pid)))
+                .transpose()?,
+            loader: sys::cpu_seconds(None)?,
+        })
+    }
+
+    /// Samples CPU times at the start and end of the measured phase.
+    pub async fn measure(phases: Phases, server_pid: Option<u32>) -> anyhow::Result<CpuUse> {
+        tokio::time::sleep_until(phases.measure_from).await;
+        let start = CpuUse::start(server_pid)?;
+        tokio::time::sleep_until(phases.stop_at).await;
+        start.finish()
     }
 
     /// Adds CPU rows and fields; `per` names the unit of work (`message`, `handshake`).
