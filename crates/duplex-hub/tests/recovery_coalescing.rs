@@ -137,8 +137,9 @@ async fn clients_recovering_one_after_another_share_the_first_read() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_publication_after_the_shared_read_makes_its_page_stale() {
+/// A hub whose "chat:busy" holds publications 1..=10, and a first client that recovered 5..=10
+/// from it (one engine read); returns the epoch too.
+async fn a_first_recovery() -> (TestHub, std::sync::Arc<Intercept>, String, TestClient) {
     let (engine, counting) = Intercept::memory(&[], Duration::from_millis(5));
     let hub = TestHub::with_engine(engine).await;
     let epoch = publish_numbered(&hub, "chat:busy", 1..=10).await;
@@ -147,6 +148,12 @@ async fn a_publication_after_the_shared_read_makes_its_page_stale() {
         recover(&mut first, "chat:busy", 4, &epoch).await,
         (5..=10).collect::<Vec<_>>()
     );
+    (hub, counting, epoch, first)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_publication_after_the_shared_read_makes_its_page_stale() {
+    let (hub, counting, epoch, mut first) = a_first_recovery().await;
 
     publish_numbered(&hub, "chat:busy", 11..=11).await;
     assert_eq!(first.publication("chat:busy").await["data"]["n"], 11);
@@ -162,14 +169,7 @@ async fn a_publication_after_the_shared_read_makes_its_page_stale() {
 async fn a_channel_left_by_every_subscriber_is_read_again() {
     // With nobody subscribed here the node is not told of the channel's publications, so a
     // page from before cannot know what it misses.
-    let (engine, counting) = Intercept::memory(&[], Duration::from_millis(5));
-    let hub = TestHub::with_engine(engine).await;
-    let epoch = publish_numbered(&hub, "chat:busy", 1..=10).await;
-    let (mut first, _) = TestClient::connect(&hub, &token("first", None)).await;
-    assert_eq!(
-        recover(&mut first, "chat:busy", 4, &epoch).await,
-        (5..=10).collect::<Vec<_>>()
-    );
+    let (hub, counting, epoch, mut first) = a_first_recovery().await;
     let left = first
         .call(json!({"unsubscribe": {"channel": "chat:busy"}}))
         .await;
