@@ -136,7 +136,8 @@ impl SharedReads {
             channel: channel.into(),
             epoch: key,
         };
-        if let Some(answer) = from_kept(&self.kept, &self.channels, &key, since, limit) {
+        let kept = kept_page(&self.kept, &self.channels, &key);
+        if let Some(answer) = kept.and_then(|kept| kept.answer(since, limit)) {
             return answer;
         }
         let (reply, answer) = oneshot::channel();
@@ -171,15 +172,9 @@ impl SharedReads {
     }
 }
 
-/// The answer a recent flight's page gives a reader whose subscriber is in the channel's
-/// table already, if the page still holds and can tell.
-fn from_kept(
-    kept: &Mutex<Kept>,
-    channels: &Channels,
-    key: &Key,
-    since: u64,
-    limit: Option<usize>,
-) -> Answer {
+/// A recent flight's page that still holds for readers whose subscribers are in the channel's
+/// table already.
+fn kept_page(kept: &Mutex<Kept>, channels: &Channels, key: &Key) -> Option<Arc<KeptPage>> {
     let kept = kept
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
@@ -187,12 +182,16 @@ fn from_kept(
         .get(key)
         .filter(|kept| kept.at.elapsed() < KEEP)
         .cloned()?;
-    // Taken after the reader's subscriber joined the channel's table: unchanged since before
-    // the read, nothing was published between the read and the subscriber.
-    if channels.stamp(&key.channel) != Some(kept.stamp) {
-        return None;
+    // Taken after the readers' subscribers joined the channel's table: unchanged since before
+    // the read, nothing was published between the read and the subscribers.
+    (channels.stamp(&key.channel) == Some(kept.stamp)).then_some(kept)
+}
+
+impl KeptPage {
+    /// Its answer to a read from `since`, if it can tell.
+    fn answer(&self, since: u64, limit: Option<usize>) -> Answer {
+        slice_page(&self.page, &self.query, since, limit)
     }
-    slice(&Ok(kept.page.clone()), &kept.query, since, limit)
 }
 
 /// One read of the engine, counted: every path to the engine goes through here.
@@ -242,17 +241,15 @@ impl Runner {
                 std::mem::take(&mut group.waiting)
             };
             // Those that came while the last flight read are answered by its page, if it holds.
+            let kept = kept_page(&self.kept, &self.channels, &self.key);
             let waiters: Vec<Waiter> = waiters
                 .into_iter()
                 .filter(|w| !w.reply.is_closed())
                 .filter_map(|waiter| {
-                    match from_kept(
-                        &self.kept,
-                        &self.channels,
-                        &self.key,
-                        waiter.since,
-                        waiter.limit,
-                    ) {
+                    match kept
+                        .as_ref()
+                        .and_then(|k| k.answer(waiter.since, waiter.limit))
+                    {
                         Some(answer) => {
                             let _ = waiter.reply.send(Some(answer));
                             None
@@ -377,12 +374,21 @@ fn slice(
     limit: Option<usize>,
 ) -> Answer {
     let lowest = query.since.as_ref().map_or(0, |since| since.offset);
-    let page = match result {
-        Ok(page) => page,
+    match result {
+        Ok(page) => slice_page(page, query, since, limit),
         // A gap after the lowest position says nothing about higher ones.
-        Err(EngineError::UnrecoverablePosition) if since != lowest => return None,
-        Err(error) => return Some(Err(error.clone())),
-    };
+        Err(EngineError::UnrecoverablePosition) if since != lowest => None,
+        Err(error) => Some(Err(error.clone())),
+    }
+}
+
+/// [`slice`] of a page read: copies only the publications the reader is due.
+fn slice_page(
+    page: &HistoryPage,
+    query: &HistoryQuery,
+    since: u64,
+    limit: Option<usize>,
+) -> Answer {
     if query.since.is_none() {
         return Some(Ok(page.clone()));
     }
