@@ -32,6 +32,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
+use tokio::sync::watch;
 
 use crate::codes::Unsubscribe;
 use crate::config::SlowConsumerPolicy;
@@ -91,9 +92,51 @@ pub(crate) struct Channel {
     entry: u64,
     /// How many publications (and losses of them) this node was handed in the channel.
     publications: u64,
-    /// Whether the broker sends this node the channel's publications: set once the first
-    /// subscriber's broker subscribe is done.
-    subscribed: bool,
+    /// Whether the broker sends this node the channel's publications.
+    link: Link,
+}
+
+/// Where this node's broker subscription to a channel stands. A subscriber is not added for
+/// good (and its subscribe not answered) until it is up: a subscriber that read the channel's
+/// position while it was not would miss what is published before it is.
+#[derive(Default)]
+enum Link {
+    /// A subscriber is asking the broker; its outcome comes here (`Some(true)`: up). A sender
+    /// dropped without an outcome means its subscribe was abandoned (the session went away):
+    /// the next subscriber asks again.
+    Asking(watch::Receiver<Option<bool>>),
+    Up,
+    /// No one is asking (the last ask failed): the next subscriber asks.
+    #[default]
+    Down,
+}
+
+/// What a subscriber of a channel must do about the node's broker subscription to it.
+pub(crate) enum Linking {
+    /// Nothing: it is up.
+    Up,
+    /// Wait for another subscriber's ask.
+    Wait(watch::Receiver<Option<bool>>),
+    /// Ask the broker, then tell the table ([`Channels::linked`]) and the waiters (here).
+    Ask(watch::Sender<Option<bool>>),
+}
+
+impl Link {
+    /// What the next subscriber must do; asking falls to it when no one else is.
+    fn linking(&mut self) -> Linking {
+        match self {
+            Link::Up => Linking::Up,
+            // Still asked by someone: `has_changed` fails once the sender is gone.
+            Link::Asking(outcome) if outcome.has_changed().is_ok() => {
+                Linking::Wait(outcome.clone())
+            }
+            _ => {
+                let (ask, outcome) = watch::channel(None);
+                *self = Link::Asking(outcome);
+                Linking::Ask(ask)
+            }
+        }
+    }
 }
 
 /// One connection's subscription, as the fan-out sees it.
@@ -301,13 +344,21 @@ impl Channels {
         }
     }
 
-    /// The broker now sends this node `channel`'s publications (its first subscriber's broker
-    /// subscribe is done). Until then no recovery read of the channel is kept for later
-    /// subscribers: a publication meanwhile would not be seen to make it stale.
-    pub(crate) fn subscribed(&self, channel: &str) {
+    /// The broker subscription asked for by [`Linking::Ask`] is up, or failed. Until it is up
+    /// no subscriber is answered (see [`Link`]), and no recovery read of the channel is kept
+    /// for later subscribers: a publication meanwhile would not be seen to make it stale.
+    pub(crate) fn linked(&self, channel: &str, up: bool) {
         if let Some(entry) = self.shard(channel).get_mut(channel) {
-            entry.subscribed = true;
+            entry.link = if up { Link::Up } else { Link::Down };
         }
+    }
+
+    /// What a subscriber of `channel` must do about the node's broker subscription now, after
+    /// the ask it waited for was abandoned; `None` if the channel has no subscriber here.
+    pub(crate) fn linking(&self, channel: &str) -> Option<Linking> {
+        self.shard(channel)
+            .get_mut(channel)
+            .map(|entry| entry.link.linking())
     }
 
     /// `channel`'s history was removed here: a recovery read from before it is stale.
@@ -322,7 +373,7 @@ impl Channels {
     pub(crate) fn stamp(&self, channel: &str) -> Option<Stamp> {
         self.shard(channel)
             .get(channel)
-            .filter(|entry| entry.subscribed)
+            .filter(|entry| matches!(entry.link, Link::Up))
             .map(|entry| Stamp {
                 entry: entry.entry,
                 publications: entry.publications,
@@ -336,10 +387,10 @@ impl Channels {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Adds a subscriber: whether it is the channel's first on this node (the caller then asks
-    /// the broker for the channel's events), and the table's name of the channel, which the
-    /// session keeps instead of a copy of its own.
-    pub(crate) fn add(&self, channel: &str, subscriber: Subscriber) -> (bool, Arc<str>) {
+    /// Adds a subscriber: whether it is the channel's first on this node, the table's name of
+    /// the channel, which the session keeps instead of a copy of its own, and what it must do
+    /// about the node's broker subscription to the channel (the first asks for it).
+    pub(crate) fn add(&self, channel: &str, subscriber: Subscriber) -> (bool, Arc<str>, Linking) {
         let mut shard = self.shard(channel);
         let known = shard.get_key_value(channel).map(|(name, _)| name.clone());
         if let (Some(name), Some(existing)) = (known, shard.get_mut(channel)) {
@@ -347,9 +398,11 @@ impl Channels {
                 .subscribers
                 .retain(|s| s.session.id() != subscriber.session.id());
             existing.subscribers.push(subscriber);
-            return (false, name.clone());
+            return (false, name.clone(), existing.link.linking());
         }
         let name: Arc<str> = Arc::from(channel);
+        let mut link = Link::Down;
+        let linking = link.linking();
         shard.insert(
             name.clone(),
             Channel {
@@ -358,10 +411,10 @@ impl Channels {
                 seen: None,
                 entry: self.entries.fetch_add(1, Ordering::Relaxed),
                 publications: 0,
-                subscribed: false,
+                link,
             },
         );
-        (true, name)
+        (true, name, linking)
     }
 
     /// Removes a session's subscription; true if the channel has no subscriber left here (the

@@ -32,7 +32,7 @@ use crate::proxy::Proxies;
 use crate::session::{client_key, Control, Format, SessionHandle, Transport};
 use crate::webhook::{QueueError, WebhookEvent, Webhooks};
 
-use channels::{Channels, Subscriber};
+use channels::{Channels, Linking, Subscriber};
 
 /// Extra fields of a publication from the server API.
 #[derive(Debug, Default, Clone)]
@@ -471,26 +471,58 @@ impl Node {
         }
     }
 
-    /// Adds a subscriber to this node's table; for the channel's first subscriber here, also
-    /// asks the broker for the channel's events (and takes the subscriber out again if it
-    /// cannot). Returns whether it was the first, and the table's name of the channel, which
-    /// the session keeps instead of a copy of its own.
+    /// Adds a subscriber to this node's table and returns once the broker sends this node the
+    /// channel's events: the channel's first subscriber here asks the broker for them, later
+    /// ones wait for that ask (or take it over if it was abandoned). A subscriber whose ask
+    /// failed, or who waited for one that did, is taken out again. Returns whether it was the
+    /// first, and the table's name of the channel, which the session keeps instead of a copy
+    /// of its own.
     pub(crate) async fn add_subscriber(
         &self,
         channel: &str,
         subscriber: Subscriber,
     ) -> Result<(bool, Arc<str>), EngineError> {
         let session_id = subscriber.session.id();
-        let (first, name) = self.channels.add(channel, subscriber);
-        if first {
-            if let Err(error) = self.engine.broker.subscribe(channel).await {
-                tracing::warn!(%channel, "broker subscribe failed: {error}");
-                self.channels.remove(channel, session_id);
-                return Err(error);
+        let (first, name, mut linking) = self.channels.add(channel, subscriber);
+        let failed = loop {
+            match linking {
+                Linking::Up => return Ok((first, name)),
+                Linking::Ask(outcome) => {
+                    let asked = self.engine.broker.subscribe(channel).await;
+                    self.channels.linked(channel, asked.is_ok());
+                    outcome.send_replace(Some(asked.is_ok()));
+                    match asked {
+                        Ok(()) => return Ok((first, name)),
+                        Err(error) => {
+                            tracing::warn!(%channel, "broker subscribe failed: {error}");
+                            break error;
+                        }
+                    }
+                }
+                Linking::Wait(mut outcome) => {
+                    let waited = outcome.wait_for(Option::is_some).await.map(|up| *up);
+                    match waited {
+                        Ok(Some(true)) => return Ok((first, name)),
+                        Ok(_) => {
+                            break EngineError::Unavailable(
+                                "the broker subscribe for the channel failed".to_owned(),
+                            )
+                        }
+                        // The subscriber asking went away before the broker answered.
+                        Err(_) => match self.channels.linking(channel) {
+                            Some(next) => linking = next,
+                            None => {
+                                break EngineError::Unavailable(
+                                    "the channel was left meanwhile".to_owned(),
+                                )
+                            }
+                        },
+                    }
+                }
             }
-            self.channels.subscribed(channel);
-        }
-        Ok((first, name))
+        };
+        self.channels.remove(channel, session_id);
+        Err(failed)
     }
 
     /// Reads a channel's stream for a subscriber's recovery or position; concurrent reads of

@@ -1,13 +1,14 @@
 //! The memory engine behind a broker a test can step into: deliveries of chosen offsets dropped
 //! on their way to the hub (as Redis pub/sub drops what is published while a node's subscriber
-//! connection is down), and history reads slowed down and counted (as on a slow disk).
+//! connection is down), history reads slowed down and counted (as on a slow disk), and broker
+//! subscribes slowed down (as over a network).
 //!
 //! ```ignore
 //! let (engine, intercept) = Intercept::memory(&[3], Duration::ZERO);
 //! let hub = TestHub::with_engine(engine).await;
 //! ```
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -26,6 +27,10 @@ pub struct Intercept {
     history_delay: Duration,
     /// History reads that recover from a position.
     pub recoveries: AtomicUsize,
+    /// How long each broker subscribe takes before the engine's own.
+    pub subscribe_delay: Mutex<Duration>,
+    /// Broker subscribes fail (after their delay), as while the broker is unreachable.
+    pub subscribe_fails: AtomicBool,
 }
 
 /// The events on their way from the engine to the hub.
@@ -54,6 +59,8 @@ impl Intercept {
             }),
             history_delay,
             recoveries: AtomicUsize::new(0),
+            subscribe_delay: Mutex::new(Duration::ZERO),
+            subscribe_fails: AtomicBool::new(false),
         });
         let engine = Engine {
             broker: intercept.clone(),
@@ -90,6 +97,13 @@ impl Broker for Intercept {
         self.inner.start(self.deliveries.clone()).await
     }
     async fn subscribe(&self, channel: &str) -> Result<(), EngineError> {
+        let delay = *self.subscribe_delay.lock().unwrap();
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        if self.subscribe_fails.load(Ordering::SeqCst) {
+            return Err(EngineError::Unavailable("broker unreachable".to_owned()));
+        }
         self.inner.subscribe(channel).await
     }
     async fn unsubscribe(&self, channel: &str) -> Result<(), EngineError> {
