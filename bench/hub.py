@@ -105,7 +105,7 @@ class Settings:
 FULL = Settings(duration=5, warmup=2, hold=3,
                 h1_clients=10_000, h1_ladder=(5, 10, 20, 50, 100, 200, 400, 800),
                 h2_clients=10_000, h2_channels=1_000,
-                h2_ladder=(200, 500, 1_000, 2_000, 5_000, 10_000),
+                h2_ladder=(200, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 40_000),
                 idle_clients=10_000, idle_channels=1_000, connect_duration=5,
                 reconnect_clients=10_000, reconnect_channels=1_000, reconnect_subs=5,
                 h5_clients=1_000, h5_rate=100)
