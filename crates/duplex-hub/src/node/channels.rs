@@ -117,7 +117,7 @@ pub(crate) enum Linking {
     Up,
     /// Wait for another subscriber's ask.
     Wait(watch::Receiver<Option<bool>>),
-    /// Ask the broker, then tell the table ([`Channels::linked`]) and the waiters (here).
+    /// Ask the broker, then tell the table and the waiters ([`Channels::linked`]).
     Ask(watch::Sender<Option<bool>>),
 }
 
@@ -344,13 +344,19 @@ impl Channels {
         }
     }
 
-    /// The broker subscription asked for by [`Linking::Ask`] is up, or failed. Until it is up
-    /// no subscriber is answered (see [`Link`]), and no recovery read of the channel is kept
-    /// for later subscribers: a publication meanwhile would not be seen to make it stale.
-    pub(crate) fn linked(&self, channel: &str, up: bool) {
+    /// The broker subscription asked for by [`Linking::Ask`] is up, or failed: tells the
+    /// table, then the subscribers waiting for it. Until it is up no subscriber is answered
+    /// (see [`Link`]), and no recovery read of the channel is kept for later subscribers: a
+    /// publication meanwhile would not be seen to make it stale. The table is told only while
+    /// the ask is still the channel's: one abandoned meanwhile has been taken over by another.
+    pub(crate) fn linked(&self, channel: &str, ask: watch::Sender<Option<bool>>, up: bool) {
         if let Some(entry) = self.shard(channel).get_mut(channel) {
-            entry.link = if up { Link::Up } else { Link::Down };
+            if matches!(&entry.link, Link::Asking(outcome) if outcome.same_channel(&ask.subscribe()))
+            {
+                entry.link = if up { Link::Up } else { Link::Down };
+            }
         }
+        ask.send_replace(Some(up));
     }
 
     /// What a subscriber of `channel` must do about the node's broker subscription now, after

@@ -489,8 +489,7 @@ impl Node {
                 Linking::Up => return Ok((first, name)),
                 Linking::Ask(outcome) => {
                     let asked = self.engine.broker.subscribe(channel).await;
-                    self.channels.linked(channel, asked.is_ok());
-                    outcome.send_replace(Some(asked.is_ok()));
+                    self.channels.linked(channel, outcome, asked.is_ok());
                     match asked {
                         Ok(()) => return Ok((first, name)),
                         Err(error) => {
