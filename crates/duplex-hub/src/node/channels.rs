@@ -39,7 +39,7 @@ use crate::config::SlowConsumerPolicy;
 use crate::engine::{ClientInfo, Publication};
 use crate::protocol::{self, Encoding};
 use crate::pusher;
-use crate::session::{Format, Outbound, SessionHandle};
+use crate::session::{Format, Offered, SessionHandle};
 
 use super::flusher::Flusher;
 use continuity::{Continuity, Seen};
@@ -585,7 +585,10 @@ impl Channels {
                 continue;
             }
             let format = subscriber.session.format();
-            if excluded.as_deref() == Some(subscriber.session.client()) {
+            if excluded
+                .as_deref()
+                .is_some_and(|client| client == subscriber.session.client())
+            {
                 continue;
             }
             let form = subscriber.form(previous.is_some(), delta);
@@ -594,18 +597,17 @@ impl Channels {
                 report.dropped += 1;
                 continue;
             };
-            let offer = subscriber.session.offer(Outbound::publication(
-                name.clone(),
-                prepared,
-                subscriber.policy,
-            ));
+            let offer =
+                subscriber
+                    .session
+                    .offer(Offered::publication(&name, prepared, subscriber.policy));
             report.dropped += offer.evicted;
             if offer.kept {
                 report.delivered += 1;
             } else {
                 report.dropped += 1;
             }
-            if offer.flush {
+            if offer.flush && subscriber.session.mark_for_flush() {
                 flush.push(subscriber.session.clone());
             }
             // Whether or not this one was delivered: a delta subscriber's budget is never
@@ -676,14 +678,14 @@ impl Channels {
                 report.dropped += 1;
                 continue;
             };
-            let offer = subscriber.session.offer(Outbound::push(prepared));
+            let offer = subscriber.session.offer(Offered::push(prepared));
             report.dropped += offer.evicted;
             if offer.kept {
                 report.delivered += 1;
             } else {
                 report.dropped += 1;
             }
-            if offer.flush {
+            if offer.flush && subscriber.session.mark_for_flush() {
                 flush.push(subscriber.session.clone());
             }
         }

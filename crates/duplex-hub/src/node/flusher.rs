@@ -34,23 +34,23 @@ struct Queue {
 }
 
 impl Flusher {
-    /// Takes `sessions` (emptied) to be flushed by the flusher's task; those already waiting
-    /// for a flush are not listed twice. Outside a Tokio runtime they are flushed at once.
+    /// Takes `sessions` (emptied) to be flushed by the flusher's task. The caller lists only
+    /// sessions it has just marked ([`SessionHandle::mark_for_flush`]): one already marked is
+    /// listed already, and the fan-out skips it without cloning its handle. Outside a Tokio
+    /// runtime they are flushed at once.
     pub(crate) fn defer(&self, sessions: &mut Vec<SessionHandle>) {
         if sessions.is_empty() {
             return;
         }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             for session in sessions.drain(..) {
-                session.flush();
+                session.flush_marked();
             }
             return;
         };
         let start = {
             let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
-            queue
-                .sessions
-                .extend(sessions.drain(..).filter(SessionHandle::mark_for_flush));
+            queue.sessions.append(sessions);
             !std::mem::replace(&mut queue.running, true)
         };
         if start {

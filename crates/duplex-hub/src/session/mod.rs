@@ -40,7 +40,9 @@ use crate::protocol::{self, Command, Encoding, Reply};
 pub(crate) use connect::VERSION;
 pub(crate) use control::{Control, ServerSubscribe};
 pub(crate) use inbound::{Inbound, Incoming};
-pub(crate) use outbound::{client_key, frame, Format, Outbound, Queued, SessionHandle, Transport};
+pub(crate) use outbound::{
+    client_key, frame, Format, Offered, Outbound, Queued, SessionHandle, Transport,
+};
 use subscriptions::{Subscription, Subscriptions};
 
 /// Most commands one WebSocket message may carry: a bound on the work one message can cause

@@ -98,25 +98,63 @@ pub(crate) struct Outbound {
 }
 
 impl Outbound {
-    /// A publication of `channel`, under its namespace's slow-consumer policy.
-    pub(crate) fn publication(
-        channel: Arc<str>,
-        frame: PreparedFrame,
-        policy: SlowConsumerPolicy,
-    ) -> Self {
-        Outbound {
-            frame,
-            channel: Some(channel),
-            policy,
-        }
-    }
-
     /// A reply or a push that must not be dropped.
     pub(crate) fn push(frame: PreparedFrame) -> Self {
         Outbound {
             frame,
             channel: None,
             policy: SlowConsumerPolicy::Disconnect,
+        }
+    }
+
+    fn borrowed(&self) -> Offered<'_> {
+        Offered {
+            frame: &self.frame,
+            channel: self.channel.as_ref(),
+            policy: self.policy,
+        }
+    }
+}
+
+/// A frame offered to a session, borrowed: a fan-out offers one frame to every subscriber,
+/// and almost all of them queue it on their transport at once (a reference count on the
+/// frame's bytes). Only a session that must keep it in its backlog copies the handle, so the
+/// fan-out pays no reference counting of its own per subscriber.
+#[derive(Clone, Copy)]
+pub(crate) struct Offered<'a> {
+    frame: &'a PreparedFrame,
+    channel: Option<&'a Arc<str>>,
+    policy: SlowConsumerPolicy,
+}
+
+impl<'a> Offered<'a> {
+    /// A publication of `channel`, under its namespace's slow-consumer policy.
+    pub(crate) fn publication(
+        channel: &'a Arc<str>,
+        frame: &'a PreparedFrame,
+        policy: SlowConsumerPolicy,
+    ) -> Self {
+        Offered {
+            frame,
+            channel: Some(channel),
+            policy,
+        }
+    }
+
+    /// A push that must not be dropped (a join or leave).
+    pub(crate) fn push(frame: &'a PreparedFrame) -> Self {
+        Offered {
+            frame,
+            channel: None,
+            policy: SlowConsumerPolicy::Disconnect,
+        }
+    }
+
+    fn to_owned(self) -> Outbound {
+        Outbound {
+            frame: self.frame.clone(),
+            channel: self.channel.cloned(),
+            policy: self.policy,
         }
     }
 }
@@ -344,7 +382,7 @@ impl SessionHandle {
     /// Offers a frame without waiting and writes it out; false if it was dropped (or the
     /// connection is going).
     pub(crate) fn deliver(&self, outbound: Outbound) -> bool {
-        let offer = self.offer(outbound);
+        let offer = self.offer(outbound.borrowed());
         if offer.flush {
             self.flush();
         }
@@ -354,7 +392,7 @@ impl SessionHandle {
     /// Offers a frame without writing anything: a fan-out queues to every subscriber under its
     /// channel's lock and calls [`SessionHandle::flush`] on those that need it once the lock is
     /// released, so that no socket write happens while publishers to the channel wait.
-    pub(crate) fn offer(&self, outbound: Outbound) -> Offer {
+    pub(crate) fn offer(&self, outbound: Offered<'_>) -> Offer {
         let refused = Offer {
             kept: false,
             flush: false,
@@ -367,7 +405,7 @@ impl SessionHandle {
         let len = outbound.frame.len();
         let mut pending = self.pending();
         if pending.as_ref().is_none_or(|p| p.backlog.frames.is_empty()) {
-            match shared.transport.queue(&outbound.frame) {
+            match shared.transport.queue(outbound.frame) {
                 Queued::Yes => {
                     return Offer {
                         kept: true,
@@ -379,7 +417,7 @@ impl SessionHandle {
                 Queued::Full => {}
             }
         }
-        let (kept, evicted) = self.offer_past_budget(outbound, &mut pending, len);
+        let (kept, evicted) = self.offer_past_budget(outbound.to_owned(), &mut pending, len);
         Offer {
             kept,
             flush: false,

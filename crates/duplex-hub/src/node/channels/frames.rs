@@ -57,7 +57,7 @@ impl<'a> Frames<'a> {
     }
 
     /// The frame for a subscriber with this format and form.
-    pub(crate) fn get(&self, format: Format, form: Form) -> Option<PreparedFrame> {
+    pub(crate) fn get(&self, format: Format, form: Form) -> Option<&PreparedFrame> {
         let (slot, form, encoding) = match (format, form) {
             // In Protobuf a whole payload is the same bytes with or without deltas.
             (Format::Centrifugo(Encoding::Protobuf), Form::Full) => {
@@ -72,7 +72,7 @@ impl<'a> Frames<'a> {
         };
         self.built[slot]
             .get_or_init(|| (self.build)(format, form).map(|bytes| frame(encoding, bytes)))
-            .clone()
+            .as_ref()
     }
 }
 
