@@ -76,6 +76,8 @@ mod io;
 mod lifecycle;
 mod maybe_tls;
 mod options;
+#[doc(hidden)]
+pub mod prefetch;
 mod proxy;
 mod server;
 mod shutdown;

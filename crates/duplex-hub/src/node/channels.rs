@@ -48,6 +48,10 @@ pub(crate) use frames::{full_for_delta, protocol_info, protocol_publication};
 
 const SHARDS: usize = 32;
 
+/// How many subscribers ahead a fan-out asks for a session's state to be loaded (and half as
+/// many for its transport's).
+const PREFETCH_AHEAD: usize = 16;
+
 thread_local! {
     /// The sessions a fan-out queued to; kept from one fan-out to the next on this thread (the
     /// flusher empties it) so that a publication does not allocate a list of its own.
@@ -579,7 +583,21 @@ impl Channels {
         let excluded = pusher::relay::excluded(publication);
         let mut report = FanOut::default();
         let mut keep_previous = false;
-        for subscriber in entry.subscribers.iter_mut().filter(|s| !s.lost) {
+        let subscribers = &mut entry.subscribers;
+        for i in 0..subscribers.len() {
+            // Memory, not work, sets the pace of a large fan-out: each subscriber's session
+            // and transport are cold. Asked for ahead (the session further ahead, since the
+            // way to its transport is read from it), they arrive while earlier ones are served.
+            if let Some(ahead) = subscribers.get(i + PREFETCH_AHEAD) {
+                ahead.session.prefetch();
+            }
+            if let Some(ahead) = subscribers.get(i + PREFETCH_AHEAD / 2) {
+                ahead.session.prefetch_transport();
+            }
+            let subscriber = &mut subscribers[i];
+            if subscriber.lost {
+                continue;
+            }
             keep_previous |= subscriber.wants_previous();
             if !subscriber.takes_live(publication, &name, epoch) {
                 continue;

@@ -425,6 +425,20 @@ impl SessionHandle {
         }
     }
 
+    /// Starts loading this session's state into the cache (see `WebSocketWriter::prefetch`):
+    /// a fan-out calls it a few subscribers ahead of the one it offers to.
+    pub(crate) fn prefetch(&self) {
+        duplex::prefetch::object(Arc::as_ptr(&self.0));
+    }
+
+    /// Starts loading the transport's state into the cache; the session's own (which holds
+    /// the way to it) should have been asked for earlier, by [`SessionHandle::prefetch`].
+    pub(crate) fn prefetch_transport(&self) {
+        if let Transport::WebSocket(writer) = &self.0.transport {
+            writer.prefetch();
+        }
+    }
+
     /// Writes what is queued on the transport, as far as the socket takes it without waiting.
     pub(crate) fn flush(&self) {
         self.0.transport.flush();
