@@ -30,7 +30,7 @@ const COPY_THRESHOLD: usize = 4096;
 #[derive(Debug, Default)]
 pub struct SendBuffer {
     /// Chunks ready to go, oldest first; everything here precedes `staged`.
-    queue: Chunks,
+    queue: VecDeque<Bytes>,
     /// Small frames being gathered.
     staged: BytesMut,
     /// Total bytes in `queue`.
@@ -88,65 +88,8 @@ impl SendBuffer {
     pub fn shrink_when_empty(&mut self) {
         if self.is_empty() {
             self.staged = BytesMut::new();
-            self.queue = Chunks::default();
+            self.queue = VecDeque::new();
         }
-    }
-}
-
-/// The queue of chunks, holding one chunk without an allocation: a broadcast queues one
-/// prepared frame to each of thousands of idle connections and writes it at once, and a queue
-/// that allocated for it (and was given back once written, to keep idle connections small)
-/// cost every such delivery an allocation and a free.
-#[derive(Debug)]
-enum Chunks {
-    /// At most one chunk; an empty `Bytes` (which allocates nothing) when there is none.
-    One(Bytes),
-    /// Two or more were queued at once; kept until the buffer is shrunk.
-    Many(VecDeque<Bytes>),
-}
-
-impl Default for Chunks {
-    fn default() -> Self {
-        Chunks::One(Bytes::new())
-    }
-}
-
-impl Chunks {
-    /// Appends a chunk, which must not be empty (an empty `One` means no chunk).
-    fn push_back(&mut self, chunk: Bytes) {
-        debug_assert!(!chunk.is_empty());
-        match self {
-            Chunks::One(only) if only.is_empty() => *only = chunk,
-            Chunks::One(only) => {
-                let first = std::mem::take(only);
-                *self = Chunks::Many(VecDeque::from([first, chunk]));
-            }
-            Chunks::Many(queue) => queue.push_back(chunk),
-        }
-    }
-
-    fn front_mut(&mut self) -> Option<&mut Bytes> {
-        match self {
-            Chunks::One(only) => Some(only).filter(|only| !only.is_empty()),
-            Chunks::Many(queue) => queue.front_mut(),
-        }
-    }
-
-    fn pop_front(&mut self) {
-        match self {
-            Chunks::One(only) => *only = Bytes::new(),
-            Chunks::Many(queue) => {
-                queue.pop_front();
-            }
-        }
-    }
-
-    fn iter(&self) -> impl Iterator<Item = &Bytes> {
-        let (one, many) = match self {
-            Chunks::One(only) => (Some(only).filter(|only| !only.is_empty()), None),
-            Chunks::Many(queue) => (None, Some(queue.iter())),
-        };
-        one.into_iter().chain(many.into_iter().flatten())
     }
 }
 
@@ -156,7 +99,7 @@ impl Buf for SendBuffer {
     }
 
     fn chunk(&self) -> &[u8] {
-        match self.queue.iter().next() {
+        match self.queue.front() {
             Some(front) => front,
             None => &self.staged,
         }
@@ -164,7 +107,7 @@ impl Buf for SendBuffer {
 
     fn chunks_vectored<'a>(&'a self, dst: &mut [IoSlice<'a>]) -> usize {
         let mut n = 0;
-        for chunk in self.queue.iter() {
+        for chunk in &self.queue {
             if n == dst.len() {
                 return n;
             }
@@ -192,69 +135,5 @@ impl Buf for SendBuffer {
                 self.queue.pop_front();
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn drain(out: &mut SendBuffer) -> Vec<u8> {
-        let mut written = Vec::new();
-        while out.has_remaining() {
-            let chunk = out.chunk();
-            // Two bytes at a time: every advance that splits a chunk is exercised.
-            let step = chunk.len().min(2);
-            written.extend_from_slice(&chunk[..step]);
-            out.advance(step);
-        }
-        written
-    }
-
-    fn vectored(out: &SendBuffer) -> Vec<u8> {
-        let mut slices = [IoSlice::new(&[]); 8];
-        let n = out.chunks_vectored(&mut slices);
-        slices[..n].iter().flat_map(|s| s.iter().copied()).collect()
-    }
-
-    #[test]
-    fn one_shared_chunk_is_written_whole_and_leaves_the_buffer_empty() {
-        let mut out = SendBuffer::default();
-        out.put_by_reference(Bytes::from_static(b"frame"));
-        assert_eq!((out.len(), vectored(&out)), (5, b"frame".to_vec()));
-        assert_eq!(drain(&mut out), b"frame");
-        assert!(out.is_empty());
-        assert!(out.chunk().is_empty());
-    }
-
-    #[test]
-    fn chunks_and_staged_bytes_leave_in_the_order_they_were_queued() {
-        let mut out = SendBuffer::default();
-        out.put_slice(b"a");
-        out.put_by_reference(Bytes::from_static(b"bc"));
-        out.put_by_reference(Bytes::from_static(b"def"));
-        out.put_slice(b"g");
-        out.put_by_reference(Bytes::from_static(b"hij"));
-        assert_eq!(out.len(), 10);
-        assert_eq!(vectored(&out), b"abcdefghij");
-        assert_eq!(drain(&mut out), b"abcdefghij");
-        // Used again after it held more than one chunk.
-        out.put_by_reference(Bytes::from_static(b"k"));
-        out.put_slice(b"l");
-        assert_eq!(drain(&mut out), b"kl");
-    }
-
-    #[test]
-    fn shrinking_keeps_what_waits_and_frees_what_does_not() {
-        let mut out = SendBuffer::default();
-        out.put_by_reference(Bytes::from_static(b"xy"));
-        out.put_by_reference(Bytes::from_static(b"z"));
-        out.shrink_when_empty();
-        assert_eq!(out.len(), 3);
-        assert_eq!(drain(&mut out), b"xyz");
-        out.shrink_when_empty();
-        assert!(matches!(&out.queue, Chunks::One(only) if only.is_empty()));
-        out.put_by_reference(Bytes::new());
-        assert!(out.is_empty());
     }
 }
