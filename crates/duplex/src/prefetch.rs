@@ -3,10 +3,9 @@
 //! connection's state to arrive from memory, one at a time, unless it asks for the next ones
 //! early.
 
-/// Asks the processor to load every cache line of `*object` (at most the first 512 bytes), for
-/// writing. A hint only: nothing is read, no lock is taken, and a dangling pointer would do no
-/// harm, because a prefetch never faults.
-#[doc(hidden)]
+/// Asks the processor to load every cache line of `*object` (at most the first 512 bytes) into
+/// its cache. A hint only: nothing is read, no lock is taken, and a dangling pointer would do
+/// no harm, because a prefetch never faults.
 pub fn object<T>(object: *const T) {
     const LINE: usize = 64;
     let start = object.cast::<u8>();

@@ -39,7 +39,7 @@ use crate::config::SlowConsumerPolicy;
 use crate::engine::{ClientInfo, Publication};
 use crate::protocol::{self, Encoding};
 use crate::pusher;
-use crate::session::{Format, Offered, SessionHandle};
+use crate::session::{Format, Offer, Offered, SessionHandle};
 
 use super::flusher::Flusher;
 use continuity::{Continuity, Seen};
@@ -304,6 +304,23 @@ impl Channel {
 pub(crate) struct FanOut {
     pub(crate) delivered: u64,
     pub(crate) dropped: u64,
+}
+
+impl FanOut {
+    /// Counts one subscriber's offer, and lists its session in `flush` when the frame waits on
+    /// its transport and the session is not listed for the flusher already (the mark is taken
+    /// before the handle is cloned, so a listed session costs nothing more).
+    fn offered(&mut self, offer: Offer, session: &SessionHandle, flush: &mut Vec<SessionHandle>) {
+        self.dropped += offer.evicted;
+        if offer.kept {
+            self.delivered += 1;
+        } else {
+            self.dropped += 1;
+        }
+        if offer.flush && session.mark_for_flush() {
+            flush.push(session.clone());
+        }
+    }
 }
 
 /// Closes a subscriber that cannot be sent a payload in its encoding.
@@ -615,19 +632,12 @@ impl Channels {
                 report.dropped += 1;
                 continue;
             };
-            let offer =
-                subscriber
-                    .session
-                    .offer(Offered::publication(&name, prepared, subscriber.policy));
-            report.dropped += offer.evicted;
-            if offer.kept {
-                report.delivered += 1;
-            } else {
-                report.dropped += 1;
-            }
-            if offer.flush && subscriber.session.mark_for_flush() {
-                flush.push(subscriber.session.clone());
-            }
+            let offered = Offered::publication(&name, prepared, subscriber.policy);
+            report.offered(
+                subscriber.session.offer(offered),
+                &subscriber.session,
+                flush,
+            );
             // Whether or not this one was delivered: a delta subscriber's budget is never
             // spent silently (see `Subscriber::with_delta`), so it is now closing or primed.
             if let Some(state) = subscriber.delta.as_mut() {
@@ -697,15 +707,7 @@ impl Channels {
                 continue;
             };
             let offer = subscriber.session.offer(Offered::push(prepared));
-            report.dropped += offer.evicted;
-            if offer.kept {
-                report.delivered += 1;
-            } else {
-                report.dropped += 1;
-            }
-            if offer.flush && subscriber.session.mark_for_flush() {
-                flush.push(subscriber.session.clone());
-            }
+            report.offered(offer, &subscriber.session, flush);
         }
         report
     }

@@ -41,7 +41,7 @@ pub(crate) use connect::VERSION;
 pub(crate) use control::{Control, ServerSubscribe};
 pub(crate) use inbound::{Inbound, Incoming};
 pub(crate) use outbound::{
-    client_key, frame, Format, Offered, Outbound, Queued, SessionHandle, Transport,
+    client_key, frame, Format, Offer, Offered, Outbound, Queued, SessionHandle, Transport,
 };
 use subscriptions::{Subscription, Subscriptions};
 
