@@ -304,9 +304,12 @@ impl Metrics {
         self.publications.inc();
     }
 
-    pub(crate) fn delivered(&self, delivered: u64, dropped: u64) {
-        self.deliveries.inc_by(delivered);
-        self.dropped.inc_by(dropped);
+    /// The counters every fan-out of the node's subscription table adds to.
+    pub(crate) fn fan_out_counters(&self) -> crate::node::channels::FanOutCounters {
+        crate::node::channels::FanOutCounters {
+            delivered: self.deliveries.clone(),
+            dropped: self.dropped.clone(),
+        }
     }
 
     /// The counter of engine reads for subscribers, handed to the node's shared reads.
@@ -480,7 +483,9 @@ mod tests {
         metrics.connection_closed(None);
         metrics.subscribed();
         metrics.published();
-        metrics.delivered(5, 2);
+        let fan_out = metrics.fan_out_counters();
+        fan_out.delivered.inc_by(5);
+        fan_out.dropped.inc_by(2);
         let stats = metrics.stats();
         assert_eq!(
             (stats.connections, stats.subscriptions, stats.publications),

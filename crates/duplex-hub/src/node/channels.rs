@@ -1,4 +1,4 @@
-//! Who is subscribed to what on this node, and the fan-out of one publication to them.
+//! Who is subscribed to what on this node, and the fan-out of publications to them.
 //!
 //! The table is sharded by channel name so publishers to different channels do not contend.
 //! A publication is encoded at most once per format (JSON, Protobuf) and payload form (as
@@ -21,6 +21,18 @@
 //! A fan-out only queues under the shard's lock; the socket writes (one non-blocking write per
 //! session that got a frame) happen once the lock is released, so publishers to the channel
 //! and subscribers joining it do not wait for a thousand system calls.
+//!
+//! Runs: a publication handed to the node while the flusher is still writing waits in its
+//! channel's entry, and the flusher fans out everything its channel kept at the start of its
+//! next round, together. Each subscriber is then reached once for the whole run, and one that
+//! takes every publication of it as published (no recovery in progress, no deltas) gets the
+//! run's pushes in one frame, one reply stream as Centrifugo's batched writes are: one queue
+//! entry and one slice of one write for all of them. That is what keeps a channel with ten
+//! thousand subscribers from costing a queue entry per subscriber per publication once
+//! publications come faster than a round of writes; when they come slower, nothing waits (the
+//! flusher is idle, and a publication is fanned out at once). A subscriber that leaves, and a
+//! join or leave push, first fan out what was published before them, so the deferral changes
+//! no order.
 
 mod continuity;
 mod frames;
@@ -32,6 +44,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
+use prometheus_client::metrics::counter::Counter;
 use tokio::sync::watch;
 
 use crate::codes::Unsubscribe;
@@ -39,9 +52,10 @@ use crate::config::SlowConsumerPolicy;
 use crate::engine::{ClientInfo, Publication};
 use crate::protocol::{self, Encoding};
 use crate::pusher;
-use crate::session::{Format, Offer, Offered, SessionHandle};
+use crate::session::{frame, Format, Offer, Offered, SessionHandle};
+use duplex::proto::PreparedFrame;
 
-use super::flusher::Flusher;
+use super::flusher::{FanOutJob, Flusher};
 use continuity::{Continuity, Seen};
 use frames::{encode_push, publication_push, Form, Frames, Payloads};
 pub(crate) use frames::{full_for_delta, protocol_info, protocol_publication};
@@ -51,6 +65,10 @@ const SHARDS: usize = 32;
 /// How many subscribers ahead a fan-out asks for a session's state to be loaded (and half as
 /// many for its transport's).
 const PREFETCH_AHEAD: usize = 16;
+
+/// A channel's publications deferred to the flusher's next round, at most: past this, the
+/// publisher fans them out itself (and so waits for it).
+const MAX_PENDING: usize = 1024;
 
 thread_local! {
     /// The sessions a fan-out queued to; kept from one fan-out to the next on this thread (the
@@ -63,12 +81,30 @@ type Shard = Mutex<HashMap<Arc<str>, Channel>>;
 
 /// The node's subscription table.
 pub(crate) struct Channels {
-    shards: Box<[Shard]>,
+    shards: Arc<[Shard]>,
     hasher: RandomState,
     /// Writes what fan-outs queued, off their path (`flusher.rs`).
     flusher: Flusher,
     /// The number of the next channel entry (see [`Stamp`]).
     entries: AtomicU64,
+    /// The node's counters of deliveries and drops, which every fan-out adds to (a deferred
+    /// one runs on the flusher's task, with no caller to report to).
+    counters: FanOutCounters,
+}
+
+/// Where fan-outs count what they delivered and dropped: the node's metrics.
+#[derive(Clone, Default)]
+pub(crate) struct FanOutCounters {
+    pub(crate) delivered: Counter,
+    pub(crate) dropped: Counter,
+}
+
+impl FanOutCounters {
+    fn count(&self, report: FanOut) -> FanOut {
+        self.delivered.inc_by(report.delivered);
+        self.dropped.inc_by(report.dropped);
+        report
+    }
 }
 
 /// A channel entry's state as a shared recovery read sees it when it begins (`recovery.rs`).
@@ -98,6 +134,9 @@ pub(crate) struct Channel {
     publications: u64,
     /// Whether the broker sends this node the channel's publications.
     link: Link,
+    /// Publications handed to this node while the flusher was writing, with their epochs: they
+    /// are fanned out together at the start of its next round (see [`Channels::publish`]).
+    pending: Vec<(Publication, Arc<str>)>,
 }
 
 /// Where this node's broker subscription to a channel stands. A subscriber is not added for
@@ -307,6 +346,26 @@ pub(crate) struct FanOut {
 }
 
 impl FanOut {
+    /// Counts one subscriber's offer of a frame carrying `count` publications (see
+    /// [`FanOut::offered`]).
+    fn offered_many(
+        &mut self,
+        offer: Offer,
+        count: u64,
+        session: &SessionHandle,
+        flush: &mut Vec<SessionHandle>,
+    ) {
+        self.dropped += offer.evicted;
+        if offer.kept {
+            self.delivered += count;
+        } else {
+            self.dropped += count;
+        }
+        if offer.flush && session.mark_for_flush() {
+            flush.push(session.clone());
+        }
+    }
+
     /// Counts one subscriber's offer, and lists its session in `flush` when the frame waits on
     /// its transport and the session is not listed for the flusher already (the mark is taken
     /// before the handle is cloned, so a listed session costs nothing more).
@@ -323,6 +382,48 @@ impl FanOut {
     }
 }
 
+/// Largest frame a run of publications is joined into; a run past it takes several.
+const RUN_BYTES: usize = 64 * 1024;
+
+/// A run of publications joined into as few frames as [`RUN_BYTES`] allows, for one encoding,
+/// built for the first subscriber that takes it: each frame, and how many publications it
+/// carries.
+#[derive(Default)]
+struct Runs(std::cell::OnceCell<Vec<(PreparedFrame, u64)>>);
+
+impl Runs {
+    fn get(&self, encoding: Encoding, frames: &[Frames<'_>]) -> &[(PreparedFrame, u64)] {
+        self.0.get_or_init(|| {
+            let mut runs = Vec::new();
+            let mut out: Vec<u8> = Vec::new();
+            let mut count = 0;
+            let format = Format::Centrifugo(encoding);
+            for frames in frames {
+                let Some(push) = frames.get(format, Form::Plain).map(PreparedFrame::payload) else {
+                    continue;
+                };
+                if count > 0 && out.len() + push.len() + 1 > RUN_BYTES {
+                    runs.push((
+                        frame(encoding, Bytes::from(std::mem::take(&mut out))),
+                        count,
+                    ));
+                    count = 0;
+                }
+                // JSON replies are one per line; Protobuf ones carry their own length.
+                if encoding == Encoding::Json && !out.is_empty() {
+                    out.push(b'\n');
+                }
+                out.extend_from_slice(&push);
+                count += 1;
+            }
+            if count > 0 {
+                runs.push((frame(encoding, Bytes::from(out)), count));
+            }
+            runs
+        })
+    }
+}
+
 /// Closes a subscriber that cannot be sent a payload in its encoding.
 fn inappropriate(session: &SessionHandle) {
     session.control(crate::session::Control::Disconnect(
@@ -330,9 +431,15 @@ fn inappropriate(session: &SessionHandle) {
     ));
 }
 
+fn lock(shard: &Shard) -> MutexGuard<'_, HashMap<Arc<str>, Channel>> {
+    shard
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 impl Default for Channels {
     fn default() -> Self {
-        Channels::new()
+        Channels::new(FanOutCounters::default())
     }
 }
 
@@ -356,12 +463,14 @@ impl Channels {
         report
     }
 
-    pub(crate) fn new() -> Self {
+    /// An empty table whose fan-outs count into `counters`.
+    pub(crate) fn new(counters: FanOutCounters) -> Self {
         Channels {
             shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
             hasher: RandomState::new(),
             flusher: Flusher::default(),
             entries: AtomicU64::new(0),
+            counters,
         }
     }
 
@@ -408,10 +517,40 @@ impl Channels {
     }
 
     fn shard(&self, channel: &str) -> MutexGuard<'_, HashMap<Arc<str>, Channel>> {
-        let index = (self.hasher.hash_one(channel) as usize) % SHARDS;
-        self.shards[index]
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.shards[self.shard_index(channel)])
+    }
+
+    fn shard_index(&self, channel: &str) -> usize {
+        (self.hasher.hash_one(channel) as usize) % SHARDS
+    }
+
+    /// The flusher's job for the publications `name` keeps pending: fans them out together.
+    fn deferred_fan_out(&self, name: Arc<str>) -> FanOutJob {
+        let shards = self.shards.clone();
+        let index = self.shard_index(&name);
+        let counters = self.counters.clone();
+        Box::new(move |flush| {
+            let mut shard = lock(&shards[index]);
+            counters.count(Self::publish_pending_locked(&mut shard, &name, flush));
+        })
+    }
+
+    /// Fans out the publications `channel` keeps pending, if any, under the shard's lock.
+    fn publish_pending_locked(
+        shard: &mut HashMap<Arc<str>, Channel>,
+        channel: &str,
+        flush: &mut Vec<SessionHandle>,
+    ) -> FanOut {
+        let Some(entry) = shard.get_mut(channel) else {
+            return FanOut::default();
+        };
+        if entry.pending.is_empty() {
+            return FanOut::default();
+        }
+        let pending = std::mem::take(&mut entry.pending);
+        let run: Vec<(&Publication, &str)> =
+            pending.iter().map(|(p, epoch)| (p, &**epoch)).collect();
+        Self::publish_locked(shard, channel, &run, flush)
     }
 
     /// Adds a subscriber: whether it is the channel's first on this node, the table's name of
@@ -439,6 +578,7 @@ impl Channels {
                 entry: self.entries.fetch_add(1, Ordering::Relaxed),
                 publications: 0,
                 link,
+                pending: Vec::new(),
             },
         );
         (true, name, linking)
@@ -447,19 +587,26 @@ impl Channels {
     /// Removes a session's subscription; true if the channel has no subscriber left here (the
     /// caller then tells the broker this node no longer wants it).
     pub(crate) fn remove(&self, channel: &str, session_id: u64) -> bool {
-        let mut shard = self.shard(channel);
-        let Some(existing) = shard.get_mut(channel) else {
-            return false;
-        };
-        existing
-            .subscribers
-            .retain(|s| s.session.id() != session_id);
-        if existing.subscribers.is_empty() {
-            shard.remove(channel);
-            true
-        } else {
-            false
-        }
+        let mut last = false;
+        let report = self.fan_out(|flush| {
+            let mut shard = self.shard(channel);
+            // What was published before the subscriber left reaches it first, as it would
+            // have without the deferral.
+            let report = Self::publish_pending_locked(&mut shard, channel, flush);
+            let Some(existing) = shard.get_mut(channel) else {
+                return report;
+            };
+            existing
+                .subscribers
+                .retain(|s| s.session.id() != session_id);
+            if existing.subscribers.is_empty() {
+                shard.remove(channel);
+                last = true;
+            }
+            report
+        });
+        self.counters.count(report);
+        last
     }
 
     /// Ends a recovery: `queue_reply` queues the subscribe reply followed, in the same frame,
@@ -536,8 +683,8 @@ impl Channels {
     /// it or the namespace's `delta_publish` says so.
     /// `epoch` is the stream's, to tell a publication that follows the last one delivered here
     /// from one after a hole (see `continuity`).
-    pub(crate) fn publish(&self, channel: &str, publication: &Publication, epoch: &str) -> FanOut {
-        self.fan_out(|flush| {
+    pub(crate) fn publish(&self, channel: &str, publication: &Publication, epoch: &str) {
+        let report = self.fan_out(|flush| {
             let mut shard = self.shard(channel);
             if let Some(entry) = shard.get_mut(channel) {
                 entry.moved();
@@ -551,53 +698,113 @@ impl Channels {
                             "publications of the channel did not reach this node: its \
                              subscribers recover them from history"
                         );
-                        entry.lose_subscribers(channel);
-                        return FanOut::default();
+                        // What came before the hole is delivered before the subscribers
+                        // are sent back to history, from the position it brings them to.
+                        let report = Self::publish_pending_locked(&mut shard, channel, flush);
+                        if let Some(entry) = shard.get_mut(channel) {
+                            entry.lose_subscribers(channel);
+                        }
+                        return report;
                     }
                 }
             }
-            Self::publish_locked(&mut shard, channel, publication, epoch, flush)
-        })
+            let Some(name) = shard.get_key_value(channel).map(|(name, _)| name.clone()) else {
+                return FanOut::default();
+            };
+            let entry = shard
+                .get_mut(channel)
+                .expect("looked up under the same lock");
+            // While the flusher writes, publications wait for its next round and go out
+            // together: each subscriber is then reached once for all of them, not once each.
+            if entry.pending.len() >= MAX_PENDING {
+                entry.pending.push((publication.clone(), Arc::from(epoch)));
+                return Self::publish_pending_locked(&mut shard, channel, flush);
+            }
+            if !entry.pending.is_empty()
+                || self
+                    .flusher
+                    .defer_fan_out(|| self.deferred_fan_out(name.clone()))
+            {
+                entry.pending.push((publication.clone(), Arc::from(epoch)));
+                return FanOut::default();
+            }
+            Self::publish_locked(&mut shard, channel, &[(publication, epoch)], flush)
+        });
+        self.counters.count(report);
     }
 
     /// The engine may have missed events of `channel` (its connection to its backend was
     /// down): every subscriber here recovers from history.
     pub(crate) fn events_lost(&self, channel: &str) {
-        let mut shard = self.shard(channel);
-        if let Some(entry) = shard.get_mut(channel) {
-            entry.moved();
-            entry.seen = None;
-            entry.lose_subscribers(channel);
-        }
+        let report = self.fan_out(|flush| {
+            let mut shard = self.shard(channel);
+            let report = Self::publish_pending_locked(&mut shard, channel, flush);
+            if let Some(entry) = shard.get_mut(channel) {
+                entry.moved();
+                entry.seen = None;
+                entry.lose_subscribers(channel);
+            }
+            report
+        });
+        self.counters.count(report);
     }
 
-    /// The fan-out of [`Channels::publish`] under the shard's lock: it only queues, and lists
-    /// in `flush` the sessions whose transport must then be written.
+    /// The fan-out of [`Channels::publish`] under the shard's lock, for one publication or a
+    /// run of them deferred meanwhile (in order): it only queues, and lists in `flush` the
+    /// sessions whose transport must then be written. Each subscriber gets the whole run at
+    /// once, so its session and transport are fetched into the cache once for all of it.
     fn publish_locked(
         shard: &mut HashMap<Arc<str>, Channel>,
         channel: &str,
-        publication: &Publication,
-        epoch: &str,
+        publications: &[(&Publication, &str)],
         flush: &mut Vec<SessionHandle>,
     ) -> FanOut {
-        let delta = publication.delta;
         let Some(name) = shard.get_key_value(channel).map(|(name, _)| name.clone()) else {
             return FanOut::default();
         };
         let Some(entry) = shard.get_mut(channel) else {
             return FanOut::default();
         };
-        let previous = entry.previous.take();
-        let payloads = Payloads::new(publication, previous.as_ref());
-        let build = |format: Format, form: Form| match format {
-            Format::Centrifugo(encoding) => {
-                publication_push(encoding, &name, payloads.publication(encoding, form)?)
-            }
-            Format::Pusher => pusher::relay::publication_frame(&name, publication),
+        let Some(last) = publications.last() else {
+            return FanOut::default();
         };
-        let frames = Frames::new(&build);
+        let previous = entry.previous.take();
+        let payloads: Vec<Payloads<'_>> = publications
+            .iter()
+            .enumerate()
+            .map(|(j, (publication, _))| {
+                let before = match j {
+                    0 => previous.as_ref(),
+                    j => Some(&publications[j - 1].0.data),
+                };
+                Payloads::new(publication, before)
+            })
+            .collect();
+        let builds: Vec<_> = publications
+            .iter()
+            .zip(&payloads)
+            .map(|((publication, _), payloads)| {
+                let name = &name;
+                move |format: Format, form: Form| match format {
+                    Format::Centrifugo(encoding) => {
+                        publication_push(encoding, name, payloads.publication(encoding, form)?)
+                    }
+                    Format::Pusher => pusher::relay::publication_frame(name, publication),
+                }
+            })
+            .collect();
+        let frames: Vec<Frames<'_>> = builds.iter().map(|build| Frames::new(build)).collect();
         // A Pusher event is not sent back to the connection that sent it.
-        let excluded = pusher::relay::excluded(publication);
+        let excluded: Vec<Option<_>> = publications
+            .iter()
+            .map(|(publication, _)| pusher::relay::excluded(publication))
+            .collect();
+        // A subscriber that takes every publication of a run as published (no recovery in
+        // progress, no deltas, no Pusher sender to skip) gets the run's pushes in one frame,
+        // one reply stream, as a Centrifugo server batches its writes: one queue entry and one
+        // slice of the write for all of them.
+        let batched = publications.len() > 1 && excluded.iter().all(Option::is_none);
+        let runs = [Runs::default(), Runs::default()];
         let mut report = FanOut::default();
         let mut keep_previous = false;
         let subscribers = &mut entry.subscribers;
@@ -616,44 +823,64 @@ impl Channels {
                 continue;
             }
             keep_previous |= subscriber.wants_previous();
-            if !subscriber.takes_live(publication, &name, epoch) {
-                continue;
-            }
             let format = subscriber.session.format();
-            if excluded
-                .as_deref()
-                .is_some_and(|client| client == subscriber.session.client())
+            if let (true, None, None, Format::Centrifugo(encoding)) =
+                (batched, &subscriber.catch_up, &subscriber.delta, format)
             {
+                let runs = runs[encoding as usize].get(encoding, &frames);
+                for (frame, count) in runs {
+                    let offered = Offered::publication(&name, frame, subscriber.policy);
+                    let offer = subscriber.session.offer(offered);
+                    report.offered_many(offer, *count, &subscriber.session, flush);
+                }
                 continue;
             }
-            let form = subscriber.form(previous.is_some(), delta);
-            let Some(prepared) = frames.get(format, form) else {
-                inappropriate(&subscriber.session);
-                report.dropped += 1;
-                continue;
-            };
-            let offered = Offered::publication(&name, prepared, subscriber.policy);
-            report.offered(
-                subscriber.session.offer(offered),
-                &subscriber.session,
-                flush,
-            );
-            // Whether or not this one was delivered: a delta subscriber's budget is never
-            // spent silently (see `Subscriber::with_delta`), so it is now closing or primed.
-            if let Some(state) = subscriber.delta.as_mut() {
-                state.primed = true;
+            for (j, &(publication, epoch)) in publications.iter().enumerate() {
+                if !subscriber.takes_live(publication, &name, epoch) {
+                    continue;
+                }
+                if excluded[j]
+                    .as_deref()
+                    .is_some_and(|client| client == subscriber.session.client())
+                {
+                    continue;
+                }
+                let form = subscriber.form(j > 0 || previous.is_some(), publication.delta);
+                let Some(prepared) = frames[j].get(format, form) else {
+                    inappropriate(&subscriber.session);
+                    report.dropped += 1;
+                    continue;
+                };
+                let offered = Offered::publication(&name, prepared, subscriber.policy);
+                report.offered(
+                    subscriber.session.offer(offered),
+                    &subscriber.session,
+                    flush,
+                );
+                // Whether or not this one was delivered: a delta subscriber's budget is never
+                // spent silently (see `Subscriber::with_delta`), so it is now closing or primed.
+                if let Some(state) = subscriber.delta.as_mut() {
+                    state.primed = true;
+                }
             }
         }
-        entry.previous = keep_previous.then(|| publication.data.clone());
+        entry.previous = keep_previous.then(|| last.0.data.clone());
         report
     }
 
     /// Sends a join (or leave) push to the subscribers of `channel` that asked for them.
-    pub(crate) fn join_leave(&self, channel: &str, info: &ClientInfo, join: bool) -> FanOut {
-        self.fan_out(|flush| {
-            let shard = self.shard(channel);
-            Self::join_leave_locked(&shard, channel, info, join, flush)
-        })
+    pub(crate) fn join_leave(&self, channel: &str, info: &ClientInfo, join: bool) {
+        let report = self.fan_out(|flush| {
+            let mut shard = self.shard(channel);
+            // The push follows the publications made before it.
+            let published = Self::publish_pending_locked(&mut shard, channel, flush);
+            let pushed = Self::join_leave_locked(&shard, channel, info, join, flush);
+            FanOut {
+                delivered: published.delivered + pushed.delivered,
+                dropped: published.dropped + pushed.dropped,
+            }
+        });
+        self.counters.count(report);
     }
 
     /// The fan-out of [`Channels::join_leave`] under the shard's lock (see `publish_locked`).

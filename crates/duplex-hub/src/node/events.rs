@@ -19,8 +19,7 @@ impl Events {
 impl BrokerEvents for Events {
     fn on_publication(&self, channel: &str, publication: &Publication, epoch: &str) {
         if let Some(node) = self.0.upgrade() {
-            let report = node.channels.publish(channel, publication, epoch);
-            node.metrics.delivered(report.delivered, report.dropped);
+            node.channels.publish(channel, publication, epoch);
         }
     }
 

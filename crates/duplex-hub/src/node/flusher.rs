@@ -12,6 +12,10 @@
 //!
 //! A connection is listed at most once (its handle's flush mark), and every connection listed
 //! gets its flush: nothing queued waits longer than the flusher's current round.
+//!
+//! While a round is under way, the channels' fan-outs themselves wait for the next one
+//! ([`Flusher::defer_fan_out`]): the round starts by fanning out what each channel was handed
+//! meanwhile, as one run per channel (see `channels.rs`), and then writes.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -29,9 +33,15 @@ pub(crate) struct Flusher {
 #[derive(Default)]
 struct Queue {
     sessions: Vec<SessionHandle>,
+    /// Fan-outs left for the start of the next round (see [`Flusher::defer_fan_out`]).
+    fan_outs: Vec<FanOutJob>,
     /// A task is flushing (or about to): new sessions join its next round.
     running: bool,
 }
+
+/// A fan-out the flusher runs at the start of a round: it queues to the subscribers and lists
+/// the sessions it marked for that round.
+pub(crate) type FanOutJob = Box<dyn FnOnce(&mut Vec<SessionHandle>) + Send>;
 
 impl Flusher {
     /// Takes `sessions` (emptied) to be flushed by the flusher's task. The caller lists only
@@ -61,6 +71,20 @@ impl Flusher {
             runtime.spawn(running.run());
         }
     }
+
+    /// While a round is under way, takes `job` (built by `make`) to run at the start of the
+    /// next round and returns true; otherwise returns false, and the caller fans out at once.
+    pub(crate) fn defer_fan_out(&self, make: impl FnOnce() -> FanOutJob) -> bool {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return false;
+        }
+        let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+        if !queue.running {
+            return false;
+        }
+        queue.fan_outs.push(make());
+        true
+    }
 }
 
 /// The flusher's task. Dropped before it finished (its runtime shutting down), it lets the
@@ -74,10 +98,11 @@ struct Running {
 impl Running {
     async fn run(mut self) {
         let mut round = Vec::new();
+        let mut fan_outs = Vec::new();
         loop {
             {
                 let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
-                if queue.sessions.is_empty() {
+                if queue.sessions.is_empty() && queue.fan_outs.is_empty() {
                     queue.running = false;
                     self.finished = true;
                     // Keep the larger list's memory for the next rounds.
@@ -87,6 +112,10 @@ impl Running {
                     return;
                 }
                 std::mem::swap(&mut queue.sessions, &mut round);
+                std::mem::swap(&mut queue.fan_outs, &mut fan_outs);
+            }
+            for job in fan_outs.drain(..) {
+                job(&mut round);
             }
             for (i, session) in round.drain(..).enumerate() {
                 session.flush_marked();
@@ -106,9 +135,15 @@ impl Drop for Running {
         // Cancelled: the sessions still listed are flushed now, and the next fan-out may
         // start a task.
         let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
-        for session in queue.sessions.drain(..) {
+        let jobs = std::mem::take(&mut queue.fan_outs);
+        let mut sessions = std::mem::take(&mut queue.sessions);
+        queue.running = false;
+        drop(queue);
+        for job in jobs {
+            job(&mut sessions);
+        }
+        for session in sessions {
             session.flush_marked();
         }
-        queue.running = false;
     }
 }

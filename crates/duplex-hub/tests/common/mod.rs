@@ -199,6 +199,8 @@ pub struct TestClient {
     /// Answer server pings (as SDKs do).
     pub answer_pings: bool,
     pub pings: usize,
+    /// WebSocket messages read so far (one may carry several replies and pushes).
+    pub messages: usize,
 }
 
 impl TestClient {
@@ -216,6 +218,7 @@ impl TestClient {
             pushes: VecDeque::new(),
             answer_pings: true,
             pings: 0,
+            messages: 0,
         }
     }
 
@@ -327,6 +330,7 @@ impl TestClient {
         loop {
             match self.ws.next_event().await {
                 Ok(Event::Message(message)) => {
+                    self.messages += 1;
                     let text = message.as_text().expect("JSON frames are text").to_owned();
                     for line in text.split('\n').filter(|l| !l.is_empty()) {
                         let value: Value = serde_json::from_str(line)
