@@ -4,7 +4,12 @@
 
 mod common;
 
+use std::time::Duration;
+
 use common::{token, TestClient, TestHub};
+use duplex::proto::{Event, Message};
+use duplex::ClientBuilder;
+use duplex_hub::protocol::{decode_commands, decode_replies, encode_command, Encoding};
 use serde_json::json;
 
 const SUBSCRIBERS: usize = 20;
@@ -48,4 +53,80 @@ async fn a_burst_reaches_every_subscriber_once_in_order_in_fewer_messages() {
             "subscriber {index}: {PUBLICATIONS} publications came in {messages} messages"
         );
     }
+}
+
+/// Sends one command, given as JSON, in the Protobuf encoding.
+async fn send_protobuf(ws: &mut Socket, command: serde_json::Value) {
+    let commands = decode_commands(Encoding::Json, command.to_string().as_bytes()).expect("JSON");
+    let mut frame = Vec::new();
+    encode_command(Encoding::Protobuf, &commands[0], &mut frame).expect("encode");
+    ws.send(Message::binary(frame)).await.expect("send");
+}
+
+/// The replies and pushes of the next WebSocket message.
+async fn protobuf_message(ws: &mut Socket) -> Vec<duplex_hub::protocol::Reply> {
+    loop {
+        let event = tokio::time::timeout(Duration::from_secs(10), ws.next_event())
+            .await
+            .expect("timed out waiting for the hub")
+            .expect("read");
+        if let Event::Message(message) = event {
+            return decode_replies(Encoding::Protobuf, message.payload()).expect("Protobuf");
+        }
+    }
+}
+
+type Socket = duplex::WebSocket<duplex::MaybeTlsStream<tokio::net::TcpStream>>;
+
+#[tokio::test]
+async fn a_protobuf_subscriber_gets_a_burst_as_one_stream_of_length_prefixed_pushes() {
+    let hub = TestHub::start(&[]).await;
+    let (mut ws, _) = ClientBuilder::new()
+        .protocol("centrifuge-protobuf")
+        .connect(&hub.url())
+        .await
+        .expect("websocket");
+    send_protobuf(
+        &mut ws,
+        json!({"id": 1, "connect": {"token": token("pb", None)}}),
+    )
+    .await;
+    assert!(
+        protobuf_message(&mut ws).await[0].connect.is_some(),
+        "connected"
+    );
+    send_protobuf(
+        &mut ws,
+        json!({"id": 2, "subscribe": {"channel": "chat:burst"}}),
+    )
+    .await;
+    assert!(
+        protobuf_message(&mut ws).await[0].subscribe.is_some(),
+        "subscribed"
+    );
+    for n in 0..PUBLICATIONS {
+        hub.hub
+            .publish("chat:burst", json!({ "n": n }).to_string())
+            .await
+            .expect("publish");
+    }
+    let (mut next, mut messages) = (0, 0);
+    while next < PUBLICATIONS {
+        messages += 1;
+        for reply in protobuf_message(&mut ws).await {
+            // The namespace tells its subscribers who joins: this client's own join comes too.
+            let push = reply.push.expect("only pushes");
+            let Some(publication) = push.r#pub else {
+                assert!(push.join.is_some(), "a publication or the join");
+                continue;
+            };
+            let data: serde_json::Value = serde_json::from_slice(&publication.data).expect("data");
+            assert_eq!(data["n"], next, "in order, none twice");
+            next += 1;
+        }
+    }
+    assert!(
+        messages < PUBLICATIONS as usize / 2,
+        "{PUBLICATIONS} publications came in {messages} messages"
+    );
 }

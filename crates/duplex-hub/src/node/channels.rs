@@ -30,9 +30,9 @@
 //! entry and one slice of one write for all of them. That is what keeps a channel with ten
 //! thousand subscribers from costing a queue entry per subscriber per publication once
 //! publications come faster than a round of writes; when they come slower, nothing waits (the
-//! flusher is idle, and a publication is fanned out at once). A subscriber that leaves, and a
-//! join or leave push, first fan out what was published before them, so the deferral changes
-//! no order.
+//! flusher is idle, and a publication is fanned out at once). Whatever changes a channel's
+//! subscribers (one joins, leaves or goes live after its recovery), a join or leave push, and
+//! a hole in the stream first fan out what the channel kept, so the deferral changes no order.
 
 mod continuity;
 mod frames;
@@ -535,6 +535,22 @@ impl Channels {
         })
     }
 
+    /// Fans out what `channel` keeps pending before its subscribers change, so that the
+    /// deferral changes no order (see the module's documentation), and hands the sessions it
+    /// queued to to the flusher.
+    fn settle_pending(&self, shard: &mut HashMap<Arc<str>, Channel>, channel: &str) {
+        if shard
+            .get(channel)
+            .is_none_or(|entry| entry.pending.is_empty())
+        {
+            return;
+        }
+        let mut flush = Vec::new();
+        let report = Self::publish_pending_locked(shard, channel, &mut flush);
+        self.flusher.defer(&mut flush);
+        self.counters.count(report);
+    }
+
     /// Fans out the publications `channel` keeps pending, if any, under the shard's lock.
     fn publish_pending_locked(
         shard: &mut HashMap<Arc<str>, Channel>,
@@ -558,6 +574,8 @@ impl Channels {
     /// about the node's broker subscription to the channel (the first asks for it).
     pub(crate) fn add(&self, channel: &str, subscriber: Subscriber) -> (bool, Arc<str>, Linking) {
         let mut shard = self.shard(channel);
+        // What was published before the subscriber came is not for it.
+        self.settle_pending(&mut shard, channel);
         let known = shard.get_key_value(channel).map(|(name, _)| name.clone());
         if let (Some(name), Some(existing)) = (known, shard.get_mut(channel)) {
             existing
@@ -587,26 +605,21 @@ impl Channels {
     /// Removes a session's subscription; true if the channel has no subscriber left here (the
     /// caller then tells the broker this node no longer wants it).
     pub(crate) fn remove(&self, channel: &str, session_id: u64) -> bool {
-        let mut last = false;
-        let report = self.fan_out(|flush| {
-            let mut shard = self.shard(channel);
-            // What was published before the subscriber left reaches it first, as it would
-            // have without the deferral.
-            let report = Self::publish_pending_locked(&mut shard, channel, flush);
-            let Some(existing) = shard.get_mut(channel) else {
-                return report;
-            };
-            existing
-                .subscribers
-                .retain(|s| s.session.id() != session_id);
-            if existing.subscribers.is_empty() {
-                shard.remove(channel);
-                last = true;
-            }
-            report
-        });
-        self.counters.count(report);
-        last
+        let mut shard = self.shard(channel);
+        // What was published before the subscriber left reaches it first.
+        self.settle_pending(&mut shard, channel);
+        let Some(existing) = shard.get_mut(channel) else {
+            return false;
+        };
+        existing
+            .subscribers
+            .retain(|s| s.session.id() != session_id);
+        if existing.subscribers.is_empty() {
+            shard.remove(channel);
+            true
+        } else {
+            false
+        }
     }
 
     /// Ends a recovery: `queue_reply` queues the subscribe reply followed, in the same frame,
@@ -626,6 +639,9 @@ impl Channels {
         queue_reply: impl FnOnce(Vec<Bytes>),
     ) -> bool {
         let mut shard = self.shard(channel);
+        // Publications made during the recovery join its reply's frame, as they would have
+        // had they not waited for the flusher.
+        self.settle_pending(&mut shard, channel);
         let Some(subscriber) = shard.get_mut(channel).and_then(|c| {
             c.subscribers
                 .iter_mut()
