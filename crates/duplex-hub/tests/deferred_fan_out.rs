@@ -1,6 +1,8 @@
 //! Publications that reach a node while its flusher is still writing an earlier fan-out wait
 //! for the flusher's next round and go out together: each subscriber gets the run in one
-//! WebSocket message (one JSON line per push), once, in order.
+//! WebSocket message (one JSON line per push), once, in order. Only channels with at least
+//! `client.batch_from_subscribers` subscribers on the node do this (2048 by default; the tests
+//! lower it rather than open thousands of connections).
 
 mod common;
 
@@ -14,10 +16,36 @@ use serde_json::json;
 
 const SUBSCRIBERS: usize = 20;
 const PUBLICATIONS: u64 = 500;
+const BATCH_ALL: (&str, &str) = ("client.batch_from_subscribers", "0");
+
+#[tokio::test]
+async fn a_channel_under_the_threshold_sends_each_publication_at_once() {
+    let hub = TestHub::start(&[]).await;
+    let (mut client, _) = TestClient::connect(&hub, &token("solo", None)).await;
+    client
+        .call(json!({"subscribe": {"channel": "chat:small"}}))
+        .await;
+    for n in 0..PUBLICATIONS {
+        hub.hub
+            .publish("chat:small", json!({ "n": n }).to_string())
+            .await
+            .expect("publish");
+    }
+    let before = client.messages;
+    for n in 0..PUBLICATIONS {
+        assert_eq!(client.publication("chat:small").await["data"]["n"], n);
+    }
+    // One message each (and one for the client's own join, which the namespace sends).
+    assert!(
+        client.messages - before >= PUBLICATIONS as usize,
+        "{PUBLICATIONS} publications came in {} messages",
+        client.messages - before
+    );
+}
 
 #[tokio::test]
 async fn a_burst_reaches_every_subscriber_once_in_order_in_fewer_messages() {
-    let hub = TestHub::start(&[]).await;
+    let hub = TestHub::start(&[BATCH_ALL]).await;
     let mut clients = Vec::new();
     for n in 0..SUBSCRIBERS {
         let (mut client, _) = TestClient::connect(&hub, &token(&format!("u{n}"), None)).await;
@@ -80,7 +108,7 @@ type Socket = duplex::WebSocket<duplex::MaybeTlsStream<tokio::net::TcpStream>>;
 
 #[tokio::test]
 async fn a_protobuf_subscriber_gets_a_burst_as_one_stream_of_length_prefixed_pushes() {
-    let hub = TestHub::start(&[]).await;
+    let hub = TestHub::start(&[BATCH_ALL]).await;
     let (mut ws, _) = ClientBuilder::new()
         .protocol("centrifuge-protobuf")
         .connect(&hub.url())

@@ -66,6 +66,7 @@ pub(crate) const KEYS: &[Key] = keys![
     "client.connection_limit" => client.connection_limit,
     "client.user_connection_limit" => client.user_connection_limit,
     "client.queue_max_size" => client.queue_max_size,
+    "client.batch_from_subscribers" => client.batch_from_subscribers,
     "client.commands_per_second" => client.commands_per_second,
     "client.presence_update_interval" => client.presence_update_interval,
     "client.history_max_publication_limit" => client.history_max_publication_limit,

@@ -196,6 +196,11 @@ pub struct ClientConfig {
     /// Outbound byte budget per connection; past it the slow-consumer policy applies
     /// (`client.queue_max_size`, 1 MiB).
     pub queue_max_size: usize,
+    /// Hub extension: the fewest subscribers a channel has on a node for the publications
+    /// that arrive while the node writes to wait for its next round of writes and go out
+    /// together, one frame per subscriber (`client.batch_from_subscribers`, 2048; 0: every
+    /// channel).
+    pub batch_from_subscribers: usize,
     /// Hub extension: most commands a connection may send per second; 0 is unlimited
     /// (`client.commands_per_second`).
     pub commands_per_second: u32,
@@ -235,6 +240,7 @@ impl Default for ClientConfig {
             connection_limit: 0,
             user_connection_limit: 0,
             queue_max_size: 1024 * 1024,
+            batch_from_subscribers: 2048,
             commands_per_second: 0,
             presence_update_interval: Duration::from_secs(27),
             history_max_publication_limit: 300,

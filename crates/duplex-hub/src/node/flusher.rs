@@ -17,12 +17,17 @@
 //! ([`Flusher::defer_fan_out`]): the round starts by fanning out what each channel was handed
 //! meanwhile, as one run per channel (see `channels.rs`), and then writes.
 
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::session::SessionHandle;
 
 /// Connections flushed between two yields of the flusher's task.
 const BETWEEN_YIELDS: usize = 64;
+
+/// Subscribers the round's fan-outs reach between two yields (a fan-out is not cut short:
+/// the task yields after the one that passes this).
+const VISITS_BETWEEN_YIELDS: usize = 1024;
 
 /// The node's deferred writes.
 #[derive(Clone, Default)]
@@ -39,9 +44,9 @@ struct Queue {
     running: bool,
 }
 
-/// A fan-out the flusher runs at the start of a round: it queues to the subscribers and lists
-/// the sessions it marked for that round.
-pub(crate) type FanOutJob = Box<dyn FnOnce(&mut Vec<SessionHandle>) + Send>;
+/// A fan-out the flusher runs at the start of a round: it queues to the subscribers, lists the
+/// sessions it marked for that round, and returns how many subscribers it reached.
+pub(crate) type FanOutJob = Box<dyn FnOnce(&mut Vec<SessionHandle>) -> usize + Send>;
 
 impl Flusher {
     /// Takes `sessions` (emptied) to be flushed by the flusher's task. The caller lists only
@@ -66,6 +71,8 @@ impl Flusher {
         if start {
             let running = Running {
                 queue: self.queue.clone(),
+                fan_outs: VecDeque::new(),
+                round: VecDeque::new(),
                 finished: false,
             };
             runtime.spawn(running.run());
@@ -87,39 +94,47 @@ impl Flusher {
     }
 }
 
-/// The flusher's task. Dropped before it finished (its runtime shutting down), it lets the
-/// next fan-out start another, so that no session waits for a task that is gone.
+/// The flusher's task. Dropped before it finished (its runtime shutting down), it runs and
+/// flushes what its round had left, and lets the next fan-out start another task, so that no
+/// session waits for a task that is gone.
 struct Running {
     queue: Arc<Mutex<Queue>>,
+    /// The round's fan-outs not yet run.
+    fan_outs: VecDeque<FanOutJob>,
+    /// The round's sessions not yet flushed.
+    round: VecDeque<SessionHandle>,
     /// Set when the task ended by itself, with `running` cleared.
     finished: bool,
 }
 
 impl Running {
     async fn run(mut self) {
-        let mut round = Vec::new();
-        let mut fan_outs = Vec::new();
+        let mut listed = Vec::new();
         loop {
             {
                 let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
                 if queue.sessions.is_empty() && queue.fan_outs.is_empty() {
                     queue.running = false;
                     self.finished = true;
-                    // Keep the larger list's memory for the next rounds.
-                    if queue.sessions.capacity() < round.capacity() {
-                        queue.sessions = std::mem::take(&mut round);
-                    }
                     return;
                 }
-                std::mem::swap(&mut queue.sessions, &mut round);
-                std::mem::swap(&mut queue.fan_outs, &mut fan_outs);
+                self.round.extend(queue.sessions.drain(..));
+                self.fan_outs.extend(queue.fan_outs.drain(..));
             }
-            for job in fan_outs.drain(..) {
-                job(&mut round);
+            let mut visited = 0;
+            while let Some(job) = self.fan_outs.pop_front() {
+                visited += job(&mut listed);
+                self.round.extend(listed.drain(..));
+                if visited >= VISITS_BETWEEN_YIELDS {
+                    visited = 0;
+                    tokio::task::yield_now().await;
+                }
             }
-            for (i, session) in round.drain(..).enumerate() {
+            let mut flushed = 0;
+            while let Some(session) = self.round.pop_front() {
                 session.flush_marked();
-                if i % BETWEEN_YIELDS == BETWEEN_YIELDS - 1 {
+                flushed += 1;
+                if flushed % BETWEEN_YIELDS == 0 {
                     tokio::task::yield_now().await;
                 }
             }
@@ -132,17 +147,25 @@ impl Drop for Running {
         if self.finished {
             return;
         }
-        // Cancelled: the sessions still listed are flushed now, and the next fan-out may
-        // start a task.
-        let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
-        let jobs = std::mem::take(&mut queue.fan_outs);
-        let mut sessions = std::mem::take(&mut queue.sessions);
-        queue.running = false;
-        drop(queue);
-        for job in jobs {
-            job(&mut sessions);
+        // Cancelled. A channel with deferred publications counts on its fan-out to run, so
+        // the task stays `running` until none is left; then the next fan-out may start one.
+        let mut listed = Vec::new();
+        loop {
+            let jobs = {
+                let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+                self.round.extend(queue.sessions.drain(..));
+                if queue.fan_outs.is_empty() && self.fan_outs.is_empty() {
+                    queue.running = false;
+                    break;
+                }
+                std::mem::take(&mut queue.fan_outs)
+            };
+            for job in self.fan_outs.drain(..).chain(jobs) {
+                job(&mut listed);
+            }
+            self.round.extend(listed.drain(..));
         }
-        for session in sessions {
+        for session in self.round.drain(..) {
             session.flush_marked();
         }
     }

@@ -145,7 +145,10 @@ impl Node {
         let mut config = config;
         config.add_pusher_namespaces();
         let metrics = Metrics::new();
-        let channels = Arc::new(Channels::new(metrics.fan_out_counters()));
+        let channels = Arc::new(Channels::new(
+            metrics.fan_out_counters(),
+            config.client.batch_from_subscribers,
+        ));
         let shared_reads =
             recovery::SharedReads::new(channels.clone(), metrics.subscriber_history_reads());
         let webhooks = Webhooks::open(&config.webhook, webhook_queue, metrics.webhooks().clone())?;
