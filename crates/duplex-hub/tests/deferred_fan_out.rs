@@ -18,6 +18,17 @@ const SUBSCRIBERS: usize = 20;
 const PUBLICATIONS: u64 = 500;
 const BATCH_ALL: (&str, &str) = ("client.batch_from_subscribers", "0");
 
+/// Publishes `PUBLICATIONS` numbered payloads into `channel`, back to back: the first fan-out
+/// starts the flusher, and the rest arrive before it has written.
+async fn burst(hub: &TestHub, channel: &str) {
+    for n in 0..PUBLICATIONS {
+        hub.hub
+            .publish(channel, json!({ "n": n }).to_string())
+            .await
+            .expect("publish");
+    }
+}
+
 #[tokio::test]
 async fn a_channel_under_the_threshold_sends_each_publication_at_once() {
     let hub = TestHub::start(&[]).await;
@@ -25,12 +36,7 @@ async fn a_channel_under_the_threshold_sends_each_publication_at_once() {
     client
         .call(json!({"subscribe": {"channel": "chat:small"}}))
         .await;
-    for n in 0..PUBLICATIONS {
-        hub.hub
-            .publish("chat:small", json!({ "n": n }).to_string())
-            .await
-            .expect("publish");
-    }
+    burst(&hub, "chat:small").await;
     let before = client.messages;
     for n in 0..PUBLICATIONS {
         assert_eq!(client.publication("chat:small").await["data"]["n"], n);
@@ -55,14 +61,7 @@ async fn a_burst_reaches_every_subscriber_once_in_order_in_fewer_messages() {
         assert!(reply.get("subscribe").is_some(), "subscribed: {reply}");
         clients.push(client);
     }
-    // Published back to back: the first fan-out starts the flusher, and the rest arrive
-    // before it has written, so they are fanned out together at its next round.
-    for n in 0..PUBLICATIONS {
-        hub.hub
-            .publish("chat:burst", json!({ "n": n }).to_string())
-            .await
-            .expect("publish");
-    }
+    burst(&hub, "chat:burst").await;
     for (index, client) in clients.iter_mut().enumerate() {
         let before = client.messages;
         for n in 0..PUBLICATIONS {
@@ -132,12 +131,7 @@ async fn a_protobuf_subscriber_gets_a_burst_as_one_stream_of_length_prefixed_pus
         protobuf_message(&mut ws).await[0].subscribe.is_some(),
         "subscribed"
     );
-    for n in 0..PUBLICATIONS {
-        hub.hub
-            .publish("chat:burst", json!({ "n": n }).to_string())
-            .await
-            .expect("publish");
-    }
+    burst(&hub, "chat:burst").await;
     let (mut next, mut messages) = (0, 0);
     while next < PUBLICATIONS {
         messages += 1;
