@@ -31,9 +31,10 @@
 //! thousand subscribers from costing a queue entry per subscriber per publication once
 //! publications come faster than a round of writes; when they come slower, nothing waits (the
 //! flusher is idle, and a publication is fanned out at once). Only large channels wait
-//! (`client.batch_from_subscribers`): for small ones the writes, not the queueing, are the cost. Whatever changes a channel's
-//! subscribers (one joins, leaves or goes live after its recovery), a join or leave push, and
-//! a hole in the stream first fan out what the channel kept, so the deferral changes no order.
+//! (`client.batch_from_subscribers`): for small ones the writes, not the queueing, are the
+//! cost. Whatever changes a channel's subscribers (one joins, leaves or goes live after its
+//! recovery), a join or leave push, a hole in the stream and lost events first fan out what
+//! the channel kept (`Channels::settle_pending`), so the deferral changes no order.
 
 mod continuity;
 mod frames;
@@ -109,10 +110,9 @@ pub(crate) struct FanOutCounters {
 }
 
 impl FanOutCounters {
-    fn count(&self, report: FanOut) -> FanOut {
+    fn count(&self, report: FanOut) {
         self.delivered.inc_by(report.delivered);
         self.dropped.inc_by(report.dropped);
-        report
     }
 }
 
@@ -379,15 +379,7 @@ impl FanOut {
     /// its transport and the session is not listed for the flusher already (the mark is taken
     /// before the handle is cloned, so a listed session costs nothing more).
     fn offered(&mut self, offer: Offer, session: &SessionHandle, flush: &mut Vec<SessionHandle>) {
-        self.dropped += offer.evicted;
-        if offer.kept {
-            self.delivered += 1;
-        } else {
-            self.dropped += 1;
-        }
-        if offer.flush && session.mark_for_flush() {
-            flush.push(session.clone());
-        }
+        self.offered_many(offer, 1, session, flush);
     }
 }
 
@@ -418,11 +410,7 @@ impl Runs {
                     ));
                     count = 0;
                 }
-                // JSON replies are one per line; Protobuf ones carry their own length.
-                if encoding == Encoding::Json && !out.is_empty() {
-                    out.push(b'\n');
-                }
-                out.extend_from_slice(&push);
+                protocol::append_encoded(encoding, &mut out, &push);
                 count += 1;
             }
             if count > 0 {
@@ -732,11 +720,11 @@ impl Channels {
                         );
                         // What came before the hole is delivered before the subscribers
                         // are sent back to history, from the position it brings them to.
-                        let report = Self::publish_pending_locked(&mut shard, channel, flush);
+                        self.settle_pending(&mut shard, channel);
                         if let Some(entry) = shard.get_mut(channel) {
                             entry.lose_subscribers(channel);
                         }
-                        return report;
+                        return FanOut::default();
                     }
                 }
             }
@@ -769,17 +757,13 @@ impl Channels {
     /// The engine may have missed events of `channel` (its connection to its backend was
     /// down): every subscriber here recovers from history.
     pub(crate) fn events_lost(&self, channel: &str) {
-        let report = self.fan_out(|flush| {
-            let mut shard = self.shard(channel);
-            let report = Self::publish_pending_locked(&mut shard, channel, flush);
-            if let Some(entry) = shard.get_mut(channel) {
-                entry.moved();
-                entry.seen = None;
-                entry.lose_subscribers(channel);
-            }
-            report
-        });
-        self.counters.count(report);
+        let mut shard = self.shard(channel);
+        self.settle_pending(&mut shard, channel);
+        if let Some(entry) = shard.get_mut(channel) {
+            entry.moved();
+            entry.seen = None;
+            entry.lose_subscribers(channel);
+        }
     }
 
     /// The fan-out of [`Channels::publish`] under the shard's lock, for one publication or a
@@ -906,12 +890,8 @@ impl Channels {
         let report = self.fan_out(|flush| {
             let mut shard = self.shard(channel);
             // The push follows the publications made before it.
-            let published = Self::publish_pending_locked(&mut shard, channel, flush);
-            let pushed = Self::join_leave_locked(&shard, channel, info, join, flush);
-            FanOut {
-                delivered: published.delivered + pushed.delivered,
-                dropped: published.dropped + pushed.dropped,
-            }
+            self.settle_pending(&mut shard, channel);
+            Self::join_leave_locked(&shard, channel, info, join, flush)
         });
         self.counters.count(report);
     }

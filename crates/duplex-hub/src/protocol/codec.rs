@@ -152,6 +152,15 @@ pub fn encode_reply(
     encode_message(encoding, reply, out)
 }
 
+/// Appends one reply encoded beforehand to a frame being built in `out`: JSON replies are one
+/// per line, Protobuf ones carry their own length.
+pub(crate) fn append_encoded(encoding: Encoding, out: &mut Vec<u8>, encoded: &[u8]) {
+    if encoding == Encoding::Json && !out.is_empty() {
+        out.push(b'\n');
+    }
+    out.extend_from_slice(encoded);
+}
+
 /// Appends one command to a frame being built in `out`: the client's side, for tests and
 /// tools. Framing as for [`encode_reply`].
 pub fn encode_command(
@@ -375,10 +384,7 @@ impl FrameWriter {
                 frame: self.encoding,
             });
         }
-        if self.encoding == Encoding::Json && !self.buf.is_empty() {
-            self.buf.push(b'\n');
-        }
-        self.buf.extend_from_slice(&reply.bytes);
+        append_encoded(self.encoding, &mut self.buf, &reply.bytes);
         self.count += 1;
         Ok(())
     }

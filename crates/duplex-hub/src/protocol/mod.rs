@@ -17,6 +17,7 @@ pub mod json;
 mod push;
 mod reply;
 
+pub(crate) use codec::append_encoded;
 pub use codec::{
     decode_commands, decode_replies, encode_command, encode_reply, DecodeError, Decoder,
     EncodeError, EncodedReply, FrameWriter,

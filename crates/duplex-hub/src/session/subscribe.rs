@@ -26,7 +26,7 @@ use crate::config::{ChannelOptions, DeltaType};
 use crate::engine::{ClientInfo, EngineError, HistoryQuery, StreamPosition};
 use crate::node::channels::{full_for_delta, protocol_publication, Subscriber};
 use crate::protocol::{
-    Encoding, Push, Reply, SubRefreshRequest, SubRefreshResult, Subscribe, SubscribeRequest,
+    append_encoded, Push, Reply, SubRefreshRequest, SubRefreshResult, Subscribe, SubscribeRequest,
     SubscribeResult, UnsubscribeRequest, UnsubscribeResult,
 };
 use crate::proxy::{RefreshOutcome, Refusal};
@@ -182,12 +182,7 @@ impl Session {
             .channels()
             .go_live(channel, handle.id(), offset, epoch, |pushes| {
                 for push in pushes {
-                    // Each push is a whole encoded reply: JSON lines need their separator,
-                    // Protobuf replies carry their own length.
-                    if handle.encoding() == Encoding::Json && !batch.is_empty() {
-                        batch.push(b'\n');
-                    }
-                    batch.extend_from_slice(&push);
+                    append_encoded(handle.encoding(), &mut batch, &push);
                 }
                 flush_into(&handle, &mut batch)
             });
